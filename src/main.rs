@@ -1,0 +1,49 @@
+use std::{
+    io::{self, BufWriter, Write},
+    process::ExitCode,
+};
+
+use anyhow::Context;
+use clap::Parser;
+use phx_redact::{Redactor, cli::Config, exit_codes, filter};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::from(exit_codes::SUCCESS),
+        Err(err) => {
+            eprintln!("phx-redact: {err:#}");
+            ExitCode::from(exit_codes::ERROR)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let config = phx_redact::cli::Args::parse().into_config()?;
+    // Our own buffer, flushed after each read; stdout's line buffering would
+    // cost a syscall per line.
+    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    match config {
+        Config::Sample { lines, seed } => {
+            out.write_all(&phx_redact::sample::log(seed, lines, 10))?;
+            out.flush()?;
+            Ok(ExitCode::from(exit_codes::SUCCESS))
+        }
+        Config::Filter { inputs, rules } => {
+            let mut redactor = Redactor::new(rules);
+            let failures = filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
+                eprintln!("phx-redact: {}: {err:#}", input.display());
+            })
+            .context("<stdout>")?;
+            Ok(exit_codes::for_failures(failures))
+        }
+    }
+}
+
+/// A reader that went away (`| head`) is not a failure.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<phx_redact::Error>().is_some_and(phx_redact::Error::is_broken_pipe)
+            || cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

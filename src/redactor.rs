@@ -1,0 +1,302 @@
+//! The streaming engine: a pure incremental state machine, no I/O.
+//!
+//! # How it stays equal to the regex, however the input is chunked
+//!
+//! The output must equal `regex::bytes::Regex::replace_all` over the whole
+//! input: leftmost-first, non-overlapping matches, one pass over the
+//! original bytes. The engine walks candidate starts in increasing order
+//! (the prefilter finds them) and runs the anchored DFA from each. Because
+//! every earlier start has already failed for good, the first start whose
+//! DFA reaches a match state *is* the leftmost match, and the DFA's
+//! leftmost-first semantics decide where it ends.
+//!
+//! # What it holds back, and why that is bounded
+//!
+//! Between calls of [`Redactor::feed`] the engine holds back only bytes that
+//! could still turn out to be part of a token:
+//!
+//! - a candidate that has not yet matched nor failed (for the default rules
+//!   at most 24 bytes: the prefix and 20 body bytes);
+//! - a partial prefix at the end of the chunk (at most 3 bytes);
+//! - inside a token that has matched, the bytes after the last match end
+//!   (for the default rules one byte, because a DFA reports a match one
+//!   byte late).
+//!
+//! The bytes of a matched token are never kept: the marker is written when
+//! the token ends, so a token of any length costs constant memory.
+//! [`RuleSet::max_held`] is the bound, computed from the DFA when the rules
+//! are compiled.
+
+use std::{fmt, io, sync::Arc};
+
+use regex_automata::{PatternID, dfa::Automaton, util::primitives::StateID};
+
+use crate::rules::RuleSet;
+
+/// How many bytes of a new chunk are copied behind held-back bytes at a
+/// time, to scan across the boundary. Held-back runs are short, so one
+/// round almost always resolves them.
+const STITCH: usize = 256;
+
+/// Redacts secrets from a stream fed to it in chunks of any size.
+///
+/// # Examples
+///
+/// ```
+/// use phx_redact::{Redactor, RuleSet};
+/// use std::sync::Arc;
+///
+/// let rules = Arc::new(RuleSet::default_rules(false));
+/// let mut redactor = Redactor::new(rules);
+/// let key = format!("phx_{}", "a1B2c3D4e5".repeat(5));
+/// let line = format!("Authorization: Bearer {key}\n");
+/// let (head, tail) = line.as_bytes().split_at(30); // a key split across reads
+///
+/// let mut out = Vec::new();
+/// redactor.feed(head, &mut out).unwrap();
+/// redactor.feed(tail, &mut out).unwrap();
+/// redactor.finish(&mut out).unwrap();
+/// assert_eq!(out, b"Authorization: Bearer phx_[REDACTED]\n");
+/// ```
+pub struct Redactor {
+    rules: Arc<RuleSet>,
+    mode: Mode,
+    /// Bytes held back from earlier chunks; see the module docs for the bound.
+    held: Vec<u8>,
+    stats: Stats,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// Looking for the next token.
+    Search,
+    /// Inside a token that has matched. `state` is the DFA's state after the
+    /// last match end, which is where the held-back bytes start.
+    Token { state: StateID, pattern: PatternID },
+}
+
+/// Counts of what a [`Redactor`] has seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes fed in.
+    pub bytes_in: u64,
+    /// Tokens replaced, by rule, in the order of [`RuleSet::rules`].
+    pub tokens: Vec<u64>,
+}
+
+impl Stats {
+    /// Tokens replaced, all rules together.
+    pub fn total_tokens(&self) -> u64 {
+        self.tokens.iter().sum()
+    }
+}
+
+/// How a run of the DFA over a buffer ended.
+struct Run {
+    /// The last match seen: its end, the DFA state at that end, the rule.
+    last: Option<(usize, StateID, PatternID)>,
+    /// True when the DFA died; false when the buffer ran out first.
+    dead: bool,
+    /// The state after the last byte, when the DFA did not die.
+    state: StateID,
+}
+
+impl Redactor {
+    /// A redactor for `rules`, which may be shared by many redactors.
+    pub fn new(rules: Arc<RuleSet>) -> Redactor {
+        let tokens = vec![0; rules.rules().len()];
+        Redactor {
+            held: Vec::with_capacity(rules.max_held() + STITCH),
+            rules,
+            mode: Mode::Search,
+            stats: Stats { bytes_in: 0, tokens },
+        }
+    }
+
+    /// Redacts `chunk`, the next piece of the stream, into `out`.
+    ///
+    /// Everything that can no longer be part of a token is written before
+    /// this returns; the rest (see [`Redactor::held`]) waits for the next
+    /// chunk or for [`Redactor::finish`].
+    ///
+    /// # Errors
+    ///
+    /// Only those of `out`. After an error the redactor's output is
+    /// incomplete; start a new one for a new stream.
+    pub fn feed<W: io::Write + ?Sized>(&mut self, mut chunk: &[u8], out: &mut W) -> io::Result<()> {
+        self.stats.bytes_in += chunk.len() as u64;
+        // Scan across the boundary: copy a little of the new chunk behind the
+        // held bytes until the scan gets past everything that was held.
+        while !self.held.is_empty() && !chunk.is_empty() {
+            let old = self.held.len();
+            let take = chunk.len().min(STITCH);
+            self.held.extend_from_slice(&chunk[..take]);
+            let held = std::mem::take(&mut self.held);
+            let consumed = self.scan(&held, false, out);
+            self.held = held;
+            let consumed = consumed?;
+            if consumed >= old {
+                // Nothing from before remains: go on in the chunk itself, from
+                // the first byte not consumed.
+                self.held.clear();
+                chunk = &chunk[consumed - old..];
+                break;
+            }
+            self.held.drain(..consumed);
+            chunk = &chunk[take..];
+        }
+        if self.held.is_empty() && !chunk.is_empty() {
+            let consumed = self.scan(chunk, false, out)?;
+            self.held.extend_from_slice(&chunk[consumed..]);
+        }
+        debug_assert!(self.held.len() <= self.rules.max_held());
+        Ok(())
+    }
+
+    /// Ends the stream: writes out whatever was held back, redacted.
+    ///
+    /// The redactor is then ready for a new stream; its [`Stats`] carry on.
+    ///
+    /// # Errors
+    ///
+    /// Only those of `out`.
+    pub fn finish<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+        let held = std::mem::take(&mut self.held);
+        let result = self.scan(&held, true, out);
+        self.held = held;
+        self.held.clear();
+        self.mode = Mode::Search;
+        result.map(|_| ())
+    }
+
+    /// How many bytes are held back, waiting for more input.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// What this redactor has seen so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The rules this redactor applies.
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.rules
+    }
+
+    /// Redacts `buf` and returns how many of its bytes were consumed
+    /// (written, or absorbed into a token). The rest must be presented again,
+    /// at the start of the next call. With `eof`, everything is consumed.
+    fn scan<W: io::Write + ?Sized>(&mut self, buf: &[u8], eof: bool, out: &mut W) -> io::Result<usize> {
+        let rules = Arc::clone(&self.rules);
+        // Bytes before `pos` are consumed; those in `plain..pos` are
+        // consumed but not yet written, so that they go out in one write.
+        let mut pos = 0;
+        let mut plain = 0;
+        loop {
+            if let Mode::Token { state, pattern } = self.mode {
+                let run = self.run(state, buf, pos);
+                // In token mode the state at `pos` already follows a match end.
+                let (end, end_state, pattern) = run.last.unwrap_or((pos, state, pattern));
+                if !run.dead && !eof {
+                    self.mode = Mode::Token { state: end_state, pattern };
+                    return Ok(end);
+                }
+                let end = if !run.dead && rules.dfa.is_match_state(rules.dfa.next_eoi_state(run.state)) {
+                    buf.len()
+                } else {
+                    end
+                };
+                self.end_token(pattern, out)?;
+                self.mode = Mode::Search;
+                pos = end;
+                plain = end;
+                continue;
+            }
+            let Some(found) = rules.prefilter.find(&buf[pos..]) else {
+                let keep = if eof { buf.len() } else { self.partial_start(buf, pos) };
+                out.write_all(&buf[plain..keep])?;
+                return Ok(keep);
+            };
+            let start = pos + found;
+            let run = self.run(rules.start, buf, start);
+            let mut last = run.last;
+            if !run.dead && eof {
+                let eoi = rules.dfa.next_eoi_state(run.state);
+                if rules.dfa.is_match_state(eoi) {
+                    last = Some((buf.len(), run.state, rules.dfa.match_pattern(eoi, 0)));
+                }
+            }
+            match last {
+                None if run.dead || eof => {
+                    // No token starts here; look again one byte on.
+                    pos = start + 1;
+                }
+                None => {
+                    // Undecided: hold the candidate back until more arrives.
+                    out.write_all(&buf[plain..start])?;
+                    return Ok(start);
+                }
+                Some((end, state, pattern)) => {
+                    out.write_all(&buf[plain..start])?;
+                    if run.dead || eof {
+                        self.end_token(pattern, out)?;
+                        pos = end;
+                        plain = end;
+                    } else {
+                        // The token goes on past this buffer.
+                        self.mode = Mode::Token { state, pattern };
+                        return Ok(end);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs the DFA from `state` over `buf[from..]`.
+    #[inline]
+    fn run(&self, mut state: StateID, buf: &[u8], from: usize) -> Run {
+        let dfa = &self.rules.dfa;
+        let mut last = None;
+        for (i, &byte) in buf.iter().enumerate().skip(from) {
+            let next = dfa.next_state(state, byte);
+            if dfa.is_special_state(next) {
+                if dfa.is_match_state(next) {
+                    // Matches are reported one byte late: this one ends
+                    // before `byte`, where the state was `state`.
+                    last = Some((i, state, dfa.match_pattern(next, 0)));
+                } else if dfa.is_dead_state(next) {
+                    return Run { last, dead: true, state: next };
+                }
+            }
+            state = next;
+        }
+        Run { last, dead: false, state }
+    }
+
+    /// Where the bytes that may begin a prefix cut short by the end of the
+    /// buffer start: the prefilter cannot see those.
+    fn partial_start(&self, buf: &[u8], pos: usize) -> usize {
+        let window = self.rules.max_prefix_len.saturating_sub(1);
+        let from = pos.max(buf.len().saturating_sub(window));
+        (from..buf.len())
+            .find(|&i| !self.run(self.rules.start, buf, i).dead)
+            .unwrap_or(buf.len())
+    }
+
+    fn end_token<W: io::Write + ?Sized>(&mut self, pattern: PatternID, out: &mut W) -> io::Result<()> {
+        self.stats.tokens[pattern.as_usize()] += 1;
+        out.write_all(self.rules.marker(pattern))
+    }
+}
+
+impl fmt::Debug for Redactor {
+    /// Never shows the held-back bytes: they may be the start of a secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("mode", &self.mode)
+            .field("held", &format_args!("<{} bytes>", self.held.len()))
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,155 @@
+//! Seeded generators of PostHog-shaped keys and of logs that hold them.
+//!
+//! Tests, benchmarks, the fuzz corpus and `phx-redact --generate-sample`
+//! all build their keys here, at run time, so that no key-shaped string is
+//! ever committed. The keys are random and belong to no one.
+//!
+//! ```
+//! use phx_redact::sample::{Era, KeyGen};
+//!
+//! let mut keys = KeyGen::new(7);
+//! let key = keys.key("phx", Era::Current);
+//! assert!(key.starts_with("phx_") && (52..=53).contains(&key.len()));
+//! ```
+
+/// base62, as PostHog used before 2026-03.
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/// base57: base62 without the look-alikes `0 1 O I l`, used since 2026-03.
+const BASE57: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/// An era of PostHog's key formats (see `posthog/models/utils.py`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Era {
+    /// Since 2026-03: base57 bodies, 48–49 long (44 for `pha`, `phr`, `phc`).
+    Current,
+    /// 2024–26: base62 bodies, 45–48 long for `phx` (about 43 for the others).
+    Base62,
+    /// Before 2024: base62 bodies, 41–43 long.
+    Legacy,
+}
+
+impl Era {
+    /// Every era, oldest last.
+    pub const ALL: [Era; 3] = [Era::Current, Era::Base62, Era::Legacy];
+}
+
+/// Makes keys from a seed: the same seed, the same keys.
+#[derive(Clone, Debug)]
+pub struct KeyGen {
+    rng: fastrand::Rng,
+}
+
+impl KeyGen {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> KeyGen {
+        KeyGen { rng: fastrand::Rng::with_seed(seed) }
+    }
+
+    /// A key of `kind` (`phx`, `phs`, `pha`, `phr`, `phc`) in the format
+    /// of `era`.
+    pub fn key(&mut self, kind: &str, era: Era) -> String {
+        let (alphabet, lengths) = match (era, kind) {
+            (Era::Current, "pha" | "phr" | "phc") => (BASE57, 44..=44),
+            (Era::Current, _) => (BASE57, 48..=49),
+            (Era::Base62, "phx") => (BASE62, 45..=48),
+            (Era::Base62, _) => (BASE62, 43..=43),
+            (Era::Legacy, _) => (BASE62, 41..=43),
+        };
+        let len = self.rng.usize(lengths);
+        format!("{kind}_{}", self.body(alphabet, len))
+    }
+
+    /// A secret key (not `phc`) of a random kind and era.
+    pub fn secret(&mut self) -> String {
+        let kind = ["phx", "phx", "phx", "phs", "pha", "phr"][self.rng.usize(..6)];
+        let era = Era::ALL[self.rng.usize(..3)];
+        self.key(kind, era)
+    }
+
+    /// `len` random base62 characters: a key body, or a near miss.
+    pub fn alnum(&mut self, len: usize) -> String {
+        self.body(BASE62, len)
+    }
+
+    /// Something that looks like a key to a careless rule but is not a
+    /// secret: Phoenix channel events, short bodies, other cases and
+    /// separators, public project keys.
+    pub fn decoy(&mut self) -> String {
+        match self.rng.usize(..8) {
+            0 => "phx_join".into(),
+            1 => "phx_reply".into(),
+            2 => "phx_ref".into(),
+            3 => format!("phx_{}", self.alnum(19)),
+            4 => format!("PHX_{}", self.alnum(45)),
+            5 => format!("phx-{}", self.alnum(45)),
+            6 => self.key("phc", Era::Current),
+            _ => format!("graph_{}", self.alnum(30)),
+        }
+    }
+
+    fn body(&mut self, alphabet: &[u8], len: usize) -> String {
+        (0..len).map(|_| char::from(alphabet[self.rng.usize(..alphabet.len())])).collect()
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.rng.usize(..items.len())]
+    }
+}
+
+/// A synthetic log of `lines` lines in access-log, JSON, env-dump and plain
+/// shapes, where on average one line in `one_in` holds a secret and as many
+/// hold a decoy. Lines end in `\n`.
+pub fn log(seed: u64, lines: usize, one_in: usize) -> Vec<u8> {
+    let mut keys = KeyGen::new(seed);
+    let mut out = Vec::with_capacity(lines * 120);
+    for n in 0..lines {
+        let roll = keys.rng.usize(..one_in.max(1) * 2);
+        let value = match roll {
+            0 => keys.secret(),
+            1 => keys.decoy(),
+            _ => keys.alnum(12),
+        };
+        let line = log_line(&mut keys, n, &value);
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+fn log_line(keys: &mut KeyGen, n: usize, value: &str) -> String {
+    let (h, m, s) = (n / 3600 % 24, n / 60 % 60, n % 60);
+    match keys.rng.usize(..5) {
+        0 => {
+            let path = keys.pick(&["/api/projects/1/insights/", "/api/event/", "/decide/", "/batch/"]);
+            let status = keys.pick(&["200", "200", "201", "401", "500"]);
+            format!(
+                "10.1.{}.{} - - [28/Nov/2026:{h:02}:{m:02}:{s:02} +0000] \"GET {path}?personal_api_key={value}&limit=100 HTTP/1.1\" {status} {} \"-\" \"posthog-python/3.7.0\"",
+                n % 250,
+                n % 7,
+                keys.rng.usize(100..90_000),
+            )
+        }
+        1 => {
+            let level = keys.pick(&["info", "info", "debug", "warn", "error"]);
+            format!(
+                "{{\"ts\":\"2026-11-28T{h:02}:{m:02}:{s:02}Z\",\"level\":\"{level}\",\"msg\":\"outgoing request\",\"headers\":{{\"authorization\":\"Bearer {value}\",\"content-type\":\"application/json\"}},\"latency_ms\":{}}}",
+                keys.rng.usize(1..900),
+            )
+        }
+        2 => {
+            let name = keys.pick(&["POSTHOG_PERSONAL_API_KEY", "POSTHOG_API_KEY", "PH_TOKEN", "FLAGS_SECURE_KEY"]);
+            format!("{name}={value}")
+        }
+        3 => format!(
+            "2026-11-28 {h:02}:{m:02}:{s:02},{:03} DEBUG posthog.client: sending batch of {} events with token={value}",
+            n % 1000,
+            keys.rng.usize(1..500),
+        ),
+        _ => format!(
+            "2026-11-28T{h:02}:{m:02}:{s:02}Z worker[{}]: processed job {value} in {} ms; queue depth {}",
+            n % 16,
+            keys.rng.usize(1..5000),
+            keys.rng.usize(0..100),
+        ),
+    }
+}
