@@ -44,6 +44,8 @@ fn run() -> anyhow::Result<ExitCode> {
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.downcast_ref::<phx_redact::Error>().is_some_and(phx_redact::Error::is_broken_pipe)
-            || cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
 }

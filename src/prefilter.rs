@@ -48,9 +48,8 @@ impl Prefilter {
         // Offsets where every prefix has the same byte; use the first and
         // the last of them, which for `ph?_` are `p` and `_`, a pair that is
         // rare in logs.
-        let shared: Vec<usize> = (0..shortest.min(256))
-            .filter(|&i| prefixes.iter().all(|p| p[i] == first[i]))
-            .collect();
+        let shared: Vec<usize> =
+            (0..shortest.min(256)).filter(|&i| prefixes.iter().all(|p| p[i] == first[i])).collect();
         if let (Some(&i1), Some(&i2)) = (shared.first(), shared.last()) {
             let needle = &first[..shortest];
             if let Some(pair) = Pair::with_indices(needle, i1 as u8, i2 as u8) {

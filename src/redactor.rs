@@ -187,7 +187,12 @@ impl Redactor {
     /// Redacts `buf` and returns how many of its bytes were consumed
     /// (written, or absorbed into a token). The rest must be presented again,
     /// at the start of the next call. With `eof`, everything is consumed.
-    fn scan<W: io::Write + ?Sized>(&mut self, buf: &[u8], eof: bool, out: &mut W) -> io::Result<usize> {
+    fn scan<W: io::Write + ?Sized>(
+        &mut self,
+        buf: &[u8],
+        eof: bool,
+        out: &mut W,
+    ) -> io::Result<usize> {
         let rules = Arc::clone(&self.rules);
         // Bytes before `pos` are consumed; those in `plain..pos` are
         // consumed but not yet written, so that they go out in one write.
@@ -202,11 +207,12 @@ impl Redactor {
                     self.mode = Mode::Token { state: end_state, pattern };
                     return Ok(end);
                 }
-                let end = if !run.dead && rules.dfa.is_match_state(rules.dfa.next_eoi_state(run.state)) {
-                    buf.len()
-                } else {
-                    end
-                };
+                let end =
+                    if !run.dead && rules.dfa.is_match_state(rules.dfa.next_eoi_state(run.state)) {
+                        buf.len()
+                    } else {
+                        end
+                    };
                 self.end_token(pattern, out)?;
                 self.mode = Mode::Search;
                 pos = end;
@@ -279,12 +285,14 @@ impl Redactor {
     fn partial_start(&self, buf: &[u8], pos: usize) -> usize {
         let window = self.rules.max_prefix_len.saturating_sub(1);
         let from = pos.max(buf.len().saturating_sub(window));
-        (from..buf.len())
-            .find(|&i| !self.run(self.rules.start, buf, i).dead)
-            .unwrap_or(buf.len())
+        (from..buf.len()).find(|&i| !self.run(self.rules.start, buf, i).dead).unwrap_or(buf.len())
     }
 
-    fn end_token<W: io::Write + ?Sized>(&mut self, pattern: PatternID, out: &mut W) -> io::Result<()> {
+    fn end_token<W: io::Write + ?Sized>(
+        &mut self,
+        pattern: PatternID,
+        out: &mut W,
+    ) -> io::Result<()> {
         self.stats.tokens[pattern.as_usize()] += 1;
         out.write_all(self.rules.marker(pattern))
     }

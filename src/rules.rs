@@ -62,11 +62,7 @@ pub const PUBLIC_KIND: &str = "phc";
 /// The default rules, in priority order; `include_public` adds `phc_`.
 pub fn default_rules(include_public: bool) -> Vec<Rule> {
     let public = include_public.then_some(PUBLIC_KIND);
-    SECRET_KINDS
-        .into_iter()
-        .chain(public)
-        .map(Rule::posthog)
-        .collect()
+    SECRET_KINDS.into_iter().chain(public).map(Rule::posthog).collect()
 }
 
 /// Rules compiled for the engine. Build once, share between redactors.
@@ -232,7 +228,8 @@ impl RuleSet {
     /// reports a match late. `None` when a cycle makes it unbounded.
     fn hold_bound(&self) -> Option<usize> {
         let dfa = &self.dfa;
-        let reps: Vec<u8> = dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
+        let reps: Vec<u8> =
+            dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
         // Longest path (in bytes) of non-match, non-dead states starting
         // after `state`, memoised by state; `None` marks a cycle.
         fn longest(

@@ -120,7 +120,8 @@ fn log_line(keys: &mut KeyGen, n: usize, value: &str) -> String {
     let (h, m, s) = (n / 3600 % 24, n / 60 % 60, n % 60);
     match keys.rng.usize(..5) {
         0 => {
-            let path = keys.pick(&["/api/projects/1/insights/", "/api/event/", "/decide/", "/batch/"]);
+            let path =
+                keys.pick(&["/api/projects/1/insights/", "/api/event/", "/decide/", "/batch/"]);
             let status = keys.pick(&["200", "200", "201", "401", "500"]);
             format!(
                 "10.1.{}.{} - - [28/Nov/2026:{h:02}:{m:02}:{s:02} +0000] \"GET {path}?personal_api_key={value}&limit=100 HTTP/1.1\" {status} {} \"-\" \"posthog-python/3.7.0\"",
@@ -137,7 +138,12 @@ fn log_line(keys: &mut KeyGen, n: usize, value: &str) -> String {
             )
         }
         2 => {
-            let name = keys.pick(&["POSTHOG_PERSONAL_API_KEY", "POSTHOG_API_KEY", "PH_TOKEN", "FLAGS_SECURE_KEY"]);
+            let name = keys.pick(&[
+                "POSTHOG_PERSONAL_API_KEY",
+                "POSTHOG_API_KEY",
+                "PH_TOKEN",
+                "FLAGS_SECURE_KEY",
+            ]);
             format!("{name}={value}")
         }
         3 => format!(

@@ -1,0 +1,5 @@
+//! One integration-test crate (as ripgrep does), to keep link time down.
+
+mod common;
+mod engine;
+mod filter_cli;

@@ -1,0 +1,1 @@
+//! The real binary: stdin, files, errors, pipes.
