@@ -1,18 +1,19 @@
 use std::{
     io::{self, BufWriter, Write},
     process::ExitCode,
+    sync::{Arc, OnceLock},
 };
 
 use anyhow::Context;
 use clap::Parser;
-use phx_redact::{Redactor, cli::Config, exit_codes, filter};
+use phx_redact::{Redactor, RuleSet, cli::Config, exit_codes, filter};
 
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::from(exit_codes::SUCCESS),
         Err(err) => {
-            eprintln!("phx-redact: {err:#}");
+            report(&format!("{err:#}"));
             ExitCode::from(exit_codes::ERROR)
         }
     }
@@ -32,12 +33,21 @@ fn run() -> anyhow::Result<ExitCode> {
         Config::Filter { inputs, rules } => {
             let mut redactor = Redactor::new(rules);
             let failures = filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
-                eprintln!("phx-redact: {}: {err:#}", input.display());
+                report(&format!("{}: {err:#}", input.display()));
             })
             .context("<stdout>")?;
             Ok(exit_codes::for_failures(failures))
         }
     }
+}
+
+/// Prints an error on stderr, redacted too: a file name or a message can
+/// hold a secret as well as a log line can.
+fn report(message: &str) {
+    static RULES: OnceLock<Arc<RuleSet>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| Arc::new(RuleSet::default_rules(true)));
+    let message = rules.redact(message.as_bytes());
+    eprintln!("phx-redact: {}", String::from_utf8_lossy(&message));
 }
 
 /// A reader that went away (`| head`) is not a failure.

@@ -277,7 +277,21 @@ impl Redactor {
             }
             state = next;
         }
-        Run { last, dead: false, state }
+        // A DFA reports a match one byte late, so the byte that ends a token
+        // leads to a match state from which every byte leads to the dead
+        // state. Call that dead now: waiting for one more byte to learn it
+        // would hold a finished line back until the next one arrives.
+        let finished = last.is_some_and(|(end, ..)| end + 1 == buf.len()) && self.is_final(state);
+        Run { last, dead: finished, state }
+    }
+
+    /// Whether every byte leads from `state` to the dead state.
+    fn is_final(&self, state: StateID) -> bool {
+        let dfa = &self.rules.dfa;
+        dfa.byte_classes()
+            .representatives(..)
+            .filter_map(|unit| unit.as_u8())
+            .all(|byte| dfa.is_dead_state(dfa.next_state(state, byte)))
     }
 
     /// Where the bytes that may begin a prefix cut short by the end of the

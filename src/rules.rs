@@ -150,6 +150,21 @@ impl RuleSet {
         RuleSet::new(default_rules(include_public)).expect("the default rules are valid")
     }
 
+    /// Redacts `input` in one piece: for short texts such as messages.
+    ///
+    /// ```
+    /// let rules = std::sync::Arc::new(phx_redact::RuleSet::default_rules(false));
+    /// let text = format!("no such file: phr_{}.log", "x".repeat(43));
+    /// assert_eq!(rules.redact(text.as_bytes()), b"no such file: phr_[REDACTED].log");
+    /// ```
+    pub fn redact(self: &std::sync::Arc<Self>, input: &[u8]) -> Vec<u8> {
+        let mut redactor = crate::Redactor::new(std::sync::Arc::clone(self));
+        let mut out = Vec::with_capacity(input.len());
+        // Writing to a Vec cannot fail.
+        let _ = redactor.feed(input, &mut out).and_then(|()| redactor.finish(&mut out));
+        out
+    }
+
     /// The rules, in priority order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules

@@ -1,1 +1,224 @@
-//! The real binary: stdin, files, errors, pipes.
+//! The real binary: stdin, files, errors, pipes, latency, memory.
+
+use std::{
+    fs,
+    io::{BufRead, BufReader, Read, Write},
+    process::Stdio,
+    sync::mpsc,
+    thread,
+    time::Duration,
+};
+
+use phx_redact::sample::{self, Era, KeyGen};
+
+use crate::common::{cmd, contains, oracle};
+
+/// Runs the binary with `args` and `stdin`; returns (status, stdout, stderr).
+fn run(args: &[&str], stdin: &[u8]) -> (i32, Vec<u8>, String) {
+    let mut child = cmd().args(args).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = thread::spawn(move || input.write_all(&stdin));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    (out.status.code().unwrap(), out.stdout, String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn stdin_to_stdout_equals_the_oracle() {
+    let log = sample::log(1, 5_000, 5);
+    let (code, out, err) = run(&[], &log);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, oracle(&log, false));
+    assert_ne!(out, log, "the sample holds keys");
+}
+
+#[test]
+fn files_and_dash_are_read_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut keys = KeyGen::new(4);
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    fs::write(&a, format!("first {}\n", keys.key("phx", Era::Current))).unwrap();
+    fs::write(&b, format!("third {}\n", keys.key("pha", Era::Base62))).unwrap();
+    let stdin = format!("second {}\n", keys.key("phs", Era::Legacy));
+    let (code, out, err) = run(&[a.to_str().unwrap(), "-", b.to_str().unwrap()], stdin.as_bytes());
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, b"first phx_[REDACTED]\nsecond phs_[REDACTED]\nthird pha_[REDACTED]\n");
+}
+
+#[test]
+fn a_missing_file_is_reported_and_the_others_still_processed() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.log");
+    fs::write(&good, "fine\n").unwrap();
+    let missing = dir.path().join("missing.log");
+    let (code, out, err) = run(&[missing.to_str().unwrap(), good.to_str().unwrap()], b"");
+    assert_eq!(code, 2);
+    assert_eq!(out, b"fine\n");
+    assert!(err.starts_with(&format!("phx-redact: {}: ", missing.display())), "{err}");
+    assert!(err.contains("No such file"), "{err}");
+}
+
+#[test]
+fn a_folder_given_as_a_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&[dir.path().to_str().unwrap()], b"");
+    assert_eq!(code, 2);
+    assert!(err.contains("Is a directory"), "{err}");
+}
+
+#[test]
+fn messages_never_hold_a_secret_not_even_one_in_a_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyGen::new(8).key("phx", Era::Current);
+    let missing = dir.path().join(format!("{key}.log"));
+    let (code, _, err) = run(&[missing.to_str().unwrap()], b"");
+    assert_eq!(code, 2);
+    assert!(!err.contains(&key), "{err}");
+    assert!(err.contains("phx_[REDACTED].log"), "{err}");
+}
+
+#[test]
+fn binary_data_crlf_and_no_final_newline_pass_exactly() {
+    let mut keys = KeyGen::new(12);
+    let mut input = b"\0\xff\xfe bin \r\n".to_vec();
+    input.extend_from_slice(keys.key("phr", Era::Current).as_bytes());
+    input.extend_from_slice(b"\0\r\n\x80phx_");
+    input.extend_from_slice(keys.key("phx", Era::Base62).as_bytes());
+    input.extend_from_slice(b"\xc3\x28 no newline at the end");
+    let (code, out, _) = run(&[], &input);
+    assert_eq!(code, 0);
+    assert_eq!(out, oracle(&input, false));
+    assert!(contains(&out, b"\0\r\n\x80phx_phx_[REDACTED]\xc3\x28 no newline at the end"));
+}
+
+#[test]
+fn a_long_line_equals_the_oracle() {
+    let mut keys = KeyGen::new(13);
+    let mut input = Vec::new();
+    while input.len() < 8 << 20 {
+        input.extend_from_slice(keys.alnum(200).as_bytes());
+        input.push(b' ');
+        input.extend_from_slice(keys.secret().as_bytes());
+        input.extend_from_slice(b"\t");
+    }
+    let (code, out, _) = run(&[], &input);
+    assert_eq!(code, 0);
+    assert_eq!(out, oracle(&input, false));
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.log");
+    fs::write(&big, sample::log(2, 400_000, 50)).unwrap();
+    let mut child = cmd().arg(&big).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0; 1000];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout); // like `| head -c 1000`
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn each_line_goes_out_before_the_next_is_written() {
+    let mut child = cmd().spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = mpsc::channel();
+    let reader = thread::spawn(move || {
+        let mut line = String::new();
+        for _ in 0..3 {
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+            tx.send(line.clone()).unwrap();
+        }
+    });
+    let mut keys = KeyGen::new(14);
+    for kind in ["phx", "phs", "phr"] {
+        // The key ends the line: the engine must see the newline to know the
+        // token is over, and must then let the whole line go.
+        writeln!(stdin, "token {}", keys.key(kind, Era::Current)).unwrap();
+        stdin.flush().unwrap();
+        let line = rx.recv_timeout(Duration::from_secs(20)).expect("the line came out");
+        assert_eq!(line, format!("token {kind}_[REDACTED]\n"));
+    }
+    drop(stdin);
+    reader.join().unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn include_public_redacts_project_keys() {
+    let key = KeyGen::new(15).key("phc", Era::Current);
+    let line = format!("{key}\n");
+    assert_eq!(run(&[], line.as_bytes()).1, line.as_bytes());
+    assert_eq!(run(&["--include-public"], line.as_bytes()).1, b"phc_[REDACTED]\n");
+}
+
+#[test]
+fn the_sample_is_reproducible_and_holds_keys_to_redact() {
+    let (code, sample, _) = run(&["--generate-sample", "500", "--seed", "3"], b"");
+    assert_eq!(code, 0);
+    assert_eq!(sample, sample::log(3, 500, 10));
+    let (_, out, _) = run(&[], &sample);
+    assert!(contains(&out, b"phx_[REDACTED]"));
+    assert_eq!(out, oracle(&sample, false));
+}
+
+/// The child's peak resident memory so far, in KiB. VmHWM is the high-water
+/// mark of the child's own address space, so it is not inflated by the
+/// test process it was spawned from (as `ru_maxrss` is).
+#[cfg(target_os = "linux")]
+fn peak_rss_kib(child: &std::process::Child) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn memory_stays_constant_on_a_gigabyte_with_no_newline_and_a_100_mib_token() {
+    const END: &[u8] = b" phx_[REDACTED] end";
+    let mut child = cmd().stderr(Stdio::inherit()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let writer = thread::spawn(move || {
+        let mut keys = KeyGen::new(16);
+        let mut block = Vec::with_capacity(1 << 20);
+        while block.len() < 1 << 20 {
+            block.extend_from_slice(keys.alnum(100).as_bytes());
+            block.extend_from_slice(b" ph ");
+        }
+        for _ in 0..1024 {
+            stdin.write_all(&block).unwrap();
+        }
+        stdin.write_all(b" phx_").unwrap();
+        let run = vec![b'k'; 1 << 20];
+        for _ in 0..100 {
+            stdin.write_all(&run).unwrap();
+        }
+        stdin.write_all(b" end").unwrap();
+        // Left open: the child stays alive until its memory is read.
+        (stdin, 1024 * block.len() as u64)
+    });
+    let mut total = 0u64;
+    let mut tail = Vec::new();
+    let mut buf = vec![0; 1 << 16];
+    while !tail.ends_with(END) {
+        let n = stdout.read(&mut buf).unwrap();
+        assert_ne!(n, 0, "output ended early");
+        total += n as u64;
+        tail.extend_from_slice(&buf[..n]);
+        let keep = tail.len().saturating_sub(64);
+        tail.drain(..keep);
+    }
+    let (stdin, clean) = writer.join().unwrap();
+    let peak = peak_rss_kib(&child);
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(total, clean + END.len() as u64);
+    assert!(peak < 16 * 1024, "peak RSS {peak} KiB");
+}
