@@ -32,6 +32,11 @@ pub struct Args {
     /// Seed for --generate-sample: the same seed gives the same log.
     #[arg(long, default_value_t = 1, requires = "generate_sample")]
     pub seed: u64,
+
+    /// For --generate-sample: one line in N holds a secret, and as many a
+    /// look-alike (1: every other line a secret; 0: none).
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "generate_sample")]
+    pub secret_every: usize,
 }
 
 const AFTER_HELP: &str = "\
@@ -58,6 +63,8 @@ pub enum Config {
         lines: usize,
         /// The generator's seed.
         seed: u64,
+        /// One line in this many holds a secret.
+        one_in: usize,
     },
 }
 
@@ -69,7 +76,7 @@ impl Args {
     /// [`Error::Rule`] when the rules are refused.
     pub fn into_config(self) -> Result<Config, Error> {
         if let Some(lines) = self.generate_sample {
-            return Ok(Config::Sample { lines, seed: self.seed });
+            return Ok(Config::Sample { lines, seed: self.seed, one_in: self.secret_every });
         }
         let rules = Arc::new(RuleSet::new(crate::rules::default_rules(self.include_public))?);
         let inputs = if self.files.is_empty() {

@@ -25,8 +25,8 @@ fn run() -> anyhow::Result<ExitCode> {
     // cost a syscall per line.
     let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     match config {
-        Config::Sample { lines, seed } => {
-            out.write_all(&phx_redact::sample::log(seed, lines, 10))?;
+        Config::Sample { lines, seed, one_in } => {
+            out.write_all(&phx_redact::sample::log(seed, lines, one_in))?;
             out.flush()?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }

@@ -263,16 +263,21 @@ impl Redactor {
     #[inline]
     fn run(&self, mut state: StateID, buf: &[u8], from: usize) -> Run {
         let dfa = &self.rules.dfa;
-        let mut last = None;
-        for (i, &byte) in buf.iter().enumerate().skip(from) {
+        // The last match's end, the state there, and the match state, whose
+        // rule is looked up once at the end rather than at every body byte.
+        let mut last: Option<(usize, StateID, StateID)> = None;
+        let mut dead = false;
+        for (i, &byte) in buf[from..].iter().enumerate() {
             let next = dfa.next_state(state, byte);
             if dfa.is_special_state(next) {
                 if dfa.is_match_state(next) {
                     // Matches are reported one byte late: this one ends
                     // before `byte`, where the state was `state`.
-                    last = Some((i, state, dfa.match_pattern(next, 0)));
+                    last = Some((from + i, state, next));
                 } else if dfa.is_dead_state(next) {
-                    return Run { last, dead: true, state: next };
+                    dead = true;
+                    state = next;
+                    break;
                 }
             }
             state = next;
@@ -281,8 +286,11 @@ impl Redactor {
         // leads to a match state from which every byte leads to the dead
         // state. Call that dead now: waiting for one more byte to learn it
         // would hold a finished line back until the next one arrives.
-        let finished = last.is_some_and(|(end, ..)| end + 1 == buf.len()) && self.is_final(state);
-        Run { last, dead: finished, state }
+        if !dead && last.is_some_and(|(end, ..)| end + 1 == buf.len()) {
+            dead = self.is_final(state);
+        }
+        let last = last.map(|(end, at_end, matched)| (end, at_end, dfa.match_pattern(matched, 0)));
+        Run { last, dead, state }
     }
 
     /// Whether every byte leads from `state` to the dead state.

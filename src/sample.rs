@@ -98,12 +98,13 @@ impl KeyGen {
 
 /// A synthetic log of `lines` lines in access-log, JSON, env-dump and plain
 /// shapes, where on average one line in `one_in` holds a secret and as many
-/// hold a decoy. Lines end in `\n`.
+/// hold a decoy (`one_in == 1`: every other line a secret; `0`: none).
+/// Lines end in `\n`.
 pub fn log(seed: u64, lines: usize, one_in: usize) -> Vec<u8> {
     let mut keys = KeyGen::new(seed);
     let mut out = Vec::with_capacity(lines * 120);
     for n in 0..lines {
-        let roll = keys.rng.usize(..one_in.max(1) * 2);
+        let roll = if one_in == 0 { 2 } else { keys.rng.usize(..one_in.saturating_mul(2)) };
         let value = match roll {
             0 => keys.secret(),
             1 => keys.decoy(),
