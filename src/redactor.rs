@@ -267,13 +267,24 @@ impl Redactor {
         // rule is looked up once at the end rather than at every body byte.
         let mut last: Option<(usize, StateID, StateID)> = None;
         let mut dead = false;
-        for (i, &byte) in buf[from..].iter().enumerate() {
-            let next = dfa.next_state(state, byte);
+        let mut i = from;
+        while i < buf.len() {
+            let next = dfa.next_state(state, buf[i]);
             if dfa.is_special_state(next) {
                 if dfa.is_match_state(next) {
                     // Matches are reported one byte late: this one ends
-                    // before `byte`, where the state was `state`.
-                    last = Some((from + i, state, next));
+                    // before `buf[i]`, where the state was `state`.
+                    last = Some((i, state, next));
+                    if next == state {
+                        if let Some(stay) = self.rules.self_loop(state) {
+                            // Each byte that keeps the DFA here ends a match
+                            // too: skip the run with a table, not the DFA.
+                            let n =
+                                buf[i + 1..].iter().take_while(|&&b| stay[usize::from(b)]).count();
+                            i += n;
+                            last = Some((i, state, next));
+                        }
+                    }
                 } else if dfa.is_dead_state(next) {
                     dead = true;
                     state = next;
@@ -281,6 +292,7 @@ impl Redactor {
                 }
             }
             state = next;
+            i += 1;
         }
         // A DFA reports a match one byte late, so the byte that ends a token
         // leads to a match state from which every byte leads to the dead

@@ -75,6 +75,10 @@ pub struct RuleSet {
     /// Longest literal prefix, for the end-of-buffer check.
     pub(crate) max_prefix_len: usize,
     max_held: usize,
+    /// Match states that loop back to themselves on many bytes (a token's
+    /// body, for the default rules), with those bytes, so that the engine
+    /// can skip a run of them without stepping the DFA byte by byte.
+    self_loops: Vec<(StateID, Box<[bool; 256]>)>,
 }
 
 impl RuleSet {
@@ -123,6 +127,7 @@ impl RuleSet {
             dfa,
             start,
             max_held: 0,
+            self_loops: Vec::new(),
         };
         // The prefilter only looks for prefixes: a match that began any
         // other way would be missed.
@@ -139,6 +144,7 @@ impl RuleSet {
                 )));
             }
         }
+        set.self_loops = set.find_self_loops();
         set.max_held = set.hold_bound().ok_or_else(|| {
             Error::Rule("the rules can hold back an unbounded number of bytes".into())
         })?;
@@ -175,6 +181,47 @@ impl RuleSet {
     /// to be part of a token.
     pub fn max_held(&self) -> usize {
         self.max_held
+    }
+
+    /// The bytes on which match state `state` stays where it is, if it
+    /// has many of them.
+    #[inline]
+    pub(crate) fn self_loop(&self, state: StateID) -> Option<&[bool; 256]> {
+        self.self_loops.iter().find(|(s, _)| *s == state).map(|(_, stay)| &**stay)
+    }
+
+    /// Every state reachable from the start, but the dead one.
+    fn reachable_states(&self) -> Vec<StateID> {
+        let reps: Vec<u8> =
+            self.dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![self.start];
+        let mut states = Vec::new();
+        while let Some(state) = stack.pop() {
+            if self.dfa.is_dead_state(state) || !seen.insert(state) {
+                continue;
+            }
+            states.push(state);
+            stack.extend(reps.iter().map(|&b| self.dfa.next_state(state, b)));
+        }
+        states
+    }
+
+    fn find_self_loops(&self) -> Vec<(StateID, Box<[bool; 256]>)> {
+        // Below this many bytes a skip loop would rarely run long enough to
+        // pay for itself.
+        const MIN_LOOP_BYTES: usize = 16;
+        self.reachable_states()
+            .into_iter()
+            .filter(|&s| self.dfa.is_match_state(s))
+            .filter_map(|state| {
+                let mut stay = Box::new([false; 256]);
+                for byte in 0..=255u8 {
+                    stay[usize::from(byte)] = self.dfa.next_state(state, byte) == state;
+                }
+                (stay.iter().filter(|&&b| b).count() >= MIN_LOOP_BYTES).then_some((state, stay))
+            })
+            .collect()
     }
 
     pub(crate) fn marker(&self, pattern: PatternID) -> &[u8] {
@@ -282,20 +329,9 @@ impl RuleSet {
         let mut on_path = std::collections::HashSet::new();
         let mut bound = longest(dfa, &reps, self.start, &mut memo, &mut on_path)?;
         // From every reachable match state too.
-        let mut seen = std::collections::HashSet::new();
-        let mut stack = vec![self.start];
-        while let Some(state) = stack.pop() {
-            if !seen.insert(state) {
-                continue;
-            }
+        for state in self.reachable_states() {
             if dfa.is_match_state(state) {
                 bound = bound.max(longest(dfa, &reps, state, &mut memo, &mut on_path)?);
-            }
-            for &b in &reps {
-                let next = dfa.next_state(state, b);
-                if !dfa.is_dead_state(next) {
-                    stack.push(next);
-                }
             }
         }
         Some(bound + 1)
