@@ -34,3 +34,8 @@ pub mod sample;
 pub use error::Error;
 pub use redactor::{Redactor, Stats};
 pub use rules::{Rule, RuleSet};
+
+/// The README's examples run as doctests, so that they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
