@@ -5,7 +5,9 @@ use std::{path::PathBuf, sync::Arc};
 
 use clap::Parser;
 
-use crate::{Error, RuleSet, filter::Input};
+use crate::{
+    Error, RuleSet, batch::BatchOptions, compress::Levels, scrub::Dest, walk::WalkOptions,
+};
 
 /// Redact PostHog secret keys (phx_, phs_, pha_, phr_) from logs and streams.
 ///
@@ -23,6 +25,42 @@ pub struct Args {
     /// Also redact public project keys (phc_), which are public by design.
     #[arg(long)]
     pub include_public: bool,
+
+    /// Walk folders named on the command line, in sorted order.
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// Rewrite each file that holds a secret, atomically; a compressed file
+    /// stays compressed in its format. Files with nothing to redact are not
+    /// touched.
+    #[arg(long, conflicts_with = "output_dir")]
+    pub in_place: bool,
+
+    /// Write the scrubbed files to a mirror of the input tree under DIR,
+    /// leaving the originals as they are.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Files scrubbed at once with --in-place or --output-dir [default: the
+    /// number of cores].
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// Follow symbolic links found while walking folders.
+    #[arg(long)]
+    pub follow_links: bool,
+
+    /// gzip level for rewritten .gz files (0-9).
+    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub gzip_level: u32,
+
+    /// zstd level for rewritten .zst files (1-19).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
+    pub zstd_level: i32,
+
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
 
     /// Write a synthetic log of N lines holding fake keys, to try phx-redact
     /// on, and exit.
@@ -44,18 +82,35 @@ A token is a secret prefix followed by at least 20 ASCII letters or digits,
 then any further letters, digits or underscores:
     (phx|phs|pha|phr)_[A-Za-z0-9]{20}[A-Za-z0-9_]*
 
+Compressed files (gzip, zstd; recognised by their magic bytes) are
+decompressed to standard output, and stay compressed in their format with
+--in-place or --output-dir. Standard input passes byte for byte.
+
 Exit status: 0 when every input was redacted, 2 when an input failed (the
 others are still processed). A closed output (`| head`) ends quietly with 0.";
 
 /// What to do, checked.
 #[derive(Debug)]
 pub enum Config {
-    /// Redact these inputs to standard output.
+    /// Redact these inputs to standard output, in order.
     Filter {
-        /// In order; each is its own stream.
-        inputs: Vec<Input>,
+        /// As given: `-` is standard input, folders are walked with `-r`.
+        paths: Vec<PathBuf>,
+        /// How to walk folders.
+        walk: WalkOptions,
         /// Compiled and checked.
         rules: Arc<RuleSet>,
+    },
+    /// Scrub files in place or into a mirror, in parallel.
+    Batch {
+        /// As given; folders are walked with `-r`.
+        paths: Vec<PathBuf>,
+        /// How to walk folders.
+        walk: WalkOptions,
+        /// Compiled and checked.
+        rules: Arc<RuleSet>,
+        /// Where the files go and how.
+        options: BatchOptions,
     },
     /// Write a sample log.
     Sample {
@@ -73,17 +128,39 @@ impl Args {
     ///
     /// # Errors
     ///
-    /// [`Error::Rule`] when the rules are refused.
+    /// [`Error::Rule`] when the rules are refused, [`Error::Usage`] when the
+    /// arguments do not go together.
     pub fn into_config(self) -> Result<Config, Error> {
         if let Some(lines) = self.generate_sample {
             return Ok(Config::Sample { lines, seed: self.seed, one_in: self.secret_every });
         }
         let rules = Arc::new(RuleSet::new(crate::rules::default_rules(self.include_public))?);
-        let inputs = if self.files.is_empty() {
-            vec![Input::Stdin]
-        } else {
-            self.files.into_iter().map(Input::from_arg).collect()
+        let walk = WalkOptions { recursive: self.recursive, follow_links: self.follow_links };
+        let dest = match (self.in_place, self.output_dir) {
+            (true, _) => Some(Dest::InPlace),
+            (false, Some(root)) => Some(Dest::Mirror { root }),
+            (false, None) => None,
         };
-        Ok(Config::Filter { inputs, rules })
+        let Some(dest) = dest else {
+            let paths = if self.files.is_empty() { vec![PathBuf::from("-")] } else { self.files };
+            return Ok(Config::Filter { paths, walk, rules });
+        };
+        if self.files.is_empty() {
+            return Err(Error::Usage(
+                "--in-place and --output-dir need files or folders to scrub".into(),
+            ));
+        }
+        if self.files.iter().any(|f| f.as_os_str() == "-") {
+            return Err(Error::Usage(
+                "standard input (-) cannot be scrubbed in place or mirrored".into(),
+            ));
+        }
+        let threads = self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        );
+        let levels = Levels { gzip: self.gzip_level, zstd: self.zstd_level };
+        let options = BatchOptions { dest, threads, progress: !self.quiet, levels };
+        Ok(Config::Batch { paths: self.files, walk, rules, options })
     }
 }

@@ -3,11 +3,14 @@
 
 use std::{
     fs::File,
-    io::{self, Read, Write},
+    io::{self, BufRead, BufReader, Read, Write},
     path::{Path, PathBuf},
 };
 
-use crate::{Error, Redactor};
+use crate::{
+    Error, Redactor,
+    compress::{self, Format},
+};
 
 /// Bytes read at a time. Large reads keep syscalls rare; this size still
 /// fits the L2 cache, so the bytes are hot when the prefilter scans them.
@@ -37,8 +40,10 @@ impl Input {
     }
 }
 
-/// Redacts everything `reader` yields into `out`, flushing `out` after each
-/// read so that each line goes on as soon as it arrives. Ends the stream
+/// Redacts everything `reader` yields into `out`, in reads of `buf`'s size.
+/// With `flush_each_read`, flushes `out` after each read so that each line
+/// goes on as soon as it arrives (a filter); without, leaves buffering to
+/// `out` (a compressor, a file). Ends the stream
 /// (writes what was held back) at end of input, and also when reading fails,
 /// so that nothing read is lost.
 ///
@@ -50,7 +55,9 @@ pub fn redact_stream<R: Read + ?Sized, W: Write + ?Sized>(
     reader: &mut R,
     out: &mut W,
     buf: &mut [u8],
+    flush_each_read: bool,
 ) -> Result<(), Error> {
+    let flush = |out: &mut W| if flush_each_read { out.flush() } else { Ok(()) };
     loop {
         let n = match reader.read(buf) {
             Ok(0) => break,
@@ -61,9 +68,39 @@ pub fn redact_stream<R: Read + ?Sized, W: Write + ?Sized>(
                 return Err(Error::Read(e));
             }
         };
-        redactor.feed(&buf[..n], out).and_then(|()| out.flush()).map_err(Error::Write)?;
+        redactor.feed(&buf[..n], out).and_then(|()| flush(out)).map_err(Error::Write)?;
     }
     redactor.finish(out).and_then(|()| out.flush()).map_err(Error::Write)
+}
+
+/// Redacts a file into `out`, decompressed (like `zcat`) when it is gzip or
+/// zstd.
+fn redact_file<W: Write + ?Sized>(
+    redactor: &mut Redactor,
+    path: &Path,
+    out: &mut W,
+    buf: &mut [u8],
+) -> Result<(), Error> {
+    let mut file = BufReader::with_capacity(READ_SIZE, File::open(path).map_err(Error::Read)?);
+    let format = Format::sniff(&mut file).map_err(Error::Read)?;
+    redact_stored(redactor, format, file, out, buf, true)
+}
+
+/// [`redact_stream`] over the decompressed content of `reader`, which is
+/// stored as `format`; decoding errors name the format.
+pub(crate) fn redact_stored<R: BufRead, W: Write + ?Sized>(
+    redactor: &mut Redactor,
+    format: Format,
+    reader: R,
+    out: &mut W,
+    buf: &mut [u8],
+    flush_each_read: bool,
+) -> Result<(), Error> {
+    let mut decoded = compress::decoder(format, reader).map_err(|e| Error::corrupt(format, e))?;
+    redact_stream(redactor, &mut decoded, out, buf, flush_each_read).map_err(|e| match e {
+        Error::Read(e) => Error::corrupt(format, e),
+        e => e,
+    })
 }
 
 /// Redacts `inputs` in order into `out`. Each input is its own stream: a
@@ -85,11 +122,9 @@ pub fn redact_inputs<W: Write + ?Sized>(
     let mut failures = 0;
     for input in inputs {
         let result = match input {
-            Input::Stdin => redact_stream(redactor, &mut io::stdin().lock(), out, &mut buf),
-            Input::Path(path) => match File::open(path) {
-                Ok(mut file) => redact_stream(redactor, &mut file, out, &mut buf),
-                Err(e) => Err(Error::Read(e)),
-            },
+            // Standard input passes byte for byte, compressed or not.
+            Input::Stdin => redact_stream(redactor, &mut io::stdin().lock(), out, &mut buf, true),
+            Input::Path(path) => redact_file(redactor, path, out, &mut buf),
         };
         match result {
             Ok(()) => {}

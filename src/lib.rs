@@ -22,7 +22,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod cli;
+pub mod compress;
 mod error;
 pub mod exit_codes;
 pub mod filter;
@@ -30,6 +32,8 @@ mod prefilter;
 mod redactor;
 pub mod rules;
 pub mod sample;
+pub mod scrub;
+pub mod walk;
 
 pub use error::Error;
 pub use redactor::{Redactor, Stats};

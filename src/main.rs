@@ -6,7 +6,13 @@ use std::{
 
 use anyhow::Context;
 use clap::Parser;
-use phx_redact::{Redactor, RuleSet, cli::Config, exit_codes, filter};
+use phx_redact::{
+    Redactor, RuleSet, batch,
+    cli::Config,
+    exit_codes,
+    filter::{self, Input},
+    walk::{self, Skipped},
+};
 
 fn main() -> ExitCode {
     match run() {
@@ -20,34 +26,79 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let config = phx_redact::cli::Args::parse().into_config()?;
-    // Our own buffer, flushed after each read; stdout's line buffering would
-    // cost a syscall per line.
-    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    match config {
+    match phx_redact::cli::Args::parse().into_config()? {
         Config::Sample { lines, seed, one_in } => {
+            let mut out = io::stdout().lock();
             out.write_all(&phx_redact::sample::log(seed, lines, one_in))?;
             out.flush()?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
-        Config::Filter { inputs, rules } => {
+        Config::Filter { paths, walk, rules } => {
+            let mut failures = 0;
+            let mut inputs = Vec::new();
+            for path in paths {
+                if path.as_os_str() == "-" {
+                    inputs.push(Input::Stdin);
+                    continue;
+                }
+                let (found, skipped) = walk::expand(std::slice::from_ref(&path), walk);
+                failures += report_skipped(&skipped);
+                inputs.extend(found.into_iter().map(|f| Input::Path(f.path)));
+            }
+            // Our own buffer, flushed after each read; stdout's line
+            // buffering would cost a syscall per line.
+            let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
             let mut redactor = Redactor::new(rules);
-            let failures = filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
+            failures += filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
                 report(&format!("{}: {err:#}", input.display()));
             })
             .context("<stdout>")?;
             Ok(exit_codes::for_failures(failures))
         }
+        Config::Batch { paths, walk, rules, options } => {
+            let (files, skipped) = walk::expand(&paths, walk);
+            let mut failures = report_skipped(&skipped);
+            let quiet = !options.progress;
+            let summary = batch::run(&files, &rules, &options, |path, err| {
+                report(&format!("{}: {err:#}", path.display()));
+            })?;
+            failures += summary.failed as usize;
+            if !quiet {
+                report_line(&format!("{summary}"));
+            }
+            if files.is_empty() && failures == 0 {
+                report("no files to scrub");
+                failures = 1;
+            }
+            Ok(exit_codes::for_failures(failures))
+        }
     }
+}
+
+/// Reports what a walk passed over; returns how many count as failures.
+fn report_skipped(skipped: &[Skipped]) -> usize {
+    for s in skipped {
+        report(&format!(
+            "{}: {}{}",
+            s.path.display(),
+            if s.failed { "" } else { "skipped: " },
+            s.reason
+        ));
+    }
+    skipped.iter().filter(|s| s.failed).count()
 }
 
 /// Prints an error on stderr, redacted too: a file name or a message can
 /// hold a secret as well as a log line can.
 fn report(message: &str) {
+    report_line(&format!("phx-redact: {message}"));
+}
+
+fn report_line(line: &str) {
     static RULES: OnceLock<Arc<RuleSet>> = OnceLock::new();
     let rules = RULES.get_or_init(|| Arc::new(RuleSet::default_rules(true)));
-    let message = rules.redact(message.as_bytes());
-    eprintln!("phx-redact: {}", String::from_utf8_lossy(&message));
+    let line = rules.redact(line.as_bytes());
+    eprintln!("{}", String::from_utf8_lossy(&line));
 }
 
 /// A reader that went away (`| head`) is not a failure.

@@ -60,11 +60,18 @@ fn a_missing_file_is_reported_and_the_others_still_processed() {
 }
 
 #[test]
-fn a_folder_given_as_a_file_is_an_error() {
+fn a_folder_is_an_error_without_r_and_walked_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, err) = run(&[dir.path().to_str().unwrap()], b"");
     assert_eq!(code, 2);
-    assert!(err.contains("Is a directory"), "{err}");
+    assert!(err.contains("is a folder (use -r"), "{err}");
+
+    let key = KeyGen::new(17).key("phx", Era::Current);
+    fs::write(dir.path().join("b.log"), format!("b {key}\n")).unwrap();
+    fs::write(dir.path().join("a.log"), "a\n").unwrap();
+    let (code, out, err) = run(&["-r", dir.path().to_str().unwrap()], b"");
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, b"a\nb phx_[REDACTED]\n", "files in sorted order");
 }
 
 #[test]
