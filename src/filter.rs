@@ -57,6 +57,19 @@ pub fn redact_stream<R: Read + ?Sized, W: Write + ?Sized>(
     buf: &mut [u8],
     flush_each_read: bool,
 ) -> Result<(), Error> {
+    pump(redactor, reader, out, buf, flush_each_read, |_| false).map(drop)
+}
+
+/// [`redact_stream`] that stops early, without ending the stream, as soon as
+/// `stop` says so after a read. Returns whether it stopped early.
+fn pump<R: Read + ?Sized, W: Write + ?Sized>(
+    redactor: &mut Redactor,
+    reader: &mut R,
+    out: &mut W,
+    buf: &mut [u8],
+    flush_each_read: bool,
+    stop: impl Fn(&Redactor) -> bool,
+) -> Result<bool, Error> {
     let flush = |out: &mut W| if flush_each_read { out.flush() } else { Ok(()) };
     loop {
         let n = match reader.read(buf) {
@@ -69,8 +82,12 @@ pub fn redact_stream<R: Read + ?Sized, W: Write + ?Sized>(
             }
         };
         redactor.feed(&buf[..n], out).and_then(|()| flush(out)).map_err(Error::Write)?;
+        if stop(redactor) {
+            return Ok(true);
+        }
     }
-    redactor.finish(out).and_then(|()| out.flush()).map_err(Error::Write)
+    redactor.finish(out).and_then(|()| out.flush()).map_err(Error::Write)?;
+    Ok(false)
 }
 
 /// Redacts a file into `out`, decompressed (like `zcat`) when it is gzip or
@@ -96,8 +113,34 @@ pub(crate) fn redact_stored<R: BufRead, W: Write + ?Sized>(
     buf: &mut [u8],
     flush_each_read: bool,
 ) -> Result<(), Error> {
+    pump_stored(redactor, format, reader, out, buf, flush_each_read, |_| false).map(drop)
+}
+
+/// Whether the decompressed content of `reader` holds a token: reads up to
+/// the first one only. `redactor` is left mid-stream; its stats count what
+/// was read.
+pub(crate) fn holds_a_token<R: BufRead>(
+    redactor: &mut Redactor,
+    format: Format,
+    reader: R,
+    buf: &mut [u8],
+) -> Result<bool, Error> {
+    let has_token = |r: &Redactor| r.stats().total_tokens() > 0;
+    pump_stored(redactor, format, reader, &mut io::sink(), buf, false, has_token)?;
+    Ok(has_token(redactor))
+}
+
+fn pump_stored<R: BufRead, W: Write + ?Sized>(
+    redactor: &mut Redactor,
+    format: Format,
+    reader: R,
+    out: &mut W,
+    buf: &mut [u8],
+    flush_each_read: bool,
+    stop: impl Fn(&Redactor) -> bool,
+) -> Result<bool, Error> {
     let mut decoded = compress::decoder(format, reader).map_err(|e| Error::corrupt(format, e))?;
-    redact_stream(redactor, &mut decoded, out, buf, flush_each_read).map_err(|e| match e {
+    pump(redactor, &mut decoded, out, buf, flush_each_read, stop).map_err(|e| match e {
         Error::Read(e) => Error::corrupt(format, e),
         e => e,
     })

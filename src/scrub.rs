@@ -10,7 +10,7 @@
 
 use std::{
     fs::{self, File, FileTimes},
-    io::{self, BufReader, BufWriter, Write},
+    io::{self, BufReader, BufWriter, Seek, SeekFrom, Write},
     os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
     sync::Arc,
@@ -80,16 +80,16 @@ pub fn scrub_file(
     let format = Format::sniff(&mut reader).map_err(Error::Read)?;
     let mut outcome = Outcome { stored_bytes: before.len(), ..Outcome::default() };
 
-    // First pass: count. Most archived files hold nothing, and they are
-    // neither rewritten nor recompressed.
+    // First pass: look for a token, up to the first one. Most archived files
+    // hold none, and they are neither rewritten nor recompressed; a file
+    // that holds one usually shows it early, so little is read twice.
     let mut redactor = Redactor::new(Arc::clone(rules));
     let mut buf = vec![0; filter::READ_SIZE];
-    filter::redact_stored(&mut redactor, format, &mut reader, &mut io::sink(), &mut buf, false)?;
+    let dirty = filter::holds_a_token(&mut redactor, format, &mut reader, &mut buf)?;
     outcome.bytes = redactor.stats().bytes_in;
-    outcome.tokens = redactor.stats().total_tokens();
 
     let target = match dest {
-        Dest::InPlace if outcome.tokens == 0 => return Ok(outcome),
+        Dest::InPlace if !dirty => return Ok(outcome),
         Dest::InPlace => path.clone(),
         Dest::Mirror { root } => root.join(rel),
     };
@@ -101,21 +101,31 @@ pub fn scrub_file(
         .tempfile_in(folder)
         .map_err(Error::Write)?;
 
-    if outcome.tokens == 0 {
+    // The second pass reads the same open file again, not whatever the
+    // path names by now.
+    let mut file = reader.into_inner();
+    file.seek(SeekFrom::Start(0)).map_err(Error::Read)?;
+    if !dirty {
         // A clean file is mirrored byte for byte.
-        let mut original = File::open(path).map_err(Error::Read)?;
-        io::copy(&mut original, temp.as_file_mut()).map_err(Error::Write)?;
+        io::copy(&mut file, temp.as_file_mut()).map_err(Error::Write)?;
     } else {
-        let mut reader =
-            BufReader::with_capacity(filter::READ_SIZE, File::open(path).map_err(Error::Read)?);
+        let mut reader = BufReader::with_capacity(filter::READ_SIZE, file);
         let out = BufWriter::with_capacity(filter::READ_SIZE, temp.as_file_mut());
         let mut encoder = Encoder::new(format, out, levels).map_err(Error::Write)?;
         let mut redactor = Redactor::new(Arc::clone(rules));
         filter::redact_stored(&mut redactor, format, &mut reader, &mut encoder, &mut buf, false)?;
         encoder.finish().and_then(|mut w| w.flush()).map_err(Error::Write)?;
+        outcome.bytes = redactor.stats().bytes_in;
+        outcome.tokens = redactor.stats().total_tokens();
     }
     copy_metadata(temp.as_file(), &before).map_err(Error::Write)?;
-    temp.as_file().sync_all().map_err(Error::Write)?;
+    // In place, the data must be on disk before the rename makes it the
+    // only copy. A mirror's original stays, so a crash costs only a rerun
+    // there, and syncing each file would make a mirror disk-bound.
+    let durable = matches!(dest, Dest::InPlace);
+    if durable {
+        temp.as_file().sync_all().map_err(Error::Write)?;
+    }
 
     if matches!(dest, Dest::InPlace) {
         // An active log grew (or was rotated) while we read it: what was
@@ -128,7 +138,9 @@ pub fn scrub_file(
         }
     }
     temp.persist(&target).map_err(|e| Error::Write(e.error))?;
-    File::open(folder).and_then(|f| f.sync_all()).map_err(Error::Write)?;
+    if durable {
+        File::open(folder).and_then(|f| f.sync_all()).map_err(Error::Write)?;
+    }
     outcome.written = true;
     Ok(outcome)
 }
