@@ -6,7 +6,8 @@ use std::{path::PathBuf, sync::Arc};
 use clap::Parser;
 
 use crate::{
-    Error, RuleSet, batch::BatchOptions, compress::Levels, scrub::Dest, walk::WalkOptions,
+    Error, RuleSet, batch::BatchOptions, compress::Levels, follow::FollowOptions, scrub::Dest,
+    walk::WalkOptions,
 };
 
 /// Redact PostHog secret keys (phx_, phs_, pha_, phr_) from logs and streams.
@@ -25,6 +26,21 @@ pub struct Args {
     /// Also redact public project keys (phc_), which are public by design.
     #[arg(long)]
     pub include_public: bool,
+
+    /// Follow the FILEs like `tail -F`: through rotation, until SIGTERM or
+    /// SIGINT, writing whole redacted lines.
+    #[arg(short, long, conflicts_with_all = ["in_place", "output_dir", "recursive"])]
+    pub follow: bool,
+
+    /// With --follow: read what the files already hold first, instead of
+    /// starting at their end.
+    #[arg(long, requires = "follow")]
+    pub from_start: bool,
+
+    /// With --follow: keep the position in each file in FILE, and resume
+    /// from it on the next start, so that no line is lost or repeated.
+    #[arg(long, value_name = "FILE", requires = "follow")]
+    pub state: Option<PathBuf>,
 
     /// Walk folders named on the command line, in sorted order.
     #[arg(short, long)]
@@ -112,6 +128,15 @@ pub enum Config {
         /// Where the files go and how.
         options: BatchOptions,
     },
+    /// Follow files through rotation.
+    Follow {
+        /// The files to follow.
+        paths: Vec<PathBuf>,
+        /// Compiled and checked.
+        rules: Arc<RuleSet>,
+        /// Where to start, where to keep positions.
+        options: FollowOptions,
+    },
     /// Write a sample log.
     Sample {
         /// How many lines.
@@ -135,6 +160,13 @@ impl Args {
             return Ok(Config::Sample { lines, seed: self.seed, one_in: self.secret_every });
         }
         let rules = Arc::new(RuleSet::new(crate::rules::default_rules(self.include_public))?);
+        if self.follow {
+            if self.files.is_empty() || self.files.iter().any(|f| f.as_os_str() == "-") {
+                return Err(Error::Usage("--follow needs the files to follow (not -)".into()));
+            }
+            let options = FollowOptions { from_start: self.from_start, state: self.state };
+            return Ok(Config::Follow { paths: self.files, rules, options });
+        }
         let walk = WalkOptions { recursive: self.recursive, follow_links: self.follow_links };
         let dest = match (self.in_place, self.output_dir) {
             (true, _) => Some(Dest::InPlace),

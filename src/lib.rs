@@ -28,7 +28,9 @@ pub mod compress;
 mod error;
 pub mod exit_codes;
 pub mod filter;
+pub mod follow;
 mod prefilter;
+mod redact_io;
 mod redactor;
 pub mod rules;
 pub mod sample;
@@ -36,6 +38,9 @@ pub mod scrub;
 pub mod walk;
 
 pub use error::Error;
+#[cfg(feature = "tracing")]
+pub use redact_io::RedactMakeWriter;
+pub use redact_io::{RedactReader, RedactWriter};
 pub use redactor::{Redactor, Stats};
 pub use rules::{Rule, RuleSet};
 

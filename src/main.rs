@@ -1,7 +1,7 @@
 use std::{
     io::{self, BufWriter, Write},
     process::ExitCode,
-    sync::{Arc, OnceLock},
+    sync::{Arc, OnceLock, atomic::AtomicBool},
 };
 
 use anyhow::Context;
@@ -11,6 +11,7 @@ use phx_redact::{
     cli::Config,
     exit_codes,
     filter::{self, Input},
+    follow,
     walk::{self, Skipped},
 };
 
@@ -54,6 +55,19 @@ fn run() -> anyhow::Result<ExitCode> {
             })
             .context("<stdout>")?;
             Ok(exit_codes::for_failures(failures))
+        }
+        Config::Follow { paths, rules, options } => {
+            // SIGTERM and SIGINT end the loop after a last read and flush.
+            let stop = Arc::new(AtomicBool::new(false));
+            for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+                signal_hook::flag::register(signal, Arc::clone(&stop))?;
+            }
+            let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+            follow::follow(&paths, &rules, &options, &mut out, &stop, |path, message| {
+                report(&format!("{}: {message}", path.display()));
+            })
+            .context("--follow")?;
+            Ok(ExitCode::from(exit_codes::SUCCESS))
         }
         Config::Batch { paths, walk, rules, options } => {
             let (files, skipped) = walk::expand(&paths, walk);

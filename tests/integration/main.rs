@@ -4,3 +4,4 @@ mod batch;
 mod common;
 mod engine;
 mod filter_cli;
+mod follow;
