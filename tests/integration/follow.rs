@@ -230,3 +230,32 @@ fn a_file_that_is_missing_is_reported_once_and_followed_when_it_appears() {
     assert!(status.success());
     assert!(!notices.iter().any(|n| n.contains("later.log")), "reported only once: {notices:?}");
 }
+
+#[test]
+fn lines_of_several_files_never_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    File::create(&a).unwrap();
+    File::create(&b).unwrap();
+    let follower = Follower::start(&[&a, &b, Path::new("--from-start")]);
+    let mut expected = Vec::new();
+    for i in 0..200 {
+        let (la, lb) =
+            (format!("file a line {i}{}\n", " a".repeat(i)), format!("file b line {i}\n"));
+        // Each line reaches its file in two writes, the other file's in
+        // between.
+        append(&a, &la[..la.len() / 2]);
+        append(&b, &lb[..lb.len() / 2]);
+        append(&a, &la[la.len() / 2..]);
+        append(&b, &lb[lb.len() / 2..]);
+        expected
+            .extend([la.trim_end_matches('\n').to_string(), lb.trim_end_matches('\n').to_string()]);
+    }
+    let mut seen = follower.lines(expected.len());
+    seen.sort();
+    expected.sort();
+    let mixed: Vec<&String> = seen.iter().filter(|l| expected.binary_search(l).is_err()).collect();
+    assert!(mixed.is_empty(), "lines not whole: {mixed:?}");
+    assert_eq!(seen, expected, "every line once");
+    assert!(follower.stop().0.success());
+}
