@@ -6,6 +6,8 @@
 //! pass over the original bytes and, where two rules could match at the same
 //! start, the one listed first wins, exactly as an alternation would.
 
+use std::collections::HashMap;
+
 use regex_automata::{
     Anchored, MatchKind, PatternID,
     dfa::{Automaton, StartKind, dense},
@@ -79,6 +81,22 @@ pub struct RuleSet {
     /// body, for the default rules), with those bytes, so that the engine
     /// can skip a run of them without stepping the DFA byte by byte.
     self_loops: Vec<(StateID, Box<[bool; 256]>)>,
+    /// Plain (neither match nor dead) states that move, on every byte of a
+    /// set, to the next state of a fixed path: the engine counts a run of
+    /// such bytes with a table and jumps along the path, rather than
+    /// stepping the DFA through a chain of dependent table loads. Indexed
+    /// by state index; `u32::MAX` for none.
+    chain_of: Vec<u32>,
+    chains: Vec<Chain>,
+}
+
+/// See [`RuleSet::chain`].
+#[derive(Debug)]
+pub(crate) struct Chain {
+    /// The bytes that move along the path.
+    pub(crate) on: Box<[bool; 256]>,
+    /// `path[k]` is the state after `k` such bytes; all plain.
+    pub(crate) path: Vec<StateID>,
 }
 
 impl RuleSet {
@@ -128,6 +146,8 @@ impl RuleSet {
             start,
             max_held: 0,
             self_loops: Vec::new(),
+            chain_of: Vec::new(),
+            chains: Vec::new(),
         };
         // The prefilter only looks for prefixes: a match that began any
         // other way would be missed.
@@ -145,6 +165,7 @@ impl RuleSet {
             }
         }
         set.self_loops = set.find_self_loops();
+        (set.chain_of, set.chains) = set.find_chains();
         set.max_held = set.hold_bound().ok_or_else(|| {
             Error::Rule("the rules can hold back an unbounded number of bytes".into())
         })?;
@@ -222,6 +243,64 @@ impl RuleSet {
                 (stay.iter().filter(|&&b| b).count() >= MIN_LOOP_BYTES).then_some((state, stay))
             })
             .collect()
+    }
+
+    /// The chain that starts at non-special state `state`, if any.
+    #[inline]
+    pub(crate) fn chain(&self, state: StateID) -> Option<&Chain> {
+        let index = state.as_usize() >> self.dfa.stride2();
+        let chain = *self.chain_of.get(index)?;
+        self.chains.get(chain as usize)
+    }
+
+    /// For each non-special state, the run of states it moves through on one
+    /// set of bytes (a token's first body bytes, for the default rules).
+    fn find_chains(&self) -> (Vec<u32>, Vec<Chain>) {
+        // Shorter chains are stepped as fast by the DFA itself.
+        const MIN_CHAIN: usize = 4;
+        let dfa = &self.dfa;
+        let plain = |s: StateID| !dfa.is_special_state(s);
+        // The one state that every byte of `on` leads to from `state`, if
+        // that state is plain.
+        let successor = |state: StateID, on: &[bool; 256]| {
+            let mut bytes = (0..=255u8).filter(|&b| on[usize::from(b)]);
+            let next = dfa.next_state(state, bytes.next()?);
+            (plain(next) && bytes.all(|b| dfa.next_state(state, b) == next)).then_some(next)
+        };
+        let states = self.reachable_states();
+        let mut chain_of =
+            vec![
+                u32::MAX;
+                states.iter().map(|s| (s.as_usize() >> dfa.stride2()) + 1).max().unwrap_or(0)
+            ];
+        let mut chains = Vec::new();
+        for &start in states.iter().filter(|&&s| plain(s)) {
+            // `on`: the bytes leading to the most frequent live successor.
+            let mut counts: HashMap<StateID, usize> = HashMap::new();
+            for byte in 0..=255u8 {
+                let next = dfa.next_state(start, byte);
+                if !dfa.is_dead_state(next) {
+                    *counts.entry(next).or_default() += 1;
+                }
+            }
+            let Some((&first, _)) = counts.iter().max_by_key(|&(s, n)| (*n, *s)) else { continue };
+            let mut on = Box::new([false; 256]);
+            for byte in 0..=255u8 {
+                on[usize::from(byte)] = dfa.next_state(start, byte) == first;
+            }
+            let mut path = vec![start];
+            while let Some(next) = successor(*path.last().expect("non-empty"), &on) {
+                if path.contains(&next) {
+                    break; // a loop, not a chain
+                }
+                path.push(next);
+            }
+            if path.len() > MIN_CHAIN {
+                chain_of[start.as_usize() >> dfa.stride2()] = chains.len() as u32;
+                chains.push(Chain { on, path });
+            }
+        }
+        (chain_of, chains)
     }
 
     pub(crate) fn marker(&self, pattern: PatternID) -> &[u8] {
