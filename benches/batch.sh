@@ -49,7 +49,7 @@ results=$out/results.md
 : >"$results"
 bench() { # name, then hyperfine arguments
   local name=$1; shift
-  hyperfine --style basic --runs 3 --export-markdown "$out/$name.md" "$@" >/dev/null
+  hyperfine --style basic --warmup 1 --runs 3 --export-markdown "$out/$name.md" "$@" >/dev/null
   { echo "### $name ($files files of $mb MB)"; cat "$out/$name.md"; echo; } >>"$results"
 }
 
