@@ -56,6 +56,12 @@ bench() { # name, then hyperfine arguments
 bench mirror-plain --prepare "rm -rf $out/mirror" \
   -n "phx-redact -j1" "$bin -q -j1 -r $out/plain --output-dir $out/mirror" \
   -n "phx-redact -j2" "$bin -q -j2 -r $out/plain --output-dir $out/mirror"
+# The floor for the plain mirror: how well plain copying of the same files
+# scales on this machine.
+ls "$out/plain" | sed "s|^|$out/plain/|" >"$out/list"
+bench copy-floor --prepare "rm -rf $out/copy && mkdir -p $out/copy" \
+  -n "cp, 1 process" "xargs -a $out/list -n 100 -P 1 cp -t $out/copy" \
+  -n "cp, 2 processes" "xargs -a $out/list -n 100 -P 2 cp -t $out/copy"
 bench mirror-gzip --prepare "rm -rf $out/mirror" \
   -n "phx-redact -j1" "$bin -q -j1 -r $out/gz --output-dir $out/mirror" \
   -n "phx-redact -j2" "$bin -q -j2 -r $out/gz --output-dir $out/mirror"
