@@ -33,7 +33,8 @@ pub enum Dest {
     /// Over the original, atomically; files with nothing to redact are left
     /// untouched.
     InPlace,
-    /// Under this folder, at the path the file has below `base`.
+    /// Under this folder, at the file's path below the argument it was
+    /// found under (`walk::Found::rel`).
     Mirror {
         /// The folder the mirror is written in.
         root: PathBuf,
