@@ -28,7 +28,9 @@ pub mod compress;
 mod error;
 pub mod exit_codes;
 pub mod filter;
+pub mod fingerprint;
 pub mod follow;
+pub mod marker;
 mod prefilter;
 mod redact_io;
 mod redactor;
@@ -41,7 +43,7 @@ pub use error::Error;
 #[cfg(feature = "tracing")]
 pub use redact_io::RedactMakeWriter;
 pub use redact_io::{RedactReader, RedactWriter};
-pub use redactor::{Redactor, Stats};
+pub use redactor::{Finding, Redactor, Stats};
 pub use rules::{Rule, RuleSet};
 
 /// The README's examples run as doctests, so that they stay true.

@@ -1,7 +1,8 @@
 //! Finds where a token could start, at SIMD speed.
 //!
-//! Every rule begins with a literal prefix, so a position where no prefix
-//! begins can be skipped without running the DFA. The prefilter may report
+//! Most rules begin with a literal prefix, so a position where no prefix
+//! begins can be skipped without running the DFA. For rules without one,
+//! the prefilter looks for the bytes a token can begin with. The prefilter may report
 //! false candidates (the DFA rejects them at once) but never misses a
 //! position where a whole prefix begins.
 //!
@@ -32,8 +33,10 @@ enum Kind {
         sse2: Option<memchr::arch::x86_64::sse2::packedpair::Finder>,
         scalar: packedpair::Finder,
     },
-    /// Anything else: the positions of the prefixes' first bytes.
-    FirstBytes([bool; 256]),
+    /// One to three bytes that every token begins with.
+    Bytes(Vec<u8>),
+    /// Anything else: the positions of the bytes a token may begin with.
+    FirstBytes(Box<[bool; 256]>),
 }
 
 impl Prefilter {
@@ -74,7 +77,16 @@ impl Prefilter {
         for p in prefixes {
             table[usize::from(p[0])] = true;
         }
-        Prefilter { kind: Kind::FirstBytes(table) }
+        Prefilter::first_bytes(&table)
+    }
+
+    /// A prefilter for tokens that may begin with any byte of `table`.
+    pub(crate) fn first_bytes(table: &[bool; 256]) -> Prefilter {
+        let bytes: Vec<u8> = (0..=255u8).filter(|&b| table[usize::from(b)]).collect();
+        if (1..=3).contains(&bytes.len()) {
+            return Prefilter { kind: Kind::Bytes(bytes) };
+        }
+        Prefilter { kind: Kind::FirstBytes(Box::new(*table)) }
     }
 
     /// The first position in `hay` where a prefix may begin with all of
@@ -102,6 +114,12 @@ impl Prefilter {
                 }
                 scalar.find_prefilter(hay)
             }
+            Kind::Bytes(bytes) => match bytes[..] {
+                [a] => memchr::memchr(a, hay),
+                [a, b] => memchr::memchr2(a, b, hay),
+                [a, b, c] => memchr::memchr3(a, b, c, hay),
+                _ => unreachable!("one to three bytes"),
+            },
             Kind::FirstBytes(table) => hay.iter().position(|&b| table[usize::from(b)]),
         }
     }

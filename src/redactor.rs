@@ -31,7 +31,10 @@ use std::{fmt, io, sync::Arc};
 
 use regex_automata::{PatternID, dfa::Automaton, util::primitives::StateID};
 
-use crate::rules::RuleSet;
+use crate::{
+    marker::Seen,
+    rules::{CAPPED, RuleSet},
+};
 
 /// How many bytes of a new chunk are copied behind held-back bytes at a
 /// time, to scan across the boundary. Held-back runs are short, so one
@@ -63,6 +66,17 @@ pub struct Redactor {
     mode: Mode,
     /// Bytes held back from earlier chunks; see the module docs for the bound.
     held: Vec<u8>,
+    /// The byte before the next one to scan (`None` at the start of the
+    /// stream): rules may look behind a token's start with `\b`.
+    before: Option<u8>,
+    /// Bytes of this stream consumed: written out or taken into a token.
+    offset: u64,
+    /// What the current token has shown so far.
+    seen: Seen,
+    /// Where the current token starts.
+    token_at: Position,
+    /// `Some` when findings are recorded.
+    findings: Option<Findings>,
     stats: Stats,
 }
 
@@ -82,13 +96,53 @@ pub struct Stats {
     pub bytes_in: u64,
     /// Tokens replaced, by rule, in the order of [`RuleSet::rules`].
     pub tokens: Vec<u64>,
+    /// Runs cut at the hold cap before any rule matched them (see
+    /// [`HOLD_CAP`](crate::rules::HOLD_CAP)), redacted all the same.
+    pub capped: u64,
 }
 
 impl Stats {
-    /// Tokens replaced, all rules together.
+    /// Tokens replaced, all rules together, capped runs included.
     pub fn total_tokens(&self) -> u64 {
-        self.tokens.iter().sum()
+        self.tokens.iter().sum::<u64>() + self.capped
     }
+}
+
+/// A token found, as the check mode reports it: where it is and how to tell
+/// it apart from others, never its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Index of its rule in [`RuleSet::rules`]; `None` for a run cut at the
+    /// hold cap before any rule matched it.
+    pub rule: Option<usize>,
+    /// Byte offset of its first byte in the stream.
+    pub offset: u64,
+    /// Line of its first byte, from 1.
+    pub line: u64,
+    /// Byte column of its first byte, from 1.
+    pub column: u64,
+    /// Its length in bytes.
+    pub len: u64,
+    /// PostHog's mask of it (`phx_...abcd`).
+    pub mask: String,
+    /// Its hash, keyed if a key was given.
+    pub fingerprint: [u8; 32],
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Position {
+    offset: u64,
+    line: u64,
+    column: u64,
+}
+
+#[derive(Debug, Default)]
+struct Findings {
+    list: Vec<Finding>,
+    /// Newlines consumed so far.
+    newlines: u64,
+    /// Offset of the first byte after the last newline consumed.
+    line_start: u64,
 }
 
 /// How a run of the DFA over a buffer ended.
@@ -99,6 +153,9 @@ struct Run {
     dead: bool,
     /// The state after the last byte, when the DFA did not die.
     state: StateID,
+    /// Where the run was cut, having gone the hold cap past its start or
+    /// its last match end without a decision.
+    capped: Option<usize>,
 }
 
 impl Redactor {
@@ -106,11 +163,28 @@ impl Redactor {
     pub fn new(rules: Arc<RuleSet>) -> Redactor {
         let tokens = vec![0; rules.rules().len()];
         Redactor {
-            held: Vec::with_capacity(rules.max_held() + STITCH),
+            held: Vec::with_capacity(rules.max_held().min(64 * 1024) + STITCH),
             rules,
             mode: Mode::Search,
-            stats: Stats { bytes_in: 0, tokens },
+            before: None,
+            offset: 0,
+            seen: Seen::default(),
+            token_at: Position::default(),
+            findings: None,
+            stats: Stats { bytes_in: 0, tokens, capped: 0 },
         }
+    }
+
+    /// Also records a [`Finding`] for each token, with its line and column
+    /// (which costs a count of the newlines); see [`Redactor::take_findings`].
+    pub fn record_findings(mut self) -> Redactor {
+        self.findings = Some(Findings::default());
+        self
+    }
+
+    /// The findings recorded since the last call, in stream order.
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        self.findings.as_mut().map(|f| std::mem::take(&mut f.list)).unwrap_or_default()
     }
 
     /// Redacts `chunk`, the next piece of the stream, into `out`.
@@ -126,10 +200,12 @@ impl Redactor {
     pub fn feed<W: io::Write + ?Sized>(&mut self, mut chunk: &[u8], out: &mut W) -> io::Result<()> {
         self.stats.bytes_in += chunk.len() as u64;
         // Scan across the boundary: copy a little of the new chunk behind the
-        // held bytes until the scan gets past everything that was held.
+        // held bytes until the scan gets past everything that was held. The
+        // amount doubles with what is held, so that a long hold (a custom
+        // rule) is rescanned a logarithmic number of times, not a linear one.
         while !self.held.is_empty() && !chunk.is_empty() {
             let old = self.held.len();
-            let take = chunk.len().min(STITCH);
+            let take = chunk.len().min(STITCH.max(old));
             self.held.extend_from_slice(&chunk[..take]);
             let held = std::mem::take(&mut self.held);
             let consumed = self.scan(&held, false, out);
@@ -155,7 +231,8 @@ impl Redactor {
 
     /// Ends the stream: writes out whatever was held back, redacted.
     ///
-    /// The redactor is then ready for a new stream; its [`Stats`] carry on.
+    /// The redactor is then ready for a new stream, whose offsets and lines
+    /// count from the start again; its [`Stats`] carry on.
     ///
     /// # Errors
     ///
@@ -166,6 +243,12 @@ impl Redactor {
         self.held = held;
         self.held.clear();
         self.mode = Mode::Search;
+        self.before = None;
+        self.offset = 0;
+        if let Some(findings) = &mut self.findings {
+            findings.newlines = 0;
+            findings.line_start = 0;
+        }
         result.map(|_| ())
     }
 
@@ -193,6 +276,19 @@ impl Redactor {
         eof: bool,
         out: &mut W,
     ) -> io::Result<usize> {
+        let consumed = self.scan_from(buf, eof, out)?;
+        if let Some(consumed) = consumed.checked_sub(1) {
+            self.before = Some(buf[consumed]);
+        }
+        Ok(consumed)
+    }
+
+    fn scan_from<W: io::Write + ?Sized>(
+        &mut self,
+        buf: &[u8],
+        eof: bool,
+        out: &mut W,
+    ) -> io::Result<usize> {
         let rules = Arc::clone(&self.rules);
         // Bytes before `pos` are consumed; those in `plain..pos` are
         // consumed but not yet written, so that they go out in one write.
@@ -203,17 +299,23 @@ impl Redactor {
                 let run = self.run(state, buf, pos);
                 // In token mode the state at `pos` already follows a match end.
                 let (end, end_state, pattern) = run.last.unwrap_or((pos, state, pattern));
-                if !run.dead && !eof {
-                    self.mode = Mode::Token { state: end_state, pattern };
-                    return Ok(end);
-                }
-                let end =
-                    if !run.dead && rules.dfa.is_match_state(rules.dfa.next_eoi_state(run.state)) {
+                let end = match run.capped {
+                    // Fail closed: the token takes in everything up to the cut.
+                    Some(cut) => cut,
+                    None if !run.dead && !eof => {
+                        self.absorb(&buf[pos..end]);
+                        self.mode = Mode::Token { state: end_state, pattern };
+                        return Ok(end);
+                    }
+                    None if !run.dead
+                        && rules.dfa.is_match_state(rules.dfa.next_eoi_state(run.state)) =>
+                    {
                         buf.len()
-                    } else {
-                        end
-                    };
-                self.end_token(pattern, out)?;
+                    }
+                    None => end,
+                };
+                self.absorb(&buf[pos..end]);
+                self.end_token(Some(pattern), out)?;
                 self.mode = Mode::Search;
                 pos = end;
                 plain = end;
@@ -221,11 +323,21 @@ impl Redactor {
             }
             let Some(found) = rules.prefilter.find(&buf[pos..]) else {
                 let keep = if eof { buf.len() } else { self.partial_start(buf, pos) };
-                out.write_all(&buf[plain..keep])?;
+                self.pass(&buf[plain..keep], out)?;
                 return Ok(keep);
             };
             let start = pos + found;
-            let run = self.run(rules.start, buf, start);
+            let run = self.run(rules.start(self.byte_before(buf, start)), buf, start);
+            if let Some(cut) = run.capped {
+                // Undecided for the whole cap: fail closed, redact up to it.
+                self.pass(&buf[plain..start], out)?;
+                self.begin_token();
+                self.absorb(&buf[start..cut]);
+                self.end_token(run.last.map(|(.., pattern)| pattern), out)?;
+                pos = cut;
+                plain = cut;
+                continue;
+            }
             let mut last = run.last;
             if !run.dead && eof {
                 let eoi = rules.dfa.next_eoi_state(run.state);
@@ -240,13 +352,15 @@ impl Redactor {
                 }
                 None => {
                     // Undecided: hold the candidate back until more arrives.
-                    out.write_all(&buf[plain..start])?;
+                    self.pass(&buf[plain..start], out)?;
                     return Ok(start);
                 }
                 Some((end, state, pattern)) => {
-                    out.write_all(&buf[plain..start])?;
+                    self.pass(&buf[plain..start], out)?;
+                    self.begin_token();
+                    self.absorb(&buf[start..end]);
                     if run.dead || eof {
-                        self.end_token(pattern, out)?;
+                        self.end_token(Some(pattern), out)?;
                         pos = end;
                         plain = end;
                     } else {
@@ -259,20 +373,32 @@ impl Redactor {
         }
     }
 
-    /// Runs the DFA from `state` over `buf[from..]`.
+    /// The byte before `buf[i]`.
+    #[inline]
+    fn byte_before(&self, buf: &[u8], i: usize) -> Option<u8> {
+        if i == 0 { self.before } else { Some(buf[i - 1]) }
+    }
+
+    /// Runs the DFA from `state` over `buf[from..]`, at most the hold cap
+    /// past `from` or past the last match end.
     #[inline]
     fn run(&self, mut state: StateID, buf: &[u8], from: usize) -> Run {
         let dfa = &self.rules.dfa;
+        let cap = self.rules.hold_cap;
+        // Where the run must stop undecided: the cap past the last match
+        // end, or past `from` until a match.
+        let mut limit = from.saturating_add(cap);
+        let mut stop = buf.len().min(limit);
         // The last match's end, the state there, and the match state, whose
         // rule is looked up once at the end rather than at every body byte.
         let mut last: Option<(usize, StateID, StateID)> = None;
         let mut dead = false;
         let mut i = from;
-        while i < buf.len() {
+        while i < stop {
             if let Some(chain) = self.rules.chain(state) {
                 // A run of the chain's bytes moves along its path: count the
                 // run with a table instead of stepping the DFA byte by byte.
-                let most = chain.path.len() - 1;
+                let most = (chain.path.len() - 1).min(stop - i);
                 let n =
                     buf[i..].iter().take(most).take_while(|&&b| chain.on[usize::from(b)]).count();
                 if n > 0 {
@@ -297,6 +423,8 @@ impl Redactor {
                             last = Some((i, state, next));
                         }
                     }
+                    limit = i.saturating_add(cap);
+                    stop = buf.len().min(limit);
                 } else if dfa.is_dead_state(next) {
                     dead = true;
                     state = next;
@@ -306,15 +434,16 @@ impl Redactor {
             state = next;
             i += 1;
         }
+        let capped = (!dead && i >= limit).then_some(limit);
         // A DFA reports a match one byte late, so the byte that ends a token
         // leads to a match state from which every byte leads to the dead
         // state. Call that dead now: waiting for one more byte to learn it
         // would hold a finished line back until the next one arrives.
-        if !dead && last.is_some_and(|(end, ..)| end + 1 == buf.len()) {
+        if !dead && capped.is_none() && last.is_some_and(|(end, ..)| end + 1 == buf.len()) {
             dead = self.is_final(state);
         }
         let last = last.map(|(end, at_end, matched)| (end, at_end, dfa.match_pattern(matched, 0)));
-        Run { last, dead, state }
+        Run { last, dead, state, capped }
     }
 
     /// Whether every byte leads from `state` to the dead state.
@@ -331,16 +460,76 @@ impl Redactor {
     fn partial_start(&self, buf: &[u8], pos: usize) -> usize {
         let window = self.rules.max_prefix_len.saturating_sub(1);
         let from = pos.max(buf.len().saturating_sub(window));
-        (from..buf.len()).find(|&i| !self.run(self.rules.start, buf, i).dead).unwrap_or(buf.len())
+        (from..buf.len())
+            .find(|&i| !self.run(self.rules.start(self.byte_before(buf, i)), buf, i).dead)
+            .unwrap_or(buf.len())
     }
 
+    /// Writes bytes that are not part of a token.
+    #[inline]
+    fn pass<W: io::Write + ?Sized>(&mut self, bytes: &[u8], out: &mut W) -> io::Result<()> {
+        self.advance(bytes);
+        out.write_all(bytes)
+    }
+
+    /// Takes the next bytes of the current token.
+    #[inline]
+    fn absorb(&mut self, bytes: &[u8]) {
+        self.seen.absorb(bytes);
+        self.advance(bytes);
+    }
+
+    #[inline]
+    fn advance(&mut self, bytes: &[u8]) {
+        if let Some(findings) = &mut self.findings {
+            if let Some(last) = memchr::memrchr(b'\n', bytes) {
+                findings.newlines += memchr::memchr_iter(b'\n', bytes).count() as u64;
+                findings.line_start = self.offset + last as u64 + 1;
+            }
+        }
+        self.offset += bytes.len() as u64;
+    }
+
+    fn begin_token(&mut self) {
+        let hash = self.rules.needs_hash || self.findings.is_some();
+        self.seen.start(hash.then(|| self.rules.fingerprints.hasher()));
+        let (line, column) = self
+            .findings
+            .as_ref()
+            .map_or((0, 0), |f| (f.newlines + 1, self.offset - f.line_start + 1));
+        self.token_at = Position { offset: self.offset, line, column };
+    }
+
+    /// Ends the current token of rule `pattern` (`None`: cut at the cap).
     fn end_token<W: io::Write + ?Sized>(
         &mut self,
-        pattern: PatternID,
+        pattern: Option<PatternID>,
         out: &mut W,
     ) -> io::Result<()> {
-        self.stats.tokens[pattern.as_usize()] += 1;
-        out.write_all(self.rules.marker(pattern))
+        let rules = &*self.rules;
+        let (name, marker, prefix_len) = match pattern {
+            Some(p) => {
+                self.stats.tokens[p.as_usize()] += 1;
+                let compiled = &rules.compiled[p.as_usize()];
+                (rules.rules()[p.as_usize()].name.as_str(), &compiled.marker, compiled.prefix_len)
+            }
+            None => {
+                self.stats.capped += 1;
+                (CAPPED, &rules.capped_marker, 0)
+            }
+        };
+        if let Some(findings) = &mut self.findings {
+            findings.list.push(Finding {
+                rule: pattern.map(|p| p.as_usize()),
+                offset: self.token_at.offset,
+                line: self.token_at.line,
+                column: self.token_at.column,
+                len: self.seen.len,
+                mask: self.seen.mask(),
+                fingerprint: self.seen.hash(),
+            });
+        }
+        marker.render(name, prefix_len, &self.seen, &rules.fingerprints, out)
     }
 }
 
@@ -349,6 +538,7 @@ impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Redactor")
             .field("mode", &self.mode)
+            .field("token", &self.seen)
             .field("held", &format_args!("<{} bytes>", self.held.len()))
             .field("stats", &self.stats)
             .finish_non_exhaustive()

@@ -1,21 +1,33 @@
 //! What counts as a secret: rules as data, compiled once into one DFA.
 //!
-//! A [`Rule`] is a literal prefix, a regex for the whole token (prefix
-//! included) and a marker. A [`RuleSet`] compiles every rule into a single
-//! anchored, leftmost-first, multi-pattern DFA, so that all rules run in one
-//! pass over the original bytes and, where two rules could match at the same
-//! start, the one listed first wins, exactly as an alternation would.
+//! A [`Rule`] is a name, a regex for the whole token and optionally its own
+//! marker. A [`RuleSet`] compiles every rule into a single anchored,
+//! leftmost-first, multi-pattern DFA, so that all rules run in one pass over
+//! the original bytes and, where two rules could match at the same start,
+//! the one listed first wins, exactly as an alternation would.
+//!
+//! The prefilter looks for the rules' literal prefixes (`phx_`, ...), found
+//! from the regexes themselves. A rule without one (`[A-Z0-9]{32}`) still
+//! works: every byte that can begin a match is then a candidate. Rules that
+//! could make the engine hold back without bound (`BEGIN.*END`) are held to
+//! [`HOLD_CAP`].
 
 use std::collections::HashMap;
 
 use regex_automata::{
-    Anchored, MatchKind, PatternID,
+    Anchored, MatchKind,
     dfa::{Automaton, StartKind, dense},
     nfa::thompson,
     util::{primitives::StateID, start, syntax},
 };
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
-use crate::{error::Error, prefilter::Prefilter};
+use crate::{
+    error::Error,
+    fingerprint::Fingerprinter,
+    marker::{Marker, Segment},
+    prefilter::Prefilter,
+};
 
 /// The body that follows a secret prefix: at least 20 ASCII letters or
 /// digits, then any further letters, digits or underscores.
@@ -31,26 +43,27 @@ pub const BODY: &str = "[A-Za-z0-9]{20}[A-Za-z0-9_]*";
 pub struct Rule {
     /// Short name, used in reports (`phx`, `phs`, ...).
     pub name: String,
-    /// The literal every match starts with. The prefilter searches for it.
-    pub prefix: Vec<u8>,
-    /// Regex for the whole token, prefix included, in the syntax of
-    /// `regex::bytes`.
+    /// Regex for the whole token, in the syntax of `regex::bytes`.
     pub pattern: String,
-    /// What a match is replaced with.
-    pub marker: Vec<u8>,
+    /// This rule's marker template or preset (see [`Marker::parse`]);
+    /// `None` for the set's.
+    pub marker: Option<String>,
 }
 
 impl Rule {
-    /// A PostHog-style rule: `PREFIX_` followed by [`BODY`], replaced by
-    /// `PREFIX_[REDACTED]`.
+    /// A PostHog-style rule: `NAME_` followed by [`BODY`].
     pub fn posthog(name: &str) -> Rule {
-        let prefix = format!("{name}_");
-        Rule {
-            name: name.to_string(),
-            pattern: format!("{prefix}{BODY}"),
-            marker: format!("{prefix}[REDACTED]").into_bytes(),
-            prefix: prefix.into_bytes(),
-        }
+        Rule { name: name.to_string(), pattern: format!("{name}_{BODY}"), marker: None }
+    }
+
+    /// The built-in rule called `name` (one of [`BUILTIN_KINDS`]).
+    pub fn builtin(name: &str) -> Option<Rule> {
+        BUILTIN_KINDS.contains(&name).then(|| Rule::posthog(name))
+    }
+
+    /// A rule for `pattern`, with the set's marker.
+    pub fn custom(name: impl Into<String>, pattern: impl Into<String>) -> Rule {
+        Rule { name: name.into(), pattern: pattern.into(), marker: None }
     }
 }
 
@@ -61,22 +74,79 @@ pub const SECRET_KINDS: [&str; 4] = ["phx", "phs", "pha", "phr"];
 /// Name of the public project-key kind, redacted only when asked for.
 pub const PUBLIC_KIND: &str = "phc";
 
+/// Every built-in rule's name.
+pub const BUILTIN_KINDS: [&str; 5] = ["phx", "phs", "pha", "phr", PUBLIC_KIND];
+
 /// The default rules, in priority order; `include_public` adds `phc_`.
 pub fn default_rules(include_public: bool) -> Vec<Rule> {
     let public = include_public.then_some(PUBLIC_KIND);
     SECRET_KINDS.into_iter().chain(public).map(Rule::posthog).collect()
 }
 
+/// The most bytes the engine holds back for rules that could otherwise make
+/// it hold back more (a custom rule such as `BEGIN.*END`). A candidate still
+/// undecided this many bytes after its start, or after its last match end,
+/// is cut there and redacted: the engine fails closed, and where it cuts
+/// depends only on the bytes, never on how they arrive.
+pub const HOLD_CAP: usize = 64 * 1024;
+
+/// The name reported for a run of bytes cut at [`HOLD_CAP`] before any rule
+/// matched it.
+pub const CAPPED: &str = "capped";
+
+/// How a [`RuleSet`] renders markers and hashes tokens.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The marker template or preset for rules that do not name their own.
+    pub marker: String,
+    /// Hashes `{fingerprint}` and the check mode's key summary.
+    pub fingerprints: Fingerprinter,
+    /// See [`HOLD_CAP`]; at least [`MIN_HOLD_CAP`].
+    pub hold_cap: usize,
+}
+
+/// The smallest hold cap accepted (small caps are for tests).
+pub const MIN_HOLD_CAP: usize = 16;
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            marker: "default".into(),
+            fingerprints: Fingerprinter::unkeyed(),
+            hold_cap: HOLD_CAP,
+        }
+    }
+}
+
+/// A rule as the engine uses it.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub(crate) marker: Marker,
+    /// The length of the rule's literal prefix (0 if it has none), for
+    /// `{prefix}` and `{stars}`.
+    pub(crate) prefix_len: usize,
+}
+
 /// Rules compiled for the engine. Build once, share between redactors.
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    pub(crate) compiled: Vec<Compiled>,
+    /// The marker for a run cut at the hold cap.
+    pub(crate) capped_marker: Marker,
+    pub(crate) fingerprints: Fingerprinter,
     pub(crate) dfa: dense::DFA<Vec<u32>>,
-    pub(crate) start: StateID,
+    /// The start state after each byte (rules may look behind with `\b`).
+    pub(crate) start_after: Box<[StateID; 256]>,
+    /// The start state at the beginning of the input.
+    pub(crate) start_first: StateID,
     pub(crate) prefilter: Prefilter,
     /// Longest literal prefix, for the end-of-buffer check.
     pub(crate) max_prefix_len: usize,
     max_held: usize,
+    pub(crate) hold_cap: usize,
+    /// Whether some marker needs the token's hash.
+    pub(crate) needs_hash: bool,
     /// Match states that loop back to themselves on many bytes (a token's
     /// body, for the default rules), with those bytes, so that the engine
     /// can skip a run of them without stepping the DFA byte by byte.
@@ -99,23 +169,59 @@ pub(crate) struct Chain {
     pub(crate) path: Vec<StateID>,
 }
 
+/// Parses `pattern` as the DFA will.
+fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, regex_syntax::Error> {
+    regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern)
+}
+
+/// The literals every match of `pattern` starts with, if there are a few.
+fn literal_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = parse(pattern).ok()?;
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let literals = seq.literals()?;
+    let prefixes: Vec<Vec<u8>> = literals.iter().map(|l| l.as_bytes().to_vec()).collect();
+    (!prefixes.is_empty() && prefixes.len() <= 64 && prefixes.iter().all(|p| !p.is_empty()))
+        .then_some(prefixes)
+}
+
 impl RuleSet {
+    /// Compiles `rules` with the default [`Options`].
+    ///
+    /// # Errors
+    ///
+    /// As [`RuleSet::with_options`].
+    pub fn new(rules: Vec<Rule>) -> Result<RuleSet, Error> {
+        RuleSet::with_options(rules, Options::default())
+    }
+
     /// Compiles `rules` and checks them before any input is read.
     ///
     /// # Errors
     ///
-    /// [`Error::Rule`] when there are no rules, a rule does not start with
-    /// its own prefix, a prefix is empty, a pattern does not compile, a rule
-    /// can match where no token is (the empty string), a marker would itself
-    /// be redacted by a second run, or the rules could make the engine hold
-    /// back an unbounded number of bytes.
-    pub fn new(rules: Vec<Rule>) -> Result<RuleSet, Error> {
+    /// [`Error::Rule`] when there are no rules, two rules share a name, a
+    /// pattern does not compile, a rule can match the empty string, a marker
+    /// does not parse or could itself be matched by a rule (so that a
+    /// second run would change the output), or the hold cap is below
+    /// [`MIN_HOLD_CAP`].
+    pub fn with_options(rules: Vec<Rule>, options: Options) -> Result<RuleSet, Error> {
         if rules.is_empty() {
             return Err(Error::Rule("no rules to apply".into()));
         }
-        for rule in &rules {
-            if rule.prefix.is_empty() {
-                return Err(Error::Rule(format!("rule {}: empty prefix", rule.name)));
+        if options.hold_cap < MIN_HOLD_CAP {
+            return Err(Error::Rule(format!("the hold cap must be at least {MIN_HOLD_CAP}")));
+        }
+        for (i, rule) in rules.iter().enumerate() {
+            if rule.name.is_empty() || rule.name == CAPPED {
+                return Err(Error::Rule(format!("rule {}: reserved or empty name", i + 1)));
+            }
+            if rules[..i].iter().any(|r| r.name == rule.name) {
+                return Err(Error::Rule(format!("two rules are named {}", rule.name)));
+            }
+            let hir = parse(&rule.pattern).map_err(|e| {
+                Error::Rule(format!("rule {}: cannot parse the regex: {e}", rule.name))
+            })?;
+            if hir.properties().minimum_len() == Some(0) {
+                return Err(Error::Rule(format!("rule {}: can match the empty string", rule.name)));
             }
         }
         let patterns: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
@@ -130,46 +236,173 @@ impl RuleSet {
                     .minimize(true),
             )
             .build_many(&patterns)
-            .map_err(|e| Error::Rule(format!("cannot compile rules: {e}")))?;
-        let start = dfa
-            .start_state(&start::Config::new().anchored(Anchored::Yes))
-            .map_err(|e| Error::Rule(format!("cannot start rules: {e}")))?;
-        if dfa.is_match_state(dfa.next_eoi_state(start)) {
-            return Err(Error::Rule("a rule matches the empty string".into()));
+            .map_err(|e| Error::Rule(format!("cannot compile the rules into a DFA: {e}")))?;
+        let start = |look_behind| {
+            dfa.start_state(&start::Config::new().anchored(Anchored::Yes).look_behind(look_behind))
+                .map_err(|e| Error::Rule(format!("cannot start the rules: {e}")))
+        };
+        let start_first = start(None)?;
+        let mut start_after = Box::new([start_first; 256]);
+        for byte in 0..=255u8 {
+            start_after[usize::from(byte)] = start(Some(byte))?;
         }
-        let prefixes: Vec<&[u8]> = rules.iter().map(|r| r.prefix.as_slice()).collect();
+        let default_marker = Marker::parse(&options.marker)?;
+        let mut compiled = Vec::with_capacity(rules.len());
+        let mut prefixes: Option<Vec<Vec<u8>>> = Some(Vec::new());
+        for rule in &rules {
+            let marker = match &rule.marker {
+                Some(spec) => Marker::parse(spec)?,
+                None => default_marker.clone(),
+            };
+            let literals = literal_prefixes(&rule.pattern);
+            let prefix_len = literals
+                .as_ref()
+                .and_then(|l| l.iter().map(Vec::len).min())
+                .unwrap_or(0)
+                .min(crate::marker::HEAD);
+            match (&mut prefixes, literals) {
+                (Some(all), Some(literals)) => all.extend(literals),
+                _ => prefixes = None,
+            }
+            compiled.push(Compiled { marker, prefix_len });
+        }
         let mut set = RuleSet {
-            max_prefix_len: prefixes.iter().map(|p| p.len()).max().unwrap_or(0),
-            prefilter: Prefilter::new(&prefixes),
+            max_prefix_len: 1,
+            prefilter: Prefilter::first_bytes(&[false; 256]),
+            needs_hash: compiled.iter().any(|c| c.marker.needs_hash())
+                || default_marker.needs_hash(),
+            capped_marker: default_marker,
+            fingerprints: options.fingerprints,
+            compiled,
             rules,
             dfa,
-            start,
+            start_after,
+            start_first,
             max_held: 0,
+            hold_cap: options.hold_cap,
             self_loops: Vec::new(),
             chain_of: Vec::new(),
             chains: Vec::new(),
         };
-        // The prefilter only looks for prefixes: a match that began any
-        // other way would be missed.
-        if !set.matches_start_with_prefixes() {
-            return Err(Error::Rule(
-                "a rule can match without starting with its literal prefix".into(),
-            ));
+        for start in set.starts() {
+            let empty = set.dfa.is_match_state(set.dfa.next_eoi_state(start))
+                || (0..=255u8).any(|b| set.dfa.is_match_state(set.dfa.next_state(start, b)));
+            if empty {
+                return Err(Error::Rule("a rule can match the empty string".into()));
+            }
         }
-        for rule in &set.rules {
-            if set.find_in(&rule.marker) {
+        match prefixes {
+            // The prefilter looks for the literal prefixes; check that no
+            // match can begin any other way.
+            Some(prefixes) if set.matches_start_with(&prefixes) => {
+                let refs: Vec<&[u8]> = prefixes.iter().map(Vec::as_slice).collect();
+                set.prefilter = Prefilter::new(&refs);
+                set.max_prefix_len = prefixes.iter().map(Vec::len).max().unwrap_or(1);
+            }
+            // A rule without a literal prefix: every byte on which the DFA
+            // leaves its start may begin a token.
+            _ => {
+                let mut table = [false; 256];
+                for start in set.starts() {
+                    for byte in 0..=255u8 {
+                        if !set.dfa.is_dead_state(set.dfa.next_state(start, byte)) {
+                            table[usize::from(byte)] = true;
+                        }
+                    }
+                }
+                set.prefilter = Prefilter::first_bytes(&table);
+            }
+        }
+        set.check_markers()?;
+        set.self_loops = set.find_self_loops();
+        (set.chain_of, set.chains) = set.find_chains();
+        set.max_held = set.hold_bound().map_or(set.hold_cap, |bound| bound.min(set.hold_cap));
+        Ok(set)
+    }
+
+    /// Refuses a marker that a rule could match, whatever token it stands
+    /// for: a second run over the output would change it.
+    fn check_markers(&self) -> Result<(), Error> {
+        let capped = std::iter::once((CAPPED, &self.capped_marker, 0));
+        let markers = self
+            .rules
+            .iter()
+            .zip(&self.compiled)
+            .map(|(r, c)| (r.name.as_str(), &c.marker, c.prefix_len))
+            .chain(capped);
+        for (name, marker, prefix_len) in markers {
+            if marker.shapes(name, prefix_len).iter().any(|shape| self.may_match(shape)) {
                 return Err(Error::Rule(format!(
-                    "rule {}: its marker would itself be redacted",
-                    rule.name
+                    "rule {name}: its marker could itself be redacted by a second run"
                 )));
             }
         }
-        set.self_loops = set.find_self_loops();
-        (set.chain_of, set.chains) = set.find_chains();
-        set.max_held = set.hold_bound().ok_or_else(|| {
-            Error::Rule("the rules can hold back an unbounded number of bytes".into())
-        })?;
-        Ok(set)
+        Ok(())
+    }
+
+    /// Whether some rule could match somewhere inside a text of `shape`.
+    fn may_match(&self, shape: &[Segment]) -> bool {
+        use std::collections::HashSet;
+        let dfa = &self.dfa;
+        let starts: HashSet<StateID> = self.starts().into_iter().collect();
+        let step = |live: &HashSet<StateID>, seg: &Segment| -> Option<HashSet<StateID>> {
+            let mut next = HashSet::new();
+            for &state in live.iter().chain(&starts) {
+                for byte in (0..=255u8).filter(|&b| seg.bytes[usize::from(b)]) {
+                    let to = dfa.next_state(state, byte);
+                    if dfa.is_match_state(to) {
+                        return None;
+                    }
+                    if !dfa.is_dead_state(to) {
+                        next.insert(to);
+                    }
+                }
+            }
+            Some(next)
+        };
+        let mut live: HashSet<StateID> = HashSet::new();
+        for seg in shape {
+            for _ in 0..seg.min {
+                match step(&live, seg) {
+                    Some(next) => live = next,
+                    None => return true,
+                }
+            }
+            // Optional repetitions: the states after any number of them.
+            let mut extra = seg.max.map_or(usize::MAX, |max| max - seg.min);
+            // Each step also starts a match at every position, so stop once
+            // a step adds nothing: the next would add nothing either.
+            let mut frontier = live.clone();
+            while extra > 0 {
+                let Some(next) = step(&frontier, seg) else { return true };
+                frontier = next.difference(&live).copied().collect();
+                if frontier.is_empty() {
+                    break;
+                }
+                live.extend(next);
+                extra -= 1;
+            }
+        }
+        live.iter().chain(&starts).any(|&s| dfa.is_match_state(dfa.next_eoi_state(s)))
+    }
+
+    /// The distinct start states.
+    pub(crate) fn starts(&self) -> Vec<StateID> {
+        let mut starts: Vec<StateID> =
+            self.start_after.iter().copied().chain([self.start_first]).collect();
+        starts.sort_unstable();
+        starts.dedup();
+        starts
+    }
+
+    /// The start state for a candidate after `before` (`None`: at the
+    /// beginning of the input).
+    #[inline]
+    pub(crate) fn start(&self, before: Option<u8>) -> StateID {
+        match before {
+            Some(byte) => self.start_after[usize::from(byte)],
+            None => self.start_first,
+        }
     }
 
     /// The default rules (see [`default_rules`]), compiled.
@@ -216,7 +449,7 @@ impl RuleSet {
         let reps: Vec<u8> =
             self.dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
         let mut seen = std::collections::HashSet::new();
-        let mut stack = vec![self.start];
+        let mut stack = self.starts();
         let mut states = Vec::new();
         while let Some(state) = stack.pop() {
             if self.dfa.is_dead_state(state) || !seen.insert(state) {
@@ -303,42 +536,13 @@ impl RuleSet {
         (chain_of, chains)
     }
 
-    pub(crate) fn marker(&self, pattern: PatternID) -> &[u8] {
-        &self.rules[pattern.as_usize()].marker
-    }
-
-    /// The pattern and end of the match anchored at the start of `hay`, if
-    /// the whole of `hay` is the input.
-    fn anchored_match(&self, hay: &[u8]) -> Option<(PatternID, usize)> {
-        let mut state = self.start;
-        let mut last = None;
-        for (i, &b) in hay.iter().enumerate() {
-            state = self.dfa.next_state(state, b);
-            if self.dfa.is_match_state(state) {
-                last = Some((self.dfa.match_pattern(state, 0), i));
-            } else if self.dfa.is_dead_state(state) {
-                return last;
-            }
-        }
-        state = self.dfa.next_eoi_state(state);
-        if self.dfa.is_match_state(state) {
-            last = Some((self.dfa.match_pattern(state, 0), hay.len()));
-        }
-        last
-    }
-
-    /// Whether any rule matches anywhere in `hay`.
-    fn find_in(&self, hay: &[u8]) -> bool {
-        (0..hay.len()).any(|i| self.anchored_match(&hay[i..]).is_some())
-    }
-
-    /// Whether the DFA, from its start, dies on every byte that leaves all
+    /// Whether the DFA, from every start, dies on every byte that leaves all
     /// of the prefixes, and matches nothing before a whole prefix is read.
-    fn matches_start_with_prefixes(&self) -> bool {
-        let prefixes: Vec<&[u8]> = self.rules.iter().map(|r| r.prefix.as_slice()).collect();
-        let mut frontier: Vec<(StateID, Vec<u8>)> = vec![(self.start, Vec::new())];
+    fn matches_start_with(&self, prefixes: &[Vec<u8>]) -> bool {
+        let mut frontier: Vec<(StateID, Vec<u8>)> =
+            self.starts().into_iter().map(|s| (s, Vec::new())).collect();
         while let Some((state, seen)) = frontier.pop() {
-            let live: Vec<&&[u8]> = prefixes.iter().filter(|p| p.starts_with(&seen)).collect();
+            let live: Vec<&Vec<u8>> = prefixes.iter().filter(|p| p.starts_with(&seen)).collect();
             if live.iter().any(|p| p.len() == seen.len()) {
                 continue; // a whole prefix has been read
             }
@@ -406,10 +610,13 @@ impl RuleSet {
         }
         let mut memo = std::collections::HashMap::new();
         let mut on_path = std::collections::HashSet::new();
-        let mut bound = longest(dfa, &reps, self.start, &mut memo, &mut on_path)?;
-        // From every reachable match state too.
+        let mut bound = 0;
+        // From every start, and from every reachable match state.
         for state in self.reachable_states() {
-            if dfa.is_match_state(state) {
+            if dfa.is_match_state(state)
+                || self.start_after.contains(&state)
+                || state == self.start_first
+            {
                 bound = bound.max(longest(dfa, &reps, state, &mut memo, &mut on_path)?);
             }
         }

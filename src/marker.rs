@@ -1,0 +1,300 @@
+//! What a token is replaced with: marker templates and their presets.
+//!
+//! A marker is a template such as `{prefix}[REDACTED:{fingerprint}]`. The
+//! engine writes it when a token ends, so placeholders that need the whole
+//! token are computed on the fly from a [`Seen`]: a running hash and the
+//! first and last few bytes, never the token itself. A token of any length
+//! costs constant memory, whatever the marker.
+
+use std::io::{self, Write};
+
+use crate::{error::Error, fingerprint::Fingerprinter};
+
+/// The presets `--marker` accepts by name, with the templates they stand for.
+pub const PRESETS: [(&str, &str); 4] = [
+    ("default", "{prefix}[REDACTED]"),
+    ("posthog", "{mask}"),
+    ("fingerprint", "{prefix}[REDACTED:{fingerprint}]"),
+    ("same-length", "{prefix}{stars}"),
+];
+
+/// The placeholders a template may use, for messages.
+pub const PLACEHOLDERS: &str =
+    "{prefix}, {rule}, {mask}, {last4}, {fingerprint}, {stars}, {len} ({{ and }} for braces)";
+
+/// Tokens shorter than this are never partly shown by `{mask}` or `{last4}`:
+/// four bytes at each end would reveal too much of a short secret.
+pub const MIN_REVEAL_LEN: u64 = 16;
+
+/// How many of a token's first bytes are kept, for `{prefix}` and `{mask}`.
+pub(crate) const HEAD: usize = 32;
+
+/// A compiled marker template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    Text(Vec<u8>),
+    /// The token's first bytes, as many as its rule's literal prefix has.
+    Prefix,
+    /// The rule's name.
+    Rule,
+    /// PostHog's own mask: the first and last four bytes (`phx_...abcd`).
+    Mask,
+    /// The last four bytes.
+    Last4,
+    /// A short keyed hash of the whole token.
+    Fingerprint,
+    /// A `*` for each byte of the token after the prefix.
+    Stars,
+    /// The token's length in bytes.
+    Len,
+}
+
+/// The shape of one run of a rendered marker, for checking that no rule
+/// can match a marker, whatever token it stands for.
+#[derive(Clone, Debug)]
+pub(crate) struct Segment {
+    /// The bytes each position may hold.
+    pub(crate) bytes: Box<[bool; 256]>,
+    pub(crate) min: usize,
+    /// `None`: any number.
+    pub(crate) max: Option<usize>,
+}
+
+impl Segment {
+    fn literal(byte: u8) -> Segment {
+        let mut bytes = Box::new([false; 256]);
+        bytes[usize::from(byte)] = true;
+        Segment { bytes, min: 1, max: Some(1) }
+    }
+
+    fn of(set: impl Fn(u8) -> bool, min: usize, max: Option<usize>) -> Segment {
+        let mut bytes = Box::new([false; 256]);
+        for b in 0..=255u8 {
+            bytes[usize::from(b)] = set(b);
+        }
+        Segment { bytes, min, max }
+    }
+}
+
+impl Marker {
+    /// Parses `--marker`'s value: a preset's name or a template.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Rule`] for an unknown placeholder or an unmatched brace.
+    pub fn parse(spec: &str) -> Result<Marker, Error> {
+        let template =
+            PRESETS.iter().find(|(name, _)| *name == spec).map_or(spec, |(_, template)| template);
+        let mut pieces = Vec::new();
+        let mut text = Vec::new();
+        let mut rest = template;
+        while let Some(i) = rest.find(['{', '}']) {
+            text.extend_from_slice(&rest.as_bytes()[..i]);
+            let tail = &rest[i..];
+            if let Some(after) = tail.strip_prefix("{{") {
+                text.push(b'{');
+                rest = after;
+                continue;
+            }
+            if let Some(after) = tail.strip_prefix("}}") {
+                text.push(b'}');
+                rest = after;
+                continue;
+            }
+            let close = tail.find('}').filter(|_| tail.starts_with('{')).ok_or_else(|| {
+                Error::Rule(format!("marker {template:?}: unmatched brace; write {{{{ or }}}}"))
+            })?;
+            let piece = match &tail[1..close] {
+                "prefix" => Piece::Prefix,
+                "rule" => Piece::Rule,
+                "mask" => Piece::Mask,
+                "last4" => Piece::Last4,
+                "fingerprint" => Piece::Fingerprint,
+                "stars" => Piece::Stars,
+                "len" => Piece::Len,
+                other => {
+                    return Err(Error::Rule(format!(
+                        "marker {template:?}: unknown placeholder {{{other}}}; known: {PLACEHOLDERS}"
+                    )));
+                }
+            };
+            if !text.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut text)));
+            }
+            pieces.push(piece);
+            rest = &tail[close + 1..];
+        }
+        text.extend_from_slice(rest.as_bytes());
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        Ok(Marker { pieces })
+    }
+
+    /// Whether rendering needs the token's hash.
+    pub(crate) fn needs_hash(&self) -> bool {
+        self.pieces.contains(&Piece::Fingerprint)
+    }
+
+    /// Writes the marker for a token of rule `rule` (whose literal prefix is
+    /// `prefix_len` bytes long), as `seen` saw it.
+    pub(crate) fn render<W: Write + ?Sized>(
+        &self,
+        rule: &str,
+        prefix_len: usize,
+        seen: &Seen,
+        fingerprints: &Fingerprinter,
+        out: &mut W,
+    ) -> io::Result<()> {
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(text) => out.write_all(text)?,
+                Piece::Prefix => out.write_all(seen.prefix(prefix_len))?,
+                Piece::Rule => out.write_all(rule.as_bytes())?,
+                Piece::Mask => seen.write_mask(out)?,
+                Piece::Last4 => {
+                    if seen.len >= MIN_REVEAL_LEN {
+                        out.write_all(seen.last4())?;
+                    }
+                }
+                Piece::Fingerprint => {
+                    out.write_all(fingerprints.short(&seen.hash()).as_bytes())?;
+                }
+                Piece::Stars => {
+                    const STARS: [u8; 256] = [b'*'; 256];
+                    let mut n = seen.len.saturating_sub(prefix_len as u64);
+                    while n > 0 {
+                        let k = n.min(STARS.len() as u64) as usize;
+                        out.write_all(&STARS[..k])?;
+                        n -= k as u64;
+                    }
+                }
+                Piece::Len => write!(out, "{}", seen.len)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Every shape a rendered marker can take, as runs of possible bytes.
+    /// Over-approximates: a token's bytes may be any bytes.
+    pub(crate) fn shapes(&self, rule: &str, prefix_len: usize) -> Vec<Vec<Segment>> {
+        let any = |min, max| Segment::of(|_| true, min, max);
+        let mut shapes: Vec<Vec<Segment>> = vec![Vec::new()];
+        for piece in &self.pieces {
+            let alternatives: Vec<Vec<Segment>> = match piece {
+                Piece::Text(text) => vec![text.iter().map(|&b| Segment::literal(b)).collect()],
+                Piece::Rule => vec![rule.bytes().map(Segment::literal).collect()],
+                Piece::Prefix => vec![vec![any(0, Some(prefix_len.min(HEAD)))]],
+                Piece::Mask => vec![
+                    b"...".iter().map(|&b| Segment::literal(b)).collect(),
+                    [any(4, Some(4))]
+                        .into_iter()
+                        .chain(b"...".iter().map(|&b| Segment::literal(b)))
+                        .chain([any(4, Some(4))])
+                        .collect(),
+                ],
+                Piece::Last4 => vec![vec![any(0, Some(4))]],
+                Piece::Fingerprint => {
+                    vec![vec![Segment::of(|b| b.is_ascii_hexdigit(), 8, Some(8))]]
+                }
+                Piece::Stars => vec![vec![Segment::of(|b| b == b'*', 0, None)]],
+                Piece::Len => vec![vec![Segment::of(|b| b.is_ascii_digit(), 1, Some(20))]],
+            };
+            shapes = shapes
+                .iter()
+                .flat_map(|shape| {
+                    alternatives.iter().map(move |alt| {
+                        let mut longer = shape.clone();
+                        longer.extend(alt.iter().cloned());
+                        longer
+                    })
+                })
+                .collect();
+        }
+        shapes
+    }
+}
+
+/// What the engine keeps of a token while it streams past: its length, its
+/// first and last bytes and a running hash. Its `Debug` shows only the
+/// length.
+#[derive(Clone, Default)]
+pub(crate) struct Seen {
+    pub(crate) len: u64,
+    head: [u8; HEAD],
+    tail: [u8; 4],
+    hasher: Option<blake3::Hasher>,
+}
+
+impl std::fmt::Debug for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Seen").field("len", &self.len).finish_non_exhaustive()
+    }
+}
+
+impl Seen {
+    /// Starts a new token; `hasher` when its hash will be needed.
+    pub(crate) fn start(&mut self, hasher: Option<blake3::Hasher>) {
+        self.len = 0;
+        self.hasher = hasher;
+    }
+
+    /// The next bytes of the token.
+    #[inline]
+    pub(crate) fn absorb(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let len = self.len as usize;
+        if len < HEAD {
+            let n = bytes.len().min(HEAD - len);
+            self.head[len..len + n].copy_from_slice(&bytes[..n]);
+        }
+        if bytes.len() >= 4 {
+            self.tail.copy_from_slice(&bytes[bytes.len() - 4..]);
+        } else {
+            self.tail.rotate_left(bytes.len());
+            self.tail[4 - bytes.len()..].copy_from_slice(bytes);
+        }
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(bytes);
+        }
+        self.len += bytes.len() as u64;
+    }
+
+    fn prefix(&self, prefix_len: usize) -> &[u8] {
+        &self.head[..prefix_len.min(HEAD).min(self.len as usize)]
+    }
+
+    fn last4(&self) -> &[u8] {
+        &self.tail[4 - self.len.min(4) as usize..]
+    }
+
+    /// The token's hash (all zeros if it was not hashed).
+    pub(crate) fn hash(&self) -> [u8; 32] {
+        self.hasher.as_ref().map_or([0; 32], |h| *h.finalize().as_bytes())
+    }
+
+    /// PostHog's mask, `phx_...abcd`: the first four and last four bytes.
+    /// A token too short for that to hide most of it shows as `...`.
+    pub(crate) fn write_mask<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
+        if self.len < MIN_REVEAL_LEN {
+            return out.write_all(b"...");
+        }
+        out.write_all(&self.head[..4])?;
+        out.write_all(b"...")?;
+        out.write_all(&self.tail)
+    }
+
+    /// [`Seen::write_mask`] as text (bytes that are not UTF-8 are replaced).
+    pub(crate) fn mask(&self) -> String {
+        let mut mask = Vec::with_capacity(11);
+        let _ = self.write_mask(&mut mask);
+        String::from_utf8_lossy(&mask).into_owned()
+    }
+}
