@@ -6,7 +6,13 @@ use std::{path::PathBuf, sync::Arc};
 use clap::Parser;
 
 use crate::{
-    Error, RuleSet, batch::BatchOptions, compress::Levels, follow::FollowOptions, scrub::Dest,
+    Error, Rule, RuleSet,
+    batch::BatchOptions,
+    compress::Levels,
+    fingerprint::Fingerprinter,
+    follow::FollowOptions,
+    rules::{BUILTIN_KINDS, HOLD_CAP, Options, PUBLIC_KIND, SECRET_KINDS, load_rules_file},
+    scrub::Dest,
     walk::WalkOptions,
 };
 
@@ -26,6 +32,52 @@ pub struct Args {
     /// Also redact public project keys (phc_), which are public by design.
     #[arg(long)]
     pub include_public: bool,
+
+    /// Built-in rules to apply, comma-separated: phx, phs, pha, phr, phc,
+    /// all, none [default: phx,phs,pha,phr].
+    #[arg(long = "rule", value_name = "NAMES", value_delimiter = ',')]
+    pub rules: Vec<String>,
+
+    /// Also redact matches of REGEX (`regex` crate syntax; repeatable). Its
+    /// rule is named pattern-1, pattern-2, ...
+    #[arg(long = "pattern", value_name = "REGEX")]
+    pub patterns: Vec<String>,
+
+    /// Also apply the rules in FILE (TOML: [[rule]] with name, regex and an
+    /// optional marker).
+    #[arg(long, value_name = "FILE")]
+    pub rules_file: Option<PathBuf>,
+
+    /// What a token is replaced with: a preset (default, posthog,
+    /// fingerprint, same-length) or a template with {prefix}, {rule},
+    /// {mask}, {last4}, {fingerprint}, {stars}, {len}.
+    #[arg(long, value_name = "TEMPLATE", default_value = "default")]
+    pub marker: String,
+
+    /// Key fingerprints with the key in FILE (else with the
+    /// PHX_REDACT_FINGERPRINT_KEY environment variable, else unkeyed).
+    #[arg(long, value_name = "FILE")]
+    pub fingerprint_key: Option<PathBuf>,
+
+    /// Audit: rewrite nothing, print where each token is (PATH:LINE:COLUMN:
+    /// RULE: MASK) and the distinct keys to rotate. Exit status 0: none
+    /// found, 1: found, 2: error.
+    #[arg(long, conflicts_with_all = ["follow", "in_place", "output_dir", "stats"])]
+    pub check: bool,
+
+    /// With --check: JSON lines, one per finding, then one per key.
+    #[arg(long, requires = "check")]
+    pub json: bool,
+
+    /// Print the tokens redacted by rule, the bytes and the time on standard
+    /// error at the end.
+    #[arg(long, conflicts_with_all = ["follow", "in_place", "output_dir"])]
+    pub stats: bool,
+
+    /// Print the rules (name, regex, marker) and how many bytes they may
+    /// hold back, and exit.
+    #[arg(long)]
+    pub list_rules: bool,
 
     /// Follow the FILEs like `tail -F`: through rotation, until SIGTERM or
     /// SIGINT, writing whole redacted lines.
@@ -57,8 +109,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
-    /// Files scrubbed at once with --in-place or --output-dir [default: the
-    /// number of cores].
+    /// Files scrubbed (or checked) at once with --in-place, --output-dir or
+    /// --check [default: the number of cores].
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 
@@ -97,13 +149,18 @@ const AFTER_HELP: &str = "\
 A token is a secret prefix followed by at least 20 ASCII letters or digits,
 then any further letters, digits or underscores:
     (phx|phs|pha|phr)_[A-Za-z0-9]{20}[A-Za-z0-9_]*
+Custom rules (--pattern, --rules-file) run in the same pass. A candidate
+still undecided 64 KiB past its start (a rule such as BEGIN.*END) is cut
+there and redacted.
 
 Compressed files (gzip, zstd; recognised by their magic bytes) are
 decompressed to standard output, and stay compressed in their format with
 --in-place or --output-dir. Standard input passes byte for byte.
 
 Exit status: 0 when every input was redacted, 2 when an input failed (the
-others are still processed). A closed output (`| head`) ends quietly with 0.";
+others are still processed). With --check: 0 when no token was found, 1
+when one was, 2 on an error (which wins over a finding). A closed output
+(`| head`) ends quietly with 0.";
 
 /// What to do, checked.
 #[derive(Debug)]
@@ -114,6 +171,26 @@ pub enum Config {
         paths: Vec<PathBuf>,
         /// How to walk folders.
         walk: WalkOptions,
+        /// Compiled and checked.
+        rules: Arc<RuleSet>,
+        /// Print counts and timing at the end.
+        stats: bool,
+    },
+    /// Audit inputs without rewriting them.
+    Check {
+        /// As given: `-` is standard input, folders are walked with `-r`.
+        paths: Vec<PathBuf>,
+        /// How to walk folders.
+        walk: WalkOptions,
+        /// Compiled and checked.
+        rules: Arc<RuleSet>,
+        /// JSON lines rather than text.
+        json: bool,
+        /// Inputs checked at once.
+        threads: usize,
+    },
+    /// Print the rules and exit.
+    ListRules {
         /// Compiled and checked.
         rules: Arc<RuleSet>,
     },
@@ -149,6 +226,57 @@ pub enum Config {
 }
 
 impl Args {
+    /// The rules the arguments ask for, compiled.
+    fn rule_set(&self) -> Result<RuleSet, Error> {
+        let mut names: Vec<&str> = if self.rules.is_empty() {
+            SECRET_KINDS.to_vec()
+        } else {
+            let mut names = Vec::new();
+            for name in &self.rules {
+                match name.as_str() {
+                    "all" => names.extend(BUILTIN_KINDS),
+                    "none" => {}
+                    name if BUILTIN_KINDS.contains(&name) => names.push(name),
+                    other => {
+                        return Err(Error::Usage(format!(
+                            "--rule {other}: no such rule; known: {}, all, none",
+                            BUILTIN_KINDS.join(", ")
+                        )));
+                    }
+                }
+            }
+            names
+        };
+        if self.include_public {
+            names.push(PUBLIC_KIND);
+        }
+        let mut seen = Vec::new();
+        names.retain(|n| {
+            !seen.contains(n) && {
+                seen.push(*n);
+                true
+            }
+        });
+        let mut rules: Vec<Rule> = names.into_iter().filter_map(Rule::builtin).collect();
+        for (i, pattern) in self.patterns.iter().enumerate() {
+            rules.push(Rule::custom(format!("pattern-{}", i + 1), pattern.clone()));
+        }
+        if let Some(file) = &self.rules_file {
+            rules.extend(load_rules_file(file)?);
+        }
+        if rules.is_empty() {
+            return Err(Error::Usage(
+                "no rules: --rule none needs --pattern or --rules-file".into(),
+            ));
+        }
+        let options = Options {
+            marker: self.marker.clone(),
+            fingerprints: Fingerprinter::from_file_or_env(self.fingerprint_key.as_deref())?,
+            hold_cap: HOLD_CAP,
+        };
+        RuleSet::with_options(rules, options)
+    }
+
     /// Validates the arguments and compiles the rules.
     ///
     /// # Errors
@@ -159,7 +287,14 @@ impl Args {
         if let Some(lines) = self.generate_sample {
             return Ok(Config::Sample { lines, seed: self.seed, one_in: self.secret_every });
         }
-        let rules = Arc::new(RuleSet::new(crate::rules::default_rules(self.include_public))?);
+        let rules = Arc::new(self.rule_set()?);
+        if self.list_rules {
+            return Ok(Config::ListRules { rules });
+        }
+        let threads = self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        );
         if self.follow {
             if self.files.is_empty() || self.files.iter().any(|f| f.as_os_str() == "-") {
                 return Err(Error::Usage("--follow needs the files to follow (not -)".into()));
@@ -175,7 +310,10 @@ impl Args {
         };
         let Some(dest) = dest else {
             let paths = if self.files.is_empty() { vec![PathBuf::from("-")] } else { self.files };
-            return Ok(Config::Filter { paths, walk, rules });
+            if self.check {
+                return Ok(Config::Check { paths, walk, rules, json: self.json, threads });
+            }
+            return Ok(Config::Filter { paths, walk, rules, stats: self.stats });
         };
         if self.files.is_empty() {
             return Err(Error::Usage(
@@ -187,10 +325,6 @@ impl Args {
                 "standard input (-) cannot be scrubbed in place or mirrored".into(),
             ));
         }
-        let threads = self.threads.map_or_else(
-            || std::thread::available_parallelism().map_or(1, usize::from),
-            usize::from,
-        );
         let levels = Levels { gzip: self.gzip_level, zstd: self.zstd_level };
         let options = BatchOptions { dest, threads, progress: !self.quiet, levels };
         Ok(Config::Batch { paths: self.files, walk, rules, options })

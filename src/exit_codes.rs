@@ -4,9 +4,22 @@ use std::process::ExitCode;
 
 /// Every input was redacted and written (or the reader went away early).
 pub const SUCCESS: u8 = 0;
+/// `--check` found a token (and nothing failed).
+pub const FOUND: u8 = 1;
 /// Some input or the output failed; the other inputs were still processed.
-/// (1 is kept for "secrets found" in a check mode.)
+/// With `--check`, an error wins over a finding: a failure must never look
+/// like "nothing found", nor a finding like a failure.
 pub const ERROR: u8 = 2;
+
+/// The exit code for a check that had `failures` failed inputs and found
+/// `found` tokens.
+pub fn for_check(failures: usize, found: usize) -> ExitCode {
+    ExitCode::from(match (failures, found) {
+        (0, 0) => SUCCESS,
+        (0, _) => FOUND,
+        _ => ERROR,
+    })
+}
 
 /// The exit code for a run that had `failures` failed inputs.
 pub fn for_failures(failures: usize) -> ExitCode {

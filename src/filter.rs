@@ -90,19 +90,6 @@ fn pump<R: Read + ?Sized, W: Write + ?Sized>(
     Ok(false)
 }
 
-/// Redacts a file into `out`, decompressed (like `zcat`) when it is gzip or
-/// zstd.
-fn redact_file<W: Write + ?Sized>(
-    redactor: &mut Redactor,
-    path: &Path,
-    out: &mut W,
-    buf: &mut [u8],
-) -> Result<(), Error> {
-    let mut file = BufReader::with_capacity(READ_SIZE, File::open(path).map_err(Error::Read)?);
-    let format = Format::sniff(&mut file).map_err(Error::Read)?;
-    redact_stored(redactor, format, file, out, buf, true)
-}
-
 /// [`redact_stream`] over the decompressed content of `reader`, which is
 /// stored as `format`; decoding errors name the format.
 pub(crate) fn redact_stored<R: BufRead, W: Write + ?Sized>(
@@ -146,6 +133,33 @@ fn pump_stored<R: BufRead, W: Write + ?Sized>(
     })
 }
 
+/// Redacts one input into `out`, as a stream of its own: standard input
+/// byte for byte, a file decompressed (like `zcat`) when it is gzip or zstd.
+/// `buf` sets the read size. With `flush_each_read`, `out` is flushed after
+/// each read (see [`redact_stream`]).
+///
+/// # Errors
+///
+/// [`Error::Read`] or [`Error::Corrupt`] when the input fails,
+/// [`Error::Write`] when the output does.
+pub fn redact_input<W: Write + ?Sized>(
+    redactor: &mut Redactor,
+    input: &Input,
+    out: &mut W,
+    buf: &mut [u8],
+    flush_each_read: bool,
+) -> Result<(), Error> {
+    match input {
+        Input::Stdin => redact_stream(redactor, &mut io::stdin().lock(), out, buf, flush_each_read),
+        Input::Path(path) => {
+            let mut file =
+                BufReader::with_capacity(READ_SIZE, File::open(path).map_err(Error::Read)?);
+            let format = Format::sniff(&mut file).map_err(Error::Read)?;
+            redact_stored(redactor, format, file, out, buf, flush_each_read)
+        }
+    }
+}
+
 /// Redacts `inputs` in order into `out`. Each input is its own stream: a
 /// token never spans two inputs.
 ///
@@ -164,12 +178,7 @@ pub fn redact_inputs<W: Write + ?Sized>(
     let mut buf = vec![0; READ_SIZE];
     let mut failures = 0;
     for input in inputs {
-        let result = match input {
-            // Standard input passes byte for byte, compressed or not.
-            Input::Stdin => redact_stream(redactor, &mut io::stdin().lock(), out, &mut buf, true),
-            Input::Path(path) => redact_file(redactor, path, out, &mut buf),
-        };
-        match result {
+        match redact_input(redactor, input, out, &mut buf, true) {
             Ok(()) => {}
             Err(e @ Error::Write(_)) => return Err(e),
             Err(e) => {
@@ -179,4 +188,26 @@ pub fn redact_inputs<W: Write + ?Sized>(
         }
     }
     Ok(failures)
+}
+
+/// The line `--stats` prints: tokens by rule, bytes, time and throughput.
+pub fn stats_line(
+    stats: &crate::Stats,
+    rules: &crate::RuleSet,
+    elapsed: std::time::Duration,
+) -> String {
+    let secs = elapsed.as_secs_f64();
+    let mib = stats.bytes_in as f64 / (1024.0 * 1024.0);
+    let mut by_rule: Vec<String> =
+        rules.rules().iter().zip(&stats.tokens).map(|(r, n)| format!("{} {n}", r.name)).collect();
+    if stats.capped > 0 {
+        by_rule.push(format!("{} {}", crate::rules::CAPPED, stats.capped));
+    }
+    format!(
+        "{} tokens redacted ({}) in {} bytes, {secs:.3} s, {:.1} MiB/s",
+        stats.total_tokens(),
+        by_rule.join(", "),
+        stats.bytes_in,
+        if secs > 0.0 { mib / secs } else { 0.0 },
+    )
 }

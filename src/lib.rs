@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod check;
 pub mod cli;
 pub mod compress;
 mod error;

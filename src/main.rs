@@ -1,13 +1,15 @@
 use std::{
     io::{self, BufWriter, Write},
+    path::PathBuf,
     process::ExitCode,
     sync::{Arc, OnceLock, atomic::AtomicBool},
+    time::Instant,
 };
 
 use anyhow::Context;
 use clap::Parser;
 use phx_redact::{
-    Redactor, RuleSet, batch,
+    Redactor, RuleSet, batch, check,
     cli::Config,
     exit_codes,
     filter::{self, Input},
@@ -34,27 +36,48 @@ fn run() -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
-        Config::Filter { paths, walk, rules } => {
-            let mut failures = 0;
-            let mut inputs = Vec::new();
-            for path in paths {
-                if path.as_os_str() == "-" {
-                    inputs.push(Input::Stdin);
-                    continue;
-                }
-                let (found, skipped) = walk::expand(std::slice::from_ref(&path), walk);
-                failures += report_skipped(&skipped);
-                inputs.extend(found.into_iter().map(|f| Input::Path(f.path)));
-            }
+        Config::ListRules { rules } => {
+            io::stdout().write_all(rules.describe().as_bytes())?;
+            Ok(ExitCode::from(exit_codes::SUCCESS))
+        }
+        Config::Filter { paths, walk, rules, stats } => {
+            let started = Instant::now();
+            let (inputs, mut failures) = expand_inputs(&paths, walk);
             // Our own buffer, flushed after each read; stdout's line
             // buffering would cost a syscall per line.
             let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-            let mut redactor = Redactor::new(rules);
+            let mut redactor = Redactor::new(Arc::clone(&rules));
             failures += filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
                 report(&format!("{}: {err:#}", input.display()));
             })
             .context("<stdout>")?;
+            if stats {
+                report(&filter::stats_line(redactor.stats(), &rules, started.elapsed()));
+            }
             Ok(exit_codes::for_failures(failures))
+        }
+        Config::Check { paths, walk, rules, json, threads } => {
+            let (inputs, mut failures) = expand_inputs(&paths, walk);
+            let reports = check::check_inputs(&inputs, &rules, threads)?;
+            let mut out = BufWriter::new(io::stdout().lock());
+            for r in &reports {
+                check::write_findings(&mut out, r, &rules, json).context("<stdout>")?;
+                if let Some(err) = &r.error {
+                    failures += 1;
+                    out.flush().context("<stdout>")?;
+                    report(&format!("{}: {err:#}", r.name));
+                }
+            }
+            let keys = check::distinct_keys(&reports, &rules);
+            check::write_keys(&mut out, &keys, json)
+                .and_then(|()| out.flush())
+                .context("<stdout>")?;
+            if inputs.is_empty() && failures == 0 {
+                // An empty set of inputs is not a clean bill.
+                report("nothing to check: no files found");
+                failures = 1;
+            }
+            Ok(exit_codes::for_check(failures, keys.len()))
         }
         Config::Follow { paths, rules, options } => {
             // SIGTERM and SIGINT end the loop after a last read and flush.
@@ -87,6 +110,23 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(exit_codes::for_failures(failures))
         }
     }
+}
+
+/// The inputs that `paths` name (`-` is standard input, folders are walked
+/// as `walk` says), and how many of them failed to be listed.
+fn expand_inputs(paths: &[PathBuf], walk: walk::WalkOptions) -> (Vec<Input>, usize) {
+    let mut failures = 0;
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+            continue;
+        }
+        let (found, skipped) = walk::expand(std::slice::from_ref(path), walk);
+        failures += report_skipped(&skipped);
+        inputs.extend(found.into_iter().map(|f| Input::Path(f.path)));
+    }
+    (inputs, failures)
 }
 
 /// Reports what a walk passed over; returns how many count as failures.

@@ -32,6 +32,7 @@ pub(crate) const HEAD: usize = 32;
 /// A compiled marker template.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Marker {
+    template: String,
     pieces: Vec<Piece>,
 }
 
@@ -133,7 +134,12 @@ impl Marker {
         if !text.is_empty() {
             pieces.push(Piece::Text(text));
         }
-        Ok(Marker { pieces })
+        Ok(Marker { template: template.to_string(), pieces })
+    }
+
+    /// The template, presets spelled out.
+    pub fn template(&self) -> &str {
+        &self.template
     }
 
     /// Whether rendering needs the token's hash.

@@ -171,17 +171,26 @@ pub(crate) struct Chain {
 
 /// Parses `pattern` as the DFA will.
 fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, regex_syntax::Error> {
-    regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern)
+    regex_syntax::ParserBuilder::new().utf8(false).unicode(false).build().parse(pattern)
 }
 
-/// The literals every match of `pattern` starts with, if there are a few.
-fn literal_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    let hir = parse(pattern).ok()?;
+/// The literals every match of `pattern` starts with, if there are a few,
+/// and the length of its prefix for `{prefix}`: the shortest literal, or 0
+/// when a literal is a whole match (`password=hunter2` has no prefix to keep
+/// apart from its secret).
+fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, usize) {
+    let Ok(hir) = parse(pattern) else { return (None, 0) };
     let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let literals = seq.literals()?;
+    let Some(literals) = seq.literals() else { return (None, 0) };
+    let prefix_len = if literals.iter().any(|l| l.is_exact()) {
+        0
+    } else {
+        literals.iter().map(|l| l.len()).min().unwrap_or(0)
+    };
     let prefixes: Vec<Vec<u8>> = literals.iter().map(|l| l.as_bytes().to_vec()).collect();
-    (!prefixes.is_empty() && prefixes.len() <= 64 && prefixes.iter().all(|p| !p.is_empty()))
-        .then_some(prefixes)
+    let usable =
+        !prefixes.is_empty() && prefixes.len() <= 64 && prefixes.iter().all(|p| !p.is_empty());
+    (usable.then_some(prefixes), prefix_len)
 }
 
 impl RuleSet {
@@ -226,8 +235,11 @@ impl RuleSet {
         }
         let patterns: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
         let dfa = dense::Builder::new()
-            // The same syntax as `regex::bytes::Regex`, which is the oracle.
-            .syntax(syntax::Config::new().utf8(false))
+            // The syntax of `regex::bytes::Regex` with Unicode off (the
+            // oracle adds `(?-u)`): logs are bytes, `\b` `\w` `\d` are ASCII
+            // (a DFA cannot do Unicode word boundaries), and a literal such
+            // as `é` still matches its UTF-8 bytes.
+            .syntax(syntax::Config::new().utf8(false).unicode(false))
             .thompson(thompson::Config::new().utf8(false))
             .configure(
                 dense::Config::new()
@@ -254,12 +266,8 @@ impl RuleSet {
                 Some(spec) => Marker::parse(spec)?,
                 None => default_marker.clone(),
             };
-            let literals = literal_prefixes(&rule.pattern);
-            let prefix_len = literals
-                .as_ref()
-                .and_then(|l| l.iter().map(Vec::len).min())
-                .unwrap_or(0)
-                .min(crate::marker::HEAD);
+            let (literals, prefix_len) = literal_prefixes(&rule.pattern);
+            let prefix_len = prefix_len.min(crate::marker::HEAD);
             match (&mut prefixes, literals) {
                 (Some(all), Some(literals)) => all.extend(literals),
                 _ => prefixes = None,
@@ -333,7 +341,8 @@ impl RuleSet {
         for (name, marker, prefix_len) in markers {
             if marker.shapes(name, prefix_len).iter().any(|shape| self.may_match(shape)) {
                 return Err(Error::Rule(format!(
-                    "rule {name}: its marker could itself be redacted by a second run"
+                    "rule {name}: its marker could itself be redacted by a second run; \
+                     choose one that shows none of the token (such as --marker default)"
                 )));
             }
         }
@@ -423,6 +432,26 @@ impl RuleSet {
         // Writing to a Vec cannot fail.
         let _ = redactor.feed(input, &mut out).and_then(|()| redactor.finish(&mut out));
         out
+    }
+
+    /// The rules, one per line (name, regex, marker), then how much they
+    /// may hold back: what `--list-rules` prints.
+    pub fn describe(&self) -> String {
+        let mut text = String::new();
+        for (rule, compiled) in self.rules.iter().zip(&self.compiled) {
+            text += &format!("{}\t{}\t{}\n", rule.name, rule.pattern, compiled.marker.template());
+        }
+        let prefilter = if self.max_prefix_len > 1 || self.rules.len() == 1 {
+            "literal prefixes"
+        } else {
+            "first bytes (a rule has no literal prefix)"
+        };
+        text += &format!(
+            "holds back at most {} bytes between reads{}; the prefilter looks for {prefilter}\n",
+            self.max_held,
+            if self.max_held == self.hold_cap { " (the cap: a rule could hold more)" } else { "" },
+        );
+        text
     }
 
     /// The rules, in priority order.
@@ -622,4 +651,51 @@ impl RuleSet {
         }
         Some(bound + 1)
     }
+}
+
+/// A rules file: `[[rule]]` tables with `name`, `regex` and an optional
+/// `marker`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    rule: Vec<FileRule>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRule {
+    name: String,
+    regex: String,
+    marker: Option<String>,
+}
+
+/// Reads custom rules from a TOML file:
+///
+/// ```toml
+/// [[rule]]
+/// name = "github"
+/// regex = "gh[pousr]_[A-Za-z0-9]{36}"
+/// marker = "{prefix}[REDACTED:{fingerprint}]"   # optional
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Rule`] when the file cannot be read, is not such TOML, or holds
+/// no rule.
+pub fn load_rules_file(path: &std::path::Path) -> Result<Vec<Rule>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Rule(format!("cannot read {}: {e}", path.display())))?;
+    let file: RulesFile = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map_or(0, |span| text[..span.start].matches('\n').count() + 1);
+        Error::Rule(format!("{}:{line}: {}", path.display(), e.message()))
+    })?;
+    if file.rule.is_empty() {
+        return Err(Error::Rule(format!("{}: no [[rule]] in it", path.display())));
+    }
+    Ok(file
+        .rule
+        .into_iter()
+        .map(|r| Rule { name: r.name, pattern: r.regex, marker: r.marker })
+        .collect())
 }
