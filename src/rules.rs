@@ -170,22 +170,31 @@ pub(crate) struct Chain {
 }
 
 /// Parses `pattern` as the DFA will.
-fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, regex_syntax::Error> {
-    regex_syntax::ParserBuilder::new().utf8(false).unicode(false).build().parse(pattern)
+fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, Box<regex_syntax::Error>> {
+    regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .unicode(false)
+        .build()
+        .parse(pattern)
+        .map_err(Box::new)
 }
 
 /// The literals every match of `pattern` starts with, if there are a few,
-/// and the length of its prefix for `{prefix}`: the shortest literal, or 0
-/// when a literal is a whole match (`password=hunter2` has no prefix to keep
-/// apart from its secret).
+/// and the length of its prefix for `{prefix}`: what all those literals
+/// share (`phx_`; nothing for `[0-9]{6,}`, whose literals are `00`, `01`,
+/// ...), or nothing when a literal is a whole match (`password=hunter2` has
+/// no prefix to keep apart from its secret).
 fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, usize) {
     let Ok(hir) = parse(pattern) else { return (None, 0) };
     let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
     let Some(literals) = seq.literals() else { return (None, 0) };
-    let prefix_len = if literals.iter().any(|l| l.is_exact()) {
-        0
-    } else {
-        literals.iter().map(|l| l.len()).min().unwrap_or(0)
+    let prefix_len = match literals.split_first() {
+        Some((first, rest)) if !literals.iter().any(|l| l.is_exact()) => {
+            rest.iter().fold(first.len(), |n, l| {
+                first.as_bytes()[..n].iter().zip(l.as_bytes()).take_while(|(a, b)| a == b).count()
+            })
+        }
+        _ => 0,
     };
     let prefixes: Vec<Vec<u8>> = literals.iter().map(|l| l.as_bytes().to_vec()).collect();
     let usable =

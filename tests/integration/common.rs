@@ -1,12 +1,13 @@
 //! The oracle, input generators and a driver for the real binary.
 
 use std::{
+    io::Write,
     path::PathBuf,
     process::{Command, Stdio},
     sync::{Arc, OnceLock},
 };
 
-use phx_redact::{Redactor, RuleSet};
+use phx_redact::{Redactor, Rule, RuleSet, rules::Options};
 use regex::bytes::{Captures, Regex};
 
 /// The definition of a token, written independently of the engine.
@@ -29,23 +30,7 @@ pub fn oracle(input: &[u8], include_public: bool) -> Vec<u8> {
 
 /// The engine fed `input` in pieces of the given sizes (cycled).
 pub fn redact_chunked(input: &[u8], sizes: &[usize], include_public: bool) -> Vec<u8> {
-    let rules = rules(include_public);
-    let max_held = rules.max_held();
-    let mut redactor = Redactor::new(rules);
-    let mut out = Vec::new();
-    let mut rest = input;
-    let mut i = 0;
-    while !rest.is_empty() {
-        let n = sizes[i % sizes.len()].clamp(1, rest.len());
-        i += 1;
-        let (chunk, tail) = rest.split_at(n);
-        redactor.feed(chunk, &mut out).unwrap();
-        assert!(redactor.held() <= max_held, "held {} > bound {max_held}", redactor.held());
-        rest = tail;
-    }
-    redactor.finish(&mut out).unwrap();
-    assert_eq!(redactor.held(), 0);
-    out
+    redact_with(&rules(include_public), input, sizes).0
 }
 
 /// Whether `hay` contains `needle`.
@@ -71,4 +56,98 @@ pub fn rules(include_public: bool) -> Arc<RuleSet> {
         [Arc::new(RuleSet::default_rules(false)), Arc::new(RuleSet::default_rules(true))]
     });
     Arc::clone(if include_public { public } else { secret })
+}
+
+/// Runs the binary with `args` and `stdin`; returns (status, stdout, stderr).
+pub fn run(args: &[&str], stdin: &[u8]) -> (i32, Vec<u8>, String) {
+    let mut child = cmd().args(args).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || input.write_all(&stdin));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    (out.status.code().unwrap(), out.stdout, String::from_utf8(out.stderr).unwrap())
+}
+
+/// Custom rules beside the built-in ones, each kind the engine must handle:
+/// a literal prefix of its own, no literal prefix at all, a look-behind.
+pub const CUSTOM: [(&str, &str, usize); 3] = [
+    ("github", r"ghp_[A-Za-z0-9]{8,}", 4),
+    ("digits", r"[0-9]{6,}", 0),
+    ("key", r"\bkey=[a-z]{4,}\b", 4),
+];
+
+/// The default rules followed by [`CUSTOM`], with `hold_cap`.
+pub fn custom_rules(hold_cap: usize) -> Arc<RuleSet> {
+    let mut rules = phx_redact::rules::default_rules(false);
+    rules.extend(CUSTOM.iter().map(|(name, re, _)| Rule::custom(*name, *re)));
+    let options = Options { hold_cap, ..Options::default() };
+    Arc::new(RuleSet::with_options(rules, options).unwrap())
+}
+
+/// The oracle for [`custom_rules`]: one leftmost-first alternation, in rule
+/// order, with Unicode off as the engine has it. Returns the regex and, per
+/// alternative, the marker's prefix length.
+pub fn custom_oracle() -> &'static (Regex, Vec<usize>) {
+    static RE: OnceLock<(Regex, Vec<usize>)> = OnceLock::new();
+    RE.get_or_init(|| {
+        let mut alternatives: Vec<(String, usize)> = ["phx", "phs", "pha", "phr"]
+            .iter()
+            .map(|k| (format!("{k}_[A-Za-z0-9]{{20}}[A-Za-z0-9_]*"), 4))
+            .collect();
+        alternatives.extend(CUSTOM.iter().map(|(_, re, n)| (re.to_string(), *n)));
+        let pattern: Vec<String> =
+            alternatives.iter().enumerate().map(|(i, (re, _))| format!("(?P<r{i}>{re})")).collect();
+        let re = Regex::new(&format!("(?-u){}", pattern.join("|"))).unwrap();
+        (re, alternatives.into_iter().map(|(_, n)| n).collect())
+    })
+}
+
+/// Which alternative of [`custom_oracle`] matched.
+pub fn custom_rule_of(c: &Captures) -> usize {
+    let (_, lens) = custom_oracle();
+    (0..lens.len()).find(|i| c.name(&format!("r{i}")).is_some()).unwrap()
+}
+
+/// What the output must be under [`custom_rules`] with the default marker.
+pub fn oracle_custom(input: &[u8]) -> Vec<u8> {
+    let (re, lens) = custom_oracle();
+    re.replace_all(input, |c: &Captures| {
+        let mut marker = c[0][..lens[custom_rule_of(c)]].to_vec();
+        marker.extend_from_slice(b"[REDACTED]");
+        marker
+    })
+    .into_owned()
+}
+
+/// `rules` fed `input` in pieces of the given sizes (cycled): the output
+/// and the redactor's stats. Checks the hold bound after every piece.
+pub fn redact_with(
+    rules: &Arc<RuleSet>,
+    input: &[u8],
+    sizes: &[usize],
+) -> (Vec<u8>, phx_redact::Stats) {
+    let max_held = rules.max_held();
+    let mut redactor = Redactor::new(Arc::clone(rules));
+    let mut out = Vec::new();
+    let mut rest = input;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let n = sizes[i % sizes.len()].clamp(1, rest.len());
+        i += 1;
+        let (chunk, tail) = rest.split_at(n);
+        redactor.feed(chunk, &mut out).unwrap();
+        assert!(redactor.held() <= max_held, "held {} > bound {max_held}", redactor.held());
+        rest = tail;
+    }
+    redactor.finish(&mut out).unwrap();
+    assert_eq!(redactor.held(), 0);
+    (out, redactor.stats().clone())
+}
+
+/// Whether `text` holds anything the built-in rules (public keys included)
+/// would redact: no output of ours may.
+pub fn holds_a_token(text: &[u8]) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(TOKEN_WITH_PUBLIC).unwrap()).is_match(text)
 }

@@ -11,18 +11,7 @@ use std::{
 
 use phx_redact::sample::{self, Era, KeyGen};
 
-use crate::common::{cmd, contains, oracle};
-
-/// Runs the binary with `args` and `stdin`; returns (status, stdout, stderr).
-fn run(args: &[&str], stdin: &[u8]) -> (i32, Vec<u8>, String) {
-    let mut child = cmd().args(args).spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let writer = thread::spawn(move || input.write_all(&stdin));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    (out.status.code().unwrap(), out.stdout, String::from_utf8(out.stderr).unwrap())
-}
+use crate::common::{cmd, contains, oracle, run};
 
 #[test]
 fn stdin_to_stdout_equals_the_oracle() {

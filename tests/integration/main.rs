@@ -1,7 +1,10 @@
 //! One integration-test crate (as ripgrep does), to keep link time down.
 
 mod batch;
+mod check_cli;
 mod common;
 mod engine;
 mod filter_cli;
 mod follow;
+mod rules;
+mod rules_cli;

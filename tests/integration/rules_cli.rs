@@ -1,0 +1,164 @@
+//! Rules and markers from the command line: `--rule`, `--pattern`,
+//! `--rules-file`, `--marker`, `--fingerprint-key`, `--stats`,
+//! `--list-rules`.
+
+use std::fs;
+
+use phx_redact::sample::{Era, KeyGen};
+
+use crate::common::{holds_a_token, run};
+
+#[test]
+fn rules_are_picked_by_name() {
+    let mut keys = KeyGen::new(31);
+    let (x, c, s) = (
+        keys.key("phx", Era::Current),
+        keys.key("phc", Era::Current),
+        keys.key("phs", Era::Legacy),
+    );
+    let input = format!("{x} {c} {s}\n");
+    let cases: [(&[&str], String); 5] = [
+        (&[], format!("phx_[REDACTED] {c} phs_[REDACTED]\n")),
+        (&["--rule", "phx"], format!("phx_[REDACTED] {c} {s}\n")),
+        (&["--rule", "phc,phs"], format!("{x} phc_[REDACTED] phs_[REDACTED]\n")),
+        (&["--rule", "all"], "phx_[REDACTED] phc_[REDACTED] phs_[REDACTED]\n".to_string()),
+        (&["--rule", "phx", "--include-public"], format!("phx_[REDACTED] phc_[REDACTED] {s}\n")),
+    ];
+    for (args, expected) in cases {
+        let (code, out, err) = run(args, input.as_bytes());
+        assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
+        assert_eq!(String::from_utf8(out).unwrap(), expected, "{args:?}");
+    }
+    let (code, _, err) = run(&["--rule", "phz"], b"");
+    assert_eq!(code, 2);
+    assert!(err.contains("--rule phz: no such rule; known: phx, phs, pha, phr, phc, all, none"));
+    let (code, _, err) = run(&["--rule", "none"], b"");
+    assert_eq!(code, 2);
+    assert!(err.contains("no rules"), "{err}");
+}
+
+#[test]
+fn patterns_and_a_rules_file_run_in_one_pass_with_the_built_in_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.toml");
+    fs::write(
+        &file,
+        "[[rule]]\nname = \"slack\"\nregex = 'xox[bp]-[0-9A-Za-z-]{10,}'\n\
+         marker = \"{prefix}[{rule}:{fingerprint}]\"\n\n\
+         [[rule]]\nname = \"password\"\nregex = 'password=[^&\\s]+'\nmarker = \"[{rule}]\"\n",
+    )
+    .unwrap();
+    let mut keys = KeyGen::new(32);
+    let x = keys.key("phx", Era::Current);
+    let slack = format!("xoxb-{}", keys.alnum(24));
+    let input = format!("a={x}&password=hunter2&t={slack} AKIA{}\n", "Q".repeat(16));
+    let args = ["--rules-file", file.to_str().unwrap(), "--pattern", "AKIA[A-Z0-9]{16}"];
+    let (code, out, err) = run(&args, input.as_bytes());
+    assert_eq!((code, err.as_str()), (0, ""));
+    let out = String::from_utf8(out).unwrap();
+    let expected = regex::Regex::new(
+        r"^a=phx_\[REDACTED\]&\[password\]&t=xox\[slack:[0-9a-f]{8}\] AKIA\[REDACTED\]\n$",
+    )
+    .unwrap();
+    assert!(expected.is_match(&out), "{out}");
+}
+
+#[test]
+fn a_bad_rule_is_refused_before_any_input_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.toml");
+    fs::write(&file, "[[rule]]\nname = \"x\"\nregexp = 'y+'\n").unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--pattern", "a*"], "rule pattern-1: can match the empty string"),
+        (&["--pattern", "(x"], "rule pattern-1: cannot parse the regex"),
+        (&["--rules-file", file.to_str().unwrap()], "rules.toml:3: unknown field `regexp`"),
+        (&["--marker", "{secret}"], "unknown placeholder {secret}"),
+    ];
+    for (args, message) in cases {
+        let (code, out, err) = run(args, b"");
+        assert_eq!((code, out.as_slice()), (2, &b""[..]), "{args:?}");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn each_marker_preset_from_the_command_line() {
+    let mut keys = KeyGen::new(33);
+    let key = keys.key("phx", Era::Base62);
+    let input = format!("k={key}\n");
+    let last4 = &key[key.len() - 4..];
+    for (preset, expected) in [
+        ("default", "k=phx_[REDACTED]\n".to_string()),
+        ("posthog", format!("k=phx_...{last4}\n")),
+        ("same-length", format!("k=phx_{}\n", "*".repeat(key.len() - 4))),
+        ("<{rule}>", "k=<phx>\n".to_string()),
+    ] {
+        let (code, out, err) = run(&["--marker", preset], input.as_bytes());
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert_eq!(String::from_utf8(out).unwrap(), expected, "{preset}");
+    }
+}
+
+#[test]
+fn a_fingerprint_key_from_a_file_or_the_environment_changes_the_fingerprints() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("fingerprint.key");
+    fs::write(&key_file, "correct horse battery staple\n").unwrap();
+    let mut keys = KeyGen::new(34);
+    let input = format!("{}\n", keys.key("phx", Era::Current));
+    let fingerprint = |args: &[&str], env: Option<&str>| {
+        let mut cmd = crate::common::cmd();
+        cmd.args(["--marker", "fingerprint"]).args(args).env_remove("PHX_REDACT_FINGERPRINT_KEY");
+        if let Some(value) = env {
+            cmd.env("PHX_REDACT_FINGERPRINT_KEY", value);
+        }
+        let mut child = cmd.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let unkeyed = fingerprint(&[], None);
+    let from_file = fingerprint(&["--fingerprint-key", key_file.to_str().unwrap()], None);
+    let from_env = fingerprint(&[], Some("correct horse battery staple"));
+    assert!(unkeyed.starts_with("phx_[REDACTED:"));
+    assert_ne!(unkeyed, from_file);
+    assert_eq!(from_file, from_env, "the same key material gives the same fingerprints");
+    let (code, _, err) = run(&["--fingerprint-key", "/nonexistent/key"], b"");
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read the fingerprint key /nonexistent/key"), "{err}");
+}
+
+#[test]
+fn stats_count_tokens_by_rule_on_stderr_and_leave_stdout_alone() {
+    let mut keys = KeyGen::new(35);
+    let input = format!(
+        "{} {} {}\n",
+        keys.key("phx", Era::Current),
+        keys.key("phx", Era::Legacy),
+        keys.key("pha", Era::Current)
+    );
+    let (code, out, err) = run(&["--stats"], input.as_bytes());
+    assert_eq!(code, 0);
+    assert_eq!(out, b"phx_[REDACTED] phx_[REDACTED] pha_[REDACTED]\n");
+    let bytes = input.len();
+    assert!(
+        err.starts_with(&format!(
+            "phx-redact: 3 tokens redacted (phx 2, phs 0, pha 1, phr 0) in {bytes} bytes, "
+        )),
+        "{err}"
+    );
+    assert!(err.ends_with(" MiB/s\n"), "{err}");
+}
+
+#[test]
+fn list_rules_shows_each_rule_and_the_hold_back_bound() {
+    let (code, out, _) = run(&["--list-rules"], b"");
+    assert_eq!(code, 0);
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.starts_with("phx\tphx_[A-Za-z0-9]{20}[A-Za-z0-9_]*\t{prefix}[REDACTED]\n"));
+    assert!(out.contains("holds back at most 25 bytes"), "{out}");
+    assert!(!holds_a_token(out.as_bytes()));
+    let (_, out, _) = run(&["--list-rules", "--pattern", "BEGIN.*END"], b"");
+    assert!(String::from_utf8(out).unwrap().contains("holds back at most 65536 bytes"));
+}
