@@ -122,6 +122,15 @@ struct JsonFinding<'a> {
     fingerprint: String,
 }
 
+/// An input that could not be read to its end, as a JSON line.
+#[derive(Serialize)]
+struct JsonError<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    path: &'a str,
+    message: String,
+}
+
 /// One key as a JSON line.
 #[derive(Serialize)]
 struct JsonKey<'a> {
@@ -132,7 +141,8 @@ struct JsonKey<'a> {
 }
 
 /// Writes a report's findings, one per line: `PATH:LINE:COLUMN: RULE: MASK`,
-/// or JSON lines with `json`.
+/// or JSON lines with `json`, where a failed input also gets an `error`
+/// line (in text, errors go to standard error, which is the caller's).
 ///
 /// # Errors
 ///
@@ -140,7 +150,7 @@ struct JsonKey<'a> {
 pub fn write_findings<W: Write + ?Sized>(
     out: &mut W,
     report: &Report,
-    rules: &RuleSet,
+    rules: &Arc<RuleSet>,
     json: bool,
 ) -> io::Result<()> {
     for f in &report.findings {
@@ -162,6 +172,16 @@ pub fn write_findings<W: Write + ?Sized>(
         } else {
             writeln!(out, "{}:{}:{}: {rule}: {}", report.name, f.line, f.column, f.mask)?;
         }
+    }
+    if let (true, Some(error)) = (json, &report.error) {
+        let message = rules.redact(format!("{error:#}").as_bytes());
+        let line = JsonError {
+            kind: "error",
+            path: &report.name,
+            message: String::from_utf8_lossy(&message).into_owned(),
+        };
+        serde_json::to_writer(&mut *out, &line)?;
+        out.write_all(b"\n")?;
     }
     Ok(())
 }

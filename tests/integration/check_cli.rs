@@ -122,6 +122,13 @@ fn an_error_is_2_even_beside_a_finding_and_never_looks_clean() {
     assert_eq!(code, 2);
     assert!(String::from_utf8_lossy(&out).starts_with(&format!("{}:1:1: phx: ", leaky.display())));
     assert!(err.contains(&format!("{}: cannot read", missing.display())), "{err}");
+    let (code, out, _) =
+        run(&["--check", "--json", leaky.to_str().unwrap(), missing.to_str().unwrap()], b"");
+    assert_eq!(code, 2);
+    let error = out.split(|&b| b == b'\n').find(|l| l.starts_with(br#"{"type":"error""#)).unwrap();
+    let error: serde_json::Value = serde_json::from_slice(error).unwrap();
+    assert_eq!(error["path"], missing.to_str().unwrap());
+    assert!(error["message"].as_str().unwrap().starts_with("cannot read"), "{error}");
 
     // A corrupt archive is an error, not a clean bill.
     let corrupt = dir.path().join("old.log.gz");
