@@ -26,9 +26,6 @@ pub const PLACEHOLDERS: &str =
 /// four bytes at each end would reveal too much of a short secret.
 pub const MIN_REVEAL_LEN: u64 = 16;
 
-/// How many of a token's first bytes are kept, for `{prefix}` and `{mask}`.
-pub(crate) const HEAD: usize = 32;
-
 /// A compiled marker template.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Marker {
@@ -147,12 +144,32 @@ impl Marker {
         self.pieces.contains(&Piece::Fingerprint)
     }
 
-    /// Writes the marker for a token of rule `rule` (whose literal prefix is
-    /// `prefix_len` bytes long), as `seen` saw it.
+    /// Whether rendering needs the token's first and last bytes.
+    pub(crate) fn needs_ends(&self) -> bool {
+        self.pieces.iter().any(|p| matches!(p, Piece::Mask | Piece::Last4))
+    }
+
+    /// The marker, if it is the same for every token of its rule: rendered
+    /// once, written with one call.
+    pub(crate) fn fixed(&self, rule: &str, prefix: &[u8]) -> Option<Vec<u8>> {
+        let mut bytes = Vec::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(text) => bytes.extend_from_slice(text),
+                Piece::Prefix => bytes.extend_from_slice(prefix),
+                Piece::Rule => bytes.extend_from_slice(rule.as_bytes()),
+                _ => return None,
+            }
+        }
+        Some(bytes)
+    }
+
+    /// Writes the marker for a token of rule `rule`, which every token of
+    /// the rule starts with `prefix`, as `seen` saw it.
     pub(crate) fn render<W: Write + ?Sized>(
         &self,
         rule: &str,
-        prefix_len: usize,
+        prefix: &[u8],
         seen: &Seen,
         fingerprints: &Fingerprinter,
         out: &mut W,
@@ -160,7 +177,7 @@ impl Marker {
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => out.write_all(text)?,
-                Piece::Prefix => out.write_all(seen.prefix(prefix_len))?,
+                Piece::Prefix => out.write_all(prefix)?,
                 Piece::Rule => out.write_all(rule.as_bytes())?,
                 Piece::Mask => seen.write_mask(out)?,
                 Piece::Last4 => {
@@ -173,7 +190,7 @@ impl Marker {
                 }
                 Piece::Stars => {
                     const STARS: [u8; 256] = [b'*'; 256];
-                    let mut n = seen.len.saturating_sub(prefix_len as u64);
+                    let mut n = seen.len.saturating_sub(prefix.len() as u64);
                     while n > 0 {
                         let k = n.min(STARS.len() as u64) as usize;
                         out.write_all(&STARS[..k])?;
@@ -188,14 +205,14 @@ impl Marker {
 
     /// Every shape a rendered marker can take, as runs of possible bytes.
     /// Over-approximates: a token's bytes may be any bytes.
-    pub(crate) fn shapes(&self, rule: &str, prefix_len: usize) -> Vec<Vec<Segment>> {
+    pub(crate) fn shapes(&self, rule: &str, prefix: &[u8]) -> Vec<Vec<Segment>> {
         let any = |min, max| Segment::of(|_| true, min, max);
         let mut shapes: Vec<Vec<Segment>> = vec![Vec::new()];
         for piece in &self.pieces {
             let alternatives: Vec<Vec<Segment>> = match piece {
                 Piece::Text(text) => vec![text.iter().map(|&b| Segment::literal(b)).collect()],
                 Piece::Rule => vec![rule.bytes().map(Segment::literal).collect()],
-                Piece::Prefix => vec![vec![any(0, Some(prefix_len.min(HEAD)))]],
+                Piece::Prefix => vec![prefix.iter().map(|&b| Segment::literal(b)).collect()],
                 Piece::Mask => vec![
                     b"...".iter().map(|&b| Segment::literal(b)).collect(),
                     [any(4, Some(4))]
@@ -226,15 +243,21 @@ impl Marker {
     }
 }
 
-/// What the engine keeps of a token while it streams past: its length, its
-/// first and last bytes and a running hash. Its `Debug` shows only the
+/// What the engine keeps of a token while it streams past: its length, and
+/// when a marker or a finding needs them, its first and last four bytes and
+/// a running hash. Its `Debug` shows only the
 /// length.
 #[derive(Clone, Default)]
 pub(crate) struct Seen {
     pub(crate) len: u64,
-    head: [u8; HEAD],
+    head: [u8; 4],
     tail: [u8; 4],
-    hasher: Option<blake3::Hasher>,
+    /// Whether `head` and `tail` are kept.
+    ends: bool,
+    /// Boxed and reused from token to token: a BLAKE3 hasher is about 2 KB,
+    /// too much to move for every token of a dense log.
+    hasher: Option<Box<blake3::Hasher>>,
+    hashing: bool,
 }
 
 impl std::fmt::Debug for Seen {
@@ -244,10 +267,27 @@ impl std::fmt::Debug for Seen {
 }
 
 impl Seen {
-    /// Starts a new token; `hasher` when its hash will be needed.
-    pub(crate) fn start(&mut self, hasher: Option<blake3::Hasher>) {
+    /// Starts a new token, hashed when `hashing` (with a hasher from `new`
+    /// the first time; all tokens of a stream must use the same kind), its
+    /// first and last bytes kept when `ends`.
+    #[inline]
+    pub(crate) fn start(
+        &mut self,
+        ends: bool,
+        hashing: bool,
+        new: impl FnOnce() -> blake3::Hasher,
+    ) {
         self.len = 0;
-        self.hasher = hasher;
+        self.ends = ends;
+        self.hashing = hashing;
+        if hashing {
+            match &mut self.hasher {
+                Some(hasher) => {
+                    hasher.reset();
+                }
+                None => self.hasher = Some(Box::new(new())),
+            }
+        }
     }
 
     /// The next bytes of the token.
@@ -256,25 +296,21 @@ impl Seen {
         if bytes.is_empty() {
             return;
         }
-        let len = self.len as usize;
-        if len < HEAD {
-            let n = bytes.len().min(HEAD - len);
-            self.head[len..len + n].copy_from_slice(&bytes[..n]);
+        if self.ends {
+            for (i, &b) in (self.len as usize..4).zip(bytes) {
+                self.head[i] = b;
+            }
+            if let Some(last4) = bytes.last_chunk::<4>() {
+                self.tail = *last4;
+            } else {
+                self.tail.rotate_left(bytes.len());
+                self.tail[4 - bytes.len()..].copy_from_slice(bytes);
+            }
         }
-        if bytes.len() >= 4 {
-            self.tail.copy_from_slice(&bytes[bytes.len() - 4..]);
-        } else {
-            self.tail.rotate_left(bytes.len());
-            self.tail[4 - bytes.len()..].copy_from_slice(bytes);
-        }
-        if let Some(hasher) = &mut self.hasher {
+        if let Some(hasher) = self.hasher.as_mut().filter(|_| self.hashing) {
             hasher.update(bytes);
         }
         self.len += bytes.len() as u64;
-    }
-
-    fn prefix(&self, prefix_len: usize) -> &[u8] {
-        &self.head[..prefix_len.min(HEAD).min(self.len as usize)]
     }
 
     fn last4(&self) -> &[u8] {
@@ -283,7 +319,7 @@ impl Seen {
 
     /// The token's hash (all zeros if it was not hashed).
     pub(crate) fn hash(&self) -> [u8; 32] {
-        self.hasher.as_ref().map_or([0; 32], |h| *h.finalize().as_bytes())
+        self.hasher.as_ref().filter(|_| self.hashing).map_or([0; 32], |h| *h.finalize().as_bytes())
     }
 
     /// PostHog's mask, `phx_...abcd`: the first four and last four bytes.

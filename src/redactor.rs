@@ -490,9 +490,11 @@ impl Redactor {
         self.offset += bytes.len() as u64;
     }
 
+    #[inline]
     fn begin_token(&mut self) {
-        let hash = self.rules.needs_hash || self.findings.is_some();
-        self.seen.start(hash.then(|| self.rules.fingerprints.hasher()));
+        let recording = self.findings.is_some();
+        let (ends, hash) = (self.rules.needs_ends || recording, self.rules.needs_hash || recording);
+        self.seen.start(ends, hash, || self.rules.fingerprints.hasher());
         let (line, column) = self
             .findings
             .as_ref()
@@ -501,21 +503,26 @@ impl Redactor {
     }
 
     /// Ends the current token of rule `pattern` (`None`: cut at the cap).
+    #[inline]
     fn end_token<W: io::Write + ?Sized>(
         &mut self,
         pattern: Option<PatternID>,
         out: &mut W,
     ) -> io::Result<()> {
         let rules = &*self.rules;
-        let (name, marker, prefix_len) = match pattern {
+        let (name, marker, prefix) = match pattern {
             Some(p) => {
                 self.stats.tokens[p.as_usize()] += 1;
                 let compiled = &rules.compiled[p.as_usize()];
-                (rules.rules()[p.as_usize()].name.as_str(), &compiled.marker, compiled.prefix_len)
+                if let (Some(fixed), None) = (&compiled.fixed, &self.findings) {
+                    return out.write_all(fixed);
+                }
+                let name = rules.rules()[p.as_usize()].name.as_str();
+                (name, &compiled.marker, compiled.prefix.as_slice())
             }
             None => {
                 self.stats.capped += 1;
-                (CAPPED, &rules.capped_marker, 0)
+                (CAPPED, &rules.capped_marker, &[][..])
             }
         };
         if let Some(findings) = &mut self.findings {
@@ -529,7 +536,7 @@ impl Redactor {
                 fingerprint: self.seen.hash(),
             });
         }
-        marker.render(name, prefix_len, &self.seen, &rules.fingerprints, out)
+        marker.render(name, prefix, &self.seen, &rules.fingerprints, out)
     }
 }
 

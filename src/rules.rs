@@ -122,9 +122,11 @@ impl Default for Options {
 #[derive(Debug)]
 pub(crate) struct Compiled {
     pub(crate) marker: Marker,
-    /// The length of the rule's literal prefix (0 if it has none), for
-    /// `{prefix}` and `{stars}`.
-    pub(crate) prefix_len: usize,
+    /// The bytes every token of the rule starts with (empty if there are
+    /// none to keep apart from the secret), for `{prefix}` and `{stars}`.
+    pub(crate) prefix: Vec<u8>,
+    /// The marker, when it is the same for every token.
+    pub(crate) fixed: Option<Vec<u8>>,
 }
 
 /// Rules compiled for the engine. Build once, share between redactors.
@@ -147,6 +149,8 @@ pub struct RuleSet {
     pub(crate) hold_cap: usize,
     /// Whether some marker needs the token's hash.
     pub(crate) needs_hash: bool,
+    /// Whether some marker needs the token's first or last bytes.
+    pub(crate) needs_ends: bool,
     /// Match states that loop back to themselves on many bytes (a token's
     /// body, for the default rules), with those bytes, so that the engine
     /// can skip a run of them without stepping the DFA byte by byte.
@@ -180,14 +184,13 @@ fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, Box<regex_syntax::Erro
 }
 
 /// The literals every match of `pattern` starts with, if there are a few,
-/// and the length of its prefix for `{prefix}`: what all those literals
-/// share (`phx_`; nothing for `[0-9]{6,}`, whose literals are `00`, `01`,
+/// and its prefix for `{prefix}`: what all those literals share (`phx_`; nothing for `[0-9]{6,}`, whose literals are `00`, `01`,
 /// ...), or nothing when a literal is a whole match (`password=hunter2` has
 /// no prefix to keep apart from its secret).
-fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, usize) {
-    let Ok(hir) = parse(pattern) else { return (None, 0) };
+fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, Vec<u8>) {
+    let Ok(hir) = parse(pattern) else { return (None, Vec::new()) };
     let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let Some(literals) = seq.literals() else { return (None, 0) };
+    let Some(literals) = seq.literals() else { return (None, Vec::new()) };
     let prefix_len = match literals.split_first() {
         Some((first, rest)) if !literals.iter().any(|l| l.is_exact()) => {
             rest.iter().fold(first.len(), |n, l| {
@@ -199,7 +202,8 @@ fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, usize) {
     let prefixes: Vec<Vec<u8>> = literals.iter().map(|l| l.as_bytes().to_vec()).collect();
     let usable =
         !prefixes.is_empty() && prefixes.len() <= 64 && prefixes.iter().all(|p| !p.is_empty());
-    (usable.then_some(prefixes), prefix_len)
+    let prefix = prefixes.first().map_or(Vec::new(), |p| p[..prefix_len].to_vec());
+    (usable.then_some(prefixes), prefix)
 }
 
 impl RuleSet {
@@ -275,19 +279,21 @@ impl RuleSet {
                 Some(spec) => Marker::parse(spec)?,
                 None => default_marker.clone(),
             };
-            let (literals, prefix_len) = literal_prefixes(&rule.pattern);
-            let prefix_len = prefix_len.min(crate::marker::HEAD);
+            let (literals, prefix) = literal_prefixes(&rule.pattern);
             match (&mut prefixes, literals) {
                 (Some(all), Some(literals)) => all.extend(literals),
                 _ => prefixes = None,
             }
-            compiled.push(Compiled { marker, prefix_len });
+            let fixed = marker.fixed(&rule.name, &prefix);
+            compiled.push(Compiled { marker, prefix, fixed });
         }
         let mut set = RuleSet {
             max_prefix_len: 1,
             prefilter: Prefilter::first_bytes(&[false; 256]),
             needs_hash: compiled.iter().any(|c| c.marker.needs_hash())
                 || default_marker.needs_hash(),
+            needs_ends: compiled.iter().any(|c| c.marker.needs_ends())
+                || default_marker.needs_ends(),
             capped_marker: default_marker,
             fingerprints: options.fingerprints,
             compiled,
@@ -340,15 +346,15 @@ impl RuleSet {
     /// Refuses a marker that a rule could match, whatever token it stands
     /// for: a second run over the output would change it.
     fn check_markers(&self) -> Result<(), Error> {
-        let capped = std::iter::once((CAPPED, &self.capped_marker, 0));
+        let capped = std::iter::once((CAPPED, &self.capped_marker, &[][..]));
         let markers = self
             .rules
             .iter()
             .zip(&self.compiled)
-            .map(|(r, c)| (r.name.as_str(), &c.marker, c.prefix_len))
+            .map(|(r, c)| (r.name.as_str(), &c.marker, c.prefix.as_slice()))
             .chain(capped);
-        for (name, marker, prefix_len) in markers {
-            if marker.shapes(name, prefix_len).iter().any(|shape| self.may_match(shape)) {
+        for (name, marker, prefix) in markers {
+            if marker.shapes(name, prefix).iter().any(|shape| self.may_match(shape)) {
                 return Err(Error::Rule(format!(
                     "rule {name}: its marker could itself be redacted by a second run; \
                      choose one that shows none of the token (such as --marker default)"
