@@ -298,3 +298,28 @@ fn parallel_and_serial_runs_give_the_same_files() {
         }
     }
 }
+
+#[test]
+fn in_place_with_the_same_length_marker_keeps_every_offset_and_then_checks_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample::log(25, 2_000, 3);
+    let file = dir.path().join("indexed.log");
+    fs::write(&file, &log).unwrap();
+    let out = run(&[Path::new("--in-place"), Path::new("--marker=same-length"), &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let scrubbed = fs::read(&file).unwrap();
+    assert_eq!(scrubbed.len(), log.len());
+    // Every byte outside a token is where it was; every token is now stars.
+    let re = regex::bytes::Regex::new(crate::common::TOKEN).unwrap();
+    let mut last = 0;
+    for m in re.find_iter(&log) {
+        assert_eq!(scrubbed[last..m.start()], log[last..m.start()]);
+        assert_eq!(scrubbed[m.start()..m.start() + 4], log[m.start()..m.start() + 4]);
+        assert!(scrubbed[m.start() + 4..m.end()].iter().all(|&b| b == b'*'));
+        last = m.end();
+    }
+    assert_eq!(scrubbed[last..], log[last..]);
+    // The proof that none is left.
+    let check = run(&[Path::new("--check"), &file]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+}

@@ -204,3 +204,21 @@ fn custom_rules_are_checked_too_with_their_names() {
         });
     assert_eq!(rules, BTreeMap::from([("pattern-1".to_string(), 1), ("phx".to_string(), 1)]));
 }
+
+#[test]
+fn parallel_and_serial_checks_report_the_same_in_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..8 {
+        fs::write(dir.path().join(format!("{i}.log")), sample::log(40 + i, 300, 5)).unwrap();
+    }
+    let root = dir.path().to_str().unwrap();
+    let (code1, serial, _) = run(&["--check", "-r", "-j1", root], b"");
+    let (code2, parallel, _) = run(&["--check", "-r", "-j2", root], b"");
+    assert_eq!((code1, code2), (1, 1));
+    assert_eq!(serial, parallel);
+    let names: Vec<String> =
+        finding_lines(&serial).iter().map(|l| l.split(':').next().unwrap().to_string()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.rsplit('/').next().unwrap().to_string());
+    assert_eq!(names, sorted, "findings come file by file, in walk order");
+}
