@@ -145,6 +145,9 @@ pub struct RuleSet {
     pub(crate) prefilter: Prefilter,
     /// Longest literal prefix, for the end-of-buffer check.
     pub(crate) max_prefix_len: usize,
+    /// Whether the prefilter looks for literal prefixes (else for the bytes
+    /// a token can begin with).
+    literal_prefilter: bool,
     max_held: usize,
     pub(crate) hold_cap: usize,
     /// Whether some marker needs the token's hash.
@@ -289,6 +292,7 @@ impl RuleSet {
         }
         let mut set = RuleSet {
             max_prefix_len: 1,
+            literal_prefilter: false,
             prefilter: Prefilter::first_bytes(&[false; 256]),
             needs_hash: compiled.iter().any(|c| c.marker.needs_hash())
                 || default_marker.needs_hash(),
@@ -321,6 +325,7 @@ impl RuleSet {
                 let refs: Vec<&[u8]> = prefixes.iter().map(Vec::as_slice).collect();
                 set.prefilter = Prefilter::new(&refs);
                 set.max_prefix_len = prefixes.iter().map(Vec::len).max().unwrap_or(1);
+                set.literal_prefilter = true;
             }
             // A rule without a literal prefix: every byte on which the DFA
             // leaves its start may begin a token.
@@ -456,7 +461,7 @@ impl RuleSet {
         for (rule, compiled) in self.rules.iter().zip(&self.compiled) {
             text += &format!("{}\t{}\t{}\n", rule.name, rule.pattern, compiled.marker.template());
         }
-        let prefilter = if self.max_prefix_len > 1 || self.rules.len() == 1 {
+        let prefilter = if self.literal_prefilter {
             "literal prefixes"
         } else {
             "first bytes (a rule has no literal prefix)"
