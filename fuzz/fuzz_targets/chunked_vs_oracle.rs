@@ -1,41 +1,126 @@
 //! The engine, fed the input in pieces whose sizes come from the fuzz input,
-//! must give exactly what the regex gives over the whole input at once.
+//! must give exactly what it gives for the whole input at once, and exactly
+//! what the regex gives over the whole input whenever the hold cap did not
+//! cut; with findings recorded (as `--check` does), the output is the same
+//! and the findings are where the oracle's matches are. Four rule sets: the defaults, the defaults with public keys, the
+//! defaults with custom rules beside them (a literal prefix of their own, no
+//! literal prefix at all, a look-behind), and an unbounded rule under a small
+//! hold cap.
 #![no_main]
 
 use std::sync::{Arc, LazyLock};
 
 use libfuzzer_sys::fuzz_target;
-use phx_redact::{Redactor, RuleSet};
+use phx_redact::{
+    Finding, Redactor, Rule, RuleSet, Stats,
+    rules::{HOLD_CAP, Options, default_rules},
+};
 use regex::bytes::{Captures, Regex};
 
-static RULES: LazyLock<[Arc<RuleSet>; 2]> = LazyLock::new(|| {
-    [Arc::new(RuleSet::default_rules(false)), Arc::new(RuleSet::default_rules(true))]
-});
-static ORACLE: LazyLock<[Regex; 2]> = LazyLock::new(|| {
+/// The hold cap of the last rule set: small, so that the fuzzer reaches it.
+const SMALL_CAP: usize = 64;
+
+/// The custom rules of the third set: (name, pattern, prefix length).
+const CUSTOM: [(&str, &str, usize); 3] = [
+    ("github", r"ghp_[A-Za-z0-9]{8,}", 4),
+    ("digits", r"[0-9]{6,}", 0),
+    ("key", r"\bkey=[a-z]{4,}\b", 4),
+];
+
+/// The unbounded rule of the fourth set, with its prefix length.
+const BLOCK: (&str, &str, usize) = ("block", r"BEGIN[^!]*END", 5);
+
+/// A rule set and its oracle.
+struct Case {
+    rules: Arc<RuleSet>,
+    /// One leftmost-first alternation of the rules, in rule order, with
+    /// Unicode off as the engine has it; group `r{i}` is rule `i`.
+    oracle: Regex,
+    /// Per rule, how many bytes of a token the default marker keeps.
+    prefix_lens: Vec<usize>,
+    /// For a capped set: what in the input could bring a candidate to the
+    /// cap. The oracle is checked only where this does not match.
+    near_cap: Option<Regex>,
+}
+
+impl Case {
+    fn new(extra: &[(&str, &str, usize)], public: bool, hold_cap: Option<usize>) -> Case {
+        let mut rules = default_rules(public);
+        let mut alternatives: Vec<(String, usize)> =
+            rules.iter().map(|r| (r.pattern.clone(), 4)).collect();
+        for &(name, pattern, prefix_len) in extra {
+            rules.push(Rule::custom(name, pattern));
+            alternatives.push((pattern.to_string(), prefix_len));
+        }
+        let options = Options { hold_cap: hold_cap.unwrap_or(HOLD_CAP), ..Options::default() };
+        let rules = Arc::new(RuleSet::with_options(rules, options).unwrap());
+        let groups: Vec<String> =
+            alternatives.iter().enumerate().map(|(i, (re, _))| format!("(?P<r{i}>{re})")).collect();
+        let oracle = Regex::new(&format!("(?-u){}", groups.join("|"))).unwrap();
+        // A block candidate undecided for the cap: BEGIN and then enough
+        // bytes that are not `!` (from its start, or after an END it may
+        // still extend past).
+        let near_cap =
+            hold_cap.map(|cap| Regex::new(&format!("(?-u)BEGIN[^!]{{{}}}", cap - 5)).unwrap());
+        Case {
+            rules,
+            oracle,
+            prefix_lens: alternatives.into_iter().map(|(_, n)| n).collect(),
+            near_cap,
+        }
+    }
+
+    fn rule_of(&self, c: &Captures) -> usize {
+        (0..self.prefix_lens.len()).find(|i| c.name(&format!("r{i}")).is_some()).unwrap()
+    }
+
+    /// The output with the default marker.
+    fn expected(&self, input: &[u8]) -> Vec<u8> {
+        self.oracle
+            .replace_all(input, |c: &Captures| {
+                let mut marker = c[0][..self.prefix_lens[self.rule_of(c)]].to_vec();
+                marker.extend_from_slice(b"[REDACTED]");
+                marker
+            })
+            .into_owned()
+    }
+
+    /// The findings, as (rule, offset, length).
+    fn expected_findings(&self, input: &[u8]) -> Vec<(Option<usize>, u64, u64)> {
+        self.oracle
+            .captures_iter(input)
+            .map(|c| {
+                let m = c.get(0).unwrap();
+                (Some(self.rule_of(&c)), m.start() as u64, m.len() as u64)
+            })
+            .collect()
+    }
+}
+
+static CASES: LazyLock<[Case; 4]> = LazyLock::new(|| {
     [
-        Regex::new(r"(phx|phs|pha|phr)_[A-Za-z0-9]{20}[A-Za-z0-9_]*").unwrap(),
-        Regex::new(r"(phx|phs|pha|phr|phc)_[A-Za-z0-9]{20}[A-Za-z0-9_]*").unwrap(),
+        Case::new(&[], false, None),
+        Case::new(&[], true, None),
+        Case::new(&CUSTOM, false, None),
+        Case::new(&[BLOCK], false, Some(SMALL_CAP)),
     ]
 });
 
-fuzz_target!(|data: &[u8]| {
-    // Layout: [flags][n][n split sizes][input...]. Bit 0 of flags picks the
-    // rule set; the sizes are cycled, 0 meaning 1.
-    let Some((&flags, rest)) = data.split_first() else { return };
-    let Some((&n, rest)) = rest.split_first() else { return };
-    let n = usize::from(n % 16).min(rest.len());
-    let (sizes, input) = rest.split_at(n);
-    let public = usize::from(flags & 1);
-
-    let expected = ORACLE[public].replace_all(input, |c: &Captures| {
-        let mut marker = c[1].to_vec();
-        marker.extend_from_slice(b"_[REDACTED]");
-        marker
-    });
-
-    let rules = Arc::clone(&RULES[public]);
+/// `rules` fed `input` in pieces of `sizes` (cycled, 0 meaning 1; no sizes
+/// meaning the whole input at once): the output, the stats and, if asked
+/// for, the findings. Checks the hold bound after every piece.
+fn redact(
+    rules: &Arc<RuleSet>,
+    input: &[u8],
+    sizes: &[u8],
+    findings: bool,
+) -> (Vec<u8>, Stats, Vec<Finding>) {
     let max_held = rules.max_held();
-    let mut redactor = Redactor::new(rules);
+    let mut redactor = Redactor::new(Arc::clone(rules));
+    if findings {
+        redactor = redactor.record_findings();
+    }
+    let mut found = Vec::new();
     let mut out = Vec::new();
     let mut rest = input;
     let mut i = 0;
@@ -43,10 +128,43 @@ fuzz_target!(|data: &[u8]| {
         let size = sizes.get(i % sizes.len().max(1)).map_or(rest.len(), |&s| usize::from(s).max(1));
         let (chunk, tail) = rest.split_at(size.min(rest.len()));
         redactor.feed(chunk, &mut out).unwrap();
-        assert!(redactor.held() <= max_held);
+        assert!(redactor.held() <= max_held, "held {} > bound {max_held}", redactor.held());
+        found.extend(redactor.take_findings());
         rest = tail;
         i += 1;
     }
     redactor.finish(&mut out).unwrap();
-    assert_eq!(out, expected.as_ref());
+    assert_eq!(redactor.held(), 0);
+    found.extend(redactor.take_findings());
+    (out, redactor.stats().clone(), found)
+}
+
+fuzz_target!(|data: &[u8]| {
+    // Layout: [flags][n][n split sizes][input...]. The low two bits of flags
+    // pick the rule set (bit 0 alone picked public keys before, so old
+    // corpus entries keep their meaning or move to a custom set); bit 2 has
+    // the chunked run record findings.
+    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&n, rest)) = rest.split_first() else { return };
+    let n = usize::from(n % 16).min(rest.len());
+    let (sizes, input) = rest.split_at(n);
+    let case = &CASES[usize::from(flags & 3)];
+    let record = flags & 4 != 0;
+
+    let (chunked, chunked_stats, findings) = redact(&case.rules, input, sizes, record);
+    let (whole, whole_stats, _) = redact(&case.rules, input, &[], false);
+    assert_eq!(chunked, whole, "chunked output differs from the whole-input one");
+    assert_eq!(chunked_stats, whole_stats);
+    if record {
+        assert_eq!(findings.len() as u64, whole_stats.total_tokens());
+    }
+
+    let near_cap = case.near_cap.as_ref().is_some_and(|re| re.is_match(input));
+    if whole_stats.capped == 0 && !near_cap {
+        assert_eq!(whole, case.expected(input), "output differs from the regex oracle");
+        if record {
+            let found: Vec<_> = findings.iter().map(|f| (f.rule, f.offset, f.len)).collect();
+            assert_eq!(found, case.expected_findings(input), "findings differ from the oracle");
+        }
+    }
 });
