@@ -68,7 +68,7 @@ fn pump<R: Read + ?Sized, W: Write + ?Sized>(
     out: &mut W,
     buf: &mut [u8],
     flush_each_read: bool,
-    stop: impl Fn(&Redactor) -> bool,
+    mut stop: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<bool, Error> {
     let flush = |out: &mut W| if flush_each_read { out.flush() } else { Ok(()) };
     loop {
@@ -112,7 +112,7 @@ pub(crate) fn holds_a_token<R: BufRead>(
     reader: R,
     buf: &mut [u8],
 ) -> Result<bool, Error> {
-    let has_token = |r: &Redactor| r.stats().total_tokens() > 0;
+    let has_token = |r: &mut Redactor| r.stats().total_tokens() > 0;
     pump_stored(redactor, format, reader, &mut io::sink(), buf, false, has_token)?;
     Ok(has_token(redactor))
 }
@@ -124,7 +124,7 @@ fn pump_stored<R: BufRead, W: Write + ?Sized>(
     out: &mut W,
     buf: &mut [u8],
     flush_each_read: bool,
-    stop: impl Fn(&Redactor) -> bool,
+    stop: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<bool, Error> {
     let mut decoded = compress::decoder(format, reader).map_err(|e| Error::corrupt(format, e))?;
     pump(redactor, &mut decoded, out, buf, flush_each_read, stop).map_err(|e| match e {
@@ -149,13 +149,44 @@ pub fn redact_input<W: Write + ?Sized>(
     buf: &mut [u8],
     flush_each_read: bool,
 ) -> Result<(), Error> {
+    pump_input(redactor, input, out, buf, flush_each_read, |_| false)
+}
+
+/// Reads one input through `redactor` as [`redact_input`] does, for what the
+/// redactor records rather than for its output: `after_read` sees the
+/// redactor after each read (to take its findings, say), and returns true
+/// to stop reading there.
+///
+/// # Errors
+///
+/// [`Error::Read`] or [`Error::Corrupt`] when the input fails.
+pub fn inspect_input(
+    redactor: &mut Redactor,
+    input: &Input,
+    buf: &mut [u8],
+    after_read: impl FnMut(&mut Redactor) -> bool,
+) -> Result<(), Error> {
+    pump_input(redactor, input, &mut io::sink(), buf, false, after_read)
+}
+
+fn pump_input<W: Write + ?Sized>(
+    redactor: &mut Redactor,
+    input: &Input,
+    out: &mut W,
+    buf: &mut [u8],
+    flush_each_read: bool,
+    stop: impl FnMut(&mut Redactor) -> bool,
+) -> Result<(), Error> {
     match input {
-        Input::Stdin => redact_stream(redactor, &mut io::stdin().lock(), out, buf, flush_each_read),
+        // Standard input passes byte for byte, compressed or not.
+        Input::Stdin => {
+            pump(redactor, &mut io::stdin().lock(), out, buf, flush_each_read, stop).map(drop)
+        }
         Input::Path(path) => {
             let mut file =
                 BufReader::with_capacity(READ_SIZE, File::open(path).map_err(Error::Read)?);
             let format = Format::sniff(&mut file).map_err(Error::Read)?;
-            redact_stored(redactor, format, file, out, buf, flush_each_read)
+            pump_stored(redactor, format, file, out, buf, flush_each_read, stop).map(drop)
         }
     }
 }

@@ -94,6 +94,12 @@ impl Fingerprinter {
     /// The short form shown in markers and reports: 8 hex digits (32 bits),
     /// enough to tell the keys of one leak apart.
     pub fn short(&self, hash: &[u8; 32]) -> String {
-        hash[..4].iter().map(|b| format!("{b:02x}")).collect()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut short = String::with_capacity(8);
+        for &b in &hash[..4] {
+            short.push(char::from(HEX[usize::from(b >> 4)]));
+            short.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        short
     }
 }

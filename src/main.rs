@@ -58,26 +58,19 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Config::Check { paths, walk, rules, json, threads } => {
             let (inputs, mut failures) = expand_inputs(&paths, walk);
-            let reports = check::check_inputs(&inputs, &rules, threads)?;
             let mut out = BufWriter::new(io::stdout().lock());
-            for r in &reports {
-                check::write_findings(&mut out, r, &rules, json).context("<stdout>")?;
-                if let Some(err) = &r.error {
-                    failures += 1;
-                    out.flush().context("<stdout>")?;
-                    report(&format!("{}: {err:#}", r.name));
-                }
-            }
-            let keys = check::distinct_keys(&reports, &rules);
-            check::write_keys(&mut out, &keys, json)
-                .and_then(|()| out.flush())
-                .context("<stdout>")?;
+            let options = check::CheckOptions { json, threads };
+            let outcome = check::check(&inputs, &rules, options, &mut out, |name, err| {
+                report(&format!("{name}: {err:#}"));
+            })
+            .context("<stdout>")?;
+            failures += outcome.failures;
             if inputs.is_empty() && failures == 0 {
                 // An empty set of inputs is not a clean bill.
                 report("nothing to check: no files found");
                 failures = 1;
             }
-            Ok(exit_codes::for_check(failures, keys.len()))
+            Ok(exit_codes::for_check(failures, outcome.keys.len()))
         }
         Config::Follow { paths, rules, options } => {
             // SIGTERM and SIGINT end the loop after a last read and flush.

@@ -333,10 +333,44 @@ impl Seen {
         out.write_all(&self.tail)
     }
 
-    /// [`Seen::write_mask`] as text (bytes that are not UTF-8 are replaced).
-    pub(crate) fn mask(&self) -> String {
-        let mut mask = Vec::with_capacity(11);
-        let _ = self.write_mask(&mut mask);
-        String::from_utf8_lossy(&mask).into_owned()
+    /// [`Seen::write_mask`] as a value.
+    pub(crate) fn mask(&self) -> Mask {
+        let mut mask = Mask { bytes: [0; 11], len: 0 };
+        let mut out = &mut mask.bytes[..];
+        let _ = self.write_mask(&mut out);
+        mask.len = (11 - out.len()) as u8;
+        mask
+    }
+}
+
+/// PostHog's mask of a token, `phx_...abcd`: at most 11 bytes, kept inline
+/// so that recording a finding allocates nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Mask {
+    bytes: [u8; 11],
+    len: u8,
+}
+
+impl Mask {
+    /// The mask's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// The mask as text; bytes that are not UTF-8 are replaced.
+    pub fn to_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.as_bytes())
+    }
+}
+
+impl std::fmt::Display for Mask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_str())
+    }
+}
+
+impl std::fmt::Debug for Mask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.to_str())
     }
 }

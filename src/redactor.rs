@@ -32,7 +32,7 @@ use std::{fmt, io, sync::Arc};
 use regex_automata::{PatternID, dfa::Automaton, util::primitives::StateID};
 
 use crate::{
-    marker::Seen,
+    marker::{Mask, Seen},
     rules::{CAPPED, RuleSet},
 };
 
@@ -124,7 +124,7 @@ pub struct Finding {
     /// Its length in bytes.
     pub len: u64,
     /// PostHog's mask of it (`phx_...abcd`).
-    pub mask: String,
+    pub mask: Mask,
     /// Its hash, keyed if a key was given.
     pub fingerprint: [u8; 32],
 }
