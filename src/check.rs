@@ -187,7 +187,10 @@ pub fn check<W: Write + ?Sized>(
         let mut print = |message: Message| -> io::Result<()> {
             match message {
                 Message::Text(i, text, found) if i == next => {
+                    // Flushed at once: a live stream (`tail -f | phx-redact
+                    // --check`) shows each finding as it is read.
                     out.write_all(&text)?;
+                    out.flush()?;
                     keys.add(&found, i);
                 }
                 Message::Text(i, text, found) => pending[i].0.push((text, found)),

@@ -222,3 +222,25 @@ fn parallel_and_serial_checks_report_the_same_in_input_order() {
     sorted.sort_by_key(|n| n.rsplit('/').next().unwrap().to_string());
     assert_eq!(names, sorted, "findings come file by file, in walk order");
 }
+
+#[test]
+fn findings_on_a_live_stream_come_out_as_they_are_read() {
+    use std::io::{BufRead, BufReader};
+    let mut keys = KeyGen::new(28);
+    let mut child = crate::common::cmd().arg("--check").spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for n in 1..=3 {
+        writeln!(stdin, "line {n}: {}", keys.key("phx", Era::Current)).unwrap();
+        stdin.flush().unwrap();
+        // The finding for this line arrives while stdin is still open.
+        let mut finding = String::new();
+        stdout.read_line(&mut finding).unwrap();
+        assert!(finding.starts_with(&format!("<stdin>:{n}:9: phx: phx_...")), "{finding}");
+    }
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(rest.starts_with("\n3 findings, 3 distinct keys to rotate:"), "{rest}");
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+}
