@@ -43,7 +43,7 @@ pub struct Args {
     #[arg(long = "pattern", value_name = "REGEX")]
     pub patterns: Vec<String>,
 
-    /// Also apply the rules in FILE (TOML: [[rule]] with name, regex and an
+    /// Also apply the rules in FILE (TOML: `[[rule]]` tables with name, regex and an
     /// optional marker).
     #[arg(long, value_name = "FILE")]
     pub rules_file: Option<PathBuf>,

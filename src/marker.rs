@@ -2,7 +2,7 @@
 //!
 //! A marker is a template such as `{prefix}[REDACTED:{fingerprint}]`. The
 //! engine writes it when a token ends, so placeholders that need the whole
-//! token are computed on the fly from a [`Seen`]: a running hash and the
+//! token are computed on the fly from a `Seen`: a running hash and the
 //! first and last few bytes, never the token itself. A token of any length
 //! costs constant memory, whatever the marker.
 

@@ -23,9 +23,24 @@
 //!   byte late).
 //!
 //! The bytes of a matched token are never kept: the marker is written when
-//! the token ends, so a token of any length costs constant memory.
-//! [`RuleSet::max_held`] is the bound, computed from the DFA when the rules
-//! are compiled.
+//! the token ends (from a running hash and the token's first and last four
+//! bytes, when the marker needs them), so a token of any length costs
+//! constant memory. [`RuleSet::max_held`] is the bound, computed from the
+//! DFA when the rules are compiled.
+//!
+//! Custom rules can make the first or the last kind unbounded (`BEGIN.*END`).
+//! Those are held to the rule set's hold cap: a run of the DFA stops when it
+//! has gone the cap past its candidate's start, or past its last match end,
+//! without a decision, and the engine redacts up to there (see
+//! [`HOLD_CAP`](crate::rules::HOLD_CAP)). Both distances are counted in the
+//! stream, never in a buffer, so where the cut falls does not depend on how
+//! the input was chunked.
+//!
+//! # Look-behind
+//!
+//! A candidate's start state depends on the byte before it (`\b` in a custom
+//! rule), which may have come in an earlier chunk: the engine keeps the last
+//! byte it consumed.
 
 use std::{fmt, io, sync::Arc};
 

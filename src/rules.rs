@@ -481,7 +481,7 @@ impl RuleSet {
 
     /// The most bytes a [`Redactor`](crate::Redactor) ever holds back
     /// between two calls of `feed`: the longest run that can still turn out
-    /// to be part of a token.
+    /// to be part of a token, or the hold cap if that is shorter.
     pub fn max_held(&self) -> usize {
         self.max_held
     }
