@@ -244,3 +244,45 @@ fn findings_on_a_live_stream_come_out_as_they_are_read() {
     assert!(rest.starts_with("\n3 findings, 3 distinct keys to rotate:"), "{rest}");
     assert_eq!(child.wait().unwrap().code(), Some(1));
 }
+
+/// Findings stream out and only distinct keys are kept: half a million
+/// findings and a 100 MiB token (hashed as it passes) leave memory flat.
+#[cfg(target_os = "linux")]
+#[test]
+fn check_memory_stays_constant_with_many_findings_and_a_huge_token() {
+    use std::io::{BufRead, BufReader};
+    const LINES: usize = 500_000;
+    let mut keys = KeyGen::new(29);
+    let key = keys.key("phx", Era::Current);
+    let mut child = crate::common::cmd().arg("--check").spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let writer = std::thread::spawn(move || {
+        let lines = format!("k={key}\n").repeat(1000);
+        for _ in 0..LINES / 1000 {
+            stdin.write_all(lines.as_bytes()).unwrap();
+        }
+        stdin.write_all(b"phs_").unwrap();
+        let run = vec![b'Z'; 1 << 20];
+        for _ in 0..100 {
+            stdin.write_all(&run).unwrap();
+        }
+        stdin.write_all(b"\n").unwrap();
+        stdin // left open: the child stays alive until its memory is read
+    });
+    let mut line = String::new();
+    for n in 1..=LINES + 1 {
+        line.clear();
+        stdout.read_line(&mut line).unwrap();
+        assert!(line.starts_with(&format!("<stdin>:{n}:")), "{line}");
+    }
+    assert!(line.ends_with(": phs: phs_...ZZZZ\n"), "{line}");
+    let stdin = writer.join().unwrap();
+    let peak = crate::common::peak_rss_kib(&child);
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(rest.contains(&format!("{} findings, 2 distinct keys", LINES + 1)), "{rest}");
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    assert!(peak < 16 * 1024, "peak RSS {peak} KiB");
+}

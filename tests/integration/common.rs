@@ -151,3 +151,13 @@ pub fn holds_a_token(text: &[u8]) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(TOKEN_WITH_PUBLIC).unwrap()).is_match(text)
 }
+
+/// The child's peak resident memory so far, in KiB. VmHWM is the high-water
+/// mark of the child's own address space, so it is not inflated by the
+/// test process it was spawned from (as `ru_maxrss` is).
+#[cfg(target_os = "linux")]
+pub fn peak_rss_kib(child: &std::process::Child) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}

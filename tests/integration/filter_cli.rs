@@ -11,7 +11,7 @@ use std::{
 
 use phx_redact::sample::{self, Era, KeyGen};
 
-use crate::common::{cmd, contains, oracle, run};
+use crate::common::{cmd, contains, oracle, peak_rss_kib, run};
 
 #[test]
 fn stdin_to_stdout_equals_the_oracle() {
@@ -162,16 +162,6 @@ fn the_sample_is_reproducible_and_holds_keys_to_redact() {
     let (_, out, _) = run(&[], &sample);
     assert!(contains(&out, b"phx_[REDACTED]"));
     assert_eq!(out, oracle(&sample, false));
-}
-
-/// The child's peak resident memory so far, in KiB. VmHWM is the high-water
-/// mark of the child's own address space, so it is not inflated by the
-/// test process it was spawned from (as `ru_maxrss` is).
-#[cfg(target_os = "linux")]
-fn peak_rss_kib(child: &std::process::Child) -> u64 {
-    let status = fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 #[cfg(target_os = "linux")]
