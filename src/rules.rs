@@ -361,8 +361,10 @@ impl RuleSet {
         for (name, marker, prefix) in markers {
             if marker.shapes(name, prefix).iter().any(|shape| self.may_match(shape)) {
                 return Err(Error::Rule(format!(
-                    "rule {name}: its marker could itself be redacted by a second run; \
-                     choose one that shows none of the token (such as --marker default)"
+                    "rule {name}: its marker {:?} could itself be redacted by a second run \
+                     (a rule can match it); choose a marker that shows none of the token, \
+                     or narrow the rule",
+                    marker.template()
                 )));
             }
         }
