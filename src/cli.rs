@@ -161,8 +161,10 @@ decompressed to standard output, and stay compressed in their format with
 
 Exit status: 0 when every input was redacted, 2 when an input failed (the
 others are still processed). With --check: 0 when no token was found, 1
-when one was, 2 on an error (which wins over a finding). A closed output
-(`| head`) ends quietly with 0.";
+when one was, 2 on an error (which wins over a finding), even when the
+reader goes away early (`--check | head -1`). A reader that goes away from
+the redacted output (`| head`) ends it quietly with 0. A closed standard
+output (`>&-`) is an error.";
 
 /// What to do, checked.
 #[derive(Debug)]
