@@ -428,3 +428,28 @@ fn the_key_list_is_bounded_and_says_what_it_left_out() {
         serde_json::json!({"type": "unlisted", "findings": EXTRA, "listed_keys": LISTED})
     );
 }
+
+/// A key found in many inputs lists the first 100 and counts the others.
+#[test]
+fn a_key_lists_at_most_100_inputs_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyGen::new(34).key("phx", Era::Current);
+    for i in 0..103 {
+        fs::write(dir.path().join(format!("{i:03}.log")), format!("{key}\n")).unwrap();
+    }
+    let (code, out, err) = run(&["--check", "-r", dir.path().to_str().unwrap()], b"");
+    assert_eq!((code, err.as_str()), (1, ""));
+    let text = String::from_utf8(out).unwrap();
+    let summary: Vec<&str> = text.lines().skip_while(|l| !l.is_empty()).skip(1).collect();
+    assert_eq!(summary[0], "103 findings, 1 distinct key to rotate:");
+    let last = dir.path().join("099.log");
+    assert!(summary[1].contains("  103 times  in "), "{}", summary[1]);
+    assert!(summary[1].ends_with(&format!("{} and 3 more inputs", last.display())));
+    assert_eq!(summary[1].matches(".log").count(), 100);
+    let (_, out, _) = run(&["--check", "--json", "-r", dir.path().to_str().unwrap()], b"");
+    let key_line: serde_json::Value =
+        serde_json::from_slice(out.trim_ascii_end().rsplit(|&b| b == b'\n').next().unwrap())
+            .unwrap();
+    assert_eq!(key_line["files"].as_array().unwrap().len(), 100);
+    assert_eq!(key_line["more_files"], 3);
+}
