@@ -18,7 +18,7 @@ use std::{
     io::{self, Write},
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc,
     },
 };
@@ -77,9 +77,9 @@ pub struct Outcome {
     pub unlisted: u64,
     /// How many inputs could not be read to their end.
     pub failures: usize,
-    /// Why the output failed, if it did: the check stopped there. What was
-    /// found until then still decides the verdict; a reader that went away
-    /// (`| head -1`) is [`Error::is_broken_pipe`].
+    /// Why the output failed, if it did. The check went on without printing
+    /// (see [`check`]); a reader that went away (`| head -1`) is
+    /// [`Error::is_broken_pipe`].
     pub output_error: Option<Error>,
 }
 
@@ -210,9 +210,10 @@ struct Names<'a> {
 /// rotate. An input that fails is passed to `on_error` (by its redacted
 /// name) when its turn comes, and the others are still checked.
 ///
-/// When `out` fails, the check goes on to its end without printing, and
-/// says why in [`Outcome::output_error`]: the verdict still covers every
-/// input, so that `--check | head -1` cannot look clean, nor hide an error.
+/// When `out` fails, the check goes on without printing, and says why in
+/// [`Outcome::output_error`]: the verdict still covers every file, so that
+/// `--check | head -1` cannot look clean, nor hide an error. Standard input
+/// is read no further then: it may be a stream that never ends (`tail -f`).
 pub fn check<W: Write + ?Sized>(
     inputs: &[Input],
     rules: &Arc<RuleSet>,
@@ -229,18 +230,19 @@ pub fn check<W: Write + ?Sized>(
     let mut failures = 0;
     let workers = options.threads.clamp(1, inputs.len().max(1));
     let next_input = AtomicUsize::new(0);
-    let mut out = Output { out, error: None };
+    let failed = AtomicBool::new(false);
+    let mut out = Output { out, error: None, failed: &failed };
     std::thread::scope(|scope| {
         // Bounded, so that a slow output slows the readers down rather than
         // piling findings up in memory.
         let (tx, rx) = mpsc::sync_channel::<Message>(4 * workers);
         for _ in 0..workers {
             let tx = tx.clone();
-            let (next_input, names_of) = (&next_input, &names_of);
+            let (next_input, names_of, failed) = (&next_input, &names_of, &failed);
             scope.spawn(move || {
                 loop {
                     let i = next_input.fetch_add(1, Ordering::Relaxed);
-                    if i >= inputs.len() || !check_input(i, &inputs[i], names_of, &tx) {
+                    if i >= inputs.len() || !check_input(i, &inputs[i], names_of, &tx, failed) {
                         break;
                     }
                 }
@@ -297,12 +299,15 @@ pub fn check<W: Write + ?Sized>(
 struct Output<'a, W: ?Sized> {
     out: &'a mut W,
     error: Option<io::Error>,
+    /// Set with `error`, for the workers.
+    failed: &'a AtomicBool,
 }
 
 impl<W: Write + ?Sized> Output<'_, W> {
     fn write(&mut self, write: impl FnOnce(&mut W) -> io::Result<()>) {
         if self.error.is_none() {
             self.error = write(self.out).err();
+            self.failed.store(self.error.is_some(), Ordering::Relaxed);
         }
     }
 }
@@ -314,13 +319,19 @@ fn check_input(
     input: &Input,
     names_of: &Names<'_>,
     tx: &mpsc::SyncSender<Message>,
+    output_failed: &AtomicBool,
 ) -> bool {
     let rules = names_of.rules;
+    let endless = matches!(input, Input::Stdin);
     let name = names_of.policy.redact_str(&input.display().to_string());
     let mut redactor = Redactor::new(Arc::clone(rules)).record_findings();
     let mut buf = vec![0; READ_SIZE];
     let mut gone = false;
+    // Returns true to stop reading.
     let mut send = |redactor: &mut Redactor| {
+        if endless && output_failed.load(Ordering::Relaxed) {
+            return true;
+        }
         let findings = redactor.take_findings();
         if findings.is_empty() {
             return false;

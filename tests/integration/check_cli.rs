@@ -453,3 +453,30 @@ fn a_key_lists_at_most_100_inputs_and_counts_the_rest() {
     assert_eq!(key_line["files"].as_array().unwrap().len(), 100);
     assert_eq!(key_line["more_files"], 3);
 }
+
+/// `tail -f app.log | phx-redact --check | head -1`: standard input may
+/// never end, so once the reader has gone the check stops reading it at its
+/// next read, with the verdict so far (1: found).
+#[test]
+fn a_live_stream_check_ends_soon_after_its_reader_goes_away() {
+    use std::io::{BufRead, BufReader};
+    let mut keys = KeyGen::new(35);
+    let mut child = crate::common::cmd().arg("--check").spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, "first {}", keys.key("phx", Era::Current)).unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.starts_with("<stdin>:1:7: phx: "), "{line}");
+    drop(stdout);
+    // The stream goes on; the check must stop reading it, which the writer
+    // sees as a closed pipe, long before the stream would end.
+    let line = format!("more {}\n", keys.key("phs", Era::Current));
+    let stopped = (0..200_000).any(|_| stdin.write_all(line.as_bytes()).is_err());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(stopped, "the check read the whole stream after its reader left");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
