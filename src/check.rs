@@ -5,8 +5,12 @@
 //! A finding shows PostHog's mask of a token (`phx_...abcd`) and a short
 //! fingerprint, never the token. Findings stream out as they are found, in
 //! input order, however many threads read the inputs: memory holds the
-//! findings of one read per input in flight and one entry per distinct key,
-//! never all findings.
+//! findings of one read per input in flight and one entry per distinct key
+//! (at most [`MAX_KEYS`] of them, each naming at most [`MAX_FILES`]
+//! inputs), never all findings.
+//!
+//! Every name, rule name and message printed passes through the
+//! [`MessagePolicy`] of the rules.
 
 use std::{
     collections::HashMap,
@@ -14,7 +18,7 @@ use std::{
     io::{self, Write},
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc,
     },
 };
@@ -25,8 +29,16 @@ use crate::{
     Error, Finding, Redactor, RuleSet,
     filter::{self, Input, READ_SIZE},
     marker::Mask,
+    policy::MessagePolicy,
     rules::CAPPED,
 };
+
+/// The most distinct keys listed. Findings of further keys are counted, not
+/// kept: a stream of ever new keys must not grow the memory without bound.
+pub const MAX_KEYS: usize = 10_000;
+
+/// The most inputs listed for one key; further inputs are counted.
+pub const MAX_FILES: usize = 100;
 
 /// How to check.
 #[derive(Clone, Copy, Debug)]
@@ -48,18 +60,34 @@ pub struct Key {
     pub fingerprint: String,
     /// How many times it was found.
     pub count: u64,
-    /// The inputs it was found in, in order.
+    /// The inputs it was found in, in order, at most [`MAX_FILES`].
     pub files: Vec<String>,
+    /// How many more inputs it was found in.
+    pub more_files: u64,
 }
 
 /// What a check found, once every finding has been written.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// The distinct keys, in the order they were first found. Two findings
-    /// are the same key when their whole hashes are equal.
+    /// The distinct keys, in the order they were first found, at most
+    /// [`MAX_KEYS`]. Two findings are the same key when their whole hashes
+    /// are equal.
     pub keys: Vec<Key>,
+    /// Findings of keys beyond the first [`MAX_KEYS`], which are not listed.
+    pub unlisted: u64,
     /// How many inputs could not be read to their end.
     pub failures: usize,
+    /// Why the output failed, if it did. The check went on without printing
+    /// (see [`check`]); a reader that went away (`| head -1`) is
+    /// [`Error::is_broken_pipe`].
+    pub output_error: Option<Error>,
+}
+
+impl Outcome {
+    /// Whether any token was found, listed or not.
+    pub fn found(&self) -> bool {
+        !self.keys.is_empty() || self.unlisted > 0
+    }
 }
 
 /// A key as the printer tallies it: the rule by index, the files by input
@@ -70,6 +98,9 @@ struct Tally {
     mask: Mask,
     count: u64,
     files: Vec<usize>,
+    /// The last input it was found in, listed or not.
+    last_input: usize,
+    more_files: u64,
 }
 
 /// The distinct keys, by whole hash, in the order first found.
@@ -77,34 +108,56 @@ struct Tally {
 struct Keys {
     tallies: Vec<Tally>,
     index: HashMap<[u8; 32], usize, BuildHasherDefault<HashPrefix>>,
+    /// Findings of keys that did not fit in the list.
+    unlisted: u64,
 }
 
 impl Keys {
     fn add(&mut self, found: &[Found], input: usize) {
         for f in found {
-            let i = *self.index.entry(f.hash).or_insert_with(|| {
-                let tally =
-                    Tally { hash: f.hash, rule: f.rule, mask: f.mask, count: 0, files: Vec::new() };
-                self.tallies.push(tally);
-                self.tallies.len() - 1
-            });
+            let i = match self.index.get(&f.hash) {
+                Some(&i) => i,
+                None if self.tallies.len() < MAX_KEYS => {
+                    self.tallies.push(Tally {
+                        hash: f.hash,
+                        rule: f.rule,
+                        mask: f.mask,
+                        count: 0,
+                        files: Vec::new(),
+                        last_input: usize::MAX,
+                        more_files: 0,
+                    });
+                    self.index.insert(f.hash, self.tallies.len() - 1);
+                    self.tallies.len() - 1
+                }
+                None => {
+                    self.unlisted += 1;
+                    continue;
+                }
+            };
             let tally = &mut self.tallies[i];
             tally.count += 1;
-            if tally.files.last() != Some(&input) {
-                tally.files.push(input);
+            if tally.last_input != input {
+                tally.last_input = input;
+                if tally.files.len() < MAX_FILES {
+                    tally.files.push(input);
+                } else {
+                    tally.more_files += 1;
+                }
             }
         }
     }
 
-    fn into_keys(self, rules: &RuleSet, names: &[String]) -> Vec<Key> {
+    fn into_keys(self, rules: &RuleSet, rule_names: &[String], names: &[String]) -> Vec<Key> {
         self.tallies
             .into_iter()
             .map(|t| Key {
-                rule: rule_name(rules, t.rule).to_string(),
+                rule: rule_name(rule_names, t.rule).to_string(),
                 mask: t.mask.to_string(),
                 fingerprint: rules.fingerprints.short(&t.hash),
                 count: t.count,
                 files: t.files.iter().map(|&i| names[i].clone()).collect(),
+                more_files: t.more_files,
             })
             .collect()
     }
@@ -142,37 +195,54 @@ enum Message {
     Done(usize, String, Option<Error>),
 }
 
+/// What the printers need to name things: the rules' names and the
+/// messages, through the policy.
+struct Names<'a> {
+    rules: &'a Arc<RuleSet>,
+    policy: &'a MessagePolicy,
+    /// Each rule's name, redacted: a rules file names its rules.
+    rule_names: &'a [String],
+    json: bool,
+}
+
 /// Checks `inputs`, writing each finding to `out` as `PATH:LINE:COLUMN:
 /// RULE: MASK` (or a JSON line), in input order, then the list of keys to
 /// rotate. An input that fails is passed to `on_error` (by its redacted
 /// name) when its turn comes, and the others are still checked.
 ///
-/// # Errors
-///
-/// [`Error::Write`] when `out` fails, which ends the check.
+/// When `out` fails, the check goes on without printing, and says why in
+/// [`Outcome::output_error`]: the verdict still covers every file, so that
+/// `--check | head -1` cannot look clean, nor hide an error. Standard input
+/// is read no further then: it may be a stream that never ends (`tail -f`).
 pub fn check<W: Write + ?Sized>(
     inputs: &[Input],
     rules: &Arc<RuleSet>,
     options: CheckOptions,
     out: &mut W,
     mut on_error: impl FnMut(&str, &Error),
-) -> Result<Outcome, Error> {
+) -> Outcome {
+    let policy = MessagePolicy::new(rules);
+    let rule_names: Vec<String> =
+        rules.rules().iter().map(|rule| policy.redact_str(&rule.name)).collect();
+    let names_of = Names { rules, policy: &policy, rule_names: &rule_names, json: options.json };
     let mut keys = Keys::default();
     let mut names = vec![String::new(); inputs.len()];
     let mut failures = 0;
     let workers = options.threads.clamp(1, inputs.len().max(1));
     let next_input = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let mut out = Output { out, error: None, failed: &failed };
     std::thread::scope(|scope| {
         // Bounded, so that a slow output slows the readers down rather than
         // piling findings up in memory.
         let (tx, rx) = mpsc::sync_channel::<Message>(4 * workers);
         for _ in 0..workers {
             let tx = tx.clone();
-            let next_input = &next_input;
+            let (next_input, names_of, failed) = (&next_input, &names_of, &failed);
             scope.spawn(move || {
                 loop {
                     let i = next_input.fetch_add(1, Ordering::Relaxed);
-                    if i >= inputs.len() || !check_input(i, &inputs[i], rules, options.json, &tx) {
+                    if i >= inputs.len() || !check_input(i, &inputs[i], names_of, &tx, failed) {
                         break;
                     }
                 }
@@ -184,14 +254,13 @@ pub fn check<W: Write + ?Sized>(
         type Pending = (Vec<(Vec<u8>, Vec<Found>)>, Option<Option<Error>>);
         let mut pending: Vec<Pending> = inputs.iter().map(|_| (Vec::new(), None)).collect();
         let mut next = 0;
-        let mut print = |message: Message| -> io::Result<()> {
+        for message in rx {
             match message {
                 Message::Text(i, text, found) if i == next => {
+                    keys.add(&found, i);
                     // Flushed at once: a live stream (`tail -f | phx-redact
                     // --check`) shows each finding as it is read.
-                    out.write_all(&text)?;
-                    out.flush()?;
-                    keys.add(&found, i);
+                    out.write(|out| out.write_all(&text).and_then(|()| out.flush()));
                 }
                 Message::Text(i, text, found) => pending[i].0.push((text, found)),
                 Message::Done(i, name, error) => {
@@ -203,28 +272,44 @@ pub fn check<W: Write + ?Sized>(
                 if let Some(error) = &error {
                     failures += 1;
                     if options.json {
-                        write_json_error(out, &names[next], error, rules)?;
+                        out.write(|out| write_json_error(out, &names[next], error, &policy));
                     }
-                    out.flush()?;
+                    out.write(|out| out.flush());
                     on_error(&names[next], error);
                 }
                 next += 1;
                 if let Some((texts, _)) = pending.get_mut(next) {
                     for (text, found) in std::mem::take(texts) {
-                        out.write_all(&text)?;
                         keys.add(&found, next);
+                        out.write(|out| out.write_all(&text));
                     }
                 }
             }
-            Ok(())
-        };
-        // On a write error, dropping `rx` stops the workers at their next
-        // send.
-        rx.into_iter().try_for_each(&mut print).map_err(Error::Write)
-    })?;
-    let keys = keys.into_keys(rules, &names);
-    write_keys(out, &keys, options.json).map_err(Error::Write)?;
-    Ok(Outcome { keys, failures })
+        }
+    });
+    let unlisted = keys.unlisted;
+    let keys = keys.into_keys(rules, &rule_names, &names);
+    out.write(|out| write_keys(out, &keys, unlisted, options.json));
+    Outcome { keys, unlisted, failures, output_error: out.error.map(Error::Write) }
+}
+
+/// The output of a check. Once a write fails (the reader has gone, the disk
+/// is full), nothing more is written, but the check goes on: its verdict
+/// must cover every input.
+struct Output<'a, W: ?Sized> {
+    out: &'a mut W,
+    error: Option<io::Error>,
+    /// Set with `error`, for the workers.
+    failed: &'a AtomicBool,
+}
+
+impl<W: Write + ?Sized> Output<'_, W> {
+    fn write(&mut self, write: impl FnOnce(&mut W) -> io::Result<()>) {
+        if self.error.is_none() {
+            self.error = write(self.out).err();
+            self.failed.store(self.error.is_some(), Ordering::Relaxed);
+        }
+    }
 }
 
 /// Checks input `index`, sending its findings after each read. Returns
@@ -232,16 +317,21 @@ pub fn check<W: Write + ?Sized>(
 fn check_input(
     index: usize,
     input: &Input,
-    rules: &Arc<RuleSet>,
-    json: bool,
+    names_of: &Names<'_>,
     tx: &mpsc::SyncSender<Message>,
+    output_failed: &AtomicBool,
 ) -> bool {
-    let name =
-        String::from_utf8_lossy(&rules.redact(input.display().to_string().as_bytes())).into_owned();
+    let rules = names_of.rules;
+    let endless = matches!(input, Input::Stdin);
+    let name = names_of.policy.redact_str(&input.display().to_string());
     let mut redactor = Redactor::new(Arc::clone(rules)).record_findings();
     let mut buf = vec![0; READ_SIZE];
     let mut gone = false;
+    // Returns true to stop reading.
     let mut send = |redactor: &mut Redactor| {
+        if endless && output_failed.load(Ordering::Relaxed) {
+            return true;
+        }
         let findings = redactor.take_findings();
         if findings.is_empty() {
             return false;
@@ -249,7 +339,7 @@ fn check_input(
         let mut text = Vec::with_capacity(findings.len() * (name.len() + 40));
         for finding in &findings {
             // Writing to a Vec cannot fail.
-            let _ = write_finding(&mut text, &name, finding, rules, json);
+            let _ = write_finding(&mut text, &name, finding, names_of);
         }
         let found = findings
             .iter()
@@ -263,8 +353,8 @@ fn check_input(
     !gone && tx.send(Message::Done(index, name, error)).is_ok()
 }
 
-fn rule_name(rules: &RuleSet, rule: Option<usize>) -> &str {
-    rule.map_or(CAPPED, |i| rules.rules()[i].name.as_str())
+fn rule_name(rule_names: &[String], rule: Option<usize>) -> &str {
+    rule.map_or(CAPPED, |i| rule_names[i].as_str())
 }
 
 /// One finding as a JSON line.
@@ -291,6 +381,15 @@ struct JsonError<'a> {
     message: String,
 }
 
+/// Findings of keys beyond the list, as a JSON line after the keys.
+#[derive(Serialize)]
+struct JsonUnlisted {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    findings: u64,
+    listed_keys: usize,
+}
+
 /// One key as a JSON line.
 #[derive(Serialize)]
 struct JsonKey<'a> {
@@ -304,11 +403,10 @@ fn write_finding<W: Write + ?Sized>(
     out: &mut W,
     name: &str,
     f: &Finding,
-    rules: &RuleSet,
-    json: bool,
+    names_of: &Names<'_>,
 ) -> io::Result<()> {
-    let rule = rule_name(rules, f.rule);
-    if !json {
+    let rule = rule_name(names_of.rule_names, f.rule);
+    if !names_of.json {
         return writeln!(out, "{name}:{}:{}: {rule}: {}", f.line, f.column, f.mask);
     }
     let line = JsonFinding {
@@ -320,7 +418,7 @@ fn write_finding<W: Write + ?Sized>(
         length: f.len,
         rule,
         mask: &f.mask.to_str(),
-        fingerprint: rules.fingerprints.short(&f.fingerprint),
+        fingerprint: names_of.rules.fingerprints.short(&f.fingerprint),
     };
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")
@@ -330,47 +428,64 @@ fn write_json_error<W: Write + ?Sized>(
     out: &mut W,
     name: &str,
     error: &Error,
-    rules: &Arc<RuleSet>,
+    policy: &MessagePolicy,
 ) -> io::Result<()> {
-    let message = rules.redact(format!("{error:#}").as_bytes());
-    let line = JsonError {
-        kind: "error",
-        path: name,
-        message: String::from_utf8_lossy(&message).into_owned(),
-    };
+    let line =
+        JsonError { kind: "error", path: name, message: policy.redact_str(&format!("{error:#}")) };
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")
 }
 
-/// Writes the list of keys to rotate, after the findings.
-fn write_keys<W: Write + ?Sized>(out: &mut W, keys: &[Key], json: bool) -> io::Result<()> {
+/// Writes the list of keys to rotate, after the findings; `unlisted`
+/// findings were of keys beyond the list.
+fn write_keys<W: Write + ?Sized>(
+    out: &mut W,
+    keys: &[Key],
+    unlisted: u64,
+    json: bool,
+) -> io::Result<()> {
     if json {
         for key in keys {
             serde_json::to_writer(&mut *out, &JsonKey { kind: "key", key })?;
             out.write_all(b"\n")?;
         }
+        if unlisted > 0 {
+            let line = JsonUnlisted { kind: "unlisted", findings: unlisted, listed_keys: MAX_KEYS };
+            serde_json::to_writer(&mut *out, &line)?;
+            out.write_all(b"\n")?;
+        }
         return out.flush();
     }
     if !keys.is_empty() {
-        let findings: u64 = keys.iter().map(|k| k.count).sum();
+        let findings: u64 = keys.iter().map(|k| k.count).sum::<u64>() + unlisted;
         let plural = |n: u64| if n == 1 { "" } else { "s" };
-        writeln!(
-            out,
-            "\n{findings} finding{}, {} distinct key{} to rotate:",
-            plural(findings),
-            keys.len(),
-            plural(keys.len() as u64),
-        )?;
+        let distinct = if unlisted > 0 {
+            format!("more than {MAX_KEYS} distinct keys to rotate; the first {MAX_KEYS}")
+        } else {
+            format!("{} distinct key{} to rotate", keys.len(), plural(keys.len() as u64))
+        };
+        writeln!(out, "\n{findings} finding{}, {distinct}:", plural(findings))?;
         for key in keys {
+            let more = match key.more_files {
+                0 => String::new(),
+                n => format!(" and {n} more input{}", plural(n)),
+            };
             writeln!(
                 out,
-                "  {}  {}  fingerprint {}  {} time{}  in {}",
+                "  {}  {}  fingerprint {}  {} time{}  in {}{more}",
                 key.rule,
                 key.mask,
                 key.fingerprint,
                 key.count,
                 plural(key.count),
                 key.files.join(", "),
+            )?;
+        }
+        if unlisted > 0 {
+            writeln!(
+                out,
+                "  and {unlisted} more finding{} of keys not listed (the list stops at {MAX_KEYS} keys)",
+                plural(unlisted)
             )?;
         }
     }

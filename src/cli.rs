@@ -126,7 +126,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
     pub zstd_level: i32,
 
-    /// No progress bar and no summary.
+    /// No progress bar and no summary. With --check, nothing on standard
+    /// output: the exit status is the verdict, errors still go to standard
+    /// error (as `grep -q`).
     #[arg(short, long)]
     pub quiet: bool,
 
@@ -159,8 +161,10 @@ decompressed to standard output, and stay compressed in their format with
 
 Exit status: 0 when every input was redacted, 2 when an input failed (the
 others are still processed). With --check: 0 when no token was found, 1
-when one was, 2 on an error (which wins over a finding). A closed output
-(`| head`) ends quietly with 0.";
+when one was, 2 on an error (which wins over a finding), even when the
+reader goes away early (`--check | head -1`). A reader that goes away from
+the redacted output (`| head`) ends it quietly with 0. A closed standard
+output (`>&-`) is an error.";
 
 /// What to do, checked.
 #[derive(Debug)]
@@ -188,6 +192,8 @@ pub enum Config {
         json: bool,
         /// Inputs checked at once.
         threads: usize,
+        /// Print nothing on standard output.
+        quiet: bool,
     },
     /// Print the rules and exit.
     ListRules {
@@ -223,6 +229,21 @@ pub enum Config {
         /// One line in this many holds a secret.
         one_in: usize,
     },
+}
+
+impl Config {
+    /// The rules of the run, if it applies any: what its messages are
+    /// redacted with too (see [`crate::policy`]).
+    pub fn rules(&self) -> Option<&Arc<RuleSet>> {
+        match self {
+            Config::Filter { rules, .. }
+            | Config::Check { rules, .. }
+            | Config::ListRules { rules }
+            | Config::Batch { rules, .. }
+            | Config::Follow { rules, .. } => Some(rules),
+            Config::Sample { .. } => None,
+        }
+    }
 }
 
 impl Args {
@@ -311,7 +332,8 @@ impl Args {
         let Some(dest) = dest else {
             let paths = if self.files.is_empty() { vec![PathBuf::from("-")] } else { self.files };
             if self.check {
-                return Ok(Config::Check { paths, walk, rules, json: self.json, threads });
+                let (json, quiet) = (self.json, self.quiet);
+                return Ok(Config::Check { paths, walk, rules, json, threads, quiet });
             }
             return Ok(Config::Filter { paths, walk, rules, stats: self.stats });
         };

@@ -3,6 +3,11 @@
 use std::io;
 
 /// What can go wrong. No variant ever holds the bytes of a token.
+///
+/// The I/O error a variant wraps is part of its message, not a
+/// [`source`](std::error::Error::source): a printer that walks the chain
+/// (`anyhow`'s `{:#}`) would otherwise say the operating system's text
+/// twice.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -14,17 +19,17 @@ pub enum Error {
     Usage(String),
     /// An input could not be opened or read.
     #[error("cannot read: {0}")]
-    Read(#[source] io::Error),
+    Read(io::Error),
     /// The output could not be written.
     #[error("cannot write output: {0}")]
-    Write(#[source] io::Error),
+    Write(io::Error),
     /// A compressed input is corrupt or truncated.
-    #[error("corrupt or truncated {format} data: {source}")]
+    #[error("corrupt or truncated {format} data: {error}")]
     Corrupt {
         /// `gzip` or `zstd`.
         format: &'static str,
         /// What the decoder said.
-        source: io::Error,
+        error: io::Error,
     },
     /// The file changed while it was scrubbed (an active log): it was left
     /// as it was, so that nothing appended meanwhile is lost.
@@ -40,7 +45,7 @@ impl Error {
     pub(crate) fn corrupt(format: crate::compress::Format, e: io::Error) -> Error {
         match format {
             crate::compress::Format::Plain => Error::Read(e),
-            _ => Error::Corrupt { format: format.name(), source: e },
+            _ => Error::Corrupt { format: format.name(), error: e },
         }
     }
 

@@ -2,13 +2,17 @@
 
 use std::process::ExitCode;
 
-/// Every input was redacted and written (or the reader went away early).
+/// Every input was redacted and written (or, in filter mode, the reader
+/// went away early: `| head` has what it asked for). `--check`: no token.
 pub const SUCCESS: u8 = 0;
-/// `--check` found a token (and nothing failed).
+/// `--check` found a token (and nothing failed), whether or not its reader
+/// stayed to the end (`--check | head -1`).
 pub const FOUND: u8 = 1;
 /// Some input or the output failed; the other inputs were still processed.
-/// With `--check`, an error wins over a finding: a failure must never look
-/// like "nothing found", nor a finding like a failure.
+/// A standard output that is closed (`>&-`) or not writable is a failure
+/// too, found before any input is read. With `--check`, an error wins over
+/// a finding: a failure must never look like "nothing found", nor a
+/// finding like a failure.
 pub const ERROR: u8 = 2;
 
 /// The exit code for a check that had `failures` failed inputs and found

@@ -32,6 +32,7 @@ pub mod filter;
 pub mod fingerprint;
 pub mod follow;
 pub mod marker;
+pub mod policy;
 mod prefilter;
 mod redact_io;
 mod redactor;

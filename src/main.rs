@@ -1,5 +1,6 @@
 use std::{
     io::{self, BufWriter, Write},
+    os::unix::fs::{FileTypeExt, MetadataExt},
     path::PathBuf,
     process::ExitCode,
     sync::{Arc, OnceLock, atomic::AtomicBool},
@@ -9,13 +10,22 @@ use std::{
 use anyhow::Context;
 use clap::Parser;
 use phx_redact::{
-    Redactor, RuleSet, batch, check,
+    Redactor, batch, check,
     cli::Config,
     exit_codes,
     filter::{self, Input},
     follow,
+    policy::MessagePolicy,
     walk::{self, Skipped},
 };
+
+/// What every message is redacted with: the built-in rules until the
+/// arguments are parsed, then those and the rules of the run.
+static POLICY: OnceLock<MessagePolicy> = OnceLock::new();
+
+fn policy() -> &'static MessagePolicy {
+    POLICY.get_or_init(MessagePolicy::builtin)
+}
 
 fn main() -> ExitCode {
     match run() {
@@ -29,15 +39,34 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    match phx_redact::cli::Args::parse().into_config()? {
+    let args = match phx_redact::cli::Args::try_parse() {
+        Ok(args) => args,
+        Err(err) => return Ok(argument_error(&err)),
+    };
+    let config = args.into_config()?;
+    if let Some(rules) = config.rules() {
+        let _ = POLICY.set(MessagePolicy::new(rules));
+    }
+    let writes_stdout = match &config {
+        Config::Batch { .. } => false,
+        Config::Check { quiet, .. } => !quiet,
+        _ => true,
+    };
+    if writes_stdout {
+        stdout_is_writable().context("<stdout>")?;
+    }
+    match config {
         Config::Sample { lines, seed, one_in } => {
-            let mut out = io::stdout().lock();
-            out.write_all(&phx_redact::sample::log(seed, lines, one_in))?;
+            // Streamed: a count too large to hold runs until the reader
+            // stops reading.
+            let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+            phx_redact::sample::write_log(seed, lines, one_in, &mut out)?;
             out.flush()?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
         Config::ListRules { rules } => {
-            io::stdout().write_all(rules.describe().as_bytes())?;
+            let text = policy().redact_str(&rules.describe());
+            io::stdout().write_all(text.as_bytes())?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
         Config::Filter { paths, walk, rules, stats } => {
@@ -56,21 +85,33 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(exit_codes::for_failures(failures))
         }
-        Config::Check { paths, walk, rules, json, threads } => {
+        Config::Check { paths, walk, rules, json, threads, quiet } => {
             let (inputs, mut failures) = expand_inputs(&paths, walk);
-            let mut out = BufWriter::new(io::stdout().lock());
+            let mut out: Box<dyn Write> = match quiet {
+                true => Box::new(io::sink()),
+                false => Box::new(BufWriter::new(io::stdout().lock())),
+            };
             let options = check::CheckOptions { json, threads };
             let outcome = check::check(&inputs, &rules, options, &mut out, |name, err| {
                 report(&format!("{name}: {err:#}"));
-            })
-            .context("<stdout>")?;
+            });
             failures += outcome.failures;
+            match &outcome.output_error {
+                // The reader has what it wanted (`| head -1`); the verdict
+                // still stands on what was found.
+                Some(err) if err.is_broken_pipe() => {}
+                Some(err) => {
+                    report(&format!("<stdout>: {err:#}"));
+                    failures += 1;
+                }
+                None => {}
+            }
             if inputs.is_empty() && failures == 0 {
                 // An empty set of inputs is not a clean bill.
                 report("nothing to check: no files found");
                 failures = 1;
             }
-            Ok(exit_codes::for_check(failures, outcome.keys.len()))
+            Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
         }
         Config::Follow { paths, rules, options } => {
             // SIGTERM and SIGINT end the loop after a last read and flush.
@@ -142,10 +183,52 @@ fn report(message: &str) {
 }
 
 fn report_line(line: &str) {
-    static RULES: OnceLock<Arc<RuleSet>> = OnceLock::new();
-    let rules = RULES.get_or_init(|| Arc::new(RuleSet::default_rules(true)));
-    let line = rules.redact(line.as_bytes());
-    eprintln!("{}", String::from_utf8_lossy(&line));
+    // Not `eprintln!`, which panics when stderr is a closed pipe.
+    let _ = writeln!(io::stderr().lock(), "{}", policy().redact_str(line));
+}
+
+/// Prints an argument error, or the help or version clap answers with,
+/// through the policy: an argument can be a key (`--threads phx_...`). The
+/// run's rules are not known yet, so the built-in rules apply. The exit
+/// status is clap's: 2 for a usage error, 0 for `--help` and `--version`.
+fn argument_error(err: &clap::Error) -> ExitCode {
+    let text = policy().redact_str(&err.render().to_string());
+    let _ = if err.use_stderr() {
+        io::stderr().lock().write_all(text.as_bytes())
+    } else {
+        io::stdout().lock().write_all(text.as_bytes())
+    };
+    ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(exit_codes::ERROR))
+}
+
+/// Whether standard output can take what the run writes. Rust's runtime
+/// puts /dev/null, opened read-write, in place of a closed stdout (`>&-`),
+/// and its stdout handle takes a write to a read-only descriptor (EBADF)
+/// as done: either way the output would vanish and the run exit 0. A shell
+/// opens `>/dev/null` write-only, so discarding the output on purpose
+/// still works.
+fn stdout_is_writable() -> io::Result<()> {
+    use std::os::fd::AsFd;
+    let stdout = io::stdout();
+    let fd = stdout.as_fd();
+    // SAFETY: F_GETFL only reads the flags of a descriptor that `stdout`
+    // keeps open for this call.
+    let flags = unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::F_GETFL) };
+    if flags == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    let closed = || {
+        let ours = std::fs::File::from(fd.try_clone_to_owned()?).metadata()?;
+        let null = std::fs::metadata("/dev/null")?;
+        io::Result::Ok(ours.file_type().is_char_device() && ours.rdev() == null.rdev())
+    };
+    match flags & libc::O_ACCMODE {
+        libc::O_RDONLY => Err(io::Error::other("standard output is open for reading only")),
+        libc::O_RDWR if closed()? => Err(io::Error::other(
+            "standard output is closed; redirect it to /dev/null to discard the output",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A reader that went away (`| head`) is not a failure.

@@ -11,11 +11,12 @@ use crate::{Redactor, RuleSet, filter::READ_SIZE};
 
 /// A writer that redacts what is written through it.
 ///
-/// A token split across two writes is still one token. [`Write::flush`]
-/// ends the stream: it writes out what is held back (a few dozen bytes at
-/// most), so call it at record boundaries (after a line), not in the middle
-/// of one. Dropping the writer flushes it too; [`RedactWriter::into_inner`]
-/// does so and reports errors.
+/// A token split across two writes, or across a [`Write::flush`], is still
+/// one token: `flush` pushes on only what is decided, and bytes that may
+/// still be part of a token stay held back (a few dozen bytes for the
+/// built-in rules). Ending the stream, which writes out what is held back,
+/// is explicit: [`RedactWriter::finish`], [`RedactWriter::into_inner`] (both
+/// report errors), or dropping the writer.
 ///
 /// ```
 /// use phx_redact::{RedactWriter, RuleSet};
@@ -40,13 +41,27 @@ impl<W: Write> RedactWriter<W> {
         RedactWriter { inner: Some(inner), redactor: Redactor::new(rules) }
     }
 
-    /// Writes out what is held back and returns the inner writer.
+    /// Ends the stream: writes out what is held back, redacted, and flushes
+    /// the inner writer. What is written next starts a new stream, in which
+    /// no token continues one of this stream.
+    ///
+    /// # Errors
+    ///
+    /// Those of the inner writer.
+    pub fn finish(&mut self) -> io::Result<()> {
+        let inner = self.inner.as_mut().expect("present until into_inner");
+        self.redactor.finish(inner)?;
+        inner.flush()
+    }
+
+    /// Ends the stream (see [`RedactWriter::finish`]) and returns the inner
+    /// writer.
     ///
     /// # Errors
     ///
     /// Those of the inner writer.
     pub fn into_inner(mut self) -> io::Result<W> {
-        self.flush()?;
+        self.finish()?;
         Ok(self.inner.take().expect("present until into_inner"))
     }
 
@@ -63,10 +78,11 @@ impl<W: Write> Write for RedactWriter<W> {
         Ok(buf.len())
     }
 
+    /// Flushes what is decided. Held bytes stay held: a flush in the middle
+    /// of a key (a logger flushing after each write) must not let its two
+    /// halves out unredacted.
     fn flush(&mut self) -> io::Result<()> {
-        let inner = self.inner.as_mut().expect("present until into_inner");
-        self.redactor.finish(inner)?;
-        inner.flush()
+        self.inner.as_mut().expect("present until into_inner").flush()
     }
 }
 
@@ -74,7 +90,7 @@ impl<W: Write> Drop for RedactWriter<W> {
     fn drop(&mut self) {
         if self.inner.is_some() {
             // As BufWriter does: errors on drop cannot be reported.
-            let _ = self.flush();
+            let _ = self.finish();
         }
     }
 }
@@ -154,7 +170,9 @@ impl<R: Read> fmt::Debug for RedactReader<R> {
 }
 
 /// A `tracing-subscriber` writer factory that redacts every event before it
-/// reaches `inner`. Each event is its own stream, written whole.
+/// reaches `inner`. Each event is its own stream, written whole: the writer
+/// made for an event ends its stream when the subscriber drops it, after
+/// the event.
 ///
 /// ```
 /// use phx_redact::{RedactMakeWriter, RuleSet};

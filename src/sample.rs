@@ -99,10 +99,28 @@ impl KeyGen {
 /// A synthetic log of `lines` lines in access-log, JSON, env-dump and plain
 /// shapes, where on average one line in `one_in` holds a secret and as many
 /// hold a decoy (`one_in == 1`: every other line a secret; `0`: none).
-/// Lines end in `\n`.
+/// Lines end in `\n`. See [`write_log`] for a log too large to hold.
 pub fn log(seed: u64, lines: usize, one_in: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_log(seed, lines, one_in, &mut out);
+    out
+}
+
+/// Writes the log [`log`] makes, line by line, into `out`: memory stays
+/// flat however many lines are asked for, and a reader that stops early
+/// (`| head`) stops the writing.
+///
+/// # Errors
+///
+/// Those of `out`.
+pub fn write_log<W: std::io::Write + ?Sized>(
+    seed: u64,
+    lines: usize,
+    one_in: usize,
+    out: &mut W,
+) -> std::io::Result<()> {
     let mut keys = KeyGen::new(seed);
-    let mut out = Vec::with_capacity(lines * 120);
     for n in 0..lines {
         let roll = if one_in == 0 { 2 } else { keys.rng.usize(..one_in.saturating_mul(2)) };
         let value = match roll {
@@ -110,11 +128,11 @@ pub fn log(seed: u64, lines: usize, one_in: usize) -> Vec<u8> {
             1 => keys.decoy(),
             _ => keys.alnum(12),
         };
-        let line = log_line(&mut keys, n, &value);
-        out.extend_from_slice(line.as_bytes());
-        out.push(b'\n');
+        let mut line = log_line(&mut keys, n, &value);
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
     }
-    out
+    Ok(())
 }
 
 fn log_line(keys: &mut KeyGen, n: usize, value: &str) -> String {

@@ -208,3 +208,60 @@ fn memory_stays_constant_on_a_gigabyte_with_no_newline_and_a_100_mib_token() {
     assert_eq!(total, clean + END.len() as u64);
     assert!(peak < 16 * 1024, "peak RSS {peak} KiB");
 }
+
+/// The operating system's text of an error is said once, not once per
+/// layer of the error.
+#[test]
+fn an_error_says_the_os_text_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    fs::write(&log, "a line\n").unwrap();
+    let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = cmd().arg(&log).stdout(full).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("No space left on device").count(), 1, "{err}");
+    assert!(err.starts_with("phx-redact: <stdout>: cannot write output: "), "{err}");
+
+    let missing = dir.path().join("missing.log");
+    for args in [vec![], vec!["--check"], vec!["--in-place"]] {
+        let mut args = args.clone();
+        args.push(missing.to_str().unwrap());
+        let (code, _, err) = run(&args, b"");
+        assert_eq!(code, 2, "{err}");
+        assert_eq!(err.matches("No such file or directory").count(), 1, "{args:?}: {err}");
+    }
+}
+
+/// `--generate-sample` streams: a count too large to hold is no panic, it
+/// runs until the reader stops reading, and ends quietly then.
+#[test]
+fn a_huge_sample_streams_until_the_reader_stops() {
+    let mut child = cmd().args(["--generate-sample", &u64::MAX.to_string()]).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut head = Vec::new();
+    for _ in 0..1000 {
+        stdout.read_until(b'\n', &mut head).unwrap();
+    }
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(head, sample::log(1, 1000, 10));
+}
+
+/// `| head -1` in filter mode is the quiet success `head` expects.
+#[test]
+fn a_filter_into_head_ends_quietly_with_0() {
+    // A pipeline's status is head's: the filter's is written to a file.
+    let dir = tempfile::tempdir().unwrap();
+    let status = dir.path().join("status");
+    let script = format!(
+        "'{bin}' --generate-sample 300000 | {{ '{bin}'; echo $? > '{status}'; }} | head -1 >/dev/null",
+        bin = crate::common::bin().display(),
+        status = status.display(),
+    );
+    let out = std::process::Command::new("sh").arg("-c").arg(script).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(fs::read_to_string(&status).unwrap(), "0\n");
+}

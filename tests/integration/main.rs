@@ -6,5 +6,7 @@ mod common;
 mod engine;
 mod filter_cli;
 mod follow;
+mod library_io;
+mod messages;
 mod rules;
 mod rules_cli;
