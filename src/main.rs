@@ -1,9 +1,11 @@
 use std::{
     io::{self, BufWriter, Write},
-    os::unix::fs::{FileTypeExt, MetadataExt},
     path::PathBuf,
     process::ExitCode,
-    sync::{Arc, OnceLock, atomic::AtomicBool},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Instant,
 };
 
@@ -201,34 +203,49 @@ fn argument_error(err: &clap::Error) -> ExitCode {
     ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(exit_codes::ERROR))
 }
 
-/// Whether standard output can take what the run writes. Rust's runtime
-/// puts /dev/null, opened read-write, in place of a closed stdout (`>&-`),
-/// and its stdout handle takes a write to a read-only descriptor (EBADF)
-/// as done: either way the output would vanish and the run exit 0. A shell
-/// opens `>/dev/null` write-only, so discarding the output on purpose
+/// Whether descriptor 1 was closed when the process started (`>&-`). Rust's
+/// runtime puts /dev/null in place of a closed standard descriptor before
+/// `main`, so by then a closed stdout looks like a discarded one; this is
+/// read earlier, from an `.init_array` constructor, which the loader runs
+/// before the runtime's start-up code.
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static PROBE_STDOUT: extern "C" fn() = {
+    extern "C" fn probe() {
+        // SAFETY: F_GETFD only reads the flags of descriptor 1 (or fails
+        // with EBADF); it touches no memory of ours.
+        if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+            STDOUT_CLOSED_AT_START.store(true, Ordering::Relaxed);
+        }
+    }
+    probe
+};
+
+/// Whether standard output can take what the run writes. A closed stdout
+/// (`>&-`) would swallow the output into the runtime's /dev/null, and
+/// Rust's stdout handle takes a write to a read-only descriptor (EBADF) as
+/// done: either way the output would vanish and the run exit 0.
+/// `>/dev/null` (or `<>/dev/null`) discards the output on purpose and
 /// still works.
 fn stdout_is_writable() -> io::Result<()> {
-    use std::os::fd::AsFd;
-    let stdout = io::stdout();
-    let fd = stdout.as_fd();
-    // SAFETY: F_GETFL only reads the flags of a descriptor that `stdout`
-    // keeps open for this call.
-    let flags = unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::F_GETFL) };
+    if STDOUT_CLOSED_AT_START.load(Ordering::Relaxed) {
+        return Err(io::Error::other(
+            "standard output is closed; redirect it to /dev/null to discard the output",
+        ));
+    }
+    // SAFETY: F_GETFL only reads the flags of descriptor 1, which the
+    // runtime keeps open.
+    let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
     if flags == -1 {
         return Err(io::Error::last_os_error());
     }
-    let closed = || {
-        let ours = std::fs::File::from(fd.try_clone_to_owned()?).metadata()?;
-        let null = std::fs::metadata("/dev/null")?;
-        io::Result::Ok(ours.file_type().is_char_device() && ours.rdev() == null.rdev())
-    };
-    match flags & libc::O_ACCMODE {
-        libc::O_RDONLY => Err(io::Error::other("standard output is open for reading only")),
-        libc::O_RDWR if closed()? => Err(io::Error::other(
-            "standard output is closed; redirect it to /dev/null to discard the output",
-        )),
-        _ => Ok(()),
+    if flags & libc::O_ACCMODE == libc::O_RDONLY {
+        return Err(io::Error::other("standard output is open for reading only"));
     }
+    Ok(())
 }
 
 /// A reader that went away (`| head`) is not a failure.
