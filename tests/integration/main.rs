@@ -6,5 +6,6 @@ mod common;
 mod engine;
 mod filter_cli;
 mod follow;
+mod formats;
 mod rules;
 mod rules_cli;
