@@ -53,7 +53,7 @@ const MAGICS: &[(&[u8], Format)] = &[
     (b"PK\x07\x08", Format::Unsupported("zip")),
     (&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c], Format::Unsupported("7z")),
     (b"Rar!\x1a\x07", Format::Unsupported("rar")),
-    (b"LZIP", Format::Unsupported("lzip")),
+    (b"LZIP\x01", Format::Unsupported("lzip")),
     (&[0x1f, 0x9d], Format::Unsupported("compress (.Z)")),
     (&[0x89, b'L', b'Z', b'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a], Format::Unsupported("lzop")),
     (b"BZ3v1", Format::Unsupported("bzip3")),

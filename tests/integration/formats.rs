@@ -210,6 +210,29 @@ fn a_truncated_archive_is_an_error_and_its_original_stays() {
     }
 }
 
+#[test]
+fn an_lz4_frame_cut_between_two_blocks_is_truncated_not_short() {
+    // 64 KiB blocks, so that the cut can fall where a block ends: where
+    // the decoder would otherwise see a clean end of input.
+    let log = sample::log(99, 3_000, 5);
+    assert!(log.len() > 3 * 65_536);
+    let Some(stored) = pipe(&["lz4", "-q", "-c", "-B4"], &log) else { return };
+    let flags = stored[4];
+    let mut at = 7 + if flags & 0x08 != 0 { 8 } else { 0 };
+    for _ in 0..2 {
+        let size = u32::from_le_bytes(stored[at..at + 4].try_into().unwrap()) & 0x7fff_ffff;
+        at += 4 + size as usize + if flags & 0x10 != 0 { 4 } else { 0 };
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cut.lz4");
+    fs::write(&file, &stored[..at]).unwrap();
+    for args in [vec![file.as_path()], vec![Path::new("--check"), &file]] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("corrupt or truncated lz4 data"), "{}", stderr(&out));
+    }
+}
+
 /// A file in a format phx-redact cannot read, holding `key` in the clear
 /// after its magic (as a stored zip member or an uncompressed block would).
 fn unreadable(magic: &[u8], key: &str) -> Vec<u8> {
@@ -320,6 +343,10 @@ fn a_tar_holding_a_key_is_scanned_but_not_rewritten() {
         assert!(err.contains(&format!("{}: tar archive", file.display())), "{err}");
         assert!(!err.contains(&key));
         assert_eq!(&fs::read(file).unwrap(), bytes, "a tar must not be rewritten");
+        let mirror = dir.path().join("mirror");
+        let out = run(&[Path::new("--output-dir"), &mirror, file]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(!mirror.join(file.file_name().unwrap()).exists(), "a broken tar was mirrored");
     }
 }
 
