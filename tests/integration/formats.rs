@@ -211,6 +211,24 @@ fn a_truncated_archive_is_an_error_and_its_original_stays() {
 }
 
 #[test]
+fn a_pzstd_file_cut_after_a_skippable_frame_is_truncated() {
+    // libzstd reads a skippable frame with nothing after it as a whole
+    // stream: cut there, a pzstd file would lose its tail unnoticed.
+    let (a, b) = (sample::log(100, 500, 5), sample::log(101, 500, 5));
+    let (Some(x), Some(y)) = (PZSTD.compress(&a), PZSTD.compress(&b)) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for (i, stored) in [y[..12].to_vec(), [&x[..], &y[..12]].concat()].iter().enumerate() {
+        let file = dir.path().join(format!("cut{i}.zst"));
+        fs::write(&file, stored).unwrap();
+        for args in [vec![file.as_path()], vec![Path::new("--check"), &file]] {
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            assert!(stderr(&out).contains("corrupt or truncated zstd data"), "{}", stderr(&out));
+        }
+    }
+}
+
+#[test]
 fn an_lz4_frame_cut_between_two_blocks_is_truncated_not_short() {
     // 64 KiB blocks, so that the cut can fall where a block ends: where
     // the decoder would otherwise see a clean end of input.
