@@ -154,6 +154,11 @@ fn lzma_alone(head: &[u8]) -> Option<bool> {
     if *head.first()? != 0x5d {
         return Some(false);
     }
+    // Such a dictionary size is a multiple of 256: its low byte is 0, which
+    // tells a line that starts with "]" at its second byte.
+    if *head.get(1)? != 0 {
+        return Some(false);
+    }
     let header = head.get(..13)?;
     let dict = u32::from_le_bytes(header[1..5].try_into().unwrap());
     let size = u64::from_le_bytes(header[5..13].try_into().unwrap());
@@ -561,5 +566,7 @@ mod tests {
         assert_eq!(Format::detect(&header), Format::Unsupported("lzma"));
         assert_eq!(Format::detect(b"]\0\0\0\0 text that is not lzma"), Format::Plain);
         assert_eq!(Format::detect(b"] closing bracket\n"), Format::Plain);
+        // A live line starting with "]" is told at its second byte.
+        assert!(matches!(verdict(b"]x", false), Verdict::Is(Format::Plain)));
     }
 }
