@@ -88,7 +88,8 @@ fn verdict(head: &[u8], complete: bool) -> Verdict {
     match starts_skippable(head) {
         Some(true) => {
             let len = head.get(4..8).map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize);
-            return match len.and_then(|len| head.get(8 + len..)).filter(|rest| !rest.is_empty()) {
+            let rest = len.and_then(|len| head.get(len.checked_add(8)?..));
+            return match rest.filter(|rest| !rest.is_empty()) {
                 Some(rest) => match verdict(rest, complete) {
                     Is(Format::Lz4) => Is(Format::Lz4),
                     // What else follows is for the zstd decoder to refuse.
