@@ -155,9 +155,12 @@ Custom rules (--pattern, --rules-file) run in the same pass. A candidate
 still undecided 64 KiB past its start (a rule such as BEGIN.*END) is cut
 there and redacted.
 
-Compressed files (gzip, zstd; recognised by their magic bytes) are
-decompressed to standard output, and stay compressed in their format with
---in-place or --output-dir. Standard input passes byte for byte.
+Compressed files (gzip, zstd and pzstd, xz, bzip2, lz4; recognised by their
+magic bytes) are decompressed to standard output, and stay compressed in
+their format with --in-place or --output-dir. Other compressed or archive
+formats (zip, 7z, rar, lzip, lzma, .Z, lzop, ...) are an error, never
+scanned as text; a tar holding a secret is checked but not rewritten.
+Standard input passes byte for byte, but --check decompresses it.
 
 Exit status: 0 when every input was redacted, 2 when an input failed (the
 others are still processed). With --check: 0 when no token was found, 1
@@ -347,7 +350,7 @@ impl Args {
                 "standard input (-) cannot be scrubbed in place or mirrored".into(),
             ));
         }
-        let levels = Levels { gzip: self.gzip_level, zstd: self.zstd_level };
+        let levels = Levels { gzip: self.gzip_level, zstd: self.zstd_level, ..Levels::default() };
         let options = BatchOptions { dest, threads, progress: !self.quiet, levels };
         Ok(Config::Batch { paths: self.files, walk, rules, options })
     }

@@ -26,10 +26,31 @@ pub enum Error {
     /// A compressed input is corrupt or truncated.
     #[error("corrupt or truncated {format} data: {error}")]
     Corrupt {
-        /// `gzip` or `zstd`.
+        /// `gzip`, `zstd`, `xz`, `bzip2` or `lz4`.
         format: &'static str,
         /// What the decoder said.
         error: io::Error,
+    },
+    /// The input is stored in a compressed or archive format that cannot
+    /// be read: nothing in it was scanned, so it is neither clean nor
+    /// rewritten.
+    #[error(
+        "{format} data, which phx-redact cannot read: nothing in it was checked; \
+         extract it with its own tool and run phx-redact on what it holds"
+    )]
+    Unsupported {
+        /// The format's name (`zip`, `7z`, ...).
+        format: &'static str,
+    },
+    /// A secret was found in an archive whose layout a redaction would
+    /// break (a tar records each member's size): it was left as it was.
+    #[error(
+        "{format} archive holding a secret: rewriting it would corrupt it; left as it was, \
+         extract it, scrub the files and archive them again"
+    )]
+    Archive {
+        /// The archive's format (`tar`).
+        format: &'static str,
     },
     /// The file changed while it was scrubbed (an active log): it was left
     /// as it was, so that nothing appended meanwhile is lost.
@@ -45,6 +66,7 @@ impl Error {
     pub(crate) fn corrupt(format: crate::compress::Format, e: io::Error) -> Error {
         match format {
             crate::compress::Format::Plain => Error::Read(e),
+            crate::compress::Format::Unsupported(format) => Error::Unsupported { format },
             _ => Error::Corrupt { format: format.name(), error: e },
         }
     }

@@ -134,13 +134,14 @@ fn pump_stored<R: BufRead, W: Write + ?Sized>(
 }
 
 /// Redacts one input into `out`, as a stream of its own: standard input
-/// byte for byte, a file decompressed (like `zcat`) when it is gzip or zstd.
+/// byte for byte, a file decompressed (like `zcat`) when it is compressed.
 /// `buf` sets the read size. With `flush_each_read`, `out` is flushed after
 /// each read (see [`redact_stream`]).
 ///
 /// # Errors
 ///
 /// [`Error::Read`] or [`Error::Corrupt`] when the input fails,
+/// [`Error::Unsupported`] when it is stored in a format that cannot be read,
 /// [`Error::Write`] when the output does.
 pub fn redact_input<W: Write + ?Sized>(
     redactor: &mut Redactor,
@@ -149,46 +150,70 @@ pub fn redact_input<W: Write + ?Sized>(
     buf: &mut [u8],
     flush_each_read: bool,
 ) -> Result<(), Error> {
-    pump_input(redactor, input, out, buf, flush_each_read, |_| false)
+    pump_input(redactor, input, out, buf, flush_each_read, false, |_| false)
 }
 
 /// Reads one input through `redactor` as [`redact_input`] does, for what the
 /// redactor records rather than for its output: `after_read` sees the
 /// redactor after each read (to take its findings, say), and returns true
-/// to stop reading there.
+/// to stop reading there. Unlike the filter, it decompresses standard input
+/// too: a compressed stream must not pass as clean.
 ///
 /// # Errors
 ///
-/// [`Error::Read`] or [`Error::Corrupt`] when the input fails.
+/// [`Error::Read`] or [`Error::Corrupt`] when the input fails,
+/// [`Error::Unsupported`] when it is stored in a format that cannot be read.
 pub fn inspect_input(
     redactor: &mut Redactor,
     input: &Input,
     buf: &mut [u8],
     after_read: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
-    pump_input(redactor, input, &mut io::sink(), buf, false, after_read)
+    pump_input(redactor, input, &mut io::sink(), buf, false, true, after_read)
 }
 
+/// `decode_stdin`: whether standard input is decompressed like a file
+/// (for `--check`, where a compressed stream read as bytes would pass as
+/// clean) or passes byte for byte (the filter, whose output must be what
+/// came in, redacted).
 fn pump_input<W: Write + ?Sized>(
     redactor: &mut Redactor,
     input: &Input,
     out: &mut W,
     buf: &mut [u8],
     flush_each_read: bool,
+    decode_stdin: bool,
     stop: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
     match input {
-        // Standard input passes byte for byte, compressed or not.
-        Input::Stdin => {
+        Input::Stdin if !decode_stdin => {
             pump(redactor, &mut io::stdin().lock(), out, buf, flush_each_read, stop).map(drop)
         }
+        Input::Stdin => {
+            let (format, stdin) = Format::sniff_stream(io::stdin().lock()).map_err(Error::Read)?;
+            let stdin = BufReader::with_capacity(READ_SIZE, stdin);
+            pump_stored(redactor, format, stdin, out, buf, flush_each_read, stop).map(drop)
+        }
         Input::Path(path) => {
-            let mut file =
-                BufReader::with_capacity(READ_SIZE, File::open(path).map_err(Error::Read)?);
-            let format = Format::sniff(&mut file).map_err(Error::Read)?;
+            // A path can name a pipe (`<(...)`, /dev/stdin), whose reads can
+            // be short: the format is told from as many reads as it takes.
+            let file = File::open(path).map_err(Error::Read)?;
+            let (format, file) = Format::sniff_stream(file).map_err(Error::Read)?;
+            let file = BufReader::with_capacity(READ_SIZE, file);
             pump_stored(redactor, format, file, out, buf, flush_each_read, stop).map(drop)
         }
     }
+}
+
+/// Whether the content of `file`, stored as `format` and read from its
+/// start, is a tar archive.
+pub(crate) fn is_tar<R: io::Read + io::Seek>(format: Format, file: &mut R) -> Result<bool, Error> {
+    file.seek(io::SeekFrom::Start(0)).map_err(Error::Read)?;
+    let reader = BufReader::new(file);
+    let decoded = compress::decoder(format, reader).map_err(|e| Error::corrupt(format, e))?;
+    let mut head = Vec::with_capacity(512);
+    decoded.take(512).read_to_end(&mut head).map_err(|e| Error::corrupt(format, e))?;
+    Ok(compress::is_tar(&head))
 }
 
 /// Redacts `inputs` in order into `out`. Each input is its own stream: a

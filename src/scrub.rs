@@ -60,7 +60,8 @@ pub struct Outcome {
 /// # Errors
 ///
 /// [`Error::Read`] or [`Error::Corrupt`] when the input cannot be read or
-/// decoded, [`Error::Write`] when the output cannot be written,
+/// decoded, [`Error::Unsupported`] when its format cannot be read,
+/// [`Error::Archive`] when it is a tar holding a secret, [`Error::Write`] when the output cannot be written,
 /// [`Error::Changed`] when the file changed while it was scrubbed. In every
 /// case the original is left as it was, and no temporary file remains.
 pub fn scrub_file(
@@ -88,6 +89,9 @@ pub fn scrub_file(
     let mut buf = vec![0; filter::READ_SIZE];
     let dirty = filter::holds_a_token(&mut redactor, format, &mut reader, &mut buf)?;
     outcome.bytes = redactor.stats().bytes_in;
+    if dirty && filter::is_tar(format, reader.get_mut())? {
+        return Err(Error::Archive { format: "tar" });
+    }
 
     let target = match dest {
         Dest::InPlace if !dirty => return Ok(outcome),

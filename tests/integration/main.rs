@@ -6,6 +6,7 @@ mod common;
 mod engine;
 mod filter_cli;
 mod follow;
+mod formats;
 mod library_io;
 mod messages;
 mod rules;

@@ -1,0 +1,421 @@
+//! Every stored format, checked with the real tools that write it: pzstd
+//! (skippable frames), xz, bzip2 and lz4 are read and written back in their
+//! format; a format phx-redact cannot read is an error naming it, never
+//! "clean" and never rewritten.
+
+use std::{
+    fs,
+    io::Write,
+    os::fd::AsRawFd,
+    path::Path,
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use phx_redact::sample;
+
+use crate::common::{cmd, contains, oracle};
+
+/// A compressor as its command line runs it.
+#[derive(Clone, Copy, Debug)]
+struct Tool {
+    /// What the file is called in messages (`corrupt or truncated xz data`).
+    format: &'static str,
+    /// The program, and its arguments to compress stdin to stdout.
+    compress: &'static [&'static str],
+    /// Its arguments to decompress stdin to stdout.
+    decompress: &'static [&'static str],
+    /// The first bytes of what it writes, once any skippable frame is past.
+    magic: &'static [u8],
+}
+
+const PZSTD: Tool = Tool {
+    format: "zstd",
+    compress: &["pzstd", "-q", "-c", "-p", "2"],
+    decompress: &["pzstd", "-q", "-d", "-c"],
+    magic: &[0x28, 0xb5, 0x2f, 0xfd],
+};
+const XZ: Tool = Tool {
+    format: "xz",
+    compress: &["xz", "-c"],
+    decompress: &["xz", "-d", "-c"],
+    magic: &[0xfd, b'7', b'z', b'X', b'Z', 0],
+};
+const BZIP2: Tool = Tool {
+    format: "bzip2",
+    compress: &["bzip2", "-c"],
+    decompress: &["bzip2", "-d", "-c"],
+    magic: b"BZh",
+};
+const LZ4: Tool = Tool {
+    format: "lz4",
+    compress: &["lz4", "-q", "-c"],
+    decompress: &["lz4", "-q", "-d", "-c"],
+    magic: &[0x04, 0x22, 0x4d, 0x18],
+};
+const TOOLS: [Tool; 4] = [PZSTD, XZ, BZIP2, LZ4];
+
+/// Runs `argv` with `input` on stdin; its stdout. None when the program is
+/// missing and PHX_REDACT_ALLOW_MISSING_TOOLS=1 says that may be.
+fn pipe(argv: &[&str], input: &[u8]) -> Option<Vec<u8>> {
+    let child = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::env::var_os("PHX_REDACT_ALLOW_MISSING_TOOLS").is_some_and(|v| v == "1") {
+                eprintln!("{} is not installed: test skipped", argv[0]);
+                return None;
+            }
+            panic!(
+                "{} is not installed (Debian packages zstd, xz-utils, bzip2, lz4); \
+                 PHX_REDACT_ALLOW_MISSING_TOOLS=1 skips the tests that need it",
+                argv[0]
+            );
+        }
+        Err(e) => panic!("{}: {e}", argv[0]),
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&out.stderr));
+    Some(out.stdout)
+}
+
+impl Tool {
+    fn compress(&self, data: &[u8]) -> Option<Vec<u8>> {
+        pipe(self.compress, data)
+    }
+
+    fn decompress(&self, data: &[u8]) -> Vec<u8> {
+        pipe(self.decompress, data).unwrap()
+    }
+}
+
+fn run(args: &[&Path]) -> Output {
+    cmd().args(args).output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Skips the skippable frames (pzstd's, 0x184D2A50..5F) at the start.
+fn past_skippable_frames(mut data: &[u8]) -> &[u8] {
+    while data.len() >= 8 && data[0] & 0xf0 == 0x50 && data[1..4] == [0x2a, 0x4d, 0x18] {
+        let len = u32::from_le_bytes(data[4..8].try_into().unwrap()) as usize;
+        data = &data[8 + len..];
+    }
+    data
+}
+
+/// Reading, checking and scrubbing one file the tool wrote, in every mode.
+fn every_mode(tool: Tool, log: &[u8], stored: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.log.1"); // no suffix: found by magic bytes
+    fs::write(&file, stored).unwrap();
+    let want = oracle(log, false);
+
+    let out = run(&[&file]);
+    assert!(out.status.success(), "{}: {}", tool.format, stderr(&out));
+    assert!(out.stdout == want, "{}: the filter did not decompress and redact", tool.format);
+
+    let out = run(&[Path::new("--check"), &file]);
+    assert_eq!(out.status.code(), Some(1), "{}: --check must find the keys", tool.format);
+    let findings = String::from_utf8_lossy(&out.stdout);
+    assert!(findings.starts_with(&format!("{}:", file.display())), "{findings}");
+
+    let mirror = dir.path().join("mirror");
+    let out = run(&[Path::new("--output-dir"), &mirror, &file]);
+    assert!(out.status.success(), "{}: {}", tool.format, stderr(&out));
+    let mirrored = fs::read(mirror.join("app.log.1")).unwrap();
+    assert!(past_skippable_frames(&mirrored).starts_with(tool.magic), "{}", tool.format);
+    assert!(tool.decompress(&mirrored) == want, "{}: the mirror is not redacted", tool.format);
+    assert_eq!(fs::read(&file).unwrap(), stored, "{}: the original changed", tool.format);
+
+    let out = run(&[Path::new("--in-place"), &file]);
+    assert!(out.status.success(), "{}: {}", tool.format, stderr(&out));
+    let scrubbed = fs::read(&file).unwrap();
+    assert!(
+        past_skippable_frames(&scrubbed).starts_with(tool.magic),
+        "{}: no longer in its format",
+        tool.format
+    );
+    assert!(tool.decompress(&scrubbed) == want, "{}: not redacted in place", tool.format);
+    let out = run(&[Path::new("--check"), &file]);
+    assert_eq!(out.status.code(), Some(0), "{}: {}", tool.format, stderr(&out));
+}
+
+#[test]
+fn pzstd_xz_bzip2_and_lz4_files_are_read_checked_and_scrubbed_in_their_format() {
+    let log = sample::log(91, 2_000, 5);
+    for tool in TOOLS {
+        let Some(stored) = tool.compress(&log) else { continue };
+        every_mode(tool, &log, &stored);
+    }
+}
+
+#[test]
+fn concatenated_streams_and_frames_are_read_to_their_end() {
+    let (a, b) = (sample::log(92, 1_500, 5), sample::log(93, 1_500, 5));
+    let whole = [a.clone(), b.clone()].concat();
+    for tool in [XZ, BZIP2, LZ4, PZSTD] {
+        let (Some(x), Some(y)) = (tool.compress(&a), tool.compress(&b)) else { continue };
+        every_mode(tool, &whole, &[x, y].concat());
+    }
+    // pzstd splits a large input into frames of its own, each behind a
+    // skippable frame that tells its size.
+    let big = sample::log(94, 60_000, 50);
+    assert!(big.len() > 6 << 20);
+    let Some(stored) = pipe(&["pzstd", "-q", "-c", "-p", "2", "-1"], &big) else { return };
+    let mut frames = 0;
+    let mut rest = &stored[..];
+    while rest.len() >= 12 && rest[0] == 0x50 && rest[1..4] == [0x2a, 0x4d, 0x18] {
+        frames += 1;
+        let len = u32::from_le_bytes(rest[8..12].try_into().unwrap()) as usize;
+        rest = &rest[12 + len..];
+    }
+    assert!(frames >= 2, "pzstd wrote {frames} frame(s)");
+    every_mode(PZSTD, &big, &stored);
+}
+
+#[test]
+fn a_truncated_archive_is_an_error_and_its_original_stays() {
+    let log = sample::log(95, 3_000, 5);
+    for tool in TOOLS {
+        let Some(mut stored) = tool.compress(&log) else { continue };
+        stored.truncate(stored.len() * 2 / 3);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cut");
+        fs::write(&file, &stored).unwrap();
+        let message = format!("{}: corrupt or truncated {} data", file.display(), tool.format);
+        for mode in ["--check", "--in-place", "--filter"] {
+            let args: Vec<&Path> = match mode {
+                "--filter" => vec![&file],
+                _ => vec![Path::new(mode), &file],
+            };
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(2), "{} {mode}: {}", tool.format, stderr(&out));
+            assert!(stderr(&out).contains(&message), "{} {mode}: {}", tool.format, stderr(&out));
+            assert_eq!(fs::read(&file).unwrap(), stored, "{} {mode}", tool.format);
+        }
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(names, std::slice::from_ref(&file), "no temporary file is left");
+    }
+}
+
+#[test]
+fn a_pzstd_file_cut_after_a_skippable_frame_is_truncated() {
+    // libzstd reads a skippable frame with nothing after it as a whole
+    // stream: cut there, a pzstd file would lose its tail unnoticed.
+    let (a, b) = (sample::log(100, 500, 5), sample::log(101, 500, 5));
+    let (Some(x), Some(y)) = (PZSTD.compress(&a), PZSTD.compress(&b)) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for (i, stored) in [y[..12].to_vec(), [&x[..], &y[..12]].concat()].iter().enumerate() {
+        let file = dir.path().join(format!("cut{i}.zst"));
+        fs::write(&file, stored).unwrap();
+        for args in [vec![file.as_path()], vec![Path::new("--check"), &file]] {
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            assert!(stderr(&out).contains("corrupt or truncated zstd data"), "{}", stderr(&out));
+        }
+    }
+}
+
+#[test]
+fn an_lz4_frame_cut_between_two_blocks_is_truncated_not_short() {
+    // 64 KiB blocks, so that the cut can fall where a block ends: where
+    // the decoder would otherwise see a clean end of input.
+    let log = sample::log(99, 3_000, 5);
+    assert!(log.len() > 3 * 65_536);
+    let Some(stored) = pipe(&["lz4", "-q", "-c", "-B4"], &log) else { return };
+    let flags = stored[4];
+    let mut at = 7 + if flags & 0x08 != 0 { 8 } else { 0 };
+    for _ in 0..2 {
+        let size = u32::from_le_bytes(stored[at..at + 4].try_into().unwrap()) & 0x7fff_ffff;
+        at += 4 + size as usize + if flags & 0x10 != 0 { 4 } else { 0 };
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cut.lz4");
+    fs::write(&file, &stored[..at]).unwrap();
+    for args in [vec![file.as_path()], vec![Path::new("--check"), &file]] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("corrupt or truncated lz4 data"), "{}", stderr(&out));
+    }
+}
+
+/// A file in a format phx-redact cannot read, holding `key` in the clear
+/// after its magic (as a stored zip member or an uncompressed block would).
+fn unreadable(magic: &[u8], key: &str) -> Vec<u8> {
+    let mut data = magic.to_vec();
+    data.extend_from_slice(&[0; 24]);
+    data.extend_from_slice(format!("token={key}\n").as_bytes());
+    data
+}
+
+#[test]
+fn a_format_that_cannot_be_read_is_an_error_naming_it_never_clean_nor_rewritten() {
+    let key = format!("phx_{}", "Qw3rTy7u9I".repeat(4));
+    let cases: [(&str, &[u8]); 8] = [
+        ("zip", b"PK\x03\x04"),
+        ("zip", b"PK\x05\x06"),
+        ("7z", &[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c]),
+        ("rar", b"Rar!\x1a\x07\x01\x00"),
+        ("lzip", b"LZIP\x01"),
+        ("compress (.Z)", &[0x1f, 0x9d, 0x90]),
+        ("lzop", &[0x89, b'L', b'Z', b'O', 0, 0x0d, 0x0a, 0x1a, 0x0a]),
+        ("lz4 legacy", &[0x02, 0x21, 0x4c, 0x18]),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (format, magic)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("archive{i}"));
+        let stored = unreadable(magic, &key);
+        fs::write(&file, &stored).unwrap();
+        let message = format!("{}: {format} data", file.display());
+        let mirror = dir.path().join(format!("mirror{i}"));
+        for args in [
+            vec![file.as_path()],
+            vec![Path::new("--check"), &file],
+            vec![Path::new("--in-place"), &file],
+            vec![Path::new("--output-dir"), &mirror, &file],
+        ] {
+            let out = run(&args);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{format} {args:?}: {err}");
+            assert!(err.contains(&message), "{format} {args:?}: {err}");
+            assert!(!contains(&out.stdout, key.as_bytes()), "{format} {args:?}: key on stdout");
+            assert!(!err.contains(&key), "{format} {args:?}: key on stderr");
+            assert_eq!(fs::read(&file).unwrap(), stored, "{format} {args:?}: rewritten");
+        }
+        assert!(!mirror.join(format!("archive{i}")).exists(), "{format}: mirrored");
+    }
+}
+
+#[test]
+fn an_lzma_alone_file_is_an_error_naming_it() {
+    let log = sample::log(96, 300, 3);
+    let Some(stored) = pipe(&["xz", "--format=lzma", "-c"], &log) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.lzma");
+    fs::write(&file, &stored).unwrap();
+    for args in [vec![Path::new("--check"), &file], vec![Path::new("--in-place"), &file]] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(&format!("{}: lzma data", file.display())), "{args:?}");
+        assert_eq!(fs::read(&file).unwrap(), stored);
+    }
+}
+
+#[test]
+fn files_shorter_than_a_magic_or_only_like_one_are_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, text) in [&b"B"[..], b"BZ", b"BZh", b"BZh9 is not a stream\n", b"PK", b"\xfd7z", b"7"]
+        .iter()
+        .enumerate()
+    {
+        let file = dir.path().join(format!("short{i}"));
+        fs::write(&file, text).unwrap();
+        let out = run(&[&file]);
+        assert!(out.status.success(), "{text:?}: {}", stderr(&out));
+        assert_eq!(&out.stdout, text);
+        let out = run(&[Path::new("--check"), &file]);
+        assert_eq!(out.status.code(), Some(0), "{text:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_tar_holding_a_key_is_scanned_but_not_rewritten() {
+    let key = format!("phs_{}", "Zx8Cv6Bn4M".repeat(3));
+    let dir = tempfile::tempdir().unwrap();
+    let inner = dir.path().join("inner");
+    fs::create_dir(&inner).unwrap();
+    fs::write(inner.join("app.log"), format!("Authorization: Bearer {key}\n")).unwrap();
+    let tar = dir.path().join("logs.tar");
+    let status = Command::new("tar")
+        .arg("-cf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&inner)
+        .arg("app.log")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stored = fs::read(&tar).unwrap();
+    let Some(tar_xz) = XZ.compress(&stored) else { return };
+    let tar_xz_path = dir.path().join("logs.tar.xz");
+    fs::write(&tar_xz_path, &tar_xz).unwrap();
+
+    for (file, bytes) in [(&tar, &stored), (&tar_xz_path, &tar_xz)] {
+        let out = run(&[Path::new("--check"), file]);
+        assert_eq!(out.status.code(), Some(1), "{}: {}", file.display(), stderr(&out));
+        let out = run(&[Path::new("--in-place"), file]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(&format!("{}: tar archive", file.display())), "{err}");
+        assert!(!err.contains(&key));
+        assert_eq!(&fs::read(file).unwrap(), bytes, "a tar must not be rewritten");
+        let mirror = dir.path().join("mirror");
+        let out = run(&[Path::new("--output-dir"), &mirror, file]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(!mirror.join(file.file_name().unwrap()).exists(), "a broken tar was mirrored");
+    }
+}
+
+/// Bytes waiting in the pipe `fd` (either end): FIONREAD.
+fn pipe_pending(fd: &impl AsRawFd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which is valid.
+    assert_eq!(unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) }, 0);
+    n as usize
+}
+
+/// `--check -` with `stored` on stdin, its first byte delivered alone (the
+/// rest only once phx-redact has read it), so that the first read is short.
+fn check_stdin_split(stored: &[u8]) -> Output {
+    let mut child = cmd().args(["--check", "-"]).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&stored[..1]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pipe_pending(&stdin) > 0 {
+        assert!(Instant::now() < deadline, "phx-redact never read its stdin");
+        std::thread::yield_now();
+    }
+    let rest = stored[1..].to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&rest);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+#[test]
+fn check_of_stdin_decodes_a_compressed_stream_even_from_a_short_first_read() {
+    let log = sample::log(97, 500, 5);
+    for tool in TOOLS {
+        let Some(stored) = tool.compress(&log) else { continue };
+        let out = check_stdin_split(&stored);
+        assert_eq!(out.status.code(), Some(1), "{}: {}", tool.format, stderr(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("<stdin>:"), "{}", tool.format);
+    }
+    let key = format!("phx_{}", "Qw3rTy7u9I".repeat(4));
+    let out = check_stdin_split(&unreadable(b"PK\x03\x04", &key));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("<stdin>: zip data"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_filter_passes_stdin_byte_for_byte_even_when_compressed() {
+    let log = sample::log(98, 200, 5);
+    let Some(stored) = XZ.compress(&log) else { return };
+    let (code, out, err) = crate::common::run(&[], &stored);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, stored);
+}
