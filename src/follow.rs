@@ -75,6 +75,11 @@ pub const BATCH: usize = 4 * READ_SIZE;
 /// How long a rotated file is kept open after its last write, by default.
 pub const ROTATE_WAIT: Duration = Duration::from_secs(5);
 
+/// At shutdown without a state, how long to wait, at most, for the end of
+/// a line that a writer is in the middle of, so that only whole lines go
+/// out.
+const LINE_END_WAIT: Duration = Duration::from_millis(300);
+
 /// Redacted bytes of one unfinished line kept back, at most; beyond this a
 /// line goes out in pieces rather than growing memory.
 pub const LINE_CAP: usize = 64 * 1024;
@@ -270,9 +275,12 @@ pub fn follow<W: Write>(
         }
     }
     if options.state.is_none() {
-        // No next run will pick up an unfinished line: write it now.
+        // No next run will pick up an unfinished line: write it now, read
+        // to its end if a batch stopped in its middle.
+        let deadline = Instant::now() + LINE_END_WAIT;
         for tail in &mut tails {
             for reader in tail.rotated.iter_mut().chain(&mut tail.current) {
+                reader.read_to_line_end(&mut buf, out, deadline)?;
                 reader.end_file(out)?;
             }
         }
@@ -443,7 +451,52 @@ impl Reader {
     /// Reads up to [`BATCH`] bytes, writing whole lines. Returns whether
     /// it stopped at the budget rather than at the end of the file.
     fn read_batch<W: Write>(&mut self, buf: &mut [u8], out: &mut W) -> Result<bool, Error> {
-        let mut budget = BATCH;
+        self.read_upto(BATCH, buf, out)
+    }
+
+    /// Reads on, a little at a time, to the end of the line the last batch
+    /// stopped in, or [`LINE_CAP`] bytes on. At the end of the file with
+    /// the line unfinished, and the file written to within
+    /// [`LINE_END_WAIT`], the writer is most likely in the middle of that
+    /// line: its end is waited for, until `deadline`.
+    fn read_to_line_end<W: Write>(
+        &mut self,
+        buf: &mut [u8],
+        out: &mut W,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        let start = self.offset;
+        while self.committed != self.offset && self.offset - start < LINE_CAP as u64 {
+            let want = buf.len().min(4096);
+            let n = match self.file.read(&mut buf[..want]) {
+                Ok(0) => {
+                    if Instant::now() >= deadline || self.last_data.elapsed() >= LINE_END_WAIT {
+                        break;
+                    }
+                    // No event says a write is done; a short wait is the way.
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            // Up to the newline only: what follows is the next line, which
+            // would go out cut short.
+            let take = memchr::memchr(b'\n', &buf[..n]).map_or(n, |i| i + 1);
+            self.consume(&buf[..take], out)?;
+        }
+        Ok(())
+    }
+
+    /// Reads up to `budget` bytes, writing whole lines. Returns whether it
+    /// stopped at the budget rather than at the end of the file.
+    fn read_upto<W: Write>(
+        &mut self,
+        mut budget: usize,
+        buf: &mut [u8],
+        out: &mut W,
+    ) -> Result<bool, Error> {
         while budget > 0 {
             let want = buf.len().min(budget);
             let n = match self.file.read(&mut buf[..want]) {
@@ -455,24 +508,29 @@ impl Reader {
                 Err(_) => return Ok(false),
             };
             budget -= n;
-            self.last_data = Instant::now();
-            let chunk = &buf[..n];
-            self.redactor.feed(chunk, &mut self.line).map_err(Error::Write)?;
-            self.offset += n as u64;
-            if let Some(i) = memchr::memrchr(b'\n', chunk) {
-                self.committed = self.offset - (n - i - 1) as u64;
-            }
-            // Whole lines go out; the unfinished one waits, up to the cap.
-            let keep_from = match memchr::memrchr(b'\n', &self.line) {
-                Some(i) => i + 1,
-                None => 0,
-            };
-            let keep_from =
-                if self.line.len() - keep_from > LINE_CAP { self.line.len() } else { keep_from };
-            out.write_all(&self.line[..keep_from]).map_err(Error::Write)?;
-            self.line.drain(..keep_from);
+            self.consume(&buf[..n], out)?;
         }
         Ok(true)
+    }
+
+    /// Redacts `chunk`, the next bytes of the file, writing whole lines.
+    fn consume<W: Write>(&mut self, chunk: &[u8], out: &mut W) -> Result<(), Error> {
+        self.last_data = Instant::now();
+        self.redactor.feed(chunk, &mut self.line).map_err(Error::Write)?;
+        self.offset += chunk.len() as u64;
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+            self.committed = self.offset - (chunk.len() - i - 1) as u64;
+        }
+        // Whole lines go out; the unfinished one waits, up to the cap.
+        let keep_from = match memchr::memrchr(b'\n', &self.line) {
+            Some(i) => i + 1,
+            None => 0,
+        };
+        let keep_from =
+            if self.line.len() - keep_from > LINE_CAP { self.line.len() } else { keep_from };
+        out.write_all(&self.line[..keep_from]).map_err(Error::Write)?;
+        self.line.drain(..keep_from);
+        Ok(())
     }
 
     /// Ends the file's stream: its unfinished line goes out as it is.
