@@ -109,13 +109,20 @@ impl Default for FollowOptions {
 /// [`Error::Usage`] naming the folder when it is missing or not writable.
 pub fn check_state_folder(state: &Path) -> Result<(), Error> {
     let folder = folder_of(state);
-    temp_in(&folder).map(drop).map_err(|e| {
-        Error::Usage(format!(
-            "--state {}: cannot write in {}: {e}; the folder must exist and be writable",
+    let problem = match fs::metadata(&folder) {
+        Err(e) => Some(e.to_string()),
+        Ok(meta) if !meta.is_dir() => Some("not a folder".to_string()),
+        // The kind only: tempfile's message adds the random name it tried.
+        Ok(_) => temp_in(&folder).err().map(|e| io::Error::from(e.kind()).to_string()),
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(Error::Usage(format!(
+            "--state {}: cannot write in {}: {problem}; the folder must exist and be writable",
             state.display(),
             folder.display()
-        ))
-    })
+        ))),
+    }
 }
 
 /// A file's identity: a rotated file has a new one.
