@@ -839,3 +839,26 @@ fn a_key_in_a_followed_path_stays_out_of_the_state_file_and_the_notices() {
     assert!(status.success());
     assert!(rest.is_empty(), "{rest:?}");
 }
+
+#[test]
+fn a_state_file_of_the_previous_format_still_resumes() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    fs::write(&log, "shown before\nnew since\n").unwrap();
+    let meta = fs::metadata(&log).unwrap();
+    // As versions before hashed paths wrote it: the path itself.
+    let old = serde_json::json!({"files": [{
+        "path": log,
+        "identity": {"dev": meta.dev(), "ino": meta.ino()},
+        "offset": "shown before\n".len(),
+    }]});
+    fs::write(&state, old.to_string()).unwrap();
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    assert_eq!(follower.lines(1), ["new since"]);
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{rest:?}");
+    let saved = fs::read_to_string(&state).unwrap();
+    assert!(saved.contains("path_hash"), "rewritten in the new format: {saved}");
+}
