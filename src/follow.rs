@@ -106,8 +106,15 @@ impl Default for FollowOptions {
 ///
 /// # Errors
 ///
-/// [`Error::Usage`] naming the folder when it is missing or not writable.
+/// [`Error::Usage`] naming the folder when it is missing or not writable,
+/// or when `state` is a folder itself.
 pub fn check_state_folder(state: &Path) -> Result<(), Error> {
+    if state.is_dir() {
+        return Err(Error::Usage(format!(
+            "--state {}: is a folder; name a file (it is made if missing)",
+            state.display()
+        )));
+    }
     let folder = folder_of(state);
     let problem = match fs::metadata(&folder) {
         Err(e) => Some(e.to_string()),

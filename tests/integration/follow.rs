@@ -810,6 +810,14 @@ fn state_in_a_folder_that_cannot_be_written_is_refused_before_anything_is_read()
         assert!(notices[0].contains("--state"), "{notices:?}");
         assert!(notices[0].contains(&format!("{}:", folder.display())), "{notices:?}");
     }
+    // The state named as a folder.
+    let mut follower =
+        Follower::start(&[&log, Path::new("--from-start"), Path::new("--state"), dir.path()]);
+    let mut out = Vec::new();
+    assert_eq!(follower.exit_within(DEADLINE, |line| out.push(line)).code(), Some(2));
+    assert!(out.is_empty(), "{out:?}");
+    let notices: Vec<String> = follower.notices.iter().collect();
+    assert!(notices[0].contains("is a folder"), "{notices:?}");
 }
 
 #[test]
