@@ -175,6 +175,14 @@ struct State {
     files: Vec<Position>,
 }
 
+/// `path` redacted by the run's rules and by every built-in one (the
+/// run's may be only custom ones), for the state file.
+fn shown_path(path: &Path, rules: &Arc<RuleSet>) -> String {
+    let builtin = Arc::new(RuleSet::default_rules(true));
+    let redacted = builtin.redact(&rules.redact(path.as_os_str().as_bytes()));
+    String::from_utf8_lossy(&redacted).into_owned()
+}
+
 fn path_hash(path: &Path) -> String {
     blake3::hash(path.as_os_str().as_bytes()).to_hex().to_string()
 }
@@ -232,7 +240,7 @@ pub fn follow<W: Write>(
         .map(|path| Tail {
             path: path.clone(),
             hash: path_hash(path),
-            shown: String::from_utf8_lossy(&rules.redact(path.as_os_str().as_bytes())).into_owned(),
+            shown: shown_path(path, rules),
             current: None,
             rotated: Vec::new(),
             reported_missing: false,

@@ -840,9 +840,22 @@ fn a_key_in_a_followed_path_stays_out_of_the_state_file_and_the_notices() {
     assert!(!holds_a_token(&saved), "a key in the state file");
 
     // The state still serves: the next run resumes where this one stopped.
+    // (With rules of one's own only, the path is kept out all the same.)
     append(&log, "three\n");
-    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    let follower = Follower::start(&[
+        &log,
+        Path::new("--rule=none"),
+        Path::new("--pattern=one"),
+        Path::new("--state"),
+        &state,
+    ]);
     assert_eq!(follower.lines(1), ["three"]);
+    let (status, _, _) = follower.stop();
+    assert!(status.success());
+    assert!(!holds_a_token(&fs::read(&state).unwrap()), "a key in the state file");
+    append(&log, "four\n");
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    assert_eq!(follower.lines(1), ["four"]);
     let (status, rest, _) = follower.stop();
     assert!(status.success());
     assert!(rest.is_empty(), "{rest:?}");
