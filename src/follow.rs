@@ -8,20 +8,48 @@
 //! (through `notify`) wakes the loop at once; where it is not available, the
 //! loop polls every [`POLL`].
 //!
+//! # Rotation
+//!
+//! A writer does not move to the new file the moment the old one is
+//! renamed: it reopens when it is told (logrotate's `postrotate`), a moment
+//! later, and goes on writing to the renamed file until then. So the old
+//! file stays open, and is read side by side with the new one, until it has
+//! been quiet (nothing new in it) for [`FollowOptions::rotate_wait`]; then
+//! its last unfinished line goes out and it is closed. (Fluent Bit's
+//! `Rotate_Wait`; GNU `tail -F` drops those lines.) Lines of one file keep
+//! their order; lines of the old and the new file may interleave.
+//!
+//! # Fairness and stopping
+//!
+//! The loop reads at most [`BATCH`] bytes of each open file per round, then
+//! writes, flushes, saves the state and looks at the stop flag. A file that
+//! grows faster than it can be read therefore neither holds up the other
+//! files nor a SIGTERM: each round takes milliseconds.
+//!
 //! # Resuming without loss or repeats
 //!
 //! Only whole lines are written while following. With `--state`, the state
 //! file records, for each path, the file's identity and the offset just past
-//! the last whole line written; on shutdown the unfinished last line is left
-//! for the next run, which starts from that offset. (The redaction of a line
+//! the last whole line written, and the same for renamed files still being
+//! read. It is rewritten atomically (a temporary file renamed over it) after
+//! every round that wrote something, once the output is flushed; so a
+//! restart after a SIGTERM repeats and loses nothing, and after a SIGKILL
+//! it loses nothing and repeats at most the last round: at most [`BATCH`]
+//! bytes of each file, and the line they end in. (The redaction of a line
 //! never depends on what lies beyond its newline: no default token holds a
-//! newline.) Without `--state`, shutdown writes everything read.
+//! newline.) A restart also finds a file renamed while nothing followed it,
+//! by its identity, in the same folder, and reads the rest of it first.
+//! Without `--state`, shutdown writes everything read.
+//!
+//! The state file does not hold the followed paths, which may hold a key
+//! (`/logs/phx_.../app.log`): each is matched by a BLAKE3 hash of the path,
+//! and shown redacted for a person reading the file.
 
 use std::{
     collections::HashMap,
     fs::{self, File},
     io::{self, Read, Seek, SeekFrom, Write},
-    os::unix::fs::MetadataExt,
+    os::unix::{ffi::OsStrExt, fs::MetadataExt},
     path::{Path, PathBuf},
     sync::{
         Arc,
@@ -39,20 +67,69 @@ use crate::{Error, Redactor, RuleSet, filter::READ_SIZE};
 /// The longest wait between two looks at the files when no event comes.
 pub const POLL: Duration = Duration::from_millis(100);
 
-/// How often the state file is rewritten, at most, while following.
-const STATE_EVERY: Duration = Duration::from_millis(200);
+/// Bytes read from one file, at most, per round of the loop: what bounds
+/// the time to honour a stop, the wait of the other files, and what a
+/// restart after a kill may repeat.
+pub const BATCH: usize = 4 * READ_SIZE;
+
+/// How long a rotated file is kept open after its last write, by default.
+pub const ROTATE_WAIT: Duration = Duration::from_secs(5);
+
+/// At shutdown without a state, how long to wait, at most, for the end of
+/// a line that a writer is in the middle of, so that only whole lines go
+/// out.
+const LINE_END_WAIT: Duration = Duration::from_millis(300);
 
 /// Redacted bytes of one unfinished line kept back, at most; beyond this a
 /// line goes out in pieces rather than growing memory.
 pub const LINE_CAP: usize = 64 * 1024;
 
 /// How to follow.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct FollowOptions {
     /// Read what the files already hold, instead of starting at their end.
     pub from_start: bool,
     /// Where to keep (and find) the positions to resume from.
     pub state: Option<PathBuf>,
+    /// How long a rotated file must be quiet before it is closed.
+    pub rotate_wait: Duration,
+}
+
+impl Default for FollowOptions {
+    fn default() -> FollowOptions {
+        FollowOptions { from_start: false, state: None, rotate_wait: ROTATE_WAIT }
+    }
+}
+
+/// Checks, before anything is read, that the state can be saved beside
+/// `state`: a temporary file is made in its folder and removed.
+///
+/// # Errors
+///
+/// [`Error::Usage`] naming the folder when it is missing or not writable,
+/// or when `state` is a folder itself.
+pub fn check_state_folder(state: &Path) -> Result<(), Error> {
+    if state.is_dir() {
+        return Err(Error::Usage(format!(
+            "--state {}: is a folder; name a file (it is made if missing)",
+            state.display()
+        )));
+    }
+    let folder = folder_of(state);
+    let problem = match fs::metadata(&folder) {
+        Err(e) => Some(e.to_string()),
+        Ok(meta) if !meta.is_dir() => Some("not a folder".to_string()),
+        // The kind only: tempfile's message adds the random name it tried.
+        Ok(_) => temp_in(&folder).err().map(|e| io::Error::from(e.kind()).to_string()),
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(Error::Usage(format!(
+            "--state {}: cannot write in {}: {problem}; the folder must exist and be writable",
+            state.display(),
+            folder.display()
+        ))),
+    }
 }
 
 /// A file's identity: a rotated file has a new one.
@@ -71,7 +148,24 @@ impl Identity {
 /// What the state file holds for one path.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Position {
-    path: PathBuf,
+    /// BLAKE3 of the path's bytes, in hex: what a restart matches on.
+    /// (Absent in state files of older versions, which kept the path.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path_hash: Option<String>,
+    /// The path, redacted: for a person reading the file.
+    path: String,
+    /// The file the path named.
+    identity: Identity,
+    /// Just past its last whole line written.
+    offset: u64,
+    /// Renamed files still being read, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    rotated: Vec<RotatedPosition>,
+}
+
+/// Where a renamed file was left.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct RotatedPosition {
     identity: Identity,
     offset: u64,
 }
@@ -81,29 +175,54 @@ struct State {
     files: Vec<Position>,
 }
 
-/// One followed path.
-struct Tail {
-    path: PathBuf,
-    file: Option<File>,
-    identity: Option<Identity>,
-    /// Bytes of the current file read so far.
+/// `path` redacted by the run's rules and by every built-in one (the
+/// run's may be only custom ones), for the state file.
+fn shown_path(path: &Path, rules: &Arc<RuleSet>) -> String {
+    let builtin = Arc::new(RuleSet::default_rules(true));
+    let redacted = builtin.redact(&rules.redact(path.as_os_str().as_bytes()));
+    String::from_utf8_lossy(&redacted).into_owned()
+}
+
+fn path_hash(path: &Path) -> String {
+    blake3::hash(path.as_os_str().as_bytes()).to_hex().to_string()
+}
+
+/// One open file being read.
+struct Reader {
+    file: File,
+    identity: Identity,
+    /// Bytes of the file read so far.
     offset: u64,
     /// Offset just past the last newline read: where a restart resumes.
     committed: u64,
     redactor: Redactor,
     /// Redacted bytes of the unfinished line.
     line: Vec<u8>,
+    /// When something was last read from it.
+    last_data: Instant,
+}
+
+/// One followed path: the file it names, and files it named before that
+/// are still read until quiet.
+struct Tail {
+    path: PathBuf,
+    /// See [`Position::path_hash`].
+    hash: String,
+    /// See [`Position::path`].
+    shown: String,
+    current: Option<Reader>,
+    rotated: Vec<Reader>,
     /// The path is gone and this has been said.
     reported_missing: bool,
 }
 
 /// Follows `paths` until `stop` is set, writing redacted whole lines to
-/// `out`. Notices (a file gone, back, truncated) go to `notice`.
+/// `out`. Notices (a file gone, back, rotated, truncated) go to `notice`.
 ///
 /// # Errors
 ///
-/// [`Error::Write`] when the output fails; [`Error::Read`] when the state
-/// file cannot be read or written.
+/// [`Error::Write`] when the output fails or the state cannot be saved;
+/// [`Error::Read`] when the state file cannot be read.
 pub fn follow<W: Write>(
     paths: &[PathBuf],
     rules: &Arc<RuleSet>,
@@ -120,17 +239,16 @@ pub fn follow<W: Write>(
         .iter()
         .map(|path| Tail {
             path: path.clone(),
-            file: None,
-            identity: None,
-            offset: 0,
-            committed: 0,
-            redactor: Redactor::new(Arc::clone(rules)),
-            line: Vec::new(),
+            hash: path_hash(path),
+            shown: shown_path(path, rules),
+            current: None,
+            rotated: Vec::new(),
             reported_missing: false,
         })
         .collect();
     for tail in &mut tails {
-        tail.open_initial(saved.get(&tail.path), options.from_start, &mut notice);
+        let saved = saved.get(&tail.hash);
+        tail.open_initial(saved, options.from_start, rules, &mut notice);
     }
 
     // inotify on the folders, so that creation, renames and writes wake the
@@ -141,33 +259,37 @@ pub fn follow<W: Write>(
     });
     let _watcher = watcher.ok().and_then(|mut w| {
         let mut folders: Vec<PathBuf> = paths.iter().map(|p| folder_of(p)).collect();
+        folders.sort();
         folders.dedup();
         folders.iter().all(|f| w.watch(f, RecursiveMode::NonRecursive).is_ok()).then_some(w)
     });
 
     let mut buf = vec![0; READ_SIZE];
-    let mut last_saved: Vec<(Option<Identity>, u64)> = Vec::new();
-    let mut saved_at = None;
+    let mut last_saved = None;
     loop {
         let stopping = stop.load(Ordering::Relaxed);
+        let mut more = false;
         for tail in &mut tails {
-            tail.poll(&mut buf, out, &mut notice)?;
+            more |= tail.poll(&mut buf, out, rules, options.rotate_wait, &mut notice)?;
         }
         out.flush().map_err(Error::Write)?;
         if let Some(state) = &options.state {
-            // Saved as it goes (at most every STATE_EVERY, so that a busy log
-            // does not mean a rename per write), so that even a kill repeats
-            // little; and always on the way out.
-            let now: Vec<_> = tails.iter().map(|t| (t.identity, t.committed)).collect();
-            let due = saved_at.is_none_or(|at: Instant| at.elapsed() >= STATE_EVERY);
-            if stopping || (now != last_saved && due) {
-                save_state(state, &tails, stopping)?;
-                last_saved = now;
-                saved_at = Some(Instant::now());
+            // After every round that moved, once its lines are flushed: a
+            // kill repeats at most this round. (The first save also tells
+            // a watcher that the files are open.)
+            let now = positions(&tails);
+            if stopping || last_saved.as_ref() != Some(&now) {
+                save_state(state, &now, stopping)?;
+                last_saved = Some(now);
             }
         }
         if stopping {
             break;
+        }
+        if more {
+            // A file has more than a batch waiting: next round at once.
+            while rx.try_recv().is_ok() {}
+            continue;
         }
         // Events come in bursts; one wake-up serves them all.
         if rx.recv_timeout(POLL).is_ok() {
@@ -175,9 +297,14 @@ pub fn follow<W: Write>(
         }
     }
     if options.state.is_none() {
-        // No next run will pick up an unfinished line: write it now.
+        // No next run will pick up an unfinished line: write it now, read
+        // to its end if a batch stopped in its middle.
+        let deadline = Instant::now() + LINE_END_WAIT;
         for tail in &mut tails {
-            tail.end_file(out)?;
+            for reader in tail.rotated.iter_mut().chain(&mut tail.current) {
+                reader.read_to_line_end(&mut buf, out, deadline)?;
+                reader.end_file(out)?;
+            }
         }
         out.flush().map_err(Error::Write)?;
     }
@@ -186,118 +313,249 @@ pub fn follow<W: Write>(
 
 impl Tail {
     /// Opens the file at start-up: where the state says, else at its end
-    /// (or start).
+    /// (or start); and renamed files the state says are owed.
     fn open_initial(
         &mut self,
         saved: Option<&Position>,
         from_start: bool,
+        rules: &Arc<RuleSet>,
         notice: &mut impl FnMut(&Path, &str),
     ) {
-        let Ok(file) = File::open(&self.path) else {
-            notice(&self.path, "does not exist (yet); waiting for it");
-            self.reported_missing = true;
-            return;
-        };
-        let Ok(meta) = file.metadata() else { return };
-        let identity = Identity::of(&meta);
-        let offset = match saved {
-            // The same file as when the last run stopped, not shrunk.
-            Some(p) if p.identity == identity && p.offset <= meta.len() => p.offset,
-            // A new file since the last run: all of it is new.
-            Some(_) => 0,
-            None if from_start => 0,
-            None => meta.len(),
-        };
-        self.attach(file, identity, offset);
-    }
-
-    fn attach(&mut self, mut file: File, identity: Identity, offset: u64) {
-        if file.seek(SeekFrom::Start(offset)).is_ok() {
-            self.file = Some(file);
-            self.identity = Some(identity);
-            self.offset = offset;
-            self.committed = offset;
+        let opened = File::open(&self.path).ok().and_then(|file| {
+            let meta = file.metadata().ok()?;
+            Some((file, Identity::of(&meta), meta.len()))
+        });
+        let mut owed: Vec<(Identity, u64)> = saved
+            .map(|p| p.rotated.iter().map(|r| (r.identity, r.offset)).collect())
+            .unwrap_or_default();
+        let offset =
+            match (saved, &opened) {
+                // The same file as when the last run stopped, not shrunk.
+                (Some(p), Some((_, identity, len))) if p.identity == *identity => {
+                    if p.offset <= *len { p.offset } else { 0 }
+                }
+                // Another file since the last run: all of it is new, and the
+                // rest of the last one is owed (renamed while we were stopped).
+                (Some(p), _) => {
+                    owed.push((p.identity, p.offset));
+                    0
+                }
+                (None, _) if from_start => 0,
+                (None, Some((_, _, len))) => *len,
+                (None, None) => 0,
+            };
+        if !owed.is_empty() {
+            for (file, identity, offset) in find_by_identity(&folder_of(&self.path), &owed) {
+                if let Some(reader) = Reader::new(file, identity, offset, rules) {
+                    self.rotated.push(reader);
+                }
+            }
+        }
+        match opened {
+            Some((file, identity, _)) => self.current = Reader::new(file, identity, offset, rules),
+            None => {
+                notice(&self.path, "does not exist (yet); waiting for it");
+                self.reported_missing = true;
+            }
         }
     }
 
-    /// Reads what is new, and follows the path to a new file if it was
-    /// rotated.
+    /// Reads a batch of what is new in each open file, follows the path to
+    /// a new file if it was rotated, and closes rotated files once quiet.
+    /// Returns whether a file has more waiting than a batch.
     fn poll<W: Write>(
         &mut self,
         buf: &mut [u8],
         out: &mut W,
+        rules: &Arc<RuleSet>,
+        rotate_wait: Duration,
         notice: &mut impl FnMut(&Path, &str),
-    ) -> Result<(), Error> {
-        // Drain the file we hold first: after a rename, the rest of the old
-        // file comes before the new one.
-        self.drain(buf, out)?;
-        match fs::metadata(&self.path) {
+    ) -> Result<bool, Error> {
+        let mut more = false;
+        // The renamed files first: what is in them was mostly written
+        // before what is in the new one.
+        for reader in &mut self.rotated {
+            more |= reader.read_batch(buf, out)?;
+        }
+        let mut i = 0;
+        while i < self.rotated.len() {
+            if self.rotated[i].last_data.elapsed() >= rotate_wait {
+                self.rotated.remove(i).end_file(out)?;
+            } else {
+                i += 1;
+            }
+        }
+        if let Some(reader) = &mut self.current {
+            more |= reader.read_batch(buf, out)?;
+        }
+        let meta = match fs::metadata(&self.path) {
+            Ok(meta) => meta,
             Err(_) => {
                 if !self.reported_missing {
                     notice(&self.path, "has gone; waiting for it to come back");
                     self.reported_missing = true;
                 }
+                return Ok(more);
             }
-            Ok(meta) => {
-                if self.reported_missing && self.file.is_some() {
+        };
+        let had_file = self.current.is_some() || !self.rotated.is_empty();
+        match &mut self.current {
+            Some(reader) if reader.identity == Identity::of(&meta) => {
+                if self.reported_missing {
                     notice(&self.path, "is back");
                 }
-                let identity = Identity::of(&meta);
-                if self.identity != Some(identity) {
-                    // Rotated (or first seen): finish the old file, then read
-                    // the new one from its start.
-                    self.end_file(out)?;
-                    if let Ok(file) = File::open(&self.path) {
-                        self.attach(file, identity, 0);
-                        self.reported_missing = false;
-                        self.drain(buf, out)?;
-                    }
-                } else if meta.len() < self.offset {
+                self.reported_missing = false;
+                if meta.len() < reader.offset {
                     notice(&self.path, "was truncated; reading it again from the start");
-                    self.end_file(out)?;
-                    if let Some(file) = self.file.take() {
-                        self.attach(file, identity, 0);
-                    }
-                    self.drain(buf, out)?;
-                } else {
-                    self.reported_missing = false;
+                    reader.end_file(out)?;
+                    reader.rewind();
+                    more |= reader.read_batch(buf, out)?;
                 }
             }
+            _ => {
+                // A new file at the path (or the first one).
+                let Ok(file) = File::open(&self.path) else { return Ok(more) };
+                let Ok(meta) = file.metadata() else { return Ok(more) };
+                let Some(mut reader) = Reader::new(file, Identity::of(&meta), 0, rules) else {
+                    return Ok(more);
+                };
+                if let Some(mut old) = self.current.take() {
+                    notice(
+                        &self.path,
+                        &format!(
+                            "{}; reading the new file, and the old one until it has been quiet \
+                             for {:?}",
+                            if self.reported_missing { "is back as a new file" } else { "rotated" },
+                            rotate_wait
+                        ),
+                    );
+                    old.last_data = Instant::now();
+                    self.rotated.push(old);
+                } else if self.reported_missing && had_file {
+                    notice(&self.path, "is back");
+                }
+                self.reported_missing = false;
+                more |= reader.read_batch(buf, out)?;
+                self.current = Some(reader);
+            }
+        }
+        Ok(more)
+    }
+}
+
+impl Reader {
+    fn new(
+        mut file: File,
+        identity: Identity,
+        offset: u64,
+        rules: &Arc<RuleSet>,
+    ) -> Option<Reader> {
+        file.seek(SeekFrom::Start(offset)).ok()?;
+        Some(Reader {
+            file,
+            identity,
+            offset,
+            committed: offset,
+            redactor: Redactor::new(Arc::clone(rules)),
+            line: Vec::new(),
+            last_data: Instant::now(),
+        })
+    }
+
+    /// Reads from the start again (the file was truncated).
+    fn rewind(&mut self) {
+        if self.file.seek(SeekFrom::Start(0)).is_ok() {
+            self.offset = 0;
+            self.committed = 0;
+        }
+    }
+
+    /// Reads up to [`BATCH`] bytes, writing whole lines. Returns whether
+    /// it stopped at the budget rather than at the end of the file.
+    fn read_batch<W: Write>(&mut self, buf: &mut [u8], out: &mut W) -> Result<bool, Error> {
+        self.read_upto(BATCH, buf, out)
+    }
+
+    /// Reads on, a little at a time, to the end of the line the last batch
+    /// stopped in, or [`LINE_CAP`] bytes on. At the end of the file with
+    /// the line unfinished, and the file written to within
+    /// [`LINE_END_WAIT`], the writer is most likely in the middle of that
+    /// line: its end is waited for, until `deadline`.
+    fn read_to_line_end<W: Write>(
+        &mut self,
+        buf: &mut [u8],
+        out: &mut W,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        let start = self.offset;
+        while self.committed != self.offset && self.offset - start < LINE_CAP as u64 {
+            let want = buf.len().min(4096);
+            let n = match self.file.read(&mut buf[..want]) {
+                Ok(0) => {
+                    if Instant::now() >= deadline || self.last_data.elapsed() >= LINE_END_WAIT {
+                        break;
+                    }
+                    // No event says a write is done; a short wait is the way.
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            // Up to the newline only: what follows is the next line, which
+            // would go out cut short.
+            let take = memchr::memchr(b'\n', &buf[..n]).map_or(n, |i| i + 1);
+            self.consume(&buf[..take], out)?;
         }
         Ok(())
     }
 
-    /// Reads the held file to its current end, writing whole lines.
-    fn drain<W: Write>(&mut self, buf: &mut [u8], out: &mut W) -> Result<(), Error> {
-        let Some(file) = self.file.as_mut() else { return Ok(()) };
-        loop {
-            let n = match file.read(buf) {
-                Ok(0) => return Ok(()),
+    /// Reads up to `budget` bytes, writing whole lines. Returns whether it
+    /// stopped at the budget rather than at the end of the file.
+    fn read_upto<W: Write>(
+        &mut self,
+        mut budget: usize,
+        buf: &mut [u8],
+        out: &mut W,
+    ) -> Result<bool, Error> {
+        while budget > 0 {
+            let want = buf.len().min(budget);
+            let n = match self.file.read(&mut buf[..want]) {
+                Ok(0) => return Ok(false),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // A read error on a followed file (it went away under us) is
                 // like its end: the path is looked at again next time.
-                Err(_) => return Ok(()),
+                Err(_) => return Ok(false),
             };
-            let chunk = &buf[..n];
-            self.redactor.feed(chunk, &mut self.line).map_err(Error::Write)?;
-            self.offset += n as u64;
-            if let Some(i) = memchr::memrchr(b'\n', chunk) {
-                self.committed = self.offset - (n - i - 1) as u64;
-            }
-            // Whole lines go out; the unfinished one waits, up to the cap.
-            let keep_from = match memchr::memrchr(b'\n', &self.line) {
-                Some(i) => i + 1,
-                None => 0,
-            };
-            let keep_from =
-                if self.line.len() - keep_from > LINE_CAP { self.line.len() } else { keep_from };
-            out.write_all(&self.line[..keep_from]).map_err(Error::Write)?;
-            self.line.drain(..keep_from);
+            budget -= n;
+            self.consume(&buf[..n], out)?;
         }
+        Ok(true)
     }
 
-    /// Ends the current file's stream: its unfinished line goes out as it is.
+    /// Redacts `chunk`, the next bytes of the file, writing whole lines.
+    fn consume<W: Write>(&mut self, chunk: &[u8], out: &mut W) -> Result<(), Error> {
+        self.last_data = Instant::now();
+        self.redactor.feed(chunk, &mut self.line).map_err(Error::Write)?;
+        self.offset += chunk.len() as u64;
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+            self.committed = self.offset - (chunk.len() - i - 1) as u64;
+        }
+        // Whole lines go out; the unfinished one waits, up to the cap.
+        let keep_from = match memchr::memrchr(b'\n', &self.line) {
+            Some(i) => i + 1,
+            None => 0,
+        };
+        let keep_from =
+            if self.line.len() - keep_from > LINE_CAP { self.line.len() } else { keep_from };
+        out.write_all(&self.line[..keep_from]).map_err(Error::Write)?;
+        self.line.drain(..keep_from);
+        Ok(())
+    }
+
+    /// Ends the file's stream: its unfinished line goes out as it is.
     fn end_file<W: Write>(&mut self, out: &mut W) -> Result<(), Error> {
         self.redactor.finish(&mut self.line).map_err(Error::Write)?;
         out.write_all(&self.line).map_err(Error::Write)?;
@@ -314,7 +572,33 @@ fn folder_of(path: &Path) -> PathBuf {
     }
 }
 
-fn load_state(path: &Path) -> Result<HashMap<PathBuf, Position>, Error> {
+/// Opens the files in `folder` that have the identities in `owed` (files
+/// renamed in place, as logrotate does without `olddir`), with the offsets
+/// they go with, in the order of `owed`. A file shorter than its offset
+/// (truncated, or another file) is passed over.
+fn find_by_identity(folder: &Path, owed: &[(Identity, u64)]) -> Vec<(File, Identity, u64)> {
+    let Ok(entries) = fs::read_dir(folder) else { return Vec::new() };
+    let mut found: Vec<(usize, File, Identity, u64)> = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        let identity = Identity::of(&meta);
+        let Some(i) = owed.iter().position(|(id, _)| *id == identity) else { continue };
+        let offset = owed[i].1;
+        if !meta.is_file() || meta.len() < offset {
+            continue;
+        }
+        // The identity again from the open file: the name may have moved on.
+        if let Ok(file) = File::open(entry.path())
+            && file.metadata().is_ok_and(|m| Identity::of(&m) == identity)
+        {
+            found.push((i, file, identity, offset));
+        }
+    }
+    found.sort_by_key(|(i, ..)| *i);
+    found.into_iter().map(|(_, file, identity, offset)| (file, identity, offset)).collect()
+}
+
+fn load_state(path: &Path) -> Result<HashMap<String, Position>, Error> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
@@ -323,25 +607,53 @@ fn load_state(path: &Path) -> Result<HashMap<PathBuf, Position>, Error> {
     let state: State = serde_json::from_str(&text).map_err(|e| {
         Error::Read(io::Error::new(io::ErrorKind::InvalidData, format!("state file: {e}")))
     })?;
-    Ok(state.files.into_iter().map(|p| (p.path.clone(), p)).collect())
+    Ok(state
+        .files
+        .into_iter()
+        .map(|p| {
+            // Older state files kept the path itself.
+            let hash = p.path_hash.clone().unwrap_or_else(|| path_hash(Path::new(&p.path)));
+            (hash, p)
+        })
+        .collect())
+}
+
+/// What the state file is to hold now.
+fn positions(tails: &[Tail]) -> Vec<Position> {
+    tails
+        .iter()
+        .filter_map(|t| {
+            let current = t.current.as_ref().or(t.rotated.last())?;
+            let rotated = t
+                .rotated
+                .iter()
+                .filter(|r| r.identity != current.identity)
+                .map(|r| RotatedPosition { identity: r.identity, offset: r.committed })
+                .collect();
+            Some(Position {
+                path_hash: Some(t.hash.clone()),
+                path: t.shown.clone(),
+                identity: current.identity,
+                offset: current.committed,
+                rotated,
+            })
+        })
+        .collect()
+}
+
+fn temp_in(folder: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(crate::scrub::TEMP_PREFIX)
+        .suffix(crate::scrub::TEMP_SUFFIX)
+        .tempfile_in(folder)
 }
 
 /// Writes the state atomically (a temporary file renamed over it); synced
 /// when `durable`, at shutdown.
-fn save_state(path: &Path, tails: &[Tail], durable: bool) -> Result<(), Error> {
-    let files = tails
-        .iter()
-        .filter_map(|t| {
-            let identity = t.identity?;
-            Some(Position { path: t.path.clone(), identity, offset: t.committed })
-        })
-        .collect();
+fn save_state(path: &Path, files: &[Position], durable: bool) -> Result<(), Error> {
+    let files = files.to_vec();
     let text = serde_json::to_vec_pretty(&State { files }).expect("the state serialises");
-    let mut temp = tempfile::Builder::new()
-        .prefix(crate::scrub::TEMP_PREFIX)
-        .suffix(crate::scrub::TEMP_SUFFIX)
-        .tempfile_in(folder_of(path))
-        .map_err(Error::Write)?;
+    let mut temp = temp_in(&folder_of(path)).map_err(Error::Write)?;
     temp.write_all(&text).map_err(Error::Write)?;
     if durable {
         temp.as_file().sync_all().map_err(Error::Write)?;

@@ -5,33 +5,95 @@
 use std::{
     fs::{self, File, OpenOptions},
     io::{BufRead, BufReader, Write},
-    path::Path,
-    process::{Child, ExitStatus},
-    sync::mpsc::{self, Receiver},
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        mpsc::{self, Receiver},
+    },
     thread,
     time::{Duration, Instant},
 };
 
 use phx_redact::sample::{Era, KeyGen};
 
-use crate::common::{cmd, oracle};
+use crate::common::{cmd, holds_a_token, oracle};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
+/// A child process that is killed if the test ends before it does.
+struct Killer(Child);
+
+impl Drop for Killer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Killer {
+    /// Waits up to `limit` for the process to end, calling `meanwhile`
+    /// between looks.
+    fn wait_for(&mut self, limit: Duration, mut meanwhile: impl FnMut()) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            meanwhile();
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
 struct Follower {
-    child: Child,
+    child: Killer,
     lines: Receiver<String>,
     notices: Receiver<String>,
+    /// Lines out so far, counted as the pipe is read.
+    received: Arc<AtomicU64>,
 }
 
 impl Follower {
     fn start(args: &[&Path]) -> Follower {
         let mut child = cmd().arg("--follow").args(args).spawn().unwrap();
+        let received = Arc::new(AtomicU64::new(0));
         Follower {
-            lines: lines_of(child.stdout.take().unwrap()),
+            lines: counted_lines_of(child.stdout.take().unwrap(), Some(Arc::clone(&received))),
             notices: lines_of(child.stderr.take().unwrap()),
-            child,
+            child: Killer(child),
+            received,
         }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: kill has no memory-safety preconditions.
+        assert_eq!(unsafe { libc::kill(self.pid() as i32, signal) }, 0);
+    }
+
+    /// Waits up to `limit` for the process to end (after a signal),
+    /// passing the lines that come out meanwhile to `each`.
+    fn exit_within(&mut self, limit: Duration, mut each: impl FnMut(String)) -> ExitStatus {
+        let lines = &self.lines;
+        let status = self.child.wait_for(limit, || lines.try_iter().for_each(&mut each));
+        let status = status.unwrap_or_else(|| panic!("still running {limit:?} after the signal"));
+        // The rest of the pipe, to its end.
+        self.lines.iter().for_each(each);
+        status
+    }
+
+    /// The paths of the files the process holds open.
+    fn open_files(&self) -> Vec<PathBuf> {
+        let Ok(fds) = fs::read_dir(format!("/proc/{}/fd", self.pid())) else { return Vec::new() };
+        fds.filter_map(|fd| fs::read_link(fd.ok()?.path()).ok()).collect()
     }
 
     /// The next `n` lines of output.
@@ -60,23 +122,167 @@ impl Follower {
 
     /// SIGTERM, then the exit status and any lines still to come.
     fn stop(mut self) -> (ExitStatus, Vec<String>, Vec<String>) {
-        // SAFETY: kill has no memory-safety preconditions.
-        assert_eq!(unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) }, 0);
-        let status = self.child.wait().unwrap();
-        (status, self.lines.iter().collect(), self.notices.iter().collect())
+        self.signal(libc::SIGTERM);
+        let mut rest = Vec::new();
+        let status = self.exit_within(DEADLINE, |line| rest.push(line));
+        (status, rest, self.notices.iter().collect())
     }
 }
 
 fn lines_of(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    counted_lines_of(stream, None)
+}
+
+fn counted_lines_of(
+    stream: impl std::io::Read + Send + 'static,
+    count: Option<Arc<AtomicU64>>,
+) -> Receiver<String> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
+            if let Some(count) = &count {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
             if tx.send(line.unwrap()).is_err() {
                 break;
             }
         }
     });
     rx
+}
+
+/// Waits for `condition`, failing with `what` after the deadline.
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what}: not within {DEADLINE:?}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// An external tool a test needs: its path, or `None` (skip) only when
+/// PHX_REDACT_ALLOW_MISSING_TOOLS=1 says a missing tool is acceptable.
+fn tool(name: &str, package: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file());
+    if found.is_none() && std::env::var("PHX_REDACT_ALLOW_MISSING_TOOLS").as_deref() == Ok("1") {
+        eprintln!("skipped: {name} is not installed (Debian package {package})");
+        return None;
+    }
+    Some(found.unwrap_or_else(|| {
+        panic!(
+            "this test needs {name} (Debian package {package}); install it, or set \
+             PHX_REDACT_ALLOW_MISSING_TOOLS=1 to skip"
+        )
+    }))
+}
+
+/// A writer faster than the follower: numbered lines, each holding `key`,
+/// kept [`Flood::AHEAD`] lines ahead of what the follower has put out (so
+/// that the follower never reaches the end), until stopped.
+struct Flood {
+    stop: Arc<AtomicBool>,
+    written: Arc<AtomicU64>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Flood {
+    const AHEAD: u64 = 1_000_000;
+    const CHUNK: u64 = 20_000;
+
+    fn start(path: &Path, name: &'static str, key: &str, received: &Arc<AtomicU64>) -> Flood {
+        let stop = Arc::new(AtomicBool::new(false));
+        let written = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let (stop, written, received) =
+                (Arc::clone(&stop), Arc::clone(&written), Arc::clone(received));
+            let mut file = OpenOptions::new().append(true).create(true).open(path).unwrap();
+            let key = key.to_string();
+            thread::spawn(move || {
+                // Lines of one length: a chunk is a template whose numbers
+                // are rewritten in place, faster than any follower.
+                let len = flood_line(name, 0, &key).len();
+                let mut chunk =
+                    flood_line(name, 0, &key).repeat(Flood::CHUNK as usize).into_bytes();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    if n >= received.load(Ordering::Relaxed) + Flood::AHEAD {
+                        // Pacing, not synchronisation: far enough ahead.
+                        thread::sleep(Duration::from_millis(1));
+                        continue;
+                    }
+                    for (j, line) in chunk.chunks_mut(len).enumerate() {
+                        let digits = &mut line[name.len() + 1..name.len() + 10];
+                        let mut i = n + j as u64;
+                        for d in digits.iter_mut().rev() {
+                            *d = b'0' + (i % 10) as u8;
+                            i /= 10;
+                        }
+                    }
+                    file.write_all(&chunk).unwrap();
+                    n += Flood::CHUNK;
+                    written.store(n, Ordering::Relaxed);
+                }
+            })
+        };
+        Flood { stop, written, thread: Some(thread) }
+    }
+
+    /// Stops the writer; returns how many lines it wrote.
+    fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap();
+        self.written.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn flood_line(name: &str, i: u64, key: &str) -> String {
+    format!("{name} {i:09} token={key}\n")
+}
+
+/// Checks that lines come out as `name 0`, `name 1`, ... redacted, each
+/// whole and once.
+struct Sequence {
+    name: &'static str,
+    /// What the rest of each line must be once redacted.
+    redacted_tail: String,
+    next: u64,
+}
+
+impl Sequence {
+    fn new(name: &'static str, key: &str) -> Sequence {
+        let tail = String::from_utf8(oracle(format!(" token={key}").as_bytes(), false)).unwrap();
+        assert!(!tail.contains(key));
+        Sequence { name, redacted_tail: tail, next: 0 }
+    }
+
+    fn expected(&self, i: u64) -> String {
+        format!("{} {i:09}{}", self.name, self.redacted_tail)
+    }
+
+    fn take(&mut self, line: &str) {
+        if line != self.expected(self.next) {
+            let shown =
+                if holds_a_token(line.as_bytes()) { "(a line holding a key)" } else { line };
+            panic!("expected line {} of {}, got {shown:?}", self.next, self.name);
+        }
+        self.next += 1;
+    }
+
+    /// The number of a line of this sequence.
+    fn number(&self, line: &str) -> u64 {
+        let rest = line.strip_prefix(self.name).and_then(|l| l.strip_prefix(' ')).unwrap();
+        rest[..9].parse().unwrap()
+    }
 }
 
 /// Line `i` of a test log: one in three holds a key.
@@ -258,4 +464,422 @@ fn lines_of_several_files_never_mix() {
     assert!(mixed.is_empty(), "lines not whole: {mixed:?}");
     assert_eq!(seen, expected, "every line once");
     assert!(follower.stop().0.success());
+}
+
+/// A writer that logs numbered lines (each holding `$KEY`) to `$1`, a line
+/// about every millisecond, through an fd it keeps open; on SIGHUP (sent
+/// by logrotate's postrotate) it reopens `$1`, writes 200 more lines there
+/// and ends. Like most daemons, it goes on writing to the renamed file
+/// until the signal is handled.
+const ROTATING_WRITER: &str = r#"
+exec 3>>"$1"
+hup=0; after=-1; i=0
+trap 'hup=1' HUP
+echo ready
+while [ "$after" -lt 200 ]; do
+    if [ "$hup" = 1 ]; then hup=0; exec 3>>"$1"; after=0; fi
+    printf 'line %06d token=%s\n' "$i" "$KEY" >&3
+    i=$((i + 1))
+    if [ "$after" -ge 0 ]; then after=$((after + 1)); fi
+    sleep 0.001
+done
+"#;
+
+/// Rotates `app.log` with the real logrotate while a writer keeps writing,
+/// `create` (logrotate makes the new file; the writer reopens later) or
+/// `nocreate` (rename only; the writer makes the new file when it reopens).
+fn rotate_with_logrotate(create: bool) {
+    let Some(logrotate) = tool("logrotate", "logrotate") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().canonicalize().unwrap();
+    let (log, rotated, go) =
+        (dir_path.join("app.log"), dir_path.join("app.log.1"), dir_path.join("go"));
+    File::create(&log).unwrap();
+    let key = KeyGen::new(70).key("phx", Era::Current);
+    let mut writer = Killer(
+        Command::new("sh")
+            .args(["-c", ROTATING_WRITER, "sh"])
+            .arg(&log)
+            .env("KEY", &key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // The trap is set once it says so.
+    let mut ready = String::new();
+    BufReader::new(writer.0.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    let follower = Follower::start(&[
+        &log,
+        Path::new("--from-start"),
+        Path::new("--rotate-wait"),
+        Path::new("2"),
+    ]);
+    let mut seen = follower.lines(20);
+
+    // With `create`, the signal waits for the test's go-ahead, so that the
+    // writer is seen writing to the renamed file after the follower has
+    // moved to the new one. (Bounded, so that a failed test ends.)
+    let wait_for_go = if create {
+        format!(
+            "n=0; while [ ! -e '{}' ] && [ $n -lt 3000 ]; do sleep 0.01; n=$((n + 1)); done\n        ",
+            go.display()
+        )
+    } else {
+        String::new()
+    };
+    let conf = dir_path.join("logrotate.conf");
+    fs::write(
+        &conf,
+        format!(
+            "{} {{\n    {}\n    rotate 3\n    missingok\n    postrotate\n        {wait_for_go}kill -HUP {}\n    endscript\n}}\n",
+            log.display(),
+            if create { "create" } else { "nocreate" },
+            writer.0.id(),
+        ),
+    )
+    .unwrap();
+    let mut rotator = Killer(
+        Command::new(logrotate)
+            .arg("-f")
+            .arg("-s")
+            .arg(dir_path.join("logrotate.status"))
+            .arg(&conf)
+            .spawn()
+            .unwrap(),
+    );
+    if create {
+        // Once the old file has its new name, an open file named app.log
+        // is the new one.
+        wait_until("the follower opens the new file", || {
+            rotated.exists() && follower.open_files().contains(&log)
+        });
+        // The writer still writes to the renamed file only.
+        seen.extend(follower.lines(20));
+        File::create(&go).unwrap();
+    }
+    let status = rotator.wait_for(DEADLINE, || {}).expect("logrotate ends");
+    assert!(status.success(), "logrotate: {status}");
+    let status = writer.wait_for(DEADLINE, || {}).expect("the writer ends");
+    assert!(status.success(), "writer: {status}");
+
+    let (old, new) = (fs::read_to_string(&rotated).unwrap(), fs::read_to_string(&log).unwrap());
+    assert_eq!(new.lines().count(), 200);
+    let expected_old = redacted(&old);
+    let expected_new = redacted(&new);
+    let total = expected_old.len() + expected_new.len();
+    seen.extend(follower.lines(total - seen.len()));
+
+    // Every line once, redacted, each file's lines in their order (the two
+    // files are read side by side for a while, so they may interleave).
+    let (from_old, from_new): (Vec<String>, Vec<String>) =
+        seen.iter().cloned().partition(|l| expected_old.binary_search(l).is_ok());
+    assert_eq!(from_old.len(), expected_old.len(), "lines of the old file lost or repeated");
+    assert_eq!(from_old, expected_old);
+    assert_eq!(from_new, expected_new);
+    assert!(!seen.iter().any(|l| holds_a_token(l.as_bytes())));
+
+    // Quiet for the grace period: the old file is closed.
+    wait_until("the old file is closed", || !follower.open_files().contains(&rotated));
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "nothing repeated: {} more lines", rest.len());
+}
+
+#[test]
+fn logrotate_create_lines_written_to_the_renamed_file_after_the_switch_arrive_once() {
+    rotate_with_logrotate(true);
+}
+
+#[test]
+fn logrotate_rename_without_create_loses_and_repeats_nothing() {
+    rotate_with_logrotate(false);
+}
+
+#[test]
+fn a_rotation_while_stopped_the_rest_of_the_old_file_comes_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    let mut keys = KeyGen::new(54);
+    let first: String = (0..5).map(|i| line(&mut keys, i)).collect();
+    fs::write(&log, &first).unwrap();
+    let follower =
+        Follower::start(&[&log, Path::new("--from-start"), Path::new("--state"), &state]);
+    assert_eq!(follower.lines(5), redacted(&first));
+    assert!(follower.stop().0.success());
+
+    // While nothing follows: written, rotated (renamed), a new file begun.
+    let rest_of_old: String = (5..8).map(|i| line(&mut keys, i)).collect();
+    append(&log, &rest_of_old);
+    fs::rename(&log, dir.path().join("app.log.1")).unwrap();
+    let new: String = (8..12).map(|i| line(&mut keys, i)).collect();
+    fs::write(&log, &new).unwrap();
+
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    assert_eq!(follower.lines(7), redacted(&(rest_of_old + &new)));
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+#[test]
+fn sigterm_is_honoured_promptly_with_a_writer_faster_than_us_and_a_restart_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    let key = KeyGen::new(60).key("phx", Era::Current);
+    File::create(&log).unwrap();
+    let mut follower =
+        Follower::start(&[&log, Path::new("--from-start"), Path::new("--state"), &state]);
+    let flood = Flood::start(&log, "a", &key, &follower.received);
+    let mut sequence = Sequence::new("a", &key);
+    for line in follower.lines(20_000) {
+        sequence.take(&line);
+    }
+
+    follower.signal(libc::SIGTERM);
+    let sent = Instant::now();
+    // Bounded at 10 s so that a follower that never stops fails the test.
+    let status = follower.exit_within(Duration::from_secs(10), |line| sequence.take(&line));
+    let took = sent.elapsed();
+    let written = flood.stop();
+    assert!(status.success(), "{status}");
+    // The requirement is under a second; the bound leaves room for a
+    // loaded machine.
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    assert!(sequence.next < written, "the writer was ahead all along");
+
+    // The rest, from where the state says, each line once.
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    while sequence.next < written {
+        sequence.take(&follower.lines(1)[0]);
+    }
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{} lines repeated", rest.len());
+}
+
+#[test]
+fn sigterm_without_state_stops_promptly_on_a_whole_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let key = KeyGen::new(64).key("pha", Era::Current);
+    File::create(&log).unwrap();
+    let mut follower = Follower::start(&[&log, Path::new("--from-start")]);
+    let flood = Flood::start(&log, "a", &key, &follower.received);
+    let mut sequence = Sequence::new("a", &key);
+    for line in follower.lines(20_000) {
+        sequence.take(&line);
+    }
+    follower.signal(libc::SIGTERM);
+    // Each line whole: a batch that stopped mid-line is read to its end.
+    let status = follower.exit_within(Duration::from_secs(10), |line| sequence.take(&line));
+    assert!(status.success(), "{status}");
+    assert!(sequence.next < flood.stop(), "the writer was ahead all along");
+}
+
+/// What the state may be behind by after a SIGKILL: one batch (1 MiB per
+/// file, as `--help` says) and the line it ends in.
+const BATCH: u64 = 1024 * 1024;
+
+#[test]
+fn sigkill_mid_stream_then_a_restart_loses_nothing_and_repeats_at_most_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    let key = KeyGen::new(61).key("phx", Era::Current);
+    File::create(&log).unwrap();
+    let mut follower =
+        Follower::start(&[&log, Path::new("--from-start"), Path::new("--state"), &state]);
+    let flood = Flood::start(&log, "a", &key, &follower.received);
+    let mut sequence = Sequence::new("a", &key);
+    for line in follower.lines(50_000) {
+        sequence.take(&line);
+    }
+    follower.signal(libc::SIGKILL);
+    let mut cut = None;
+    follower.exit_within(DEADLINE, |line| {
+        assert!(cut.is_none(), "only the last line may be cut short");
+        if line == sequence.expected(sequence.next) {
+            sequence.take(&line);
+        } else {
+            // Killed in the middle of a write.
+            assert!(sequence.expected(sequence.next).starts_with(&line), "{line:?}");
+            cut = Some(line);
+        }
+    });
+    let written = flood.stop();
+    let shown = sequence.next;
+
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    let first = follower.lines(1).remove(0);
+    let resumed = sequence.number(&first);
+    assert!(resumed <= shown, "lines {shown}..{resumed} lost");
+    let line_len = flood_line("a", 0, &key).len() as u64;
+    let repeated = (shown - resumed) * line_len;
+    assert!(repeated <= BATCH + line_len, "{repeated} bytes repeated, more than a batch");
+    sequence.next = resumed;
+    sequence.take(&first);
+    while sequence.next < written {
+        sequence.take(&follower.lines(1)[0]);
+    }
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{} lines repeated", rest.len());
+}
+
+#[test]
+fn a_busy_file_does_not_starve_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    File::create(&a).unwrap();
+    File::create(&b).unwrap();
+    let key = KeyGen::new(62).key("phs", Era::Current);
+    let follower = Follower::start(&[&a, &b, Path::new("--from-start")]);
+    let flood = Flood::start(&a, "a", &key, &follower.received);
+    let mut sequence = Sequence::new("a", &key);
+    for line in follower.lines(20_000) {
+        sequence.take(&line);
+    }
+    // Lines of a already through the pipe when b's line is written.
+    let before = follower.received.load(Ordering::Relaxed);
+    append(&b, &format!("b says {key}\n"));
+    loop {
+        let line = follower.lines(1).remove(0);
+        if line == "b says phs_[REDACTED]" {
+            break;
+        }
+        sequence.take(&line);
+    }
+    // Measured in lines, not time: b waited for a round or two of a (a
+    // batch is about 14,000 of these lines), not for a to be read to its
+    // end, which the writer keeps a million lines away.
+    let waited = sequence.next - before;
+    assert!(waited < 200_000, "b's line waited for {waited} lines of a");
+    // a was still being written (and read) all along.
+    assert!(flood.written.load(Ordering::Relaxed) > sequence.next);
+    flood.stop();
+    let mut follower = follower;
+    follower.signal(libc::SIGTERM);
+    let status = follower.exit_within(DEADLINE, |line| sequence.take(&line));
+    assert!(status.success());
+}
+
+#[test]
+fn following_a_folder_is_refused_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    fs::write(&log, "a line\n").unwrap();
+    let mut follower = Follower::start(&[&log, dir.path(), Path::new("--from-start")]);
+    let mut out = Vec::new();
+    let status = follower.exit_within(DEADLINE, |line| out.push(line));
+    assert_eq!(status.code(), Some(2));
+    assert!(out.is_empty(), "{out:?}");
+    let notices: Vec<String> = follower.notices.iter().collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].contains(&dir.path().display().to_string()), "{notices:?}");
+    assert!(notices[0].contains("is a folder"), "{notices:?}");
+}
+
+#[test]
+fn state_in_a_folder_that_cannot_be_written_is_refused_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    fs::write(&log, "a line\n").unwrap();
+    let not_a_folder = dir.path().join("a-file");
+    fs::write(&not_a_folder, "").unwrap();
+    let mut folders = vec![dir.path().join("missing"), not_a_folder];
+    // Permissions do not stop root.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        let read_only = dir.path().join("read-only");
+        fs::create_dir(&read_only).unwrap();
+        let mut permissions = fs::metadata(&read_only).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o555);
+        fs::set_permissions(&read_only, permissions).unwrap();
+        folders.push(read_only);
+    }
+    for folder in folders {
+        let state = folder.join("state.json");
+        let mut follower =
+            Follower::start(&[&log, Path::new("--from-start"), Path::new("--state"), &state]);
+        let mut out = Vec::new();
+        let status = follower.exit_within(DEADLINE, |line| out.push(line));
+        assert_eq!(status.code(), Some(2), "{}", folder.display());
+        assert!(out.is_empty(), "{out:?}");
+        let notices: Vec<String> = follower.notices.iter().collect();
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(notices[0].contains("--state"), "{notices:?}");
+        assert!(notices[0].contains(&format!("{}:", folder.display())), "{notices:?}");
+    }
+    // The state named as a folder.
+    let mut follower =
+        Follower::start(&[&log, Path::new("--from-start"), Path::new("--state"), dir.path()]);
+    let mut out = Vec::new();
+    assert_eq!(follower.exit_within(DEADLINE, |line| out.push(line)).code(), Some(2));
+    assert!(out.is_empty(), "{out:?}");
+    let notices: Vec<String> = follower.notices.iter().collect();
+    assert!(notices[0].contains("is a folder"), "{notices:?}");
+}
+
+#[test]
+fn a_key_in_a_followed_path_stays_out_of_the_state_file_and_the_notices() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyGen::new(63).key("phx", Era::Current);
+    let folder = dir.path().join(format!("tenant-{key}"));
+    fs::create_dir(&folder).unwrap();
+    let (log, missing, state) =
+        (folder.join("app.log"), folder.join("later.log"), dir.path().join("state.json"));
+    fs::write(&log, "one\ntwo\n").unwrap();
+    let follower =
+        Follower::start(&[&log, &missing, Path::new("--from-start"), Path::new("--state"), &state]);
+    assert_eq!(follower.lines(2), ["one", "two"]);
+    let (status, _, notices) = follower.stop();
+    assert!(status.success());
+    assert!(notices.iter().any(|n| n.contains("later.log")), "{notices:?}");
+    assert!(!notices.iter().any(|n| holds_a_token(n.as_bytes())), "a key in a notice");
+    let saved = fs::read(&state).unwrap();
+    assert!(!holds_a_token(&saved), "a key in the state file");
+
+    // The state still serves: the next run resumes where this one stopped.
+    // (With rules of one's own only, the path is kept out all the same.)
+    append(&log, "three\n");
+    let follower = Follower::start(&[
+        &log,
+        Path::new("--rule=none"),
+        Path::new("--pattern=one"),
+        Path::new("--state"),
+        &state,
+    ]);
+    assert_eq!(follower.lines(1), ["three"]);
+    let (status, _, _) = follower.stop();
+    assert!(status.success());
+    assert!(!holds_a_token(&fs::read(&state).unwrap()), "a key in the state file");
+    append(&log, "four\n");
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    assert_eq!(follower.lines(1), ["four"]);
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+#[test]
+fn a_state_file_of_the_previous_format_still_resumes() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    fs::write(&log, "shown before\nnew since\n").unwrap();
+    let meta = fs::metadata(&log).unwrap();
+    // As versions before hashed paths wrote it: the path itself.
+    let old = serde_json::json!({"files": [{
+        "path": log,
+        "identity": {"dev": meta.dev(), "ino": meta.ino()},
+        "offset": "shown before\n".len(),
+    }]});
+    fs::write(&state, old.to_string()).unwrap();
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    assert_eq!(follower.lines(1), ["new since"]);
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{rest:?}");
+    let saved = fs::read_to_string(&state).unwrap();
+    assert!(saved.contains("path_hash"), "rewritten in the new format: {saved}");
 }
