@@ -62,7 +62,7 @@ use std::{
 use notify::{RecursiveMode, Watcher};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Redactor, RuleSet, filter::READ_SIZE};
+use crate::{Error, Redactor, RuleSet, filter::READ_SIZE, policy::MessagePolicy};
 
 /// The longest wait between two looks at the files when no event comes.
 pub const POLL: Duration = Duration::from_millis(100);
@@ -175,12 +175,9 @@ struct State {
     files: Vec<Position>,
 }
 
-/// `path` redacted by the run's rules and by every built-in one (the
-/// run's may be only custom ones), for the state file.
-fn shown_path(path: &Path, rules: &Arc<RuleSet>) -> String {
-    let builtin = Arc::new(RuleSet::default_rules(true));
-    let redacted = builtin.redact(&rules.redact(path.as_os_str().as_bytes()));
-    String::from_utf8_lossy(&redacted).into_owned()
+/// `path` as the state file shows it: through the one message policy.
+fn shown_path(path: &Path, policy: &MessagePolicy) -> String {
+    String::from_utf8_lossy(&policy.redact(path.as_os_str().as_bytes())).into_owned()
 }
 
 fn path_hash(path: &Path) -> String {
@@ -235,12 +232,13 @@ pub fn follow<W: Write>(
         Some(state) => load_state(state)?,
         None => HashMap::new(),
     };
+    let policy = MessagePolicy::new(rules);
     let mut tails: Vec<Tail> = paths
         .iter()
         .map(|path| Tail {
             path: path.clone(),
             hash: path_hash(path),
-            shown: shown_path(path, rules),
+            shown: shown_path(path, &policy),
             current: None,
             rotated: Vec::new(),
             reported_missing: false,
