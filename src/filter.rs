@@ -4,6 +4,10 @@
 use std::{
     fs::File,
     io::{self, BufRead, BufReader, Read, Write},
+    os::{
+        fd::AsRawFd,
+        unix::fs::{FileTypeExt, OpenOptionsExt},
+    },
     path::{Path, PathBuf},
 };
 
@@ -149,13 +153,18 @@ pub fn redact_input<W: Write + ?Sized>(
     buf: &mut [u8],
     flush_each_read: bool,
 ) -> Result<(), Error> {
-    pump_input(redactor, input, out, buf, flush_each_read, |_| false)
+    pump_input(redactor, input, out, buf, flush_each_read, false, |_| false)
 }
 
 /// Reads one input through `redactor` as [`redact_input`] does, for what the
 /// redactor records rather than for its output: `after_read` sees the
 /// redactor after each read (to take its findings, say), and returns true
 /// to stop reading there.
+///
+/// Opening a file never blocks here: a FIFO is read as a stream when a
+/// writer has it open (or left data in it), and is an error when none
+/// has, rather than a wait for one or an empty input (which would pass for
+/// clean).
 ///
 /// # Errors
 ///
@@ -166,7 +175,7 @@ pub fn inspect_input(
     buf: &mut [u8],
     after_read: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
-    pump_input(redactor, input, &mut io::sink(), buf, false, after_read)
+    pump_input(redactor, input, &mut io::sink(), buf, false, true, after_read)
 }
 
 fn pump_input<W: Write + ?Sized>(
@@ -175,6 +184,7 @@ fn pump_input<W: Write + ?Sized>(
     out: &mut W,
     buf: &mut [u8],
     flush_each_read: bool,
+    no_wait: bool,
     stop: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
     match input {
@@ -183,12 +193,54 @@ fn pump_input<W: Write + ?Sized>(
             pump(redactor, &mut io::stdin().lock(), out, buf, flush_each_read, stop).map(drop)
         }
         Input::Path(path) => {
-            let mut file =
-                BufReader::with_capacity(READ_SIZE, File::open(path).map_err(Error::Read)?);
+            let mut file = if no_wait {
+                open_without_waiting(path)?
+            } else {
+                BufReader::with_capacity(READ_SIZE, File::open(path).map_err(Error::Read)?)
+            };
             let format = Format::sniff(&mut file).map_err(Error::Read)?;
             pump_stored(redactor, format, file, out, buf, flush_each_read, stop).map(drop)
         }
     }
+}
+
+/// Opens `path` for reading without waiting for a FIFO's writer, then
+/// reads it blocking, as a stream. A FIFO that no writer holds and that
+/// holds no data is an error.
+fn open_without_waiting(path: &Path) -> Result<BufReader<File>, Error> {
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(Error::Read)?;
+    let fifo = file.metadata().map_err(Error::Read)?.file_type().is_fifo();
+    let mut reader = BufReader::with_capacity(READ_SIZE, file);
+    if fifo {
+        // Without blocking, a read tells the cases apart: data (keep it in
+        // the buffer), EAGAIN (a writer, nothing written yet), or end of
+        // file (no writer at all).
+        match reader.fill_buf() {
+            Ok([]) => {
+                return Err(Error::Read(io::Error::other(
+                    "FIFO with no writer: nothing to read (start its writer first, or pipe \
+                     the writer into `phx-redact --check -`)",
+                )));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(Error::Read(e)),
+        }
+    }
+    let fd = reader.get_ref().as_raw_fd();
+    // SAFETY: `fd` is open while `reader` is; F_GETFL and F_SETFL take ints.
+    let cleared = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+    };
+    if !cleared {
+        return Err(Error::Read(io::Error::last_os_error()));
+    }
+    Ok(reader)
 }
 
 /// Redacts `inputs` in order into `out`. Each input is its own stream: a

@@ -8,3 +8,4 @@ mod filter_cli;
 mod follow;
 mod rules;
 mod rules_cli;
+mod scrub_safety;
