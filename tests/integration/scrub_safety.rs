@@ -308,14 +308,79 @@ fn in_place_keeps_setuid_setgid_extended_attributes_and_acls() {
     xattr::set(&path, "system.posix_acl_access", &acl).unwrap();
     let mode = fs::metadata(&path).unwrap().mode() & 0o7777;
     let acl = xattr::get(&path, "system.posix_acl_access").unwrap().unwrap();
+    // A file without an ACL, in a folder that has since been given a
+    // default ACL, which a new file there inherits: the copy must not.
+    let plain = dir.path().join("plain.log");
+    fs::write(&plain, &log).unwrap();
+    fs::set_permissions(&plain, fs::Permissions::from_mode(0o640)).unwrap();
+    xattr::set(dir.path(), "system.posix_acl_default", &acl).unwrap();
 
-    let out = run_guarded(&[os("--in-place"), path.as_os_str()]);
+    let out = run_guarded(&[os("--in-place"), path.as_os_str(), plain.as_os_str()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(fs::read(&path).unwrap(), oracle(&log, false));
     let after = fs::metadata(&path).unwrap();
     assert_eq!(after.mode() & 0o7777, mode, "{:o} != {mode:o}", after.mode() & 0o7777);
     assert_eq!(xattr::get(&path, "user.origin").unwrap().as_deref(), Some(&b"collector-7"[..]));
     assert_eq!(xattr::get(&path, "system.posix_acl_access").unwrap(), Some(acl));
+    assert_eq!(fs::read(&plain).unwrap(), oracle(&log, false));
+    assert_eq!(fs::metadata(&plain).unwrap().mode() & 0o7777, 0o640);
+    assert_eq!(xattr::list(&plain).unwrap().count(), 0, "no ACL inherited by the copy");
+}
+
+#[test]
+fn without_a_lease_a_writer_is_found_in_proc_and_the_file_refused() {
+    // Unprivileged and not the file's owner, no lease can be had: the
+    // writers are looked for in /proc, where one user sees their own.
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(unsafe { libc::geteuid() }, 0, "this test switches to user nobody: run it as root");
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let path = dir.path().join("shared.log");
+    let log = dirty_log(108);
+    fs::write(&path, &log).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
+    let as_nobody = |command: &mut Command| {
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(65534) != 0
+                    || libc::setuid(65534) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    };
+    let mut writer = Command::new("sh");
+    writer
+        .arg("-c")
+        .arg(r#"exec 3>>"$1"; echo ready; read _; echo "written after the scrub" >&3"#)
+        .arg("sh")
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    as_nobody(&mut writer);
+    let mut writer = writer.spawn().unwrap();
+    let mut ready = String::new();
+    BufReader::new(writer.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready, "ready\n");
+
+    let mut scrub = cmd();
+    scrub.arg("--in-place").arg(&path).stdin(Stdio::null());
+    as_nobody(&mut scrub);
+    let out = wait_guarded(scrub.spawn().unwrap());
+    drop(writer.stdin.take());
+    assert!(writer.wait().unwrap().success());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("is open for writing by another process (PID {} sh)", writer.id())),
+        "{err}"
+    );
+    let after = [&log[..], b"written after the scrub\n"].concat();
+    assert_eq!(fs::read(&path).unwrap(), after, "the writer's line is in the file");
 }
 
 /// Runs the binary with its address space capped at 4 GiB: room for a
