@@ -123,7 +123,7 @@ fn check_mirror(files: &[Found], root: &Path) -> Result<(), Error> {
     for folder in folders {
         if fs::canonicalize(folder).is_ok_and(|f| root.starts_with(f)) {
             return Err(Error::Usage(format!(
-                "--output-dir {} is inside the input folder {} (or is it): its files would be \
+                "--output-dir {} is the input folder {} or inside it: its files would be \
                  written over; nothing was written. Choose a folder outside the inputs",
                 root.display(),
                 folder.display()
