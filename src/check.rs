@@ -228,7 +228,7 @@ pub fn check<W: Write + ?Sized>(
     let mut keys = Keys::default();
     let mut names = vec![String::new(); inputs.len()];
     let mut failures = 0;
-    let workers = options.threads.clamp(1, inputs.len().max(1));
+    let workers = options.threads.clamp(1, inputs.len().clamp(1, crate::batch::MAX_THREADS));
     let next_input = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let mut out = Output { out, error: None, failed: &failed };

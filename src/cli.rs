@@ -109,12 +109,17 @@ pub struct Args {
 
     /// Rewrite each file that holds a secret, atomically; a compressed file
     /// stays compressed in its format. Files with nothing to redact are not
-    /// touched.
+    /// touched. Owner, mode (setuid/setgid too), extended attributes, ACLs
+    /// and times are kept. Refused, and left as they are (exit status 2): a
+    /// file with other names (hard links: find them with `find MOUNT -xdev
+    /// -samefile FILE`), a file a process holds open for writing (a live
+    /// log), a FIFO or device.
     #[arg(long, conflicts_with = "output_dir")]
     pub in_place: bool,
 
     /// Write the scrubbed files to a mirror of the input tree under DIR,
-    /// leaving the originals as they are.
+    /// leaving the originals as they are. DIR may not be in an input folder,
+    /// and no two inputs may map to one path: checked before any write.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 

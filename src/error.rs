@@ -58,6 +58,10 @@ pub enum Error {
         "changed while being scrubbed (an active log?); left as it was, run again once it is idle"
     )]
     Changed,
+    /// The file was left as it was, because scrubbing it would lose
+    /// something or leave a secret behind (see [`crate::scrub::Refusal`]).
+    #[error("{0}")]
+    Refused(crate::scrub::Refusal),
 }
 
 impl Error {

@@ -4,6 +4,10 @@
 use std::{
     fs::File,
     io::{self, BufRead, BufReader, Read, Write},
+    os::{
+        fd::AsRawFd,
+        unix::fs::{FileTypeExt, OpenOptionsExt},
+    },
     path::{Path, PathBuf},
 };
 
@@ -159,6 +163,11 @@ pub fn redact_input<W: Write + ?Sized>(
 /// to stop reading there. Unlike the filter, it decompresses standard input
 /// too: a compressed stream must not pass as clean.
 ///
+/// Opening a file never blocks here: a FIFO is read as a stream when a
+/// writer has it open (or left data in it), and is an error when none
+/// has, rather than a wait for one or an empty input (which would pass for
+/// clean).
+///
 /// # Errors
 ///
 /// [`Error::Read`] or [`Error::Corrupt`] when the input fails,
@@ -172,21 +181,22 @@ pub fn inspect_input(
     pump_input(redactor, input, &mut io::sink(), buf, false, true, after_read)
 }
 
-/// `decode_stdin`: whether standard input is decompressed like a file
-/// (for `--check`, where a compressed stream read as bytes would pass as
-/// clean) or passes byte for byte (the filter, whose output must be what
-/// came in, redacted).
+/// `audit` (for `--check`): standard input is decompressed like a file,
+/// since a compressed stream read as bytes would pass as clean, and a FIFO
+/// is opened without waiting for its writer. Otherwise (the filter, whose
+/// output must be what came in, redacted) standard input passes byte for
+/// byte and a path is opened as `cat` opens it.
 fn pump_input<W: Write + ?Sized>(
     redactor: &mut Redactor,
     input: &Input,
     out: &mut W,
     buf: &mut [u8],
     flush_each_read: bool,
-    decode_stdin: bool,
+    audit: bool,
     stop: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
     match input {
-        Input::Stdin if !decode_stdin => {
+        Input::Stdin if !audit => {
             pump(redactor, &mut io::stdin().lock(), out, buf, flush_each_read, stop).map(drop)
         }
         Input::Stdin => {
@@ -195,9 +205,13 @@ fn pump_input<W: Write + ?Sized>(
             pump_stored(redactor, format, stdin, out, buf, flush_each_read, stop).map(drop)
         }
         Input::Path(path) => {
+            let file = if audit {
+                open_without_waiting(path)?
+            } else {
+                BufReader::with_capacity(READ_SIZE, File::open(path).map_err(Error::Read)?)
+            };
             // A path can name a pipe (`<(...)`, /dev/stdin), whose reads can
             // be short: the format is told from as many reads as it takes.
-            let file = File::open(path).map_err(Error::Read)?;
             let (format, file) = Format::sniff_stream(file).map_err(Error::Read)?;
             let file = BufReader::with_capacity(READ_SIZE, file);
             pump_stored(redactor, format, file, out, buf, flush_each_read, stop).map(drop)
@@ -214,6 +228,45 @@ pub(crate) fn is_tar<R: io::Read + io::Seek>(format: Format, file: &mut R) -> Re
     let mut head = Vec::with_capacity(512);
     decoded.take(512).read_to_end(&mut head).map_err(|e| Error::corrupt(format, e))?;
     Ok(compress::is_tar(&head))
+}
+
+/// Opens `path` for reading without waiting for a FIFO's writer, then
+/// reads it blocking, as a stream. A FIFO that no writer holds and that
+/// holds no data is an error.
+fn open_without_waiting(path: &Path) -> Result<BufReader<File>, Error> {
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(Error::Read)?;
+    let fifo = file.metadata().map_err(Error::Read)?.file_type().is_fifo();
+    let mut reader = BufReader::with_capacity(READ_SIZE, file);
+    if fifo {
+        // Without blocking, a read tells the cases apart: data (keep it in
+        // the buffer), EAGAIN (a writer, nothing written yet), or end of
+        // file (no writer at all).
+        match reader.fill_buf() {
+            Ok([]) => {
+                return Err(Error::Read(io::Error::other(
+                    "FIFO with no writer: nothing to read (start its writer first, or pipe \
+                     the writer into `phx-redact --check -`)",
+                )));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(Error::Read(e)),
+        }
+    }
+    let fd = reader.get_ref().as_raw_fd();
+    // SAFETY: `fd` is open while `reader` is; F_GETFL and F_SETFL take ints.
+    let cleared = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+    };
+    if !cleared {
+        return Err(Error::Read(io::Error::last_os_error()));
+    }
+    Ok(reader)
 }
 
 /// Redacts `inputs` in order into `out`. Each input is its own stream: a

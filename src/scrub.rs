@@ -7,14 +7,29 @@
 //! the folder is synced after. A failure at any point, a kill included,
 //! leaves the original as it was; a killed run can leave a temporary file,
 //! which the next run reports (see [`crate::walk`]).
+//!
+//! What cannot be scrubbed without losing something is refused and left
+//! as it was, with a message that says what to do ([`Refusal`]): a FIFO or
+//! a device; in place, a file with other names (hard links), which a
+//! rename would leave holding the secret, and a file a process has open
+//! for writing (a live log), whose next lines would go to the deleted
+//! original; and a file whose mode bits, extended attributes or ACLs the
+//! new copy cannot be given.
 
 use std::{
+    ffi::{OsStr, OsString},
+    fmt,
     fs::{self, File, FileTimes},
-    io::{self, BufReader, BufWriter, Seek, SeekFrom, Write},
-    os::unix::fs::MetadataExt,
+    io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write},
+    os::{
+        fd::AsRawFd,
+        unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt},
+    },
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, OnceLock},
 };
+
+use xattr::FileExt;
 
 use crate::{
     Error, Redactor, RuleSet,
@@ -54,15 +69,109 @@ pub struct Outcome {
     pub written: bool,
 }
 
+/// Why a file was left as it was rather than scrubbed. Each message says
+/// what to do instead.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// A FIFO, a device, a socket: only regular files are rewritten, and
+    /// opening some of them would block or have side effects.
+    NotRegular {
+        /// What it is, for the user.
+        kind: &'static str,
+    },
+    /// In place, a file with other names (hard links): renaming over one
+    /// name would leave the secret in the others.
+    HardLinks {
+        /// How many names other than this one.
+        others: u64,
+        /// The file, as resolved.
+        path: PathBuf,
+        /// The mount point to search for the other names.
+        mount: PathBuf,
+    },
+    /// In place, a file that a process holds open for writing (a live log):
+    /// after the rename, what it writes would go to the deleted original.
+    OpenForWriting {
+        /// The writers found (process id, command), where visible.
+        writers: Vec<(u32, String)>,
+    },
+    /// In place, a process opened the file for writing while it was being
+    /// scrubbed (the read lease on it broke).
+    OpenedForWriting,
+    /// The rewritten copy cannot be given what the original has (an
+    /// extended attribute, an ACL, setuid/setgid bits).
+    Metadata {
+        /// What could not be kept.
+        what: String,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NotRegular { kind } => write!(
+                f,
+                "not a regular file: {kind}; left as it was (only regular files are scrubbed; \
+                 read a stream with --check or through standard input)"
+            ),
+            Refusal::HardLinks { others, path, mount } => {
+                let names =
+                    if *others == 1 { "name (hard link) holds" } else { "names (hard links) hold" };
+                write!(
+                    f,
+                    "{others} other {names} this file, and a rewrite of one name would leave the \
+                     secret under the others; left as it was. Find them with `find {} -xdev -samefile {}`, \
+                     then remove the extra names, or scrub one and link the others to it again",
+                    mount.display(),
+                    path.display()
+                )
+            }
+            Refusal::OpenForWriting { writers } => {
+                write!(f, "is open for writing by another process")?;
+                if !writers.is_empty() {
+                    let list: Vec<String> =
+                        writers.iter().map(|(pid, name)| format!("{pid} {name}")).collect();
+                    write!(f, " (PID {})", list.join(", "))?;
+                }
+                write!(
+                    f,
+                    " (a live log?): what it writes after a rewrite would be lost, so it was left \
+                     as it was; scrub it once rotated, or pipe the writer through phx-redact"
+                )
+            }
+            Refusal::OpenedForWriting => write!(
+                f,
+                "opened for writing while being scrubbed (an active log?); left as it was, run \
+                 again once it is idle"
+            ),
+            Refusal::Metadata { what, source } => write!(
+                f,
+                "the rewritten copy cannot keep the original's {what} ({source}); left as it was"
+            ),
+        }
+    }
+}
+
 /// Scrubs `path` as `dest` says. `rel` is the path to give the file under a
 /// mirror's root.
+///
+/// Opening never blocks: a FIFO or a device is refused before it is read.
+/// In place, the file is also refused when it has other names (hard links)
+/// or when a process holds it open for writing (a live log), and its
+/// owner, mode (setuid and setgid bits included), extended attributes
+/// (ACLs included) and times are kept, or it is refused.
 ///
 /// # Errors
 ///
 /// [`Error::Read`] or [`Error::Corrupt`] when the input cannot be read or
 /// decoded, [`Error::Unsupported`] when its format cannot be read,
-/// [`Error::Archive`] when it is a tar holding a secret, [`Error::Write`] when the output cannot be written,
-/// [`Error::Changed`] when the file changed while it was scrubbed. In every
+/// [`Error::Archive`] when it is a tar holding a secret, [`Error::Write`]
+/// when the output cannot be written, [`Error::Changed`] when the file
+/// changed while it was scrubbed, [`Error::Refused`] when scrubbing it
+/// would lose something. In every
 /// case the original is left as it was, and no temporary file remains.
 pub fn scrub_file(
     path: &Path,
@@ -73,11 +182,45 @@ pub fn scrub_file(
 ) -> Result<Outcome, Error> {
     // Write through a link to the file it names, never over the link itself.
     let path = &fs::canonicalize(path).map_err(Error::Read)?;
-    let file = File::open(path).map_err(Error::Read)?;
+    // Decide on a FIFO or a device from its metadata, before opening it:
+    // opening one can block (a FIFO without a writer) or act (a tape).
+    let kind = fs::metadata(path).map_err(Error::Read)?.file_type();
+    if !kind.is_file() {
+        return Err(Error::Refused(Refusal::NotRegular { kind: kind_name(kind) }));
+    }
+    // Without blocking all the same, in case it was swapped for a FIFO
+    // since; O_NONBLOCK changes nothing for a regular file.
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(Error::Read)?;
     let before = file.metadata().map_err(Error::Read)?;
     if !before.is_file() {
-        return Err(Error::Read(io::Error::other("not a regular file")));
+        return Err(Error::Refused(Refusal::NotRegular { kind: kind_name(before.file_type()) }));
     }
+    let mut file = match dest {
+        Dest::InPlace => Watched::in_place(file),
+        Dest::Mirror { .. } => Watched { file, lease: Lease::None },
+    };
+    let result = scrub_open(&mut file, path, rel, &before, dest, rules, levels);
+    match result {
+        // Whatever failed, a broken lease is the reason to report: a writer
+        // came, and the file must be left for it.
+        Err(_) if file.lease_broken() => Err(Error::Refused(Refusal::OpenedForWriting)),
+        result => result,
+    }
+}
+
+fn scrub_open(
+    file: &mut Watched,
+    path: &Path,
+    rel: &Path,
+    before: &fs::Metadata,
+    dest: &Dest,
+    rules: &Arc<RuleSet>,
+    levels: Levels,
+) -> Result<Outcome, Error> {
     let mut reader = BufReader::with_capacity(filter::READ_SIZE, file);
     let format = Format::sniff(&mut reader).map_err(Error::Read)?;
     let mut outcome = Outcome { stored_bytes: before.len(), ..Outcome::default() };
@@ -89,15 +232,27 @@ pub fn scrub_file(
     let mut buf = vec![0; filter::READ_SIZE];
     let dirty = filter::holds_a_token(&mut redactor, format, &mut reader, &mut buf)?;
     outcome.bytes = redactor.stats().bytes_in;
-    if dirty && filter::is_tar(format, reader.get_mut())? {
+    if dirty && filter::is_tar(format, &mut reader.get_mut().file)? {
         return Err(Error::Archive { format: "tar" });
     }
 
     let target = match dest {
         Dest::InPlace if !dirty => return Ok(outcome),
-        Dest::InPlace => path.clone(),
+        Dest::InPlace => path.to_path_buf(),
         Dest::Mirror { root } => root.join(rel),
     };
+    if matches!(dest, Dest::InPlace) {
+        refuse_writers(&reader.get_ref().lease, before)?;
+    }
+    if matches!(dest, Dest::InPlace) && before.nlink() > 1 {
+        // Renaming over this name would leave the secret under the others;
+        // writing through the inode instead would not be atomic.
+        return Err(Error::Refused(Refusal::HardLinks {
+            others: before.nlink() - 1,
+            path: path.to_path_buf(),
+            mount: mount_point(path, before.dev()),
+        }));
+    }
     let folder = target.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(folder).map_err(Error::Write)?;
     let mut temp = tempfile::Builder::new()
@@ -108,13 +263,13 @@ pub fn scrub_file(
 
     // The second pass reads the same open file again, not whatever the
     // path names by now.
-    let mut file = reader.into_inner();
-    file.seek(SeekFrom::Start(0)).map_err(Error::Read)?;
+    let file = reader.into_inner();
+    file.file.seek(SeekFrom::Start(0)).map_err(Error::Read)?;
     if !dirty {
         // A clean file is mirrored byte for byte.
-        io::copy(&mut file, temp.as_file_mut()).map_err(Error::Write)?;
+        io::copy(file, temp.as_file_mut()).map_err(Error::Write)?;
     } else {
-        let mut reader = BufReader::with_capacity(filter::READ_SIZE, file);
+        let mut reader = BufReader::with_capacity(filter::READ_SIZE, &mut *file);
         let out = BufWriter::with_capacity(filter::READ_SIZE, temp.as_file_mut());
         let mut encoder = Encoder::new(format, out, levels).map_err(Error::Write)?;
         let mut redactor = Redactor::new(Arc::clone(rules));
@@ -123,7 +278,7 @@ pub fn scrub_file(
         outcome.bytes = redactor.stats().bytes_in;
         outcome.tokens = redactor.stats().total_tokens();
     }
-    copy_metadata(temp.as_file(), &before).map_err(Error::Write)?;
+    copy_metadata(temp.as_file(), &file.file, before)?;
     // In place, the data must be on disk before the rename makes it the
     // only copy. A mirror's original stays, so a crash costs only a rerun
     // there, and syncing each file would make a mirror disk-bound.
@@ -133,8 +288,15 @@ pub fn scrub_file(
     }
 
     if matches!(dest, Dest::InPlace) {
+        // A writer opened the file since we took the lease: it is waiting
+        // for us to let go, and would then write to the deleted original.
+        if file.lease_broken() {
+            return Err(Error::Refused(Refusal::OpenedForWriting));
+        }
         // An active log grew (or was rotated) while we read it: what was
-        // appended is not in the temporary file, so keep the original.
+        // appended is not in the temporary file, so keep the original. This
+        // also covers a writer that held the file open before we took the
+        // lease where no lease could be taken.
         let now = fs::metadata(path).map_err(Error::Read)?;
         if (now.len(), now.mtime(), now.mtime_nsec(), now.ino())
             != (before.len(), before.mtime(), before.mtime_nsec(), before.ino())
@@ -150,15 +312,224 @@ pub fn scrub_file(
     Ok(outcome)
 }
 
-/// Gives `file` the permissions, owner, group and times of `like`. The
-/// owner and group only where permitted: an unprivileged user keeps the
-/// file as their own.
-fn copy_metadata(file: &File, like: &fs::Metadata) -> io::Result<()> {
-    file.set_permissions(like.permissions())?;
-    match std::os::unix::fs::fchown(file, Some(like.uid()), Some(like.gid())) {
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
-        other => other?,
+/// The original, open for reading, with a read lease on it in place.
+///
+/// A read lease (`F_SETLEASE`, `F_RDLCK`) can be taken only while no
+/// process has the file open for writing, and the kernel breaks it when one
+/// opens it for writing (or truncates it), making that process wait up to
+/// `/proc/sys/fs/lease-break-time` for us to let go. So: a live log is
+/// refused up front, and a writer that comes during the scrub is seen at
+/// the next read (or right before the rename), and the file left for it.
+/// Where no lease can be had (not the file's owner without `CAP_LEASE`, a
+/// file system without leases), the writers are looked for in `/proc`, as
+/// `fuser` does, and the size and time check before the rename remains.
+///
+/// One window stays open: a writer whose open looked the path up just
+/// before the rename, and reaches the lease check just after our last one,
+/// still gets the original. It is as wide as the rename call.
+struct Watched {
+    file: File,
+    lease: Lease,
+}
+
+/// Whether a read lease is held on a file.
+enum Lease {
+    /// Held: any writer that opens the file breaks it.
+    Held,
+    /// Refused: a process has the file open for writing.
+    Busy,
+    /// Not taken (a mirror), or not to be had: look in `/proc` instead.
+    None,
+}
+
+impl Watched {
+    /// Takes a read lease on `file` where it can be had. A file that turns
+    /// out to hold nothing to redact is not rewritten, so a writer is only
+    /// refused later, once the file is known to need a rewrite.
+    fn in_place(file: File) -> Watched {
+        let lease = if sigio_caught() {
+            // SAFETY: the descriptor is open; F_SETLEASE takes an int.
+            match unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLEASE, libc::F_RDLCK) } {
+                0 => Lease::Held,
+                _ if io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) => Lease::Busy,
+                _ => Lease::None,
+            }
+        } else {
+            Lease::None
+        };
+        Watched { file, lease }
     }
-    let times = FileTimes::new().set_accessed(like.accessed()?).set_modified(like.modified()?);
-    file.set_times(times)
+
+    /// Whether a lease was held and has been broken (or is being broken).
+    fn lease_broken(&self) -> bool {
+        // SAFETY: the descriptor is open while `self` is.
+        matches!(self.lease, Lease::Held)
+            && unsafe { libc::fcntl(self.file.as_raw_fd(), libc::F_GETLEASE) } != libc::F_RDLCK
+    }
+}
+
+/// Refuses a file some process holds open for writing, as `lease` and a
+/// look in `/proc` tell.
+fn refuse_writers(lease: &Lease, meta: &fs::Metadata) -> Result<(), Error> {
+    let writers = match lease {
+        Lease::Held => return Ok(()),
+        // Named where they can be seen; the lease said they are there.
+        Lease::Busy => writers_of(meta.dev(), meta.ino()),
+        Lease::None => match writers_of(meta.dev(), meta.ino()) {
+            writers if writers.is_empty() => return Ok(()),
+            writers => writers,
+        },
+    };
+    Err(Error::Refused(Refusal::OpenForWriting { writers }))
+}
+
+impl Read for Watched {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // One fcntl per read (256 KiB): a writer waits at most that long.
+        if self.lease_broken() {
+            return Err(io::Error::other("opened for writing while being scrubbed"));
+        }
+        self.file.read(buf)
+    }
+}
+
+/// The kernel tells a lease holder of a break with SIGIO, whose default
+/// action ends the process: catch it once (the lease is polled instead).
+/// Returns false if that failed, and then no lease is taken.
+fn sigio_caught() -> bool {
+    static CAUGHT: OnceLock<bool> = OnceLock::new();
+    *CAUGHT.get_or_init(|| {
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGIO, flag).is_ok()
+    })
+}
+
+/// The processes that hold the file `(dev, ino)` open for writing, by
+/// their `/proc/PID/fd` links, as `fuser` finds them. Processes we may not
+/// look into (another user's, unprivileged) are not seen.
+fn writers_of(dev: u64, ino: u64) -> Vec<(u32, String)> {
+    let me = std::process::id();
+    let Ok(procs) = fs::read_dir("/proc") else { return Vec::new() };
+    let mut writers = Vec::new();
+    for proc in procs.flatten() {
+        let Some(pid) = proc.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(fds) = fs::read_dir(proc.path().join("fd")) else { continue };
+        let writes = fds.flatten().any(|fd| {
+            fs::metadata(fd.path()).is_ok_and(|m| (m.dev(), m.ino()) == (dev, ino))
+                && open_for_writing(&proc.path().join("fdinfo").join(fd.file_name()))
+        });
+        if writes {
+            let name = fs::read_to_string(proc.path().join("comm")).unwrap_or_default();
+            writers.push((pid, name.trim_end().to_string()));
+        }
+    }
+    writers
+}
+
+/// Whether the descriptor `/proc/PID/fdinfo/N` describes is open for
+/// writing (its `flags:` line, in octal).
+fn open_for_writing(fdinfo: &Path) -> bool {
+    let Ok(info) = fs::read_to_string(fdinfo) else { return false };
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| i32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & libc::O_ACCMODE != libc::O_RDONLY)
+}
+
+/// The folder the file system holding `path` (on device `dev`) is mounted
+/// on: the highest ancestor on the same device.
+fn mount_point(path: &Path, dev: u64) -> PathBuf {
+    path.ancestors()
+        .skip(1)
+        .take_while(|a| fs::metadata(a).is_ok_and(|m| m.dev() == dev))
+        .last()
+        .unwrap_or(Path::new("/"))
+        .to_path_buf()
+}
+
+/// How messages name a file type other than a regular file.
+fn kind_name(kind: fs::FileType) -> &'static str {
+    if kind.is_fifo() {
+        "FIFO"
+    } else if kind.is_char_device() {
+        "character device"
+    } else if kind.is_block_device() {
+        "block device"
+    } else if kind.is_socket() {
+        "socket"
+    } else if kind.is_dir() {
+        "folder"
+    } else {
+        "special file"
+    }
+}
+
+/// Gives `file` the owner, group, extended attributes (ACLs included),
+/// permissions and times of `like`, the metadata of `original`.
+///
+/// The order matters: a chown clears the setuid and setgid bits and file
+/// capabilities, and an ACL sets the group bits, so the owner goes first,
+/// then the attributes, then the mode. The owner and group are kept only
+/// where permitted: an unprivileged user keeps the file as their own,
+/// unless it is setuid or setgid, which would then be theirs.
+fn copy_metadata(file: &File, original: &File, like: &fs::Metadata) -> Result<(), Error> {
+    let refuse = |what: &str, source: io::Error| {
+        Error::Refused(Refusal::Metadata { what: what.to_string(), source })
+    };
+    let special = like.mode() & 0o6000;
+    match std::os::unix::fs::fchown(file, Some(like.uid()), Some(like.gid())) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied && special != 0 => {
+            return Err(refuse("setuid/setgid owner and group", e));
+        }
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+        other => other.map_err(Error::Write)?,
+    }
+    copy_xattrs(file, original)?;
+    file.set_permissions(like.permissions()).map_err(Error::Write)?;
+    // The kernel may drop setgid quietly (a group the caller is not in).
+    let mode = file.metadata().map_err(Error::Write)?.mode();
+    if mode & 0o7777 != like.mode() & 0o7777 {
+        let e =
+            io::Error::other(format!("mode {:o} became {:o}", like.mode() & 0o7777, mode & 0o7777));
+        return Err(refuse("mode", e));
+    }
+    let accessed = like.accessed().map_err(Error::Read)?;
+    let modified = like.modified().map_err(Error::Read)?;
+    file.set_times(FileTimes::new().set_accessed(accessed).set_modified(modified))
+        .map_err(Error::Write)
+}
+
+/// Makes `file`'s extended attributes those of `original`: each of the
+/// original's is copied (an ACL is `system.posix_acl_access`), and any the
+/// new file got on its own (a folder's default ACL) and the original lacks
+/// is removed.
+fn copy_xattrs(file: &File, original: &File) -> Result<(), Error> {
+    let refuse = |name: &OsStr, source: io::Error| {
+        let what = format!("extended attribute {}", name.to_string_lossy());
+        Error::Refused(Refusal::Metadata { what, source })
+    };
+    let unsupported = |e: &io::Error| e.raw_os_error() == Some(libc::EOPNOTSUPP);
+    let names: Vec<OsString> = match original.list_xattr() {
+        Ok(names) => names.collect(),
+        Err(e) if unsupported(&e) => Vec::new(),
+        Err(e) => return Err(Error::Read(e)),
+    };
+    for name in &names {
+        let Some(value) = original.get_xattr(name).map_err(Error::Read)? else { continue };
+        file.set_xattr(name, &value).map_err(|e| refuse(name, e))?;
+    }
+    let own: Vec<OsString> = match file.list_xattr() {
+        Ok(own) => own.collect(),
+        Err(e) if unsupported(&e) => Vec::new(),
+        Err(e) => return Err(Error::Write(e)),
+    };
+    for name in own.iter().filter(|n| !names.contains(n)) {
+        file.remove_xattr(name).map_err(|e| refuse(name, e))?;
+    }
+    Ok(())
 }

@@ -18,6 +18,9 @@ pub struct Found {
     /// Its path below the argument it was found under (its own file name
     /// for a file named directly), for mirroring.
     pub rel: PathBuf,
+    /// The folder argument it was found under; `None` for a file named
+    /// directly.
+    pub under: Option<PathBuf>,
 }
 
 /// An entry passed over, and why.
@@ -59,7 +62,7 @@ pub fn expand(args: &[PathBuf], options: WalkOptions) -> (Vec<Found>, Vec<Skippe
             // A file named on the command line is taken as it is; errors
             // (missing, unreadable) come when it is opened.
             let rel = arg.file_name().map_or_else(|| arg.clone(), PathBuf::from);
-            found.push(Found { path: arg.clone(), rel });
+            found.push(Found { path: arg.clone(), rel, under: None });
             continue;
         }
         let walk = WalkDir::new(arg).follow_links(options.follow_links).sort_by_file_name();
@@ -97,7 +100,7 @@ pub fn expand(args: &[PathBuf], options: WalkOptions) -> (Vec<Found>, Vec<Skippe
                 }),
                 None => {
                     let rel = path.strip_prefix(arg).unwrap_or(path).to_path_buf();
-                    found.push(Found { path: path.to_path_buf(), rel });
+                    found.push(Found { path: path.to_path_buf(), rel, under: Some(arg.clone()) });
                 }
             }
         }

@@ -11,3 +11,4 @@ mod library_io;
 mod messages;
 mod rules;
 mod rules_cli;
+mod scrub_safety;
