@@ -2,8 +2,9 @@
 //! summary.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     fmt, fs,
+    os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
     sync::{
         Arc,
@@ -17,6 +18,7 @@ use rayon::prelude::*;
 use crate::{
     Error, RuleSet,
     compress::Levels,
+    policy::MessagePolicy,
     scrub::{self, Dest},
     walk::Found,
 };
@@ -78,20 +80,31 @@ pub fn run(
     options: &BatchOptions,
     on_error: impl Fn(&Path, &Error) + Sync,
 ) -> Result<Summary, Error> {
-    if let Dest::Mirror { root } = &options.dest {
-        check_mirror(files, root)?;
-    }
-    let total: u64 = files.iter().filter_map(|f| f.path.metadata().ok()).map(|m| m.len()).sum();
-    let bar = progress_bar(total, files.len(), options.progress);
+    // A copy in a mirror is named through the message policy: a key in a
+    // file's name must not come back in the name of its scrubbed copy.
+    let rels: Vec<PathBuf> = match &options.dest {
+        Dest::Mirror { root } => {
+            let policy = MessagePolicy::new(rules);
+            let rels: Vec<PathBuf> = files.iter().map(|f| policy.redact_path(&f.rel)).collect();
+            check_mirror(files, &rels, root)?;
+            rels
+        }
+        Dest::InPlace => Vec::new(),
+    };
+    let jobs: Vec<(&Found, &Path)> = match options.dest {
+        Dest::InPlace => distinct(files),
+        Dest::Mirror { .. } => files.iter().zip(rels.iter().map(PathBuf::as_path)).collect(),
+    };
+    let total: u64 = jobs.iter().filter_map(|(f, _)| f.path.metadata().ok()).map(|m| m.len()).sum();
+    let bar = progress_bar(total, jobs.len(), options.progress);
     let counts = Counts::default();
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.min(files.len()).clamp(1, MAX_THREADS))
+        .num_threads(options.threads.min(jobs.len()).clamp(1, MAX_THREADS))
         .build()
         .map_err(|e| Error::Read(std::io::Error::other(e)))?;
     pool.install(|| {
-        files.par_iter().for_each(|found| {
-            let result =
-                scrub::scrub_file(&found.path, &found.rel, &options.dest, rules, options.levels);
+        jobs.par_iter().for_each(|&(found, rel)| {
+            let result = scrub::scrub_file(&found.path, rel, &options.dest, rules, options.levels);
             match result {
                 Ok(outcome) => {
                     counts.add(&outcome);
@@ -104,7 +117,7 @@ pub fn run(
             }
             let done =
                 counts.scanned.load(Ordering::Relaxed) + counts.failed.load(Ordering::Relaxed);
-            bar.set_message(format!("{done}/{} files", files.len()));
+            bar.set_message(format!("{done}/{} files", jobs.len()));
         });
     });
     bar.finish_and_clear();
@@ -116,7 +129,7 @@ pub fn run(
 /// in an input folder (or that folder itself), or an output path that is
 /// an input. Paths are compared resolved, so that `./x` and `x`, or a link
 /// and its target, are the same.
-fn check_mirror(files: &[Found], root: &Path) -> Result<(), Error> {
+fn check_mirror(files: &[Found], rels: &[PathBuf], root: &Path) -> Result<(), Error> {
     let root = resolve_lenient(root);
     let mut folders: Vec<&PathBuf> = files.iter().filter_map(|f| f.under.as_ref()).collect();
     folders.dedup();
@@ -133,8 +146,8 @@ fn check_mirror(files: &[Found], root: &Path) -> Result<(), Error> {
     let inputs: HashMap<PathBuf, &Found> =
         files.iter().filter_map(|f| Some((fs::canonicalize(&f.path).ok()?, f))).collect();
     let mut targets: HashMap<PathBuf, &Found> = HashMap::with_capacity(files.len());
-    for file in files {
-        let target = root.join(&file.rel);
+    for (file, rel) in files.iter().zip(rels) {
+        let target = root.join(rel);
         if let Some(input) = inputs.get(&target) {
             return Err(Error::Usage(format!(
                 "--output-dir: the scrubbed copy of {} would be written over the input {}; \
@@ -154,6 +167,18 @@ fn check_mirror(files: &[Found], root: &Path) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// The files to scrub in place, a file named more than once (the same
+/// inode) kept once: two workers rewriting it at once would each see it
+/// change under them.
+fn distinct(files: &[Found]) -> Vec<(&Found, &Path)> {
+    let mut seen = HashSet::with_capacity(files.len());
+    files
+        .iter()
+        .filter(|f| f.path.metadata().map_or(true, |m| seen.insert((m.dev(), m.ino()))))
+        .map(|f| (f, f.rel.as_path()))
+        .collect()
 }
 
 /// `path` with its existing part resolved (links, `..`), and the rest, not

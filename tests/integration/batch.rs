@@ -324,3 +324,61 @@ fn in_place_with_the_same_length_marker_keeps_every_offset_and_then_checks_clean
     let check = run(&[Path::new("--check"), &file]);
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
 }
+
+/// Every name in `dir`, recursively, as one string.
+fn names_below(dir: &Path) -> String {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_mirror_never_names_a_copy_after_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    // Keys built at run time: a built-in one in a folder's name, a custom
+    // rule's secret in a file's name, and two files that differ only in
+    // their key, which must stay two files.
+    let key = |c: &str| format!("phx_{}", c.repeat(44));
+    let custom = "SECRET31415926";
+    let folder = src.join(key("a"));
+    fs::create_dir_all(&folder).unwrap();
+    let (dirty, clean) = (sample::log(41, 50, 3), sample::log(42, 50, 0));
+    fs::write(folder.join(format!("{custom}.log")), &dirty).unwrap();
+    fs::write(src.join(format!("{}.log", key("b"))), &clean).unwrap();
+    fs::write(src.join(format!("{}.log", key("c"))), &clean).unwrap();
+    let mirror = dir.path().join("mirror");
+    let out = cmd()
+        .args(["-r", "--pattern", "SECRET[0-9]{8}", "--output-dir"])
+        .args([&mirror, &src])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let names = names_below(&mirror);
+    for secret in [key("a"), key("b"), key("c"), custom.to_string()] {
+        assert!(!names.contains(&secret), "a mirrored name holds a secret:\n{names}");
+    }
+    let copies: Vec<_> = walkdir::WalkDir::new(&mirror)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| fs::read(e.path()).unwrap())
+        .collect();
+    assert_eq!(copies.len(), 3, "{names}");
+    assert_eq!(copies.iter().filter(|c| **c == clean).count(), 2, "{names}");
+    assert!(copies.contains(&oracle(&dirty, false)), "{names}");
+}
+
+#[test]
+fn a_file_named_twice_is_scrubbed_once_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.log");
+    let dirty = sample::log(43, 2_000, 3);
+    fs::write(&file, &dirty).unwrap();
+    let again = dir.path().join(".").join("app.log");
+    let out = cmd().args(["--in-place", "-j2"]).args([&file, &again, &file]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(fs::read(&file).unwrap(), oracle(&dirty, false));
+}
