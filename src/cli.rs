@@ -174,7 +174,8 @@ magic bytes) are decompressed to standard output, and stay compressed in
 their format with --in-place or --output-dir. Other compressed or archive
 formats (zip, 7z, rar, lzip, lzma, .Z, lzop, ...) are an error, never
 scanned as text; a tar holding a secret is checked but not rewritten.
-Standard input passes byte for byte, but --check decompresses it.
+Standard input passes byte for byte; compressed data there cannot be
+redacted, so it passes but the run fails (2). --check decompresses it.
 
 Exit status: 0 when every input was redacted, 2 when an input failed (the
 others are still processed). With --check: 0 when no token was found, 1

@@ -52,6 +52,17 @@ pub enum Error {
         /// The archive's format (`tar`).
         format: &'static str,
     },
+    /// Standard input held compressed data, which the filter passed on
+    /// byte for byte, as it does everything on standard input, but could
+    /// not redact: the run fails rather than look as if it had.
+    #[error(
+        "{format} data: passed on byte for byte, NOT redacted; decompress it into phx-redact \
+         (zcat, zstdcat, xzcat, ...) or name the file, which phx-redact decompresses"
+    )]
+    CompressedStdin {
+        /// The format's name.
+        format: &'static str,
+    },
     /// The file changed while it was scrubbed (an active log): it was left
     /// as it was, so that nothing appended meanwhile is lost.
     #[error(

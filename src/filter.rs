@@ -197,7 +197,16 @@ fn pump_input<W: Write + ?Sized>(
 ) -> Result<(), Error> {
     match input {
         Input::Stdin if !audit => {
-            pump(redactor, &mut io::stdin().lock(), out, buf, flush_each_read, stop).map(drop)
+            // Byte for byte, compressed or not: a filter's output is what
+            // came in, redacted. Compressed bytes cannot be redacted, so
+            // they still pass, but the run fails rather than look clean.
+            let (format, mut stdin) =
+                Format::sniff_stream(io::stdin().lock()).map_err(Error::Read)?;
+            pump(redactor, &mut stdin, out, buf, flush_each_read, stop)?;
+            match format {
+                Format::Plain => Ok(()),
+                format => Err(Error::CompressedStdin { format: format.name() }),
+            }
         }
         Input::Stdin => {
             let (format, stdin) = Format::sniff_stream(io::stdin().lock()).map_err(Error::Read)?;

@@ -412,10 +412,15 @@ fn check_of_stdin_decodes_a_compressed_stream_even_from_a_short_first_read() {
 }
 
 #[test]
-fn the_filter_passes_stdin_byte_for_byte_even_when_compressed() {
+fn the_filter_passes_compressed_stdin_byte_for_byte_and_fails_loudly() {
     let log = sample::log(98, 200, 5);
     let Some(stored) = XZ.compress(&log) else { return };
     let (code, out, err) = crate::common::run(&[], &stored);
-    assert_eq!(code, 0, "{err}");
     assert_eq!(out, stored);
+    // Passed on, but never as if it had been redacted.
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("<stdin>: xz data: passed on byte for byte, NOT redacted"), "{err}");
+    // Plain text after a compressed-looking first byte is still plain.
+    let (code, out, err) = crate::common::run(&[], b"\x1fnot gzip\n");
+    assert_eq!((code, out.as_slice(), err.as_str()), (0, &b"\x1fnot gzip\n"[..], ""));
 }
