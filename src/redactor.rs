@@ -16,7 +16,8 @@
 //! could still turn out to be part of a token:
 //!
 //! - a candidate that has not yet matched nor failed (for the default rules
-//!   at most 24 bytes: the prefix and 20 body bytes);
+//!   at most 44 bytes: the prefix and 40 body bytes, for a body with an
+//!   early `_`);
 //! - a partial prefix at the end of the chunk (at most 3 bytes);
 //! - inside a token that has matched, the bytes after the last match end
 //!   (for the default rules one byte, because a DFA reports a match one

@@ -29,14 +29,19 @@ use crate::{
     prefilter::Prefilter,
 };
 
-/// The body that follows a secret prefix: at least 20 ASCII letters or
-/// digits, then any further letters, digits or underscores.
+/// The body that follows a secret prefix: a run of ASCII letters, digits
+/// and underscores that either starts with 20 letters or digits, or is at
+/// least 40 long.
 ///
 /// 20, not the full length of any one era, so that truncated keys and every
-/// era of PostHog's formats are caught. The trailing `_` in the second class
-/// makes two glued keys (`phx_<a>phx_<b>`) one token, so the second key's
-/// body is never left in the clear.
-pub const BODY: &str = "[A-Za-z0-9]{20}[A-Za-z0-9_]*";
+/// era of PostHog's formats are caught. The trailing `_` in the first
+/// branch makes two glued keys (`phx_<a>phx_<b>`) one token, so the second
+/// key's body is never left in the clear. The second branch fails closed
+/// where peer scanners (trufflehog, kingfisher) do: 40 or more such bytes
+/// are a key even with an `_` early in them, while Phoenix's `phx_join`
+/// and the like stay far too short to be one. Both branches end at the end
+/// of the same run, so which one matched never changes a token's extent.
+pub const BODY: &str = "(?:[A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})";
 
 /// One kind of secret.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -156,9 +156,22 @@ fn list_rules_shows_each_rule_and_the_hold_back_bound() {
     let (code, out, _) = run(&["--list-rules"], b"");
     assert_eq!(code, 0);
     let out = String::from_utf8(out).unwrap();
-    assert!(out.starts_with("phx\tphx_[A-Za-z0-9]{20}[A-Za-z0-9_]*\t{prefix}[REDACTED]\n"));
-    assert!(out.contains("holds back at most 25 bytes"), "{out}");
+    assert!(out.starts_with(&format!("phx\tphx_{}\t{{prefix}}[REDACTED]\n", crate::common::BODY)));
+    assert!(out.contains("holds back at most 45 bytes"), "{out}");
     assert!(!holds_a_token(out.as_bytes()));
     let (_, out, _) = run(&["--list-rules", "--pattern", "BEGIN.*END"], b"");
     assert!(String::from_utf8(out).unwrap().contains("holds back at most 65536 bytes"));
+}
+
+#[test]
+fn a_long_body_with_an_early_underscore_is_redacted_and_found() {
+    let mut keys = KeyGen::new(36);
+    let key = format!("phx_a_{}", keys.alnum(40));
+    let input = format!("token={key} event=phx_join\n");
+    let (code, out, err) = run(&[], input.as_bytes());
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, b"token=phx_[REDACTED] event=phx_join\n");
+    let (code, out, _) = run(&["--check", "-"], input.as_bytes());
+    assert_eq!(code, 1);
+    assert!(String::from_utf8(out).unwrap().contains(":1:7: phx: "));
 }
