@@ -574,10 +574,10 @@ impl RuleSet {
                 set.prefilter = Prefilter::first_bytes(&table);
             }
         }
-        set.check_markers()?;
+        let bound = hold_bound(&set.dfa, &set.starts());
+        set.check_markers(bound.is_none_or(|bound| bound >= set.hold_cap))?;
         set.self_loops = set.find_self_loops();
         (set.chain_of, set.chains) = set.find_chains();
-        let bound = hold_bound(&set.dfa, &set.starts());
         set.max_held = bound.map_or(set.hold_cap, |bound| bound.min(set.hold_cap));
         if bound.is_none_or(|bound| bound >= set.hold_cap) {
             set.bounded = Bounded::new(&set.rules, set.hold_cap)?;
@@ -586,21 +586,34 @@ impl RuleSet {
     }
 
     /// Refuses a marker that a rule could match, whatever token it stands
-    /// for: a second run over the output would change it.
-    fn check_markers(&self) -> Result<(), Error> {
-        let capped = std::iter::once((CAPPED, &self.capped_marker, &[][..]));
+    /// for, alone or with the text that follows a token: a second run over
+    /// the output would change it.
+    fn check_markers(&self, can_cap: bool) -> Result<(), Error> {
+        let capped = std::iter::once((CAPPED, &self.capped_marker, &[][..], None));
         let markers = self
             .rules
             .iter()
             .zip(&self.compiled)
-            .map(|(r, c)| (r.name.as_str(), &c.marker, c.prefix.as_slice()))
+            .enumerate()
+            .map(|(i, (r, c))| (r.name.as_str(), &c.marker, c.prefix.as_slice(), Some(i)))
             .chain(capped);
-        for (name, marker, prefix) in markers {
-            if marker.shapes(name, prefix).iter().any(|shape| self.may_match(shape)) {
+        for (name, marker, prefix, rule) in markers {
+            // Where no cut can happen, the cut marker is never written.
+            let follows = rule.is_some() || can_cap;
+            for shape in marker.shapes(name, prefix) {
+                let problem = match self.may_match(&shape) {
+                    None => "could itself be redacted by a second run (a rule can match it)",
+                    Some(live) if follows && self.may_continue(&live, rule) => {
+                        "could be redacted by a second run together with the text that \
+                         follows a token (a rule's match can begin in the marker and go on \
+                         past it, as `{prefix}` of K[0-9]{3} would turn K123456 into K456)"
+                    }
+                    Some(_) => continue,
+                };
                 return Err(Error::Rule(format!(
-                    "rule {name}: its marker {:?} could itself be redacted by a second run \
-                     (a rule can match it); choose a marker that shows none of the token, \
-                     or narrow the rule",
+                    "rule {name}: its marker {:?} {problem}; choose a marker that shows none \
+                     of the token and ends where no rule's match can go on (such as `]`), or \
+                     narrow the rule",
                     marker.template()
                 )));
             }
@@ -608,8 +621,86 @@ impl RuleSet {
         Ok(())
     }
 
-    /// Whether some rule could match somewhere inside a text of `shape`.
-    fn may_match(&self, shape: &[Segment]) -> bool {
+    /// Whether a second run could find a match that begins inside a marker
+    /// (at one of the `live` states at its end) and goes on into the text
+    /// that followed the token, of rule `rule` (`None`: a cut at the cap,
+    /// which any text may follow).
+    ///
+    /// What follows a token is not any text: the first run found the token
+    /// to end there, so from the state `u` after the token, that text
+    /// reaches no further match. A match from a marker state `v` is only a
+    /// problem for a text that reaches a match from `v` and none from some
+    /// such `u`: the search walks `v` and `u` side by side over the same
+    /// bytes (pairs of states, within a budget past which it answers yes).
+    fn may_continue(&self, live: &[StateID], rule: Option<usize>) -> bool {
+        use std::collections::HashSet;
+        // Pairs of states explored at most; past it, fail closed.
+        const BUDGET: usize = 1 << 20;
+        let dfa = &self.dfa;
+        let reps: Vec<u8> =
+            dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
+        // (state after the marker, state after the token or `None` where
+        // the token side can never match again).
+        let mut stack: Vec<(StateID, Option<StateID>)> = Vec::new();
+        match rule {
+            None => stack.extend(live.iter().map(|&v| (v, None))),
+            Some(rule) => {
+                // The byte after a token, and the state that reports its
+                // end: the match state it leads to from a state after a
+                // token of `rule`.
+                let mut ends = HashSet::new();
+                for u in self.reachable_states() {
+                    for byte in 0..=255u8 {
+                        let m = dfa.next_state(u, byte);
+                        if dfa.is_match_state(m) && dfa.match_pattern(m, 0).as_usize() == rule {
+                            ends.insert((byte, m));
+                        }
+                    }
+                }
+                for &v in live {
+                    for &(byte, m) in &ends {
+                        let a = dfa.next_state(v, byte);
+                        if dfa.is_match_state(a) {
+                            return true;
+                        }
+                        stack.push((a, Some(m)));
+                    }
+                }
+            }
+        }
+        let mut seen = HashSet::new();
+        while let Some((a, m)) = stack.pop() {
+            if dfa.is_dead_state(a) || !seen.insert((a, m)) {
+                continue;
+            }
+            if seen.len() > BUDGET {
+                return true;
+            }
+            let eoi_ends = m.is_none_or(|m| !dfa.is_match_state(dfa.next_eoi_state(m)));
+            if eoi_ends && dfa.is_match_state(dfa.next_eoi_state(a)) {
+                return true;
+            }
+            for &byte in &reps {
+                let m = match m.map(|m| dfa.next_state(m, byte)) {
+                    // The token would have gone on: no such text follows.
+                    Some(m) if dfa.is_match_state(m) => continue,
+                    Some(m) if dfa.is_dead_state(m) => None,
+                    m => m,
+                };
+                let a = dfa.next_state(a, byte);
+                if dfa.is_match_state(a) {
+                    return true;
+                }
+                stack.push((a, m));
+            }
+        }
+        false
+    }
+
+    /// Whether some rule could match somewhere inside a text of `shape`:
+    /// `None` if so, else the states of the candidates begun inside it that
+    /// are still alive at its end.
+    fn may_match(&self, shape: &[Segment]) -> Option<Vec<StateID>> {
         use std::collections::HashSet;
         let dfa = &self.dfa;
         let starts: HashSet<StateID> = self.starts().into_iter().collect();
@@ -631,10 +722,7 @@ impl RuleSet {
         let mut live: HashSet<StateID> = HashSet::new();
         for seg in shape {
             for _ in 0..seg.min {
-                match step(&live, seg) {
-                    Some(next) => live = next,
-                    None => return true,
-                }
+                live = step(&live, seg)?;
             }
             // Optional repetitions: the states after any number of them.
             let mut extra = seg.max.map_or(usize::MAX, |max| max - seg.min);
@@ -642,7 +730,7 @@ impl RuleSet {
             // a step adds nothing: the next would add nothing either.
             let mut frontier = live.clone();
             while extra > 0 {
-                let Some(next) = step(&frontier, seg) else { return true };
+                let next = step(&frontier, seg)?;
                 frontier = next.difference(&live).copied().collect();
                 if frontier.is_empty() {
                     break;
@@ -651,7 +739,10 @@ impl RuleSet {
                 extra -= 1;
             }
         }
-        live.iter().chain(&starts).any(|&s| dfa.is_match_state(dfa.next_eoi_state(s)))
+        if live.iter().chain(&starts).any(|&s| dfa.is_match_state(dfa.next_eoi_state(s))) {
+            return None;
+        }
+        Some(live.into_iter().collect())
     }
 
     /// The distinct start states.

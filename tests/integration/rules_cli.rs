@@ -315,3 +315,32 @@ fn a_rules_file_or_key_that_is_not_a_small_regular_file_is_refused() {
         assert!(err.contains(why) && err.contains(path), "{flag} {path}: {err}");
     }
 }
+
+#[test]
+fn a_marker_that_what_follows_a_token_would_complete_is_refused() {
+    // `{prefix}` of `K[0-9]{3}` is `K`: `K123456` became `K456`, which a
+    // second run changed again. A marker that ends where a rule's token
+    // may begin, followed by what follows a token, is refused.
+    let refused: [&[&str]; 3] = [
+        &["--rule", "none", "--pattern", "K[0-9]{3}", "--marker", "{prefix}"],
+        // The marker ends in a key's prefix, and a body may follow.
+        &["--rule", "phx", "--pattern", "K[0-9]{3}", "--marker", "<{rule}>phx_"],
+        &["--rule", "none", "--pattern", "tok[0-9]+", "--marker", "[{rule}]t"],
+    ];
+    for args in refused {
+        let (code, out, err) = run(args, b"K123456\n");
+        assert_eq!((code, out.as_slice()), (2, &b""[..]), "{args:?}");
+        assert!(err.contains("with the text that follows a token"), "{args:?}: {err}");
+        assert!(err.contains("choose a marker") && err.contains("or narrow the rule"), "{err}");
+    }
+    // What follows a built-in key is never a letter, digit or `_`: the
+    // presets that show its prefix or last four bytes stay allowed.
+    for marker in ["default", "posthog", "fingerprint", "same-length", "{prefix}"] {
+        let (code, _, err) = run(&["--marker", marker], b"x\n");
+        assert_eq!((code, err.as_str()), (0, ""), "{marker}");
+    }
+    // And a marker that closes (`]`) is fine for any rule.
+    let (code, out, err) = run(&["--pattern", "K[0-9]{3}", "--marker", "[{rule}]"], b"K123456\n");
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, b"[pattern-1]456\n");
+}
