@@ -650,7 +650,7 @@ impl RuleSet {
                 // token of `rule`.
                 let mut ends = HashSet::new();
                 for u in self.reachable_states() {
-                    for byte in 0..=255u8 {
+                    for &byte in &reps {
                         let m = dfa.next_state(u, byte);
                         if dfa.is_match_state(m) && dfa.match_pattern(m, 0).as_usize() == rule {
                             ends.insert((byte, m));
@@ -704,10 +704,19 @@ impl RuleSet {
         use std::collections::HashSet;
         let dfa = &self.dfa;
         let starts: HashSet<StateID> = self.starts().into_iter().collect();
+        let classes = dfa.byte_classes();
         let step = |live: &HashSet<StateID>, seg: &Segment| -> Option<HashSet<StateID>> {
+            // One byte per class: the others lead to the same states.
+            let mut done = [false; 257];
+            let bytes: Vec<u8> = (0..=255u8)
+                .filter(|&b| {
+                    let class = usize::from(classes.get(b));
+                    seg.bytes[usize::from(b)] && !std::mem::replace(&mut done[class], true)
+                })
+                .collect();
             let mut next = HashSet::new();
             for &state in live.iter().chain(&starts) {
-                for byte in (0..=255u8).filter(|&b| seg.bytes[usize::from(b)]) {
+                for &byte in &bytes {
                     let to = dfa.next_state(state, byte);
                     if dfa.is_match_state(to) {
                         return None;
