@@ -390,12 +390,11 @@ impl Redactor {
                 }
                 match last {
                     // The candidate failed after all (or cannot be decided
-                    // within the cap, which its rules rule out): search on.
+                    // within the cap, which its rules rule out): search on
+                    // from here, with every rule. That cannot come back here
+                    // for good: a cut from here moves back only past here.
                     _ if run.capped.is_some() => self.mode = Mode::Search,
-                    None if run.dead || eof => {
-                        self.mode = Mode::Search;
-                        pos = start + 1;
-                    }
+                    None if run.dead || eof => self.mode = Mode::Search,
                     None => {
                         self.pass(&buf[plain..start], out)?;
                         return Ok(start);

@@ -378,3 +378,23 @@ fn a_cut_at_the_hold_cap_never_falls_inside_a_key() {
         }
     }
 }
+
+#[test]
+fn a_candidate_that_fails_after_the_cut_was_moved_back_to_it_is_searched_again() {
+    // The cut moves back to a `phx_` still undecided at it; that turns out
+    // not to be a key, so its bytes pass, and a block that starts inside it
+    // is searched for as anywhere else. The same for every chunking.
+    const CAP: usize = 100;
+    let rules = block_and_keys(CAP);
+    let tail = format!("phx_abcdefghij BEGIN{}", ".".repeat(150));
+    let input = format!("BEGIN{}{tail}", ".".repeat(CAP - 5 - 8));
+    let mut outs = Vec::new();
+    for size in [1, 3, 17, 4096] {
+        let (out, stats, found) = findings_of(&rules, input.as_bytes(), size);
+        let expected = format!("[REDACTED]phx_abcdefghij [REDACTED]{}", ".".repeat(55));
+        assert_eq!(out, expected.as_bytes(), "chunks of {size}");
+        assert_eq!((stats.capped, stats.total_tokens()), (2, 2));
+        outs.push((out, found));
+    }
+    assert!(outs.windows(2).all(|w| w[0] == w[1]));
+}
