@@ -113,6 +113,10 @@ impl Case {
     }
 }
 
+/// A whole key of any built-in kind, and nothing more.
+static WHOLE_KEY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("^(?:phx|phs|pha|phr|phc)_{KEY_BODY}$")).unwrap());
+
 static CASES: LazyLock<[Case; 4]> = LazyLock::new(|| {
     [
         Case::new(&[], false, None),
@@ -173,6 +177,16 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(chunked_stats, whole_stats);
     if record {
         assert_eq!(findings.len() as u64, whole_stats.total_tokens());
+        // Every key found is found whole, even where the hold cap cut next
+        // to it: it is a key from its first byte, and its body goes on no
+        // further.
+        let builtins = if flags & 3 == 1 { 5 } else { 4 };
+        for f in findings.iter().filter(|f| f.rule.is_some_and(|r| r < builtins)) {
+            let (start, end) = (f.offset as usize, (f.offset + f.len) as usize);
+            assert!(WHOLE_KEY.is_match(&input[start..end]), "a key found in part");
+            let next = input.get(end).copied().unwrap_or(b' ');
+            assert!(!(next.is_ascii_alphanumeric() || next == b'_'), "a key cut short");
+        }
     }
 
     if case.near_cap.is_none() {

@@ -116,7 +116,19 @@ proptest! {
         // pieces, findings included.
         let keys = block_and_keys(64);
         let size = sizes[0].min(input.len().max(1));
-        prop_assert_eq!(findings_of(&keys, &input, size), findings_of(&keys, &input, input.len().max(1)));
+        let (out, stats, found) = findings_of(&keys, &input, size);
+        prop_assert_eq!((out, stats, found.clone()), findings_of(&keys, &input, input.len().max(1)));
+        // Every key found is found whole: a key from its first byte, whose
+        // body goes on no further.
+        let whole_key = Regex::new(&format!("^phx_{}$", crate::common::BODY)).unwrap();
+        for &(rule, offset, len) in &found {
+            if rule == Some(1) {
+                let (start, end) = (offset as usize, (offset + len) as usize);
+                prop_assert!(whole_key.is_match(&input[start..end]));
+                let next = input.get(end).copied().unwrap_or(b' ');
+                prop_assert!(!(next.is_ascii_alphanumeric() || next == b'_'));
+            }
+        }
         let rules = capped_rules();
         let (whole, whole_stats) = redact_with(&rules, &input, &[usize::MAX]);
         let (chunked, chunked_stats) = redact_with(&rules, &input, &sizes);
