@@ -32,7 +32,7 @@ if [ ! -f "$out/.made-$files-$mb" ]; then
   touch "$out/.made-$files-$mb"
 fi
 
-rule='(phx|phs|pha|phr)_[A-Za-z0-9]{20}[A-Za-z0-9_]*'
+rule='(phx|phs|pha|phr)_([A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})'
 shell_loop="for f in $out/work/*.gz; do zcat \"\$f\" | LC_ALL=C sed -E 's/$rule/\\1_[REDACTED]/g' | gzip -6 > \"\$f.tmp\" && mv \"\$f.tmp\" \"\$f\"; done"
 fresh="rm -rf $out/work $out/mirror && cp -r $out/gz $out/work"
 

@@ -32,7 +32,7 @@ done
 cargo build --release --quiet
 bin=target/release/phx-redact
 
-rule='(phx|phs|pha|phr)_[A-Za-z0-9]{20}[A-Za-z0-9_]*'
+rule='(phx|phs|pha|phr)_([A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})'
 rg_cmd="rg -c -a '$rule'"
 
 gitleaks=

@@ -20,7 +20,7 @@ done
 cargo build --release --quiet
 bin=target/release/phx-redact
 
-rule='(phx|phs|pha|phr)_[A-Za-z0-9]{20}[A-Za-z0-9_]*'
+rule='(phx|phs|pha|phr)_([A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})'
 sed_cmd="LC_ALL=C sed -E 's/$rule/\\1_[REDACTED]/g'"
 perl_cmd="perl -pe 's/$rule/\$1_[REDACTED]/g'"
 rg_cmd="rg -a --passthru --no-line-number --no-filename --color never -r '\${1}_[REDACTED]' '$rule'"

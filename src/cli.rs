@@ -162,9 +162,9 @@ pub struct Args {
 }
 
 const AFTER_HELP: &str = "\
-A token is a secret prefix followed by at least 20 ASCII letters or digits,
-then any further letters, digits or underscores:
-    (phx|phs|pha|phr)_[A-Za-z0-9]{20}[A-Za-z0-9_]*
+A token is a secret prefix followed by a run of ASCII letters, digits and
+underscores that starts with 20 letters or digits, or is at least 40 long:
+    (phx|phs|pha|phr)_(?:[A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})
 Custom rules (--pattern, --rules-file) run in the same pass. A candidate
 still undecided 64 KiB past its start (a rule such as BEGIN.*END) is cut
 there and redacted.

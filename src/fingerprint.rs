@@ -15,6 +15,9 @@ use crate::error::Error;
 /// The environment variable a fingerprint key may come from.
 pub const KEY_ENV: &str = "PHX_REDACT_FINGERPRINT_KEY";
 
+/// The largest key file read: a key is a few dozen bytes.
+pub const KEY_FILE_LIMIT: u64 = 64 * 1024;
+
 /// The fewest bytes a key may have.
 pub const MIN_KEY_LEN: usize = 16;
 
@@ -59,10 +62,11 @@ impl Fingerprinter {
     ///
     /// # Errors
     ///
-    /// [`Error::Usage`] when the file cannot be read or a key is too short.
+    /// [`Error::Usage`] when the file cannot be read, is not a regular file,
+    /// is larger than [`KEY_FILE_LIMIT`], or a key is too short.
     pub fn from_file_or_env(file: Option<&Path>) -> Result<Fingerprinter, Error> {
         if let Some(file) = file {
-            let material = std::fs::read(file).map_err(|e| {
+            let material = crate::rules::read_small_file(file, KEY_FILE_LIMIT).map_err(|e| {
                 Error::Usage(format!("cannot read the fingerprint key {}: {e}", file.display()))
             })?;
             return Fingerprinter::keyed(&material);

@@ -16,7 +16,8 @@
 //! could still turn out to be part of a token:
 //!
 //! - a candidate that has not yet matched nor failed (for the default rules
-//!   at most 24 bytes: the prefix and 20 body bytes);
+//!   at most 44 bytes: the prefix and 40 body bytes, for a body with an
+//!   early `_`);
 //! - a partial prefix at the end of the chunk (at most 3 bytes);
 //! - inside a token that has matched, the bytes after the last match end
 //!   (for the default rules one byte, because a DFA reports a match one
@@ -36,6 +37,20 @@
 //! stream, never in a buffer, so where the cut falls does not depend on how
 //! the input was chunked.
 //!
+//! **A cut never splits a token of a rule that decides within the cap** (the
+//! built-in keys, `ghp_…`: every rule whose own hold bound is below the
+//! cap). At a cut, those rules alone are searched for over the bytes after
+//! the cut run's start (or its last match end), leftmost first as a search
+//! would find them; if one's token or candidate is still open at the cut,
+//! the cut moves back to where it starts, and that token is then run under
+//! those rules alone, redacted whole and reported under its own rule. The
+//! search sees only bytes before the cut and the byte before each start, so
+//! this too is the same however the input is chunked; and it stays linear:
+//! an open token either started within those rules' bound of the cut or
+//! has matched since, so a cut moved back still consumes all but that bound
+//! of the cap, and the search costs no more per byte than the engine's own.
+//! A rule that can itself reach the cap can still be cut.
+//!
 //! # Look-behind
 //!
 //! A candidate's start state depends on the byte before it (`\b` in a custom
@@ -44,7 +59,11 @@
 
 use std::{fmt, io, sync::Arc};
 
-use regex_automata::{PatternID, dfa::Automaton, util::primitives::StateID};
+use regex_automata::{
+    PatternID,
+    dfa::{Automaton, dense},
+    util::primitives::StateID,
+};
 
 use crate::{
     marker::{Mask, Seen},
@@ -99,9 +118,14 @@ pub struct Redactor {
 enum Mode {
     /// Looking for the next token.
     Search,
+    /// A cut at the hold cap was moved back to here, the start of a token
+    /// of a rule that decides within the cap: run the DFA of those rules
+    /// (see [`RuleSet::bounded`]) from here, as a candidate.
+    Forced,
     /// Inside a token that has matched. `state` is the DFA's state after the
-    /// last match end, which is where the held-back bytes start.
-    Token { state: StateID, pattern: PatternID },
+    /// last match end, which is where the held-back bytes start; `bounded`
+    /// when that is the DFA of the rules that decide within the cap.
+    Token { state: StateID, pattern: PatternID, bounded: bool },
 }
 
 /// Counts of what a [`Redactor`] has seen.
@@ -310,30 +334,86 @@ impl Redactor {
         let mut pos = 0;
         let mut plain = 0;
         loop {
-            if let Mode::Token { state, pattern } = self.mode {
-                let run = self.run(state, buf, pos);
+            if let Mode::Token { state, pattern, bounded } = self.mode {
+                let dfa = self.dfa(bounded);
+                let run = if bounded {
+                    self.run::<false>(dfa, state, buf, pos)
+                } else {
+                    self.run::<true>(dfa, state, buf, pos)
+                };
                 // In token mode the state at `pos` already follows a match end.
                 let (end, end_state, pattern) = run.last.unwrap_or((pos, state, pattern));
+                let mut next = Mode::Search;
                 let end = match run.capped {
-                    // Fail closed: the token takes in everything up to the cut.
-                    Some(cut) => cut,
+                    // Fail closed: the token takes in everything up to the
+                    // cut, unless the cut falls inside a token of a rule that
+                    // decides within the cap: the token ends where that one
+                    // starts, which is then redacted and found whole.
+                    Some(cut) => match self.open_at(buf, end, cut) {
+                        Some(start) => {
+                            next = Mode::Forced;
+                            start
+                        }
+                        None => cut,
+                    },
                     None if !run.dead && !eof => {
                         self.absorb(&buf[pos..end]);
-                        self.mode = Mode::Token { state: end_state, pattern };
+                        self.mode = Mode::Token { state: end_state, pattern, bounded };
                         return Ok(end);
                     }
-                    None if !run.dead
-                        && rules.dfa.is_match_state(rules.dfa.next_eoi_state(run.state)) =>
-                    {
+                    None if !run.dead && dfa.is_match_state(dfa.next_eoi_state(run.state)) => {
                         buf.len()
                     }
                     None => end,
                 };
                 self.absorb(&buf[pos..end]);
-                self.end_token(Some(pattern), out)?;
-                self.mode = Mode::Search;
+                self.end_token(Some(self.rule_of(pattern, bounded)), out)?;
+                self.mode = next;
                 pos = end;
                 plain = end;
+                continue;
+            }
+            if let (Mode::Forced, Some(set)) = (self.mode, &rules.bounded) {
+                let start = pos;
+                let run = self.run::<false>(
+                    &set.dfa,
+                    set.start(self.byte_before(buf, start)),
+                    buf,
+                    start,
+                );
+                let mut last = run.last;
+                if !run.dead && eof {
+                    let eoi = set.dfa.next_eoi_state(run.state);
+                    if set.dfa.is_match_state(eoi) {
+                        last = Some((buf.len(), run.state, set.dfa.match_pattern(eoi, 0)));
+                    }
+                }
+                match last {
+                    // The candidate failed after all (or cannot be decided
+                    // within the cap, which its rules rule out): search on
+                    // from here, with every rule. That cannot come back here
+                    // for good: a cut from here moves back only past here.
+                    _ if run.capped.is_some() => self.mode = Mode::Search,
+                    None if run.dead || eof => self.mode = Mode::Search,
+                    None => {
+                        self.pass(&buf[plain..start], out)?;
+                        return Ok(start);
+                    }
+                    Some((end, state, pattern)) => {
+                        self.pass(&buf[plain..start], out)?;
+                        self.begin_token();
+                        self.absorb(&buf[start..end]);
+                        if run.dead || eof {
+                            self.end_token(Some(set.rule_of[pattern.as_usize()]), out)?;
+                            self.mode = Mode::Search;
+                            pos = end;
+                            plain = end;
+                        } else {
+                            self.mode = Mode::Token { state, pattern, bounded: true };
+                            return Ok(end);
+                        }
+                    }
+                }
                 continue;
             }
             let Some(found) = rules.prefilter.find(&buf[pos..]) else {
@@ -342,13 +422,22 @@ impl Redactor {
                 return Ok(keep);
             };
             let start = pos + found;
-            let run = self.run(rules.start(self.byte_before(buf, start)), buf, start);
+            let run =
+                self.run::<true>(&rules.dfa, rules.start(self.byte_before(buf, start)), buf, start);
             if let Some(cut) = run.capped {
-                // Undecided for the whole cap: fail closed, redact up to it.
+                // Undecided for the whole cap: fail closed, redact up to it,
+                // or up to the start of a token of a rule that decides
+                // within the cap, which the cut would split.
+                let after = run.last.map_or(start + 1, |(end, ..)| end);
+                let open = self.open_at(buf, after, cut);
+                let cut = open.unwrap_or(cut);
                 self.pass(&buf[plain..start], out)?;
                 self.begin_token();
                 self.absorb(&buf[start..cut]);
-                self.end_token(run.last.map(|(.., pattern)| pattern), out)?;
+                self.end_token(run.last.map(|(.., pattern)| pattern.as_usize()), out)?;
+                if open.is_some() {
+                    self.mode = Mode::Forced;
+                }
                 pos = cut;
                 plain = cut;
                 continue;
@@ -375,12 +464,12 @@ impl Redactor {
                     self.begin_token();
                     self.absorb(&buf[start..end]);
                     if run.dead || eof {
-                        self.end_token(Some(pattern), out)?;
+                        self.end_token(Some(pattern.as_usize()), out)?;
                         pos = end;
                         plain = end;
                     } else {
                         // The token goes on past this buffer.
-                        self.mode = Mode::Token { state, pattern };
+                        self.mode = Mode::Token { state, pattern, bounded: false };
                         return Ok(end);
                     }
                 }
@@ -394,11 +483,75 @@ impl Redactor {
         if i == 0 { self.before } else { Some(buf[i - 1]) }
     }
 
-    /// Runs the DFA from `state` over `buf[from..]`, at most the hold cap
-    /// past `from` or past the last match end.
+    /// The DFA of the rules that decide within the cap if `bounded`, else
+    /// the set's.
     #[inline]
-    fn run(&self, mut state: StateID, buf: &[u8], from: usize) -> Run {
-        let dfa = &self.rules.dfa;
+    fn dfa(&self, bounded: bool) -> &dense::DFA<Vec<u32>> {
+        match (&self.rules.bounded, bounded) {
+            (Some(set), true) => &set.dfa,
+            _ => &self.rules.dfa,
+        }
+    }
+
+    /// The index of the rule of `pattern` of [`Redactor::dfa`].
+    #[inline]
+    fn rule_of(&self, pattern: PatternID, bounded: bool) -> usize {
+        match (&self.rules.bounded, bounded) {
+            (Some(set), true) => set.rule_of[pattern.as_usize()],
+            _ => pattern.as_usize(),
+        }
+    }
+
+    /// Where the first token or candidate of a rule that decides within the
+    /// cap, among those found from `from` on as a search would find them
+    /// (leftmost first, one after another), is still open at `cut`: the
+    /// place to move a cut at `cut` back to, so that it does not split it.
+    ///
+    /// Costs at most the bytes from `from` to `cut` times those rules' hold
+    /// bound; and where it finds one, the cut still consumes all but that
+    /// bound of the cap (the token is still open, so it either started
+    /// within the bound or has matched since), so cuts stay linear.
+    fn open_at(&self, buf: &[u8], from: usize, cut: usize) -> Option<usize> {
+        let set = self.rules.bounded.as_ref()?;
+        let dfa = &set.dfa;
+        let mut p = from;
+        while p < cut {
+            if !set.first[usize::from(buf[p])] {
+                p += 1;
+                continue;
+            }
+            let mut state = set.start(self.byte_before(buf, p));
+            let mut last_end = None;
+            let mut i = p;
+            loop {
+                if i == cut {
+                    return Some(p);
+                }
+                let next = dfa.next_state(state, buf[i]);
+                if dfa.is_match_state(next) {
+                    last_end = Some(i);
+                } else if dfa.is_dead_state(next) {
+                    break;
+                }
+                state = next;
+                i += 1;
+            }
+            p = last_end.filter(|&end| end > p).unwrap_or(p + 1);
+        }
+        None
+    }
+
+    /// Runs `dfa` (the set's when `MAIN`, with its shortcuts) from `state`
+    /// over `buf[from..]`, at most the hold cap past `from` or past the last
+    /// match end.
+    #[inline]
+    fn run<const MAIN: bool>(
+        &self,
+        dfa: &dense::DFA<Vec<u32>>,
+        mut state: StateID,
+        buf: &[u8],
+        from: usize,
+    ) -> Run {
         let cap = self.rules.hold_cap;
         // Where the run must stop undecided: the cap past the last match
         // end, or past `from` until a match.
@@ -410,7 +563,7 @@ impl Redactor {
         let mut dead = false;
         let mut i = from;
         while i < stop {
-            if let Some(chain) = self.rules.chain(state) {
+            if let Some(chain) = self.rules.chain(state).filter(|_| MAIN) {
                 // A run of the chain's bytes moves along its path: count the
                 // run with a table instead of stepping the DFA byte by byte.
                 let most = (chain.path.len() - 1).min(stop - i);
@@ -428,7 +581,7 @@ impl Redactor {
                     // Matches are reported one byte late: this one ends
                     // before `buf[i]`, where the state was `state`.
                     last = Some((i, state, next));
-                    if next == state {
+                    if MAIN && next == state {
                         if let Some(stay) = self.rules.self_loop(state) {
                             // Each byte that keeps the DFA here ends a match
                             // too: skip the run with a table, not the DFA.
@@ -455,15 +608,14 @@ impl Redactor {
         // state. Call that dead now: waiting for one more byte to learn it
         // would hold a finished line back until the next one arrives.
         if !dead && capped.is_none() && last.is_some_and(|(end, ..)| end + 1 == buf.len()) {
-            dead = self.is_final(state);
+            dead = Self::is_final(dfa, state);
         }
         let last = last.map(|(end, at_end, matched)| (end, at_end, dfa.match_pattern(matched, 0)));
         Run { last, dead, state, capped }
     }
 
     /// Whether every byte leads from `state` to the dead state.
-    fn is_final(&self, state: StateID) -> bool {
-        let dfa = &self.rules.dfa;
+    fn is_final(dfa: &dense::DFA<Vec<u32>>, state: StateID) -> bool {
         dfa.byte_classes()
             .representatives(..)
             .filter_map(|unit| unit.as_u8())
@@ -476,7 +628,10 @@ impl Redactor {
         let window = self.rules.max_prefix_len.saturating_sub(1);
         let from = pos.max(buf.len().saturating_sub(window));
         (from..buf.len())
-            .find(|&i| !self.run(self.rules.start(self.byte_before(buf, i)), buf, i).dead)
+            .find(|&i| {
+                let start = self.rules.start(self.byte_before(buf, i));
+                !self.run::<true>(&self.rules.dfa, start, buf, i).dead
+            })
             .unwrap_or(buf.len())
     }
 
@@ -517,22 +672,23 @@ impl Redactor {
         self.token_at = Position { offset: self.offset, line, column };
     }
 
-    /// Ends the current token of rule `pattern` (`None`: cut at the cap).
+    /// Ends the current token of the rule at index `rule` (`None`: cut at
+    /// the cap).
     #[inline]
     fn end_token<W: io::Write + ?Sized>(
         &mut self,
-        pattern: Option<PatternID>,
+        rule: Option<usize>,
         out: &mut W,
     ) -> io::Result<()> {
         let rules = &*self.rules;
-        let (name, marker, prefix) = match pattern {
-            Some(p) => {
-                self.stats.tokens[p.as_usize()] += 1;
-                let compiled = &rules.compiled[p.as_usize()];
+        let (name, marker, prefix) = match rule {
+            Some(r) => {
+                self.stats.tokens[r] += 1;
+                let compiled = &rules.compiled[r];
                 if let (Some(fixed), None) = (&compiled.fixed, &self.findings) {
                     return out.write_all(fixed);
                 }
-                let name = rules.rules()[p.as_usize()].name.as_str();
+                let name = rules.rules()[r].name.as_str();
                 (name, &compiled.marker, compiled.prefix.as_slice())
             }
             None => {
@@ -542,7 +698,7 @@ impl Redactor {
         };
         if let Some(findings) = &mut self.findings {
             findings.list.push(Finding {
-                rule: pattern.map(|p| p.as_usize()),
+                rule,
                 offset: self.token_at.offset,
                 line: self.token_at.line,
                 column: self.token_at.column,

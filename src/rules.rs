@@ -29,14 +29,19 @@ use crate::{
     prefilter::Prefilter,
 };
 
-/// The body that follows a secret prefix: at least 20 ASCII letters or
-/// digits, then any further letters, digits or underscores.
+/// The body that follows a secret prefix: a run of ASCII letters, digits
+/// and underscores that either starts with 20 letters or digits, or is at
+/// least 40 long.
 ///
 /// 20, not the full length of any one era, so that truncated keys and every
-/// era of PostHog's formats are caught. The trailing `_` in the second class
-/// makes two glued keys (`phx_<a>phx_<b>`) one token, so the second key's
-/// body is never left in the clear.
-pub const BODY: &str = "[A-Za-z0-9]{20}[A-Za-z0-9_]*";
+/// era of PostHog's formats are caught. The trailing `_` in the first
+/// branch makes two glued keys (`phx_<a>phx_<b>`) one token, so the second
+/// key's body is never left in the clear. The second branch fails closed
+/// where peer scanners (trufflehog, kingfisher) do: 40 or more such bytes
+/// are a key even with an `_` early in them, while Phoenix's `phx_join`
+/// and the like stay far too short to be one. Both branches end at the end
+/// of the same run, so which one matched never changes a token's extent.
+pub const BODY: &str = "(?:[A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})";
 
 /// One kind of secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +92,10 @@ pub fn default_rules(include_public: bool) -> Vec<Rule> {
 /// it hold back more (a custom rule such as `BEGIN.*END`). A candidate still
 /// undecided this many bytes after its start, or after its last match end,
 /// is cut there and redacted: the engine fails closed, and where it cuts
-/// depends only on the bytes, never on how they arrive.
+/// depends only on the bytes, never on how they arrive. A cut never falls
+/// inside a token of a rule that decides well within the cap (the built-in
+/// keys): it moves back to that token's start, and the token is redacted
+/// and reported whole under its own rule.
 pub const HOLD_CAP: usize = 64 * 1024;
 
 /// The name reported for a run of bytes cut at [`HOLD_CAP`] before any rule
@@ -165,6 +173,9 @@ pub struct RuleSet {
     /// by state index; `u32::MAX` for none.
     chain_of: Vec<u32>,
     chains: Vec<Chain>,
+    /// When a rule can reach the hold cap: the others, which a cut must
+    /// never split.
+    pub(crate) bounded: Option<Bounded>,
 }
 
 /// See [`RuleSet::chain`].
@@ -181,6 +192,7 @@ fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, Box<regex_syntax::Erro
     regex_syntax::ParserBuilder::new()
         .utf8(false)
         .unicode(false)
+        .nest_limit(NEST_LIMIT)
         .build()
         .parse(pattern)
         .map_err(Box::new)
@@ -209,6 +221,247 @@ fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, Vec<u8>) {
     (usable.then_some(prefixes), prefix)
 }
 
+/// How deeply a rule's regex may nest groups and repetitions.
+pub const NEST_LIMIT: u32 = 64;
+
+/// The most memory the rules' NFA may take: about 10,000 literal bytes of
+/// regex (a 300-word alternation takes a twentieth of it), while `x{20000}`
+/// is refused at once rather than compiled into a DFA of 20,000 states.
+pub const NFA_SIZE_LIMIT: usize = 256 * 1024;
+
+/// The most memory determinization and the DFA itself may take. The
+/// built-in rules take a few KiB and a 300-word alternation about 300 KiB;
+/// a regex such as `(a|b)*a(a|b){25}`, whose DFA has 2^26 states, is
+/// refused after building 8 MiB of it, in a fraction of a second, instead
+/// of running for minutes and gigabytes.
+pub const DFA_SIZE_LIMIT: usize = 8 * 1024 * 1024;
+
+/// DFAs of up to this many states are minimized. Minimizing costs time
+/// that grows faster than the DFA (seconds for 8,000 states), and buys only
+/// a smaller table: the built-in rules have about a hundred states.
+const MINIMIZE_STATES: usize = 2000;
+
+/// Compiles `patterns` into one anchored, leftmost-first DFA, within the
+/// limits above.
+fn compile(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
+    let dfa = build(patterns, false)?;
+    let (first, after) = match start_states(&dfa) {
+        Ok(starts) => starts,
+        Err(_) => return Ok(dfa), // reported by the caller
+    };
+    if reachable(&dfa, &distinct_starts(first, &after)).len() > MINIMIZE_STATES {
+        return Ok(dfa);
+    }
+    build(patterns, true)
+}
+
+fn build(
+    patterns: &[&str],
+    minimize: bool,
+) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
+    dense::Builder::new()
+        // The syntax of `regex::bytes::Regex` with Unicode off (the
+        // oracle adds `(?-u)`): logs are bytes, `\b` `\w` `\d` are ASCII
+        // (a DFA cannot do Unicode word boundaries), and a literal such
+        // as `é` still matches its UTF-8 bytes.
+        .syntax(syntax::Config::new().utf8(false).unicode(false).nest_limit(NEST_LIMIT))
+        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(NFA_SIZE_LIMIT)))
+        .configure(
+            dense::Config::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .start_kind(StartKind::Anchored)
+                .determinize_size_limit(Some(DFA_SIZE_LIMIT))
+                .dfa_size_limit(Some(DFA_SIZE_LIMIT))
+                .minimize(minimize),
+        )
+        .build_many(patterns)
+        .map_err(Box::new)
+}
+
+/// Compiles `rules` as [`compile`] does; an error names the rule at fault
+/// when one alone is.
+fn compile_rules(rules: &[&Rule]) -> Result<dense::DFA<Vec<u32>>, Error> {
+    let patterns: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
+    compile(&patterns).map_err(|e| {
+        // The builder's message says which stage failed; its source, why.
+        let e = match std::error::Error::source(&*e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        };
+        let culprit = (rules.len() > 1)
+            .then(|| rules.iter().find(|r| compile(&[r.pattern.as_str()]).is_err()))
+            .flatten()
+            .or(rules.first().filter(|_| rules.len() == 1));
+        match culprit {
+            Some(rule) => Error::Rule(format!(
+                "rule {}: cannot compile it into a DFA: {e} (limits: {} KiB of NFA, {} MiB \
+                 of DFA); simplify the regex: fewer or smaller repetitions, a shorter \
+                 alternation",
+                rule.name,
+                NFA_SIZE_LIMIT / 1024,
+                DFA_SIZE_LIMIT >> 20
+            )),
+            None => Error::Rule(format!(
+                "cannot compile the rules together into a DFA: {e}; use fewer or simpler rules"
+            )),
+        }
+    })
+}
+
+/// The start state at the beginning of the input, and after each byte.
+fn start_states(dfa: &dense::DFA<Vec<u32>>) -> Result<(StateID, Box<[StateID; 256]>), Error> {
+    let start = |look_behind| {
+        dfa.start_state(&start::Config::new().anchored(Anchored::Yes).look_behind(look_behind))
+            .map_err(|e| Error::Rule(format!("cannot start the rules: {e}")))
+    };
+    let start_first = start(None)?;
+    let mut start_after = Box::new([start_first; 256]);
+    for byte in 0..=255u8 {
+        start_after[usize::from(byte)] = start(Some(byte))?;
+    }
+    Ok((start_first, start_after))
+}
+
+/// The distinct states among `first` and `after`.
+fn distinct_starts(first: StateID, after: &[StateID; 256]) -> Vec<StateID> {
+    let mut starts: Vec<StateID> = after.iter().copied().chain([first]).collect();
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
+/// Every state of `dfa` reachable from `starts`, but the dead one.
+fn reachable(dfa: &dense::DFA<Vec<u32>>, starts: &[StateID]) -> Vec<StateID> {
+    let reps: Vec<u8> = dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = starts.to_vec();
+    let mut states = Vec::new();
+    while let Some(state) = stack.pop() {
+        if dfa.is_dead_state(state) || !seen.insert(state) {
+            continue;
+        }
+        states.push(state);
+        stack.extend(reps.iter().map(|&b| dfa.next_state(state, b)));
+    }
+    states
+}
+
+/// The longest run of bytes the engine may have to hold back for `dfa`:
+/// the longest path from a start through states that are neither match
+/// nor dead (a candidate not yet confirmed), or from a match state through
+/// non-match states (bytes after the last match end that may still become
+/// part of the token), plus the one byte by which a DFA reports a match
+/// late. `None` when a cycle makes it unbounded.
+///
+/// A depth-first search with its own stack, not one call per state: a rule
+/// such as `x{5000}` has a path of thousands of states, which would
+/// overflow the thread's stack.
+fn hold_bound(dfa: &dense::DFA<Vec<u32>>, starts: &[StateID]) -> Option<usize> {
+    use std::collections::{HashMap, HashSet};
+    let reps: Vec<u8> = dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
+    // Longest path (in bytes) of non-match, non-dead states after a state.
+    let mut memo: HashMap<StateID, usize> = HashMap::new();
+    let mut on_path: HashSet<StateID> = HashSet::new();
+    let mut bound = 0;
+    for root in reachable(dfa, starts) {
+        if !dfa.is_match_state(root) && !starts.contains(&root) {
+            continue;
+        }
+        if let Some(&known) = memo.get(&root) {
+            bound = bound.max(known);
+            continue;
+        }
+        // (state, index of the next byte class to try, longest so far)
+        let mut stack = vec![(root, 0usize, 0usize)];
+        on_path.insert(root);
+        while let Some(top) = stack.last_mut() {
+            let (state, i, best) = *top;
+            if let Some(&rep) = reps.get(i) {
+                top.1 += 1;
+                let next = dfa.next_state(state, rep);
+                if dfa.is_dead_state(next) || dfa.is_match_state(next) {
+                    continue;
+                }
+                if let Some(&n) = memo.get(&next) {
+                    top.2 = best.max(n + 1);
+                } else if !on_path.insert(next) {
+                    return None; // a cycle
+                } else {
+                    stack.push((next, 0, 0));
+                }
+                continue;
+            }
+            stack.pop();
+            on_path.remove(&state);
+            memo.insert(state, best);
+            match stack.last_mut() {
+                Some(parent) => parent.2 = parent.2.max(best + 1),
+                None => bound = bound.max(best),
+            }
+        }
+    }
+    Some(bound + 1)
+}
+
+/// The rules of a set that decide every candidate well within the hold cap
+/// (the built-in keys, `ghp_…`), compiled apart, for when another rule of
+/// the set can reach the cap: the engine moves a cut back to the start of
+/// such a rule's token, so that a cut never falls inside one (see
+/// [`HOLD_CAP`]).
+#[derive(Debug)]
+pub(crate) struct Bounded {
+    pub(crate) dfa: dense::DFA<Vec<u32>>,
+    start_first: StateID,
+    start_after: Box<[StateID; 256]>,
+    /// The bytes on which some start leaves for a live state.
+    pub(crate) first: Box<[bool; 256]>,
+    /// The index in the set of the rule of each of the DFA's patterns.
+    pub(crate) rule_of: Vec<usize>,
+}
+
+impl Bounded {
+    /// The rules of `rules` whose own hold bound is below `cap`, if some
+    /// are, and if together they stay below it.
+    fn new(rules: &[Rule], cap: usize) -> Result<Option<Bounded>, Error> {
+        let mut rule_of = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            let dfa = compile_rules(&[rule])?;
+            let (first, after) = start_states(&dfa)?;
+            if hold_bound(&dfa, &distinct_starts(first, &after)).is_some_and(|b| b < cap) {
+                rule_of.push(i);
+            }
+        }
+        if rule_of.is_empty() {
+            return Ok(None);
+        }
+        let dfa = compile_rules(&rule_of.iter().map(|&i| &rules[i]).collect::<Vec<_>>())?;
+        let (start_first, start_after) = start_states(&dfa)?;
+        let starts = distinct_starts(start_first, &start_after);
+        if hold_bound(&dfa, &starts).is_none_or(|b| b >= cap) {
+            return Ok(None);
+        }
+        let mut first = Box::new([false; 256]);
+        for &start in &starts {
+            for byte in 0..=255u8 {
+                if !dfa.is_dead_state(dfa.next_state(start, byte)) {
+                    first[usize::from(byte)] = true;
+                }
+            }
+        }
+        Ok(Some(Bounded { dfa, start_first, start_after, first, rule_of }))
+    }
+
+    /// The start state for a candidate after `before` (`None`: at the
+    /// beginning of the input).
+    #[inline]
+    pub(crate) fn start(&self, before: Option<u8>) -> StateID {
+        match before {
+            Some(byte) => self.start_after[usize::from(byte)],
+            None => self.start_first,
+        }
+    }
+}
+
 impl RuleSet {
     /// Compiles `rules` with the default [`Options`].
     ///
@@ -224,7 +477,9 @@ impl RuleSet {
     /// # Errors
     ///
     /// [`Error::Rule`] when there are no rules, two rules share a name, a
-    /// pattern does not compile, a rule can match the empty string, a marker
+    /// pattern does not compile or compiles past [`NFA_SIZE_LIMIT`] or
+    /// [`DFA_SIZE_LIMIT`] or nests deeper than [`NEST_LIMIT`] (the error
+    /// names the rule), a rule can match the empty string, a marker
     /// does not parse or could itself be matched by a rule (so that a
     /// second run would change the output), or the hold cap is below
     /// [`MIN_HOLD_CAP`].
@@ -249,31 +504,8 @@ impl RuleSet {
                 return Err(Error::Rule(format!("rule {}: can match the empty string", rule.name)));
             }
         }
-        let patterns: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
-        let dfa = dense::Builder::new()
-            // The syntax of `regex::bytes::Regex` with Unicode off (the
-            // oracle adds `(?-u)`): logs are bytes, `\b` `\w` `\d` are ASCII
-            // (a DFA cannot do Unicode word boundaries), and a literal such
-            // as `é` still matches its UTF-8 bytes.
-            .syntax(syntax::Config::new().utf8(false).unicode(false))
-            .thompson(thompson::Config::new().utf8(false))
-            .configure(
-                dense::Config::new()
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .start_kind(StartKind::Anchored)
-                    .minimize(true),
-            )
-            .build_many(&patterns)
-            .map_err(|e| Error::Rule(format!("cannot compile the rules into a DFA: {e}")))?;
-        let start = |look_behind| {
-            dfa.start_state(&start::Config::new().anchored(Anchored::Yes).look_behind(look_behind))
-                .map_err(|e| Error::Rule(format!("cannot start the rules: {e}")))
-        };
-        let start_first = start(None)?;
-        let mut start_after = Box::new([start_first; 256]);
-        for byte in 0..=255u8 {
-            start_after[usize::from(byte)] = start(Some(byte))?;
-        }
+        let dfa = compile_rules(&rules.iter().collect::<Vec<_>>())?;
+        let (start_first, start_after) = start_states(&dfa)?;
         let default_marker = Marker::parse(&options.marker)?;
         let mut compiled = Vec::with_capacity(rules.len());
         let mut prefixes: Option<Vec<Vec<u8>>> = Some(Vec::new());
@@ -310,6 +542,7 @@ impl RuleSet {
             self_loops: Vec::new(),
             chain_of: Vec::new(),
             chains: Vec::new(),
+            bounded: None,
         };
         for start in set.starts() {
             let empty = set.dfa.is_match_state(set.dfa.next_eoi_state(start))
@@ -341,29 +574,46 @@ impl RuleSet {
                 set.prefilter = Prefilter::first_bytes(&table);
             }
         }
-        set.check_markers()?;
+        let bound = hold_bound(&set.dfa, &set.starts());
+        set.check_markers(bound.is_none_or(|bound| bound >= set.hold_cap))?;
         set.self_loops = set.find_self_loops();
         (set.chain_of, set.chains) = set.find_chains();
-        set.max_held = set.hold_bound().map_or(set.hold_cap, |bound| bound.min(set.hold_cap));
+        set.max_held = bound.map_or(set.hold_cap, |bound| bound.min(set.hold_cap));
+        if bound.is_none_or(|bound| bound >= set.hold_cap) {
+            set.bounded = Bounded::new(&set.rules, set.hold_cap)?;
+        }
         Ok(set)
     }
 
     /// Refuses a marker that a rule could match, whatever token it stands
-    /// for: a second run over the output would change it.
-    fn check_markers(&self) -> Result<(), Error> {
-        let capped = std::iter::once((CAPPED, &self.capped_marker, &[][..]));
+    /// for, alone or with the text that follows a token: a second run over
+    /// the output would change it.
+    fn check_markers(&self, can_cap: bool) -> Result<(), Error> {
+        let capped = std::iter::once((CAPPED, &self.capped_marker, &[][..], None));
         let markers = self
             .rules
             .iter()
             .zip(&self.compiled)
-            .map(|(r, c)| (r.name.as_str(), &c.marker, c.prefix.as_slice()))
+            .enumerate()
+            .map(|(i, (r, c))| (r.name.as_str(), &c.marker, c.prefix.as_slice(), Some(i)))
             .chain(capped);
-        for (name, marker, prefix) in markers {
-            if marker.shapes(name, prefix).iter().any(|shape| self.may_match(shape)) {
+        for (name, marker, prefix, rule) in markers {
+            // Where no cut can happen, the cut marker is never written.
+            let follows = rule.is_some() || can_cap;
+            for shape in marker.shapes(name, prefix) {
+                let problem = match self.may_match(&shape) {
+                    None => "could itself be redacted by a second run (a rule can match it)",
+                    Some(live) if follows && self.may_continue(&live, rule) => {
+                        "could be redacted by a second run together with the text that \
+                         follows a token (a rule's match can begin in the marker and go on \
+                         past it, as `{prefix}` of K[0-9]{3} would turn K123456 into K456)"
+                    }
+                    Some(_) => continue,
+                };
                 return Err(Error::Rule(format!(
-                    "rule {name}: its marker {:?} could itself be redacted by a second run \
-                     (a rule can match it); choose a marker that shows none of the token, \
-                     or narrow the rule",
+                    "rule {name}: its marker {:?} {problem}; choose a marker that shows none \
+                     of the token and ends where no rule's match can go on (such as `]`), or \
+                     narrow the rule",
                     marker.template()
                 )));
             }
@@ -371,15 +621,102 @@ impl RuleSet {
         Ok(())
     }
 
-    /// Whether some rule could match somewhere inside a text of `shape`.
-    fn may_match(&self, shape: &[Segment]) -> bool {
+    /// Whether a second run could find a match that begins inside a marker
+    /// (at one of the `live` states at its end) and goes on into the text
+    /// that followed the token, of rule `rule` (`None`: a cut at the cap,
+    /// which any text may follow).
+    ///
+    /// What follows a token is not any text: the first run found the token
+    /// to end there, so from the state `u` after the token, that text
+    /// reaches no further match. A match from a marker state `v` is only a
+    /// problem for a text that reaches a match from `v` and none from some
+    /// such `u`: the search walks `v` and `u` side by side over the same
+    /// bytes (pairs of states, within a budget past which it answers yes).
+    fn may_continue(&self, live: &[StateID], rule: Option<usize>) -> bool {
+        use std::collections::HashSet;
+        // Pairs of states explored at most; past it, fail closed.
+        const BUDGET: usize = 1 << 20;
+        let dfa = &self.dfa;
+        let reps: Vec<u8> =
+            dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
+        // (state after the marker, state after the token or `None` where
+        // the token side can never match again).
+        let mut stack: Vec<(StateID, Option<StateID>)> = Vec::new();
+        match rule {
+            None => stack.extend(live.iter().map(|&v| (v, None))),
+            Some(rule) => {
+                // The byte after a token, and the state that reports its
+                // end: the match state it leads to from a state after a
+                // token of `rule`.
+                let mut ends = HashSet::new();
+                for u in self.reachable_states() {
+                    for &byte in &reps {
+                        let m = dfa.next_state(u, byte);
+                        if dfa.is_match_state(m) && dfa.match_pattern(m, 0).as_usize() == rule {
+                            ends.insert((byte, m));
+                        }
+                    }
+                }
+                for &v in live {
+                    for &(byte, m) in &ends {
+                        let a = dfa.next_state(v, byte);
+                        if dfa.is_match_state(a) {
+                            return true;
+                        }
+                        stack.push((a, Some(m)));
+                    }
+                }
+            }
+        }
+        let mut seen = HashSet::new();
+        while let Some((a, m)) = stack.pop() {
+            if dfa.is_dead_state(a) || !seen.insert((a, m)) {
+                continue;
+            }
+            if seen.len() > BUDGET {
+                return true;
+            }
+            let eoi_ends = m.is_none_or(|m| !dfa.is_match_state(dfa.next_eoi_state(m)));
+            if eoi_ends && dfa.is_match_state(dfa.next_eoi_state(a)) {
+                return true;
+            }
+            for &byte in &reps {
+                let m = match m.map(|m| dfa.next_state(m, byte)) {
+                    // The token would have gone on: no such text follows.
+                    Some(m) if dfa.is_match_state(m) => continue,
+                    Some(m) if dfa.is_dead_state(m) => None,
+                    m => m,
+                };
+                let a = dfa.next_state(a, byte);
+                if dfa.is_match_state(a) {
+                    return true;
+                }
+                stack.push((a, m));
+            }
+        }
+        false
+    }
+
+    /// Whether some rule could match somewhere inside a text of `shape`:
+    /// `None` if so, else the states of the candidates begun inside it that
+    /// are still alive at its end.
+    fn may_match(&self, shape: &[Segment]) -> Option<Vec<StateID>> {
         use std::collections::HashSet;
         let dfa = &self.dfa;
         let starts: HashSet<StateID> = self.starts().into_iter().collect();
+        let classes = dfa.byte_classes();
         let step = |live: &HashSet<StateID>, seg: &Segment| -> Option<HashSet<StateID>> {
+            // One byte per class: the others lead to the same states.
+            let mut done = [false; 257];
+            let bytes: Vec<u8> = (0..=255u8)
+                .filter(|&b| {
+                    let class = usize::from(classes.get(b));
+                    seg.bytes[usize::from(b)] && !std::mem::replace(&mut done[class], true)
+                })
+                .collect();
             let mut next = HashSet::new();
             for &state in live.iter().chain(&starts) {
-                for byte in (0..=255u8).filter(|&b| seg.bytes[usize::from(b)]) {
+                for &byte in &bytes {
                     let to = dfa.next_state(state, byte);
                     if dfa.is_match_state(to) {
                         return None;
@@ -394,10 +731,7 @@ impl RuleSet {
         let mut live: HashSet<StateID> = HashSet::new();
         for seg in shape {
             for _ in 0..seg.min {
-                match step(&live, seg) {
-                    Some(next) => live = next,
-                    None => return true,
-                }
+                live = step(&live, seg)?;
             }
             // Optional repetitions: the states after any number of them.
             let mut extra = seg.max.map_or(usize::MAX, |max| max - seg.min);
@@ -405,7 +739,7 @@ impl RuleSet {
             // a step adds nothing: the next would add nothing either.
             let mut frontier = live.clone();
             while extra > 0 {
-                let Some(next) = step(&frontier, seg) else { return true };
+                let next = step(&frontier, seg)?;
                 frontier = next.difference(&live).copied().collect();
                 if frontier.is_empty() {
                     break;
@@ -414,16 +748,15 @@ impl RuleSet {
                 extra -= 1;
             }
         }
-        live.iter().chain(&starts).any(|&s| dfa.is_match_state(dfa.next_eoi_state(s)))
+        if live.iter().chain(&starts).any(|&s| dfa.is_match_state(dfa.next_eoi_state(s))) {
+            return None;
+        }
+        Some(live.into_iter().collect())
     }
 
     /// The distinct start states.
     pub(crate) fn starts(&self) -> Vec<StateID> {
-        let mut starts: Vec<StateID> =
-            self.start_after.iter().copied().chain([self.start_first]).collect();
-        starts.sort_unstable();
-        starts.dedup();
-        starts
+        distinct_starts(self.start_first, &self.start_after)
     }
 
     /// The start state for a candidate after `before` (`None`: at the
@@ -497,19 +830,7 @@ impl RuleSet {
 
     /// Every state reachable from the start, but the dead one.
     fn reachable_states(&self) -> Vec<StateID> {
-        let reps: Vec<u8> =
-            self.dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
-        let mut seen = std::collections::HashSet::new();
-        let mut stack = self.starts();
-        let mut states = Vec::new();
-        while let Some(state) = stack.pop() {
-            if self.dfa.is_dead_state(state) || !seen.insert(state) {
-                continue;
-            }
-            states.push(state);
-            stack.extend(reps.iter().map(|&b| self.dfa.next_state(state, b)));
-        }
-        states
+        reachable(&self.dfa, &self.starts())
     }
 
     fn find_self_loops(&self) -> Vec<(StateID, Box<[bool; 256]>)> {
@@ -542,6 +863,11 @@ impl RuleSet {
     fn find_chains(&self) -> (Vec<u32>, Vec<Chain>) {
         // Shorter chains are stepped as fast by the DFA itself.
         const MIN_CHAIN: usize = 4;
+        // Longer ones would gain little more (the built-in rules' run 40
+        // bytes), and would cost time and memory in proportion to the
+        // number of states times the length of the path from each: a rule
+        // such as `x{5000}` would take a quadratic time to compile.
+        const MAX_CHAIN: usize = 64;
         let dfa = &self.dfa;
         let plain = |s: StateID| !dfa.is_special_state(s);
         // The one state that every byte of `on` leads to from `state`, if
@@ -573,7 +899,8 @@ impl RuleSet {
                 on[usize::from(byte)] = dfa.next_state(start, byte) == first;
             }
             let mut path = vec![start];
-            while let Some(next) = successor(*path.last().expect("non-empty"), &on) {
+            while path.len() < MAX_CHAIN {
+                let Some(next) = successor(*path.last().expect("non-empty"), &on) else { break };
                 if path.contains(&next) {
                     break; // a loop, not a chain
                 }
@@ -615,64 +942,36 @@ impl RuleSet {
         }
         true
     }
+}
 
-    /// The longest run of bytes the engine may have to hold back: the
-    /// longest path from the start state through states that are neither
-    /// match nor dead (a candidate not yet confirmed), or from a match state
-    /// through non-match states (bytes after the last match end that may
-    /// still become part of the token), plus the one byte by which a DFA
-    /// reports a match late. `None` when a cycle makes it unbounded.
-    fn hold_bound(&self) -> Option<usize> {
-        let dfa = &self.dfa;
-        let reps: Vec<u8> =
-            dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
-        // Longest path (in bytes) of non-match, non-dead states starting
-        // after `state`, memoised by state; `None` marks a cycle.
-        fn longest(
-            dfa: &dense::DFA<Vec<u32>>,
-            reps: &[u8],
-            state: StateID,
-            memo: &mut std::collections::HashMap<StateID, Option<usize>>,
-            on_path: &mut std::collections::HashSet<StateID>,
-        ) -> Option<usize> {
-            if let Some(&known) = memo.get(&state) {
-                return known;
-            }
-            if !on_path.insert(state) {
-                return None;
-            }
-            let mut best = Some(0usize);
-            for &b in reps {
-                let next = dfa.next_state(state, b);
-                if dfa.is_dead_state(next) || dfa.is_match_state(next) {
-                    continue;
-                }
-                best = match (best, longest(dfa, reps, next, memo, on_path)) {
-                    (Some(a), Some(n)) => Some(a.max(n + 1)),
-                    _ => None,
-                };
-                if best.is_none() {
-                    break;
-                }
-            }
-            on_path.remove(&state);
-            memo.insert(state, best);
-            best
-        }
-        let mut memo = std::collections::HashMap::new();
-        let mut on_path = std::collections::HashSet::new();
-        let mut bound = 0;
-        // From every start, and from every reachable match state.
-        for state in self.reachable_states() {
-            if dfa.is_match_state(state)
-                || self.start_after.contains(&state)
-                || state == self.start_first
-            {
-                bound = bound.max(longest(dfa, &reps, state, &mut memo, &mut on_path)?);
-            }
-        }
-        Some(bound + 1)
+/// The largest rules file read: far more than any set of rules that
+/// compiles within the limits.
+pub const RULES_FILE_LIMIT: u64 = 1024 * 1024;
+
+/// Reads a small configuration file (rules, a key) whole: at most `limit`
+/// bytes, and only from a regular file, so that a FIFO or `/dev/zero`
+/// named by mistake fails at once instead of blocking or eating memory.
+pub(crate) fn read_small_file(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let not_regular = || Error::new(ErrorKind::InvalidInput, "not a regular file");
+    // Checked before opening too: opening a FIFO blocks until a writer
+    // comes.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
     }
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("larger than {} KiB", limit / 1024),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// A rules file: `[[rule]]` tables with `name`, `regex` and an optional
@@ -703,10 +1002,14 @@ struct FileRule {
 ///
 /// # Errors
 ///
-/// [`Error::Rule`] when the file cannot be read, is not such TOML, or holds
-/// no rule.
+/// [`Error::Rule`] when the file cannot be read, is not a regular file, is
+/// larger than [`RULES_FILE_LIMIT`], is not such TOML, or holds no rule.
 pub fn load_rules_file(path: &std::path::Path) -> Result<Vec<Rule>, Error> {
-    let text = std::fs::read_to_string(path)
+    let text = read_small_file(path, RULES_FILE_LIMIT)
+        .and_then(|bytes| {
+            String::from_utf8(bytes)
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"))
+        })
         .map_err(|e| Error::Rule(format!("cannot read {}: {e}", path.display())))?;
     let file: RulesFile = toml::from_str(&text).map_err(|e| {
         let line = e.span().map_or(0, |span| text[..span.start].matches('\n').count() + 1);

@@ -5,7 +5,9 @@
 //! and the findings are where the oracle's matches are. Four rule sets: the defaults, the defaults with public keys, the
 //! defaults with custom rules beside them (a literal prefix of their own, no
 //! literal prefix at all, a look-behind), and an unbounded rule under a small
-//! hold cap.
+//! hold cap. The oracle spells the built-in rules out itself, apart from
+//! the crate's constants, so that a change to them shows here; and for the
+//! rule sets that cannot reach the hold cap, nothing may ever be capped.
 #![no_main]
 
 use std::sync::{Arc, LazyLock};
@@ -16,6 +18,13 @@ use phx_redact::{
     rules::{HOLD_CAP, Options, default_rules},
 };
 use regex::bytes::{Captures, Regex};
+
+/// A key's body, as the README defines it: written here, not taken from
+/// the crate.
+const KEY_BODY: &str = r"(?:[A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})";
+
+/// The built-in secret kinds, in the crate's priority order.
+const SECRET_KINDS: [&str; 4] = ["phx", "phs", "pha", "phr"];
 
 /// The hold cap of the last rule set: small, so that the fuzzer reaches it.
 const SMALL_CAP: usize = 64;
@@ -43,11 +52,18 @@ struct Case {
     near_cap: Option<Regex>,
 }
 
+/// The oracle's own alternatives for the built-in rules: (regex, prefix
+/// length).
+fn builtin_alternatives(public: bool) -> Vec<(String, usize)> {
+    let public = public.then_some("phc");
+    SECRET_KINDS.iter().copied().chain(public).map(|k| (format!("{k}_{KEY_BODY}"), 4)).collect()
+}
+
 impl Case {
     fn new(extra: &[(&str, &str, usize)], public: bool, hold_cap: Option<usize>) -> Case {
         let mut rules = default_rules(public);
-        let mut alternatives: Vec<(String, usize)> =
-            rules.iter().map(|r| (r.pattern.clone(), 4)).collect();
+        let mut alternatives = builtin_alternatives(public);
+        assert_eq!(rules.len(), alternatives.len());
         for &(name, pattern, prefix_len) in extra {
             rules.push(Rule::custom(name, pattern));
             alternatives.push((pattern.to_string(), prefix_len));
@@ -96,6 +112,10 @@ impl Case {
             .collect()
     }
 }
+
+/// A whole key of any built-in kind, and nothing more.
+static WHOLE_KEY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("^(?:phx|phs|pha|phr|phc)_{KEY_BODY}$")).unwrap());
 
 static CASES: LazyLock<[Case; 4]> = LazyLock::new(|| {
     [
@@ -157,8 +177,23 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(chunked_stats, whole_stats);
     if record {
         assert_eq!(findings.len() as u64, whole_stats.total_tokens());
+        // Every key found is found whole, even where the hold cap cut next
+        // to it: it is a key from its first byte, and its body goes on no
+        // further.
+        let builtins = if flags & 3 == 1 { 5 } else { 4 };
+        for f in findings.iter().filter(|f| f.rule.is_some_and(|r| r < builtins)) {
+            let (start, end) = (f.offset as usize, (f.offset + f.len) as usize);
+            assert!(WHOLE_KEY.is_match(&input[start..end]), "a key found in part");
+            let next = input.get(end).copied().unwrap_or(b' ');
+            assert!(!(next.is_ascii_alphanumeric() || next == b'_'), "a key cut short");
+        }
     }
 
+    if case.near_cap.is_none() {
+        // These rules decide every candidate within a few dozen bytes.
+        assert_eq!(whole_stats.capped, 0, "capped with rules that cannot reach the cap");
+        assert!(case.rules.max_held() < HOLD_CAP);
+    }
     let near_cap = case.near_cap.as_ref().is_some_and(|re| re.is_match(input));
     if whole_stats.capped == 0 && !near_cap {
         assert_eq!(whole, case.expected(input), "output differs from the regex oracle");

@@ -30,6 +30,7 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
             KeyGen::new(seed).key("phx", Era::ALL[era]).into_bytes()
         }),
         1 => prop::collection::vec(any::<u8>(), 0..6),
+        1 => "[.]{0,40}".prop_map(String::into_bytes),
     ]
 }
 
@@ -111,6 +112,23 @@ proptest! {
     fn the_hold_cap_cuts_the_same_way_however_the_input_is_chunked(
         input in input(), sizes in chunk_sizes()
     ) {
+        // A cut moved back to the start of a key: the same, whatever the
+        // pieces, findings included.
+        let keys = block_and_keys(64);
+        let size = sizes[0].min(input.len().max(1));
+        let (out, stats, found) = findings_of(&keys, &input, size);
+        prop_assert_eq!((out, stats, found.clone()), findings_of(&keys, &input, input.len().max(1)));
+        // Every key found is found whole: a key from its first byte, whose
+        // body goes on no further.
+        let whole_key = Regex::new(&format!("^phx_{}$", crate::common::BODY)).unwrap();
+        for &(rule, offset, len) in &found {
+            if rule == Some(1) {
+                let (start, end) = (offset as usize, (offset + len) as usize);
+                prop_assert!(whole_key.is_match(&input[start..end]));
+                let next = input.get(end).copied().unwrap_or(b' ');
+                prop_assert!(!(next.is_ascii_alphanumeric() || next == b'_'));
+            }
+        }
         let rules = capped_rules();
         let (whole, whole_stats) = redact_with(&rules, &input, &[usize::MAX]);
         let (chunked, chunked_stats) = redact_with(&rules, &input, &sizes);
@@ -118,7 +136,7 @@ proptest! {
         prop_assert_eq!(chunked_stats, whole_stats.clone());
         if whole_stats.capped == 0 && !Regex::new(r"(?-u)BEGIN[^!]{19}").unwrap().is_match(&input) {
             // Never near the cap: exactly the regex.
-            let re = Regex::new(r"(?-u)BEGIN[^!]*END|phx_[A-Za-z0-9]{20}[A-Za-z0-9_]*").unwrap();
+            let re = Regex::new(&format!("(?-u)BEGIN[^!]*END|phx_{}", crate::common::BODY)).unwrap();
             let expected = re.replace_all(&input, |c: &regex::bytes::Captures| {
                 if c[0].starts_with(b"phx_") { b"phx_[REDACTED]".to_vec() } else { b"BEGIN[REDACTED]".to_vec() }
             });
@@ -302,4 +320,93 @@ fn a_custom_rule_sees_word_boundaries_across_reads() {
         let (out, _) = redact_with(&rules, input, &sizes);
         assert_eq!(out, b"xkey=abcd key=[REDACTED] _key=abcd");
     }
+}
+
+/// A block rule that can stay undecided without bound, and the built-in
+/// keys, under `hold_cap`.
+fn block_and_keys(hold_cap: usize) -> Arc<RuleSet> {
+    let mut rules = vec![Rule::custom("block", "BEGIN[^#]*END")];
+    rules.extend(default_rules(false));
+    Arc::new(RuleSet::with_options(rules, Options { hold_cap, ..Options::default() }).unwrap())
+}
+
+/// A finding as (rule, offset, length).
+type Found = (Option<usize>, u64, u64);
+
+/// The findings of `rules` over `input` in pieces of `size`, with the
+/// output and the stats.
+fn findings_of(
+    rules: &Arc<RuleSet>,
+    input: &[u8],
+    size: usize,
+) -> (Vec<u8>, phx_redact::Stats, Vec<Found>) {
+    let mut redactor = Redactor::new(Arc::clone(rules)).record_findings();
+    let mut out = Vec::new();
+    let mut found = Vec::new();
+    for chunk in input.chunks(size) {
+        redactor.feed(chunk, &mut out).unwrap();
+        assert!(redactor.held() <= rules.max_held());
+        found.extend(redactor.take_findings());
+    }
+    redactor.finish(&mut out).unwrap();
+    found.extend(redactor.take_findings());
+    let found = found.into_iter().map(|f| (f.rule, f.offset, f.len)).collect();
+    (out, redactor.stats().clone(), found)
+}
+
+#[test]
+fn a_cut_at_the_hold_cap_never_falls_inside_a_key() {
+    // For every place of a key around the cut, from a candidate's start
+    // (search) and from a match's end (token), and for every chunking: the
+    // key is redacted whole and found under its own rule, and no piece of
+    // its body is left in the output.
+    const CAP: usize = 100;
+    let rules = block_and_keys(CAP);
+    let mut keys = KeyGen::new(40);
+    for lead in ["BEGIN", "BEGIN END"] {
+        let key = keys.key("phx", Era::Current);
+        // Up to a cut right after the key, which could still go on.
+        for before_cut in 1..=key.len() {
+            // The cut falls `before_cut` bytes into the key: CAP after the
+            // candidate's start, or after the END of the token.
+            let head = if lead == "BEGIN" { CAP } else { CAP + lead.len() };
+            let filler = ".".repeat(head - lead.len() - before_cut);
+            let input = format!("{lead}{filler}{key} tail\n");
+            let key_at = (lead.len() + filler.len()) as u64;
+            let mut first = None;
+            for size in [1, 2, 7, 64, 4096] {
+                let (out, stats, found) = findings_of(&rules, input.as_bytes(), size);
+                for piece in key.as_bytes()[4..].windows(8) {
+                    assert!(!crate::common::contains(&out, piece), "{lead} {before_cut} {size}");
+                }
+                assert!(out.ends_with(b"phx_[REDACTED] tail\n"), "{lead} {before_cut} {size}");
+                assert_eq!(found.last(), Some(&(Some(1), key_at, key.len() as u64)));
+                assert_eq!(stats.tokens[1], 1);
+                match &first {
+                    None => first = Some((out, stats, found)),
+                    Some(whole) => assert_eq!(whole, &(out, stats, found), "chunks of {size}"),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_candidate_that_fails_after_the_cut_was_moved_back_to_it_is_searched_again() {
+    // The cut moves back to a `phx_` still undecided at it; that turns out
+    // not to be a key, so its bytes pass, and a block that starts inside it
+    // is searched for as anywhere else. The same for every chunking.
+    const CAP: usize = 100;
+    let rules = block_and_keys(CAP);
+    let tail = format!("phx_abcdefghij BEGIN{}", ".".repeat(150));
+    let input = format!("BEGIN{}{tail}", ".".repeat(CAP - 5 - 8));
+    let mut outs = Vec::new();
+    for size in [1, 3, 17, 4096] {
+        let (out, stats, found) = findings_of(&rules, input.as_bytes(), size);
+        let expected = format!("[REDACTED]phx_abcdefghij [REDACTED]{}", ".".repeat(55));
+        assert_eq!(out, expected.as_bytes(), "chunks of {size}");
+        assert_eq!((stats.capped, stats.total_tokens()), (2, 2));
+        outs.push((out, found));
+    }
+    assert!(outs.windows(2).all(|w| w[0] == w[1]));
 }

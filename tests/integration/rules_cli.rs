@@ -156,9 +156,191 @@ fn list_rules_shows_each_rule_and_the_hold_back_bound() {
     let (code, out, _) = run(&["--list-rules"], b"");
     assert_eq!(code, 0);
     let out = String::from_utf8(out).unwrap();
-    assert!(out.starts_with("phx\tphx_[A-Za-z0-9]{20}[A-Za-z0-9_]*\t{prefix}[REDACTED]\n"));
-    assert!(out.contains("holds back at most 25 bytes"), "{out}");
+    assert!(out.starts_with(&format!("phx\tphx_{}\t{{prefix}}[REDACTED]\n", crate::common::BODY)));
+    assert!(out.contains("holds back at most 45 bytes"), "{out}");
     assert!(!holds_a_token(out.as_bytes()));
     let (_, out, _) = run(&["--list-rules", "--pattern", "BEGIN.*END"], b"");
     assert!(String::from_utf8(out).unwrap().contains("holds back at most 65536 bytes"));
+}
+
+#[test]
+fn a_long_body_with_an_early_underscore_is_redacted_and_found() {
+    let mut keys = KeyGen::new(36);
+    let key = format!("phx_a_{}", keys.alnum(40));
+    let input = format!("token={key} event=phx_join\n");
+    let (code, out, err) = run(&[], input.as_bytes());
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, b"token=phx_[REDACTED] event=phx_join\n");
+    let (code, out, _) = run(&["--check", "-"], input.as_bytes());
+    assert_eq!(code, 1);
+    assert!(String::from_utf8(out).unwrap().contains(":1:7: phx: "));
+}
+
+/// Runs the binary with `args` over `input`, killing it and failing if it
+/// has not finished after `limit` (a guard against a hang, not a timing).
+fn run_within(args: &[&str], input: Vec<u8>, limit: std::time::Duration) -> (i32, Vec<u8>, String) {
+    use std::io::{Read, Write};
+    let mut child = crate::common::cmd().args(args).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).map(|_| out)
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let err_reader = std::thread::spawn(move || {
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).map(|_| err)
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("phx-redact {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    writer.join().unwrap();
+    let out = reader.join().unwrap().unwrap();
+    (status.code().unwrap_or(-1), out, err_reader.join().unwrap().unwrap())
+}
+
+#[test]
+fn a_key_across_the_hold_cap_is_redacted_whole_and_found() {
+    // An unbounded custom rule keeps a candidate undecided for 64 KiB; the
+    // cut there used to fall inside a key and let most of its body out.
+    let mut keys = KeyGen::new(41);
+    let key = keys.key("phx", Era::Current);
+    let cap = 64 * 1024;
+    let filler = ".".repeat(cap - "BEGIN".len() - 10);
+    let input = format!("BEGIN{filler}{key} after\n");
+    let args = ["--pattern", "BEGIN[^#]*END"];
+    let (code, out, err) = run(&args, input.as_bytes());
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, b"[REDACTED]phx_[REDACTED] after\n");
+    let (code, out, err) = run(&["--check", "--pattern", "BEGIN[^#]*END", "-"], input.as_bytes());
+    assert_eq!((code, err.as_str()), (1, ""));
+    let out = String::from_utf8(out).unwrap();
+    let column = "BEGIN".len() + filler.len() + 1;
+    assert!(out.contains(&format!(":1:{column}: phx: {}...", &key[..4])), "{out}");
+    assert!(!out.contains(&key[4..12]), "{out}");
+}
+
+#[test]
+fn many_candidates_near_the_cap_take_linear_time() {
+    // Blocks that never end and keys that keep crossing the cut, and a
+    // candidate at every byte: a quadratic engine would run for hours.
+    let unit = format!("BEGIN phx_{}BEGIN{} ", "a_".repeat(30), "b".repeat(20));
+    let input = unit.repeat((8 << 20) / unit.len()).into_bytes();
+    let args = ["--pattern", "BEGIN[^#]*END", "--pattern", "[a-z_]{3,}[0-9]"];
+    let (code, out, err) = run_within(&args, input.clone(), std::time::Duration::from_secs(120));
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(!holds_a_token(&out));
+    assert!(out.len() < input.len());
+}
+
+/// An alternation of `n` distinct words, as a regex.
+fn words(n: usize) -> String {
+    (0..n).map(|i| format!("w{:x}rd{i}x", i * 7919 % 100_000)).collect::<Vec<_>>().join("|")
+}
+
+#[test]
+fn hostile_rules_are_refused_at_once_with_the_rule_named() {
+    let guard = std::time::Duration::from_secs(30);
+    let cases = [
+        ("(a|b)*a(a|b){25}".to_string(), "DFA exceeded size limit"),
+        ("x{20000}".to_string(), "NFA"),
+        (words(3000), "NFA"),
+        (format!("{}a{}", "(".repeat(200), ")".repeat(200)), "nest"),
+    ];
+    for (pattern, why) in cases {
+        let (code, out, err) = run_within(&["--pattern", &pattern], b"x\n".to_vec(), guard);
+        assert_eq!((code, out.as_slice()), (2, &b""[..]), "{err}");
+        assert!(err.contains("rule pattern-1:"), "{err}");
+        assert!(err.contains(why), "{err}");
+    }
+    // The same from a rules file, named as the file names it.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.toml");
+    fs::write(&file, "[[rule]]\nname = \"blowup\"\nregex = '(a|b)*a(a|b){25}'\n").unwrap();
+    let (code, _, err) =
+        run_within(&["--rules-file", file.to_str().unwrap()], b"x\n".to_vec(), guard);
+    assert_eq!(code, 2);
+    assert!(err.contains("rule blowup: cannot compile it into a DFA"), "{err}");
+}
+
+#[test]
+fn reasonable_large_rules_still_compile() {
+    let guard = std::time::Duration::from_secs(60);
+    let input = format!("w0rd0x ghp_abcdefghijklmnopqrstuvwxyz0123456789 {}\n", "y".repeat(2000))
+        .into_bytes();
+    for pattern in [words(300), "gh[pousr]_[A-Za-z0-9]{36}".to_string(), "y{2000}".to_string()] {
+        let (code, out, err) = run_within(&["--pattern", &pattern], input.clone(), guard);
+        assert_eq!((code, err.as_str()), (0, ""), "{}", &pattern[..20]);
+        assert_ne!(out, input);
+    }
+}
+
+#[test]
+fn a_rules_file_or_key_that_is_not_a_small_regular_file_is_refused() {
+    let guard = std::time::Duration::from_secs(30);
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let big_rules = dir.path().join("big.toml");
+    fs::write(&big_rules, format!("# {}\n", "x".repeat(2 << 20))).unwrap();
+    let big_key = dir.path().join("big.key");
+    fs::write(&big_key, "k".repeat(100 * 1024)).unwrap();
+    let fifo = fifo.to_str().unwrap();
+    let cases: [(&str, &str, &str); 6] = [
+        ("--rules-file", "/dev/zero", "not a regular file"),
+        ("--rules-file", fifo, "not a regular file"),
+        ("--rules-file", big_rules.to_str().unwrap(), "larger than 1024 KiB"),
+        ("--fingerprint-key", "/dev/zero", "not a regular file"),
+        ("--fingerprint-key", fifo, "not a regular file"),
+        ("--fingerprint-key", big_key.to_str().unwrap(), "larger than 64 KiB"),
+    ];
+    for (flag, path, why) in cases {
+        let (code, out, err) = run_within(&[flag, path], b"x\n".to_vec(), guard);
+        assert_eq!((code, out.as_slice()), (2, &b""[..]), "{flag} {path}: {err}");
+        assert!(err.contains(why) && err.contains(path), "{flag} {path}: {err}");
+    }
+}
+
+#[test]
+fn a_marker_that_what_follows_a_token_would_complete_is_refused() {
+    // `{prefix}` of `K[0-9]{3}` is `K`: `K123456` became `K456`, which a
+    // second run changed again. A marker that ends where a rule's token
+    // may begin, followed by what follows a token, is refused.
+    let refused: [&[&str]; 3] = [
+        &["--rule", "none", "--pattern", "K[0-9]{3}", "--marker", "{prefix}"],
+        // The marker ends in a key's prefix, and a body may follow.
+        &["--rule", "phx", "--pattern", "K[0-9]{3}", "--marker", "<{rule}>phx_"],
+        &["--rule", "none", "--pattern", "tok[0-9]+", "--marker", "[{rule}]t"],
+    ];
+    for args in refused {
+        let (code, out, err) = run(args, b"K123456\n");
+        assert_eq!((code, out.as_slice()), (2, &b""[..]), "{args:?}");
+        assert!(err.contains("with the text that follows a token"), "{args:?}: {err}");
+        assert!(err.contains("choose a marker") && err.contains("or narrow the rule"), "{err}");
+    }
+    // What follows a built-in key is never a letter, digit or `_`: the
+    // presets that show its prefix or last four bytes stay allowed.
+    for marker in ["default", "posthog", "fingerprint", "same-length", "{prefix}"] {
+        let (code, _, err) = run(&["--marker", marker], b"x\n");
+        assert_eq!((code, err.as_str()), (0, ""), "{marker}");
+    }
+    // And a marker that closes (`]`) is fine for any rule.
+    let (code, out, err) = run(&["--pattern", "K[0-9]{3}", "--marker", "[{rule}]"], b"K123456\n");
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, b"[pattern-1]456\n");
 }
