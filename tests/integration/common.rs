@@ -86,10 +86,25 @@ pub const CUSTOM: [(&str, &str, usize); 3] = [
 
 /// The default rules followed by [`CUSTOM`], with `hold_cap`.
 pub fn custom_rules(hold_cap: usize) -> Arc<RuleSet> {
-    let mut rules = phx_redact::rules::default_rules(false);
-    rules.extend(CUSTOM.iter().map(|(name, re, _)| Rule::custom(*name, *re)));
-    let options = Options { hold_cap, ..Options::default() };
-    Arc::new(RuleSet::with_options(rules, options).unwrap())
+    compiled_once(&format!("custom/{hold_cap}"), || {
+        let mut rules = phx_redact::rules::default_rules(false);
+        rules.extend(CUSTOM.iter().map(|(name, re, _)| Rule::custom(*name, *re)));
+        let options = Options { hold_cap, ..Options::default() };
+        RuleSet::with_options(rules, options).unwrap()
+    })
+}
+
+/// The rule set `build` makes, compiled once per test process under
+/// `name`: the property tests run thousands of cases over the same rules,
+/// and compiling them is most of a case's time.
+pub fn compiled_once(name: &str, build: impl FnOnce() -> RuleSet) -> Arc<RuleSet> {
+    static SETS: std::sync::Mutex<Vec<(String, Arc<RuleSet>)>> = std::sync::Mutex::new(Vec::new());
+    if let Some((_, set)) = SETS.lock().unwrap().iter().find(|(n, _)| n == name) {
+        return Arc::clone(set);
+    }
+    let set = Arc::new(build());
+    SETS.lock().unwrap().push((name.to_string(), Arc::clone(&set)));
+    set
 }
 
 /// The oracle for [`custom_rules`]: one leftmost-first alternation, in rule

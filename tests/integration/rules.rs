@@ -45,8 +45,10 @@ fn chunk_sizes() -> impl Strategy<Value = Vec<usize>> {
 /// A rule that can keep a candidate undecided without bound, held to a cap
 /// small enough for generated inputs to reach it.
 fn capped_rules() -> Arc<RuleSet> {
-    let rules = vec![Rule::custom("block", "BEGIN[^!]*END"), Rule::posthog("phx")];
-    Arc::new(RuleSet::with_options(rules, Options { hold_cap: 24, ..Options::default() }).unwrap())
+    crate::common::compiled_once("capped", || {
+        let rules = vec![Rule::custom("block", "BEGIN[^!]*END"), Rule::posthog("phx")];
+        RuleSet::with_options(rules, Options { hold_cap: 24, ..Options::default() }).unwrap()
+    })
 }
 
 /// (line, column) from 1 of byte `offset` in `input`.
@@ -325,9 +327,11 @@ fn a_custom_rule_sees_word_boundaries_across_reads() {
 /// A block rule that can stay undecided without bound, and the built-in
 /// keys, under `hold_cap`.
 fn block_and_keys(hold_cap: usize) -> Arc<RuleSet> {
-    let mut rules = vec![Rule::custom("block", "BEGIN[^#]*END")];
-    rules.extend(default_rules(false));
-    Arc::new(RuleSet::with_options(rules, Options { hold_cap, ..Options::default() }).unwrap())
+    crate::common::compiled_once(&format!("block-and-keys/{hold_cap}"), || {
+        let mut rules = vec![Rule::custom("block", "BEGIN[^#]*END")];
+        rules.extend(default_rules(false));
+        RuleSet::with_options(rules, Options { hold_cap, ..Options::default() }).unwrap()
+    })
 }
 
 /// A finding as (rule, offset, length).
