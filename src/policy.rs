@@ -38,8 +38,6 @@ pub struct MessagePolicy {
     /// The run's rules, with their own markers; `None` before they are
     /// known.
     active: Option<Arc<RuleSet>>,
-    /// Every built-in rule.
-    builtin: Arc<RuleSet>,
     /// Every built-in rule, marking each key with its fingerprint, for the
     /// names of files written: two names that differ only in their key
     /// stay two files. Compiled when first needed.
@@ -50,7 +48,7 @@ impl MessagePolicy {
     /// The policy for when the run's rules are not known (the arguments
     /// could not be parsed): the built-in rules only.
     pub fn builtin() -> MessagePolicy {
-        MessagePolicy { active: None, builtin: builtin(), builtin_paths: Arc::default() }
+        MessagePolicy { active: None, builtin_paths: Arc::default() }
     }
 
     /// The policy of a run that applies `active`.
@@ -68,7 +66,7 @@ impl MessagePolicy {
             Some(active) => active.redact(text),
             None => text.to_vec(),
         };
-        self.builtin.redact(&text)
+        builtin().redact(&text)
     }
 
     /// [`MessagePolicy::redact`] for text (invalid UTF-8 is replaced).
@@ -122,7 +120,8 @@ impl MessagePolicy {
     }
 }
 
-/// Every built-in rule, compiled once per process.
+/// Every built-in rule, compiled once per process, when first needed: a
+/// run that prints no message does not pay for it.
 fn builtin() -> Arc<RuleSet> {
     static BUILTIN: OnceLock<Arc<RuleSet>> = OnceLock::new();
     Arc::clone(BUILTIN.get_or_init(|| Arc::new(RuleSet::default_rules(true))))

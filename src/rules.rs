@@ -236,29 +236,27 @@ pub const NFA_SIZE_LIMIT: usize = 256 * 1024;
 /// of running for minutes and gigabytes.
 pub const DFA_SIZE_LIMIT: usize = 8 * 1024 * 1024;
 
-/// DFAs of up to this many states are minimized. Minimizing costs time
-/// that grows faster than the DFA (seconds for 8,000 states), and buys only
-/// a smaller table: the built-in rules have about a hundred states.
-const MINIMIZE_STATES: usize = 2000;
+/// DFAs of up to this size are minimized. Minimizing costs time that
+/// grows faster than the DFA (seconds for 8,000 states), and buys only a
+/// smaller table: the built-in rules take a few dozen KiB.
+const MINIMIZE_SIZE_LIMIT: usize = 256 * 1024;
 
 /// Compiles `patterns` into one anchored, leftmost-first DFA, within the
-/// limits above.
+/// limits above: minimized when it is small, as it is for the built-in
+/// rules (one build), and left as determinized when it is larger (a
+/// second build, without minimizing, up to [`DFA_SIZE_LIMIT`]).
 fn compile(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
-    let dfa = build(patterns, false)?;
-    let (first, after) = match start_states(&dfa) {
-        Ok(starts) => starts,
-        Err(_) => return Ok(dfa), // reported by the caller
-    };
-    if reachable(&dfa, &distinct_starts(first, &after)).len() > MINIMIZE_STATES {
-        return Ok(dfa);
-    }
-    build(patterns, true)
+    build(patterns, Some(MINIMIZE_SIZE_LIMIT)).or_else(|_| build(patterns, None))
 }
 
+/// With `minimize_within`, the DFA is minimized, and the build fails if
+/// it grows past that size before; without, it is not minimized and may
+/// grow to [`DFA_SIZE_LIMIT`].
 fn build(
     patterns: &[&str],
-    minimize: bool,
+    minimize_within: Option<usize>,
 ) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
+    let limit = minimize_within.unwrap_or(DFA_SIZE_LIMIT);
     dense::Builder::new()
         // The syntax of `regex::bytes::Regex` with Unicode off (the
         // oracle adds `(?-u)`): logs are bytes, `\b` `\w` `\d` are ASCII
@@ -270,9 +268,9 @@ fn build(
             dense::Config::new()
                 .match_kind(MatchKind::LeftmostFirst)
                 .start_kind(StartKind::Anchored)
-                .determinize_size_limit(Some(DFA_SIZE_LIMIT))
-                .dfa_size_limit(Some(DFA_SIZE_LIMIT))
-                .minimize(minimize),
+                .determinize_size_limit(Some(limit))
+                .dfa_size_limit(Some(limit))
+                .minimize(minimize_within.is_some()),
         )
         .build_many(patterns)
         .map_err(Box::new)
