@@ -29,16 +29,51 @@ use crate::{Redactor, RuleSet, filter::READ_SIZE};
 /// assert_eq!(log.into_inner()?, b"calling with phr_[REDACTED]\n");
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Errors
+///
+/// A write that returns `Ok(n)` has taken its `n` bytes for good; one that
+/// returns an error has taken none, so that a caller may retry it (as
+/// `BufWriter` does) without a byte going through the engine twice, which
+/// could cut a key in two and let its halves out. Redacted bytes the inner
+/// writer has not yet taken wait in the writer, and go first at the next
+/// write or flush; an error of the inner writer after a write's bytes were
+/// taken is reported then.
 pub struct RedactWriter<W: Write> {
     // `None` only after `into_inner`.
     inner: Option<W>,
     redactor: Redactor,
+    /// Redacted bytes not yet taken by the inner writer: `pending[sent..]`.
+    pending: Vec<u8>,
+    sent: usize,
 }
 
 impl<W: Write> RedactWriter<W> {
     /// Wraps `inner`.
     pub fn new(inner: W, rules: Arc<RuleSet>) -> RedactWriter<W> {
-        RedactWriter { inner: Some(inner), redactor: Redactor::new(rules) }
+        RedactWriter {
+            inner: Some(inner),
+            redactor: Redactor::new(rules),
+            pending: Vec::new(),
+            sent: 0,
+        }
+    }
+
+    /// Hands the pending redacted bytes to the inner writer, keeping what it
+    /// does not take for the next call.
+    fn send_pending(&mut self) -> io::Result<()> {
+        let inner = self.inner.as_mut().expect("present until into_inner");
+        while self.sent < self.pending.len() {
+            match inner.write(&self.pending[self.sent..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.pending.clear();
+        self.sent = 0;
+        Ok(())
     }
 
     /// Ends the stream: writes out what is held back, redacted, and flushes
@@ -49,9 +84,11 @@ impl<W: Write> RedactWriter<W> {
     ///
     /// Those of the inner writer.
     pub fn finish(&mut self) -> io::Result<()> {
-        let inner = self.inner.as_mut().expect("present until into_inner");
-        self.redactor.finish(inner)?;
-        inner.flush()
+        self.send_pending()?;
+        // Into memory, which cannot fail: the held bytes leave the engine
+        // once, whatever the inner writer does next.
+        self.redactor.finish(&mut self.pending)?;
+        self.flush()
     }
 
     /// Ends the stream (see [`RedactWriter::finish`]) and returns the inner
@@ -69,12 +106,22 @@ impl<W: Write> RedactWriter<W> {
     pub fn get_ref(&self) -> &W {
         self.inner.as_ref().expect("present until into_inner")
     }
+
+    /// The inner writer, mutably. Writing to it directly puts bytes in the
+    /// output that were never redacted.
+    pub fn get_mut(&mut self) -> &mut W {
+        self.inner.as_mut().expect("present until into_inner")
+    }
 }
 
 impl<W: Write> Write for RedactWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let inner = self.inner.as_mut().expect("present until into_inner");
-        self.redactor.feed(buf, inner)?;
+        // What an earlier write left goes first; if it cannot, this write
+        // takes nothing.
+        self.send_pending()?;
+        self.redactor.feed(buf, &mut self.pending)?;
+        // `buf` is taken now: an error here belongs to the next call.
+        let _ = self.send_pending();
         Ok(buf.len())
     }
 
@@ -82,6 +129,7 @@ impl<W: Write> Write for RedactWriter<W> {
     /// of a key (a logger flushing after each write) must not let its two
     /// halves out unredacted.
     fn flush(&mut self) -> io::Result<()> {
+        self.send_pending()?;
         self.inner.as_mut().expect("present until into_inner").flush()
     }
 }

@@ -127,3 +127,55 @@ fn each_tracing_event_is_one_stream_ended_at_its_end() {
     assert!(written.contains("second phr_[REDACTED]\n"), "{written}");
     assert!(!written.contains(&key));
 }
+
+/// A writer that refuses every other call, all or nothing, as a
+/// non-blocking socket or a full pipe does.
+#[derive(Default)]
+struct Flaky {
+    bytes: Vec<u8>,
+    calls: usize,
+}
+
+impl Write for Flaky {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.calls += 1;
+        if self.calls % 2 == 1 {
+            return Err(std::io::ErrorKind::WouldBlock.into());
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_write_the_inner_writer_refuses_can_be_retried_without_a_leak() {
+    let mut keys = KeyGen::new(91);
+    let text: String = (0..200).map(|i| format!("line {i} Bearer {}\n", keys.secret())).collect();
+    for piece in [1, 3, 7, 16, 64] {
+        let mut writer = RedactWriter::new(Flaky::default(), rules(false));
+        for chunk in text.as_bytes().chunks(piece) {
+            // Retry what was refused, as BufWriter and every caller of an
+            // interrupted or would-block write do.
+            let mut rest = chunk;
+            while !rest.is_empty() {
+                match writer.write(rest) {
+                    Ok(n) => rest = &rest[n..],
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+        let out = loop {
+            match writer.finish() {
+                Ok(()) => break std::mem::take(&mut writer.get_mut().bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert_eq!(out, crate::common::oracle(text.as_bytes(), false), "pieces of {piece}");
+    }
+}
