@@ -1,9 +1,10 @@
 use std::{
+    cell::Cell,
     io::{self, BufWriter, Write},
     path::PathBuf,
     process::ExitCode,
     sync::{
-        Arc, OnceLock,
+        Arc, PoisonError, RwLock,
         atomic::{AtomicBool, Ordering},
     },
     time::Instant,
@@ -12,7 +13,7 @@ use std::{
 use anyhow::Context;
 use clap::Parser;
 use phx_redact::{
-    Redactor, batch, check,
+    Redactor, Rule, RuleSet, batch, check,
     cli::Config,
     exit_codes,
     filter::{self, Input},
@@ -21,12 +22,50 @@ use phx_redact::{
     walk::{self, Skipped},
 };
 
-/// What every message is redacted with: the built-in rules until the
-/// arguments are parsed, then those and the rules of the run.
-static POLICY: OnceLock<MessagePolicy> = OnceLock::new();
+/// What every message is redacted with: the built-in rules and the custom
+/// rules found on the command line until the arguments are checked, then
+/// those and the rules of the run.
+static POLICY: RwLock<Option<MessagePolicy>> = RwLock::new(None);
 
-fn policy() -> &'static MessagePolicy {
-    POLICY.get_or_init(MessagePolicy::builtin)
+fn policy() -> MessagePolicy {
+    let policy = POLICY.read().unwrap_or_else(PoisonError::into_inner).clone();
+    policy.unwrap_or_else(MessagePolicy::builtin)
+}
+
+fn set_policy(policy: MessagePolicy) {
+    *POLICY.write().unwrap_or_else(PoisonError::into_inner) = Some(policy);
+}
+
+/// The policy for messages printed before the arguments are checked (an
+/// argument error, a folder given to `--follow`): a custom rule's secret
+/// can be in any argument, so the `--pattern` and `--rules-file` rules are
+/// read off the raw command line, each compiled on its own so that one bad
+/// rule does not drop the others.
+fn early_policy() -> Option<MessagePolicy> {
+    let mut args = std::env::args_os().skip(1);
+    let mut rules = Vec::new();
+    while let Some(arg) = args.next() {
+        let arg = arg.to_string_lossy().into_owned();
+        let (flag, value) = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
+            None => (arg, None),
+        };
+        let mut value = || value.clone().or_else(|| Some(args.next()?.to_string_lossy().into()));
+        match flag.as_str() {
+            "--pattern" => rules.extend(value().map(|v| Rule::custom("pattern", v))),
+            "--rules-file" => rules.extend(
+                value()
+                    .and_then(|v| phx_redact::rules::load_rules_file(v.as_ref()).ok())
+                    .into_iter()
+                    .flatten(),
+            ),
+            _ => {}
+        }
+    }
+    let rules: Vec<Rule> =
+        rules.into_iter().filter(|rule| RuleSet::new(vec![rule.clone()]).is_ok()).collect();
+    let rules = RuleSet::new(rules).ok()?;
+    Some(MessagePolicy::new(&Arc::new(rules)))
 }
 
 fn main() -> ExitCode {
@@ -41,13 +80,16 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    if let Some(policy) = early_policy() {
+        set_policy(policy);
+    }
     let args = match phx_redact::cli::Args::try_parse() {
         Ok(args) => args,
         Err(err) => return Ok(argument_error(&err)),
     };
     let config = args.into_config()?;
     if let Some(rules) = config.rules() {
-        let _ = POLICY.set(MessagePolicy::new(rules));
+        set_policy(MessagePolicy::new(rules));
     }
     let writes_stdout = match &config {
         Config::Batch { .. } => false,
@@ -73,22 +115,32 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Config::Filter { paths, walk, rules, stats } => {
             let started = Instant::now();
-            let (inputs, mut failures) = expand_inputs(&paths, walk);
+            let (inputs, mut failures) = expand_inputs(&paths, walk, Audit::No);
             // Our own buffer, flushed after each read; stdout's line
             // buffering would cost a syscall per line.
             let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
             let mut redactor = Redactor::new(Arc::clone(&rules));
-            failures += filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
+            let failed = Cell::new(0);
+            let result = filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
+                failed.set(failed.get() + 1);
                 report(&format!("{}: {err:#}", input.display()));
-            })
-            .context("<stdout>")?;
+            });
+            failures += match result {
+                Ok(count) => count,
+                // The reader went away (`| head`): quietly, but an input
+                // that failed before still fails the run.
+                Err(e) if e.is_broken_pipe() => {
+                    return Ok(exit_codes::for_failures(failures + failed.get()));
+                }
+                Err(e) => return Err(e).context("<stdout>"),
+            };
             if stats {
                 report(&filter::stats_line(redactor.stats(), &rules, started.elapsed()));
             }
             Ok(exit_codes::for_failures(failures))
         }
         Config::Check { paths, walk, rules, json, threads, quiet } => {
-            let (inputs, mut failures) = expand_inputs(&paths, walk);
+            let (inputs, mut failures) = expand_inputs(&paths, walk, Audit::Yes);
             let mut out: Box<dyn Write> = match quiet {
                 true => Box::new(io::sink()),
                 false => Box::new(BufWriter::new(io::stdout().lock())),
@@ -116,9 +168,18 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
         }
         Config::Follow { paths, rules, options } => {
-            // SIGTERM and SIGINT end the loop after a last read and flush.
+            // SIGTERM and SIGINT end the loop after a last read and flush. A
+            // second one ends the process at once: the first cannot end a
+            // write that a stalled reader blocks, or the open of a FIFO
+            // that has no writer yet.
             let stop = Arc::new(AtomicBool::new(false));
             for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+                let status = i32::from(exit_codes::ERROR);
+                signal_hook::flag::register_conditional_shutdown(
+                    signal,
+                    status,
+                    Arc::clone(&stop),
+                )?;
                 signal_hook::flag::register(signal, Arc::clone(&stop))?;
             }
             let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
@@ -148,9 +209,18 @@ fn run() -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Whether inputs are listed for an audit, where an entry passed over (a
+/// link not followed, our own leftover) was not checked, and so fails the
+/// run rather than let it look clean.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audit {
+    Yes,
+    No,
+}
+
 /// The inputs that `paths` name (`-` is standard input, folders are walked
 /// as `walk` says), and how many of them failed to be listed.
-fn expand_inputs(paths: &[PathBuf], walk: walk::WalkOptions) -> (Vec<Input>, usize) {
+fn expand_inputs(paths: &[PathBuf], walk: walk::WalkOptions, audit: Audit) -> (Vec<Input>, usize) {
     let mut failures = 0;
     let mut inputs = Vec::new();
     for path in paths {
@@ -159,10 +229,22 @@ fn expand_inputs(paths: &[PathBuf], walk: walk::WalkOptions) -> (Vec<Input>, usi
             continue;
         }
         let (found, skipped) = walk::expand(std::slice::from_ref(path), walk);
-        failures += report_skipped(&skipped);
+        failures += match audit {
+            Audit::Yes => report_unchecked(&skipped),
+            Audit::No => report_skipped(&skipped),
+        };
         inputs.extend(found.into_iter().map(|f| Input::Path(f.path)));
     }
     (inputs, failures)
+}
+
+/// Reports what an audit's walk passed over: each one is a failure, for
+/// nothing in it was checked.
+fn report_unchecked(skipped: &[Skipped]) -> usize {
+    for s in skipped {
+        report(&format!("{}: not checked: {}", s.path.display(), s.reason));
+    }
+    skipped.len()
 }
 
 /// Reports what a walk passed over; returns how many count as failures.
@@ -194,6 +276,12 @@ fn report_line(line: &str) {
 /// run's rules are not known yet, so the built-in rules apply. The exit
 /// status is clap's: 2 for a usage error, 0 for `--help` and `--version`.
 fn argument_error(err: &clap::Error) -> ExitCode {
+    if !err.use_stderr() {
+        if let Err(e) = stdout_is_writable() {
+            report(&format!("<stdout>: {e}"));
+            return ExitCode::from(exit_codes::ERROR);
+        }
+    }
     let text = policy().redact_str(&err.render().to_string());
     let _ = if err.use_stderr() {
         io::stderr().lock().write_all(text.as_bytes())

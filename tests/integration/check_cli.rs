@@ -366,6 +366,12 @@ fn a_closed_or_read_only_stdout_is_an_error_not_a_silent_success() {
             assert_eq!((code, err.as_str()), (i32::from(args[0] == "--check"), ""), "{args:?}");
         }
     }
+    // Help and version go to stdout too.
+    for args in [["--help"], ["--version"]] {
+        let (code, err) = run_redirected(&args, ">&-");
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("standard output is closed"), "{err}");
+    }
     // `-q` writes nothing on stdout, so it needs none.
     let (code, err) = run_redirected(&["--check", "-q", leaky], ">&-");
     assert_eq!((code, err.as_str()), (1, ""));
@@ -482,4 +488,26 @@ fn a_live_stream_check_ends_soon_after_its_reader_goes_away() {
     assert!(stopped, "the check read the whole stream after its reader left");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn what_a_walk_passes_over_was_not_checked_and_is_never_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("clean.log"), "nothing here\n").unwrap();
+    // A leftover of an interrupted scrub, and a link to a file outside the
+    // tree: a walk passes over both, so the audit has not read them.
+    let leaky = leaky_file(dir.path(), 33, 3);
+    let tree = dir.path().join("tree");
+    fs::create_dir(&tree).unwrap();
+    fs::write(tree.join("clean.log"), "nothing here\n").unwrap();
+    fs::rename(&leaky, tree.join(".phx-redact-left.tmp")).unwrap();
+    let outside = leaky_file(dir.path(), 34, 3);
+    std::os::unix::fs::symlink(&outside, tree.join("current.log")).unwrap();
+    let (code, _, err) = run(&["--check", "-r", tree.to_str().unwrap()], b"");
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.matches("not checked").count(), 2, "{err}");
+    // Following links reads it; the leftover still fails the run.
+    let (code, out, err) = run(&["--check", "-r", "--follow-links", tree.to_str().unwrap()], b"");
+    assert_eq!(code, 2, "{err}");
+    assert!(String::from_utf8_lossy(&out).contains("current.log:"), "{err}");
 }

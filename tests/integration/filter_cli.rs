@@ -266,3 +266,21 @@ fn a_filter_into_head_ends_quietly_with_0() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert_eq!(fs::read_to_string(&status).unwrap(), "0\n");
 }
+
+#[test]
+fn an_input_that_failed_before_the_reader_went_away_still_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = dir.path().join("status");
+    let big = dir.path().join("big.log");
+    fs::write(&big, sample::log(7, 300_000, 10)).unwrap();
+    let script = format!(
+        "{{ '{bin}' '{missing}' '{big}'; echo $? > '{status}'; }} | head -1 >/dev/null",
+        bin = crate::common::bin().display(),
+        missing = dir.path().join("missing.log").display(),
+        big = big.display(),
+        status = status.display(),
+    );
+    let out = std::process::Command::new("sh").arg("-c").arg(script).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.log: cannot read"));
+    assert_eq!(fs::read_to_string(&status).unwrap(), "2\n");
+}

@@ -883,3 +883,55 @@ fn a_state_file_of_the_previous_format_still_resumes() {
     let saved = fs::read_to_string(&state).unwrap();
     assert!(saved.contains("path_hash"), "rewritten in the new format: {saved}");
 }
+
+/// Whether signal `signal` is still pending for process `pid`, not yet
+/// handled.
+fn signal_pending(pid: u32, signal: i32) -> bool {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .filter_map(|l| l.strip_prefix("SigPnd:").or_else(|| l.strip_prefix("ShdPnd:")))
+        .filter_map(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .any(|mask| mask & (1 << (signal - 1)) != 0)
+}
+
+#[test]
+fn a_second_sigterm_ends_a_follower_that_a_stalled_reader_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    fs::write(&log, phx_redact::sample::log(65, 200_000, 10)).unwrap();
+    // Its output is a pipe nobody reads: the first write past the pipe's
+    // size blocks for good, and with it the first signal's orderly stop.
+    let child = Command::new(crate::common::bin())
+        .args(["--follow", "--from-start"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Killer(child);
+    let pid = child.0.id();
+    // A first line out: it runs, with its signal handlers in place. Then
+    // nothing more is read.
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    out.read_line(&mut String::new()).unwrap();
+    let signal = |child: &Killer| {
+        // SAFETY: kill(2) with a pid this test spawned and has not reaped.
+        assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+        // Two signals sent at once can merge into one: wait until this one
+        // was handled before the next.
+        wait_until("SIGTERM handled", || !signal_pending(child.0.id(), libc::SIGTERM));
+    };
+    signal(&child);
+    signal(&child);
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running after a second SIGTERM");
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(2), "{status}");
+    drop(out);
+}

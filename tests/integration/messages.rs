@@ -120,3 +120,31 @@ fn batch_errors_and_summary_hide_custom_secrets() {
         assert_clean(err.as_bytes(), &phc);
     }
 }
+
+#[test]
+fn errors_before_the_rules_are_checked_hide_custom_secrets_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join(format!("logs-{CUSTOM_SECRET}"));
+    fs::create_dir(&folder).unwrap();
+    let folder = folder.to_str().unwrap();
+    let state = dir.path().join(format!("gone-{CUSTOM_SECRET}/state.json"));
+    let state = state.to_str().unwrap();
+    let (pattern_eq, bogus) = (format!("--pattern={PATTERN}"), format!("--bogus-{CUSTOM_SECRET}"));
+    let cases: [Vec<&str>; 5] = [
+        // Refused while the arguments are checked.
+        vec!["--pattern", PATTERN, "--follow", folder],
+        vec!["--pattern", PATTERN, "--follow", "--state", state, "/dev/null"],
+        vec!["--pattern", PATTERN, "--fingerprint-key", folder],
+        // Refused by the argument parser, the pattern given either way.
+        vec!["--pattern", PATTERN, "--threads", CUSTOM_SECRET],
+        vec![&pattern_eq, &bogus],
+    ];
+    let phc = public_key(77);
+    for args in cases {
+        let (code, out, err) = run(&args, b"");
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("[REDACTED]"), "{args:?}: {err}");
+        assert_clean(&out, &phc);
+        assert_clean(err.as_bytes(), &phc);
+    }
+}
