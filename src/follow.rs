@@ -29,17 +29,36 @@
 //! # Resuming without loss or repeats
 //!
 //! Only whole lines are written while following. With `--state`, the state
-//! file records, for each path, the file's identity and the offset just past
-//! the last whole line written, and the same for renamed files still being
-//! read. It is rewritten atomically (a temporary file renamed over it) after
-//! every round that wrote something, once the output is flushed; so a
-//! restart after a SIGTERM repeats and loses nothing, and after a SIGKILL
-//! it loses nothing and repeats at most the last round: at most [`BATCH`]
-//! bytes of each file, and the line they end in. (The redaction of a line
-//! never depends on what lies beyond its newline: no default token holds a
-//! newline.) A restart also finds a file renamed while nothing followed it,
-//! by its identity, in the same folder, and reads the rest of it first.
-//! Without `--state`, shutdown writes everything read.
+//! file records, for each path, the file's identity and the offset to
+//! resume from, and the same for renamed files still being read. That
+//! offset is exact: it is just past the last byte whose redaction has been
+//! written, which is the end of a whole line, or, when a line longer than
+//! [`LINE_CAP`] went out in pieces, the end of the last piece. It never
+//! passes bytes the redactor still holds (a custom rule such as
+//! `BEGIN[^#]*END` may hold several lines until it knows whether they
+//! match): those are read again by the next run. It is rewritten
+//! atomically (a temporary file renamed over it) after every round that
+//! wrote something, once the output is flushed; so a restart after a
+//! SIGTERM repeats and loses nothing, and after a SIGKILL it loses nothing
+//! and repeats at most the last round: at most [`BATCH`] bytes of each
+//! file, and the line they end in. (The redaction of a line never depends
+//! on what lies beyond its newline: no default token holds a newline.) A
+//! restart also finds a file renamed while nothing followed it, by its
+//! identity, in the same folder, and reads the rest of it first. Without
+//! `--state`, shutdown writes everything read.
+//!
+//! A file's identity is its device and inode and a BLAKE3 fingerprint of
+//! its first KiB ([`HEAD_LEN`] bytes; all of it, if it was shorter), as
+//! Vector and Filebeat keep: a file deleted and made again while nothing
+//! held it open often gets the old inode back, and must be read from its
+//! start, not from the old file's offset. (A state file without the
+//! fingerprint, from an older version, is trusted on the inode alone.)
+//!
+//! A state file that cannot be used (empty, cut short, not JSON, not a
+//! state) does not keep the sidecar from starting, which under Kubernetes
+//! would be a crash loop: it is reported on stderr (never its content),
+//! renamed to `STATE.corrupt-SECONDS`, and each file is followed as on a
+//! first start: from its end, or its start with `--from-start`.
 //!
 //! The state file does not hold the followed paths, which may hold a key
 //! (`/logs/phx_.../app.log`): each is matched by a BLAKE3 hash of the path,
@@ -150,8 +169,10 @@ impl Identity {
     }
 }
 
-/// Bytes at the start of a file that its [`Head`] covers, at most.
-const HEAD_LEN: u64 = 1024;
+/// Bytes at the start of a file that its fingerprint covers, at most: what,
+/// beside its inode, tells it from a file that got the inode after it was
+/// deleted.
+pub const HEAD_LEN: u64 = 1024;
 
 /// A fingerprint of a file's first bytes (as Vector and Filebeat keep):
 /// what tells a file from another that got its inode after it was deleted.
@@ -814,4 +835,42 @@ fn save_state(path: &Path, files: &[Position], durable: bool) -> Result<(), Erro
     }
     temp.persist(path).map_err(|e| Error::Write(e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rule;
+
+    #[test]
+    fn unwritten_bytes_of_a_custom_rule_spanning_lines_are_never_passed() {
+        let rules = Arc::new(RuleSet::new(vec![Rule::custom("b", "BEGIN[^#]*END")]).unwrap());
+        let mut redactor = Redactor::new(rules);
+        let mut out = Vec::new();
+        redactor.feed(b"before\n", &mut out).unwrap();
+        assert_eq!(redactor.unwritten(), 0);
+        redactor.feed(b"BEGIN one\n", &mut out).unwrap();
+        redactor.feed(b"two END\n", &mut out).unwrap();
+        // Matched, but the token may go on to a later END: still unwritten.
+        assert_eq!(out, b"before\n");
+        assert_eq!(redactor.unwritten(), "BEGIN one\ntwo END\n".len() as u64);
+        redactor.feed(b"#\n", &mut out).unwrap();
+        assert_eq!(redactor.unwritten(), 0);
+    }
+
+    #[test]
+    fn a_head_matches_the_same_first_bytes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, "short").unwrap();
+        assert_eq!(Head::of(&File::open(&path).unwrap(), 6), None, "fewer bytes than asked");
+        let head = Head::of(&File::open(&path).unwrap(), 5).unwrap();
+        fs::write(&path, "short, and grown since").unwrap();
+        assert!(Head::matches(Some(&head), &File::open(&path).unwrap()));
+        fs::write(&path, "other").unwrap();
+        assert!(!Head::matches(Some(&head), &File::open(&path).unwrap()));
+        fs::write(&path, "sho").unwrap();
+        assert!(!Head::matches(Some(&head), &File::open(&path).unwrap()), "shorter");
+        assert!(Head::matches(None, &File::open(&path).unwrap()), "unknown: trusted");
+    }
 }
