@@ -106,6 +106,11 @@ const LINE_END_WAIT: Duration = Duration::from_millis(300);
 /// line goes out in pieces rather than growing memory.
 pub const LINE_CAP: usize = 64 * 1024;
 
+/// Bytes the redactor may hold while a chunk is still fed to it a line at
+/// a time (see [`Reader::consume`]): more than any default token, little
+/// enough that rescanning them for each line costs little.
+const LINE_HOLD: u64 = 4096;
+
 /// How to follow.
 #[derive(Clone, Debug)]
 pub struct FollowOptions {
@@ -620,17 +625,28 @@ impl Reader {
         // Fed a line at a time: after a newline that leaves nothing
         // unwritten in the redactor (always, with rules that match no
         // newline), the redacted bytes end a whole line, and a restart
-        // can resume just past that newline.
+        // can resume just past that newline. Once the redactor holds more
+        // than [`LINE_HOLD`] (a custom rule spanning lines), the lines left
+        // go in one call: each call rescans what is held, and a line at a
+        // time would make a long hold cost its square.
         let mut whole: Option<(u64, usize)> = None;
-        for piece in chunk.split_inclusive(|&b| b == b'\n') {
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let take = match memchr::memchr(b'\n', rest) {
+                None => rest.len(),
+                Some(i) if self.redactor.unwritten() <= LINE_HOLD => i + 1,
+                Some(_) => memchr::memrchr(b'\n', rest).map_or(rest.len(), |i| i + 1),
+            };
+            let (piece, after) = rest.split_at(take);
             self.redactor.feed(piece, &mut self.line).map_err(Error::Write)?;
             self.offset += piece.len() as u64;
-            if piece.ends_with(b"\n") {
-                self.line_end = self.offset;
-                if self.redactor.unwritten() == 0 {
-                    whole = Some((self.offset, self.line.len()));
-                }
+            if piece.ends_with(b"\n") && self.redactor.unwritten() == 0 {
+                whole = Some((self.offset, self.line.len()));
             }
+            rest = after;
+        }
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+            self.line_end = self.offset - (chunk.len() - i - 1) as u64;
         }
         if let Some((at, len)) = whole {
             out.write_all(&self.line[..len]).map_err(Error::Write)?;
