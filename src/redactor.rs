@@ -280,10 +280,10 @@ impl Redactor {
     /// `\b`, which sees the start of a stream there). Follow mode resumes
     /// from that point.
     pub fn unwritten(&self) -> u64 {
-        let token = match self.mode {
-            Mode::Token { .. } => self.offset - self.token_at.offset,
-            Mode::Search => 0,
-        };
+        // Only a token in progress has taken in bytes it has not written;
+        // in any other mode everything not held has gone out.
+        let token =
+            if let Mode::Token { .. } = self.mode { self.offset - self.token_at.offset } else { 0 };
         token + self.held.len() as u64
     }
 
