@@ -922,6 +922,38 @@ fn lines_a_custom_rule_holds_at_sigterm_are_read_again_on_resume() {
     assert!(!seen.iter().any(|l| l.contains("hidden")), "{seen:?}");
 }
 
+/// The offset the state file holds for its first file.
+fn saved_offset(state: &Path) -> Option<u64> {
+    let saved: serde_json::Value = serde_json::from_str(&fs::read_to_string(state).ok()?).ok()?;
+    saved["files"][0]["offset"].as_u64()
+}
+
+#[test]
+fn after_a_sigkill_the_saved_offset_never_passes_lines_a_custom_rule_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    let pattern = "BEGIN[^#]*END";
+    let args = [&log, Path::new("--pattern"), Path::new(pattern), Path::new("--state"), &state];
+    File::create(&log).unwrap();
+    let mut follower = Follower::start(&args);
+    wait_for_file(&state);
+    append(&log, "before\nBEGIN hidden-one\nhidden-two\n");
+    let mut seen = follower.lines(1);
+    wait_until("the state moves", || saved_offset(&state).is_some_and(|o| o > 0));
+    assert_eq!(saved_offset(&state), Some("before\n".len() as u64), "not past the BEGIN");
+    follower.signal(libc::SIGKILL);
+    follower.exit_within(DEADLINE, |line| seen.push(line));
+
+    append(&log, "END tail#\nafter\n");
+    let follower = Follower::start(&args);
+    seen.extend(follower.lines(2));
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{rest:?}");
+    let expected = filtered(&["--pattern", pattern], &fs::read(&log).unwrap());
+    assert_eq!(seen.join("\n") + "\n", String::from_utf8(expected).unwrap());
+}
+
 #[test]
 fn pieces_of_a_long_unfinished_line_written_before_sigterm_are_not_shipped_again() {
     let dir = tempfile::tempdir().unwrap();
