@@ -93,7 +93,12 @@ pub struct Args {
     /// from it on the next start, so that no line is lost or repeated.
     /// Saved atomically after each batch written (at most 1 MiB per file):
     /// after a SIGKILL, the next start loses nothing and repeats at most
-    /// that batch. The paths are kept as hashes, never as they are.
+    /// that batch. The paths are kept as hashes, never as they are. A
+    /// file is known by its inode and its first KiB, so a file made again
+    /// with an old inode is read from its start. A state file that cannot
+    /// be used (empty, cut short, not a state) is reported, renamed to
+    /// FILE.corrupt-SECONDS, and each file is followed as on a first start:
+    /// from its end (its start with --from-start).
     #[arg(long, value_name = "FILE", requires = "follow")]
     pub state: Option<PathBuf>,
 

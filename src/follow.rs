@@ -29,17 +29,36 @@
 //! # Resuming without loss or repeats
 //!
 //! Only whole lines are written while following. With `--state`, the state
-//! file records, for each path, the file's identity and the offset just past
-//! the last whole line written, and the same for renamed files still being
-//! read. It is rewritten atomically (a temporary file renamed over it) after
-//! every round that wrote something, once the output is flushed; so a
-//! restart after a SIGTERM repeats and loses nothing, and after a SIGKILL
-//! it loses nothing and repeats at most the last round: at most [`BATCH`]
-//! bytes of each file, and the line they end in. (The redaction of a line
-//! never depends on what lies beyond its newline: no default token holds a
-//! newline.) A restart also finds a file renamed while nothing followed it,
-//! by its identity, in the same folder, and reads the rest of it first.
-//! Without `--state`, shutdown writes everything read.
+//! file records, for each path, the file's identity and the offset to
+//! resume from, and the same for renamed files still being read. That
+//! offset is exact: it is just past the last byte whose redaction has been
+//! written, which is the end of a whole line, or, when a line longer than
+//! [`LINE_CAP`] went out in pieces, the end of the last piece. It never
+//! passes bytes the redactor still holds (a custom rule such as
+//! `BEGIN[^#]*END` may hold several lines until it knows whether they
+//! match): those are read again by the next run. It is rewritten
+//! atomically (a temporary file renamed over it) after every round that
+//! wrote something, once the output is flushed; so a restart after a
+//! SIGTERM repeats and loses nothing, and after a SIGKILL it loses nothing
+//! and repeats at most the last round: at most [`BATCH`] bytes of each
+//! file, and the line they end in. (The redaction of a line never depends
+//! on what lies beyond its newline: no default token holds a newline.) A
+//! restart also finds a file renamed while nothing followed it, by its
+//! identity, in the same folder, and reads the rest of it first. Without
+//! `--state`, shutdown writes everything read.
+//!
+//! A file's identity is its device and inode and a BLAKE3 fingerprint of
+//! its first KiB ([`HEAD_LEN`] bytes; all of it, if it was shorter), as
+//! Vector and Filebeat keep: a file deleted and made again while nothing
+//! held it open often gets the old inode back, and must be read from its
+//! start, not from the old file's offset. (A state file without the
+//! fingerprint, from an older version, is trusted on the inode alone.)
+//!
+//! A state file that cannot be used (empty, cut short, not JSON, not a
+//! state) does not keep the sidecar from starting, which under Kubernetes
+//! would be a crash loop: it is reported on stderr (never its content),
+//! renamed to `STATE.corrupt-SECONDS`, and each file is followed as on a
+//! first start: from its end, or its start with `--from-start`.
 //!
 //! The state file does not hold the followed paths, which may hold a key
 //! (`/logs/phx_.../app.log`): each is matched by a BLAKE3 hash of the path,
@@ -49,7 +68,10 @@ use std::{
     collections::HashMap,
     fs::{self, File},
     io::{self, Read, Seek, SeekFrom, Write},
-    os::unix::{ffi::OsStrExt, fs::MetadataExt},
+    os::unix::{
+        ffi::OsStrExt,
+        fs::{FileExt, MetadataExt},
+    },
     path::{Path, PathBuf},
     sync::{
         Arc,
@@ -83,6 +105,11 @@ const LINE_END_WAIT: Duration = Duration::from_millis(300);
 /// Redacted bytes of one unfinished line kept back, at most; beyond this a
 /// line goes out in pieces rather than growing memory.
 pub const LINE_CAP: usize = 64 * 1024;
+
+/// Bytes the redactor may hold while a chunk is still fed to it a line at
+/// a time (see [`Reader::consume`]): more than any default token, little
+/// enough that rescanning them for each line costs little.
+const LINE_HOLD: u64 = 4096;
 
 /// How to follow.
 #[derive(Clone, Debug)]
@@ -132,7 +159,9 @@ pub fn check_state_folder(state: &Path) -> Result<(), Error> {
     }
 }
 
-/// A file's identity: a rotated file has a new one.
+/// A file's device and inode: a rotated file has new ones. A file deleted
+/// and made again while nothing held it open may get the old inode back,
+/// so a restart also compares the file's first bytes ([`Head`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Identity {
     dev: u64,
@@ -142,6 +171,39 @@ struct Identity {
 impl Identity {
     fn of(meta: &fs::Metadata) -> Identity {
         Identity { dev: meta.dev(), ino: meta.ino() }
+    }
+}
+
+/// Bytes at the start of a file that its fingerprint covers, at most: what,
+/// beside its inode, tells it from a file that got the inode after it was
+/// deleted.
+pub const HEAD_LEN: u64 = 1024;
+
+/// A fingerprint of a file's first bytes (as Vector and Filebeat keep):
+/// what tells a file from another that got its inode after it was deleted.
+/// A file shorter than [`HEAD_LEN`] when it was saved is compared on the
+/// bytes it had then.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Head {
+    /// Bytes covered: the file's length then, up to [`HEAD_LEN`].
+    len: u64,
+    /// BLAKE3 of those bytes, in hex.
+    blake3: String,
+}
+
+impl Head {
+    /// The first `len` bytes of `file` (at most [`HEAD_LEN`]), read without
+    /// moving its position; `None` if it has fewer.
+    fn of(file: &File, len: u64) -> Option<Head> {
+        let mut buf = vec![0; len.min(HEAD_LEN) as usize];
+        file.read_exact_at(&mut buf, 0).ok()?;
+        Some(Head { len: buf.len() as u64, blake3: blake3::hash(&buf).to_hex().to_string() })
+    }
+
+    /// Whether `file` starts as the file this was taken of. Without a head
+    /// (a state file of an older version), the identity alone decides.
+    fn matches(head: Option<&Head>, file: &File) -> bool {
+        head.is_none_or(|head| Head::of(file, head.len).as_ref() == Some(head))
     }
 }
 
@@ -156,7 +218,11 @@ struct Position {
     path: String,
     /// The file the path named.
     identity: Identity,
-    /// Just past its last whole line written.
+    /// Its first bytes. (Absent in state files of older versions.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    head: Option<Head>,
+    /// Where to resume: just past the last byte whose redaction was written
+    /// (the end of a whole line, or of a piece of a long one).
     offset: u64,
     /// Renamed files still being read, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -167,6 +233,8 @@ struct Position {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct RotatedPosition {
     identity: Identity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    head: Option<Head>,
     offset: u64,
 }
 
@@ -188,12 +256,19 @@ fn path_hash(path: &Path) -> String {
 struct Reader {
     file: File,
     identity: Identity,
+    /// Its first bytes, once known; kept once they are [`HEAD_LEN`] long.
+    head: Option<Head>,
     /// Bytes of the file read so far.
     offset: u64,
-    /// Offset just past the last newline read: where a restart resumes.
+    /// Offset just past the last newline read.
+    line_end: u64,
+    /// Where a restart resumes: just past the last byte whose redaction
+    /// has been written. Never past bytes the redactor still holds (a
+    /// custom rule may hold lines), never short of a piece written.
     committed: u64,
     redactor: Redactor,
-    /// Redacted bytes of the unfinished line.
+    /// Redacted bytes not yet written: the unfinished line, and lines the
+    /// redactor has not let go of as a whole yet.
     line: Vec<u8>,
     /// When something was last read from it.
     last_data: Instant,
@@ -229,7 +304,7 @@ pub fn follow<W: Write>(
     mut notice: impl FnMut(&Path, &str),
 ) -> Result<(), Error> {
     let saved = match &options.state {
-        Some(state) => load_state(state)?,
+        Some(state) => load_state(state, &mut notice)?,
         None => HashMap::new(),
     };
     let policy = MessagePolicy::new(rules);
@@ -275,7 +350,7 @@ pub fn follow<W: Write>(
             // After every round that moved, once its lines are flushed: a
             // kill repeats at most this round. (The first save also tells
             // a watcher that the files are open.)
-            let now = positions(&tails);
+            let now = positions(&mut tails);
             if stopping || last_saved.as_ref() != Some(&now) {
                 save_state(state, &now, stopping)?;
                 last_saved = Some(now);
@@ -323,25 +398,27 @@ impl Tail {
             let meta = file.metadata().ok()?;
             Some((file, Identity::of(&meta), meta.len()))
         });
-        let mut owed: Vec<(Identity, u64)> = saved
-            .map(|p| p.rotated.iter().map(|r| (r.identity, r.offset)).collect())
+        let mut owed: Vec<(Identity, Option<&Head>, u64)> = saved
+            .map(|p| p.rotated.iter().map(|r| (r.identity, r.head.as_ref(), r.offset)).collect())
             .unwrap_or_default();
-        let offset =
-            match (saved, &opened) {
-                // The same file as when the last run stopped, not shrunk.
-                (Some(p), Some((_, identity, len))) if p.identity == *identity => {
-                    if p.offset <= *len { p.offset } else { 0 }
-                }
-                // Another file since the last run: all of it is new, and the
-                // rest of the last one is owed (renamed while we were stopped).
-                (Some(p), _) => {
-                    owed.push((p.identity, p.offset));
-                    0
-                }
-                (None, _) if from_start => 0,
-                (None, Some((_, _, len))) => *len,
-                (None, None) => 0,
-            };
+        let offset = match (saved, &opened) {
+            // The same file as when the last run stopped, not shrunk.
+            (Some(p), Some((file, identity, len)))
+                if p.identity == *identity && Head::matches(p.head.as_ref(), file) =>
+            {
+                if p.offset <= *len { p.offset } else { 0 }
+            }
+            // Another file since the last run (maybe with the old one's
+            // inode): all of it is new, and the rest of the last one is
+            // owed (renamed while we were stopped).
+            (Some(p), _) => {
+                owed.push((p.identity, p.head.as_ref(), p.offset));
+                0
+            }
+            (None, _) if from_start => 0,
+            (None, Some((_, _, len))) => *len,
+            (None, None) => 0,
+        };
         if !owed.is_empty() {
             for (file, identity, offset) in find_by_identity(&folder_of(&self.path), &owed) {
                 if let Some(reader) = Reader::new(file, identity, offset, rules) {
@@ -452,7 +529,9 @@ impl Reader {
         Some(Reader {
             file,
             identity,
+            head: None,
             offset,
+            line_end: offset,
             committed: offset,
             redactor: Redactor::new(Arc::clone(rules)),
             line: Vec::new(),
@@ -464,7 +543,10 @@ impl Reader {
     fn rewind(&mut self) {
         if self.file.seek(SeekFrom::Start(0)).is_ok() {
             self.offset = 0;
+            self.line_end = 0;
             self.committed = 0;
+            // What is there now may not start as it did.
+            self.head = None;
         }
     }
 
@@ -486,7 +568,7 @@ impl Reader {
         deadline: Instant,
     ) -> Result<(), Error> {
         let start = self.offset;
-        while self.committed != self.offset && self.offset - start < LINE_CAP as u64 {
+        while self.line_end != self.offset && self.offset - start < LINE_CAP as u64 {
             let want = buf.len().min(4096);
             let n = match self.file.read(&mut buf[..want]) {
                 Ok(0) => {
@@ -534,23 +616,62 @@ impl Reader {
     }
 
     /// Redacts `chunk`, the next bytes of the file, writing whole lines.
+    ///
+    /// What goes out always ends where the redactor has written all it was
+    /// fed, so that [`Reader::committed`] is exact: a restart from there
+    /// neither repeats what went out nor skips what the redactor held.
     fn consume<W: Write>(&mut self, chunk: &[u8], out: &mut W) -> Result<(), Error> {
         self.last_data = Instant::now();
-        self.redactor.feed(chunk, &mut self.line).map_err(Error::Write)?;
-        self.offset += chunk.len() as u64;
-        if let Some(i) = memchr::memrchr(b'\n', chunk) {
-            self.committed = self.offset - (chunk.len() - i - 1) as u64;
+        // Fed a line at a time: after a newline that leaves nothing
+        // unwritten in the redactor (always, with rules that match no
+        // newline), the redacted bytes end a whole line, and a restart
+        // can resume just past that newline. Once the redactor holds more
+        // than [`LINE_HOLD`] (a custom rule spanning lines), the lines left
+        // go in one call: each call rescans what is held, and a line at a
+        // time would make a long hold cost its square.
+        let mut whole: Option<(u64, usize)> = None;
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let take = match memchr::memchr(b'\n', rest) {
+                None => rest.len(),
+                Some(i) if self.redactor.unwritten() <= LINE_HOLD => i + 1,
+                Some(_) => memchr::memrchr(b'\n', rest).map_or(rest.len(), |i| i + 1),
+            };
+            let (piece, after) = rest.split_at(take);
+            self.redactor.feed(piece, &mut self.line).map_err(Error::Write)?;
+            self.offset += piece.len() as u64;
+            if piece.ends_with(b"\n") && self.redactor.unwritten() == 0 {
+                whole = Some((self.offset, self.line.len()));
+            }
+            rest = after;
         }
-        // Whole lines go out; the unfinished one waits, up to the cap.
-        let keep_from = match memchr::memrchr(b'\n', &self.line) {
-            Some(i) => i + 1,
-            None => 0,
-        };
-        let keep_from =
-            if self.line.len() - keep_from > LINE_CAP { self.line.len() } else { keep_from };
-        out.write_all(&self.line[..keep_from]).map_err(Error::Write)?;
-        self.line.drain(..keep_from);
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+            self.line_end = self.offset - (chunk.len() - i - 1) as u64;
+        }
+        if let Some((at, len)) = whole {
+            out.write_all(&self.line[..len]).map_err(Error::Write)?;
+            self.line.drain(..len);
+            self.committed = at;
+        }
+        // Past the cap, an unfinished line (or lines a custom rule holds)
+        // goes out as far as the redactor has decided; a restart goes on
+        // from the first byte it has not.
+        if self.line.len() > LINE_CAP {
+            out.write_all(&self.line).map_err(Error::Write)?;
+            self.line.clear();
+            self.committed = self.offset - self.redactor.unwritten();
+        }
         Ok(())
+    }
+
+    /// The file's first bytes, read again until there are [`HEAD_LEN`] of
+    /// them (a short file still grows).
+    fn head(&mut self) -> Option<Head> {
+        if self.head.as_ref().is_none_or(|h| h.len < HEAD_LEN) {
+            let len = self.file.metadata().ok()?.len();
+            self.head = Head::of(&self.file, len).or(self.head.take());
+        }
+        self.head.clone()
     }
 
     /// Ends the file's stream: its unfinished line goes out as it is.
@@ -558,6 +679,7 @@ impl Reader {
         self.redactor.finish(&mut self.line).map_err(Error::Write)?;
         out.write_all(&self.line).map_err(Error::Write)?;
         self.line.clear();
+        self.line_end = self.offset;
         self.committed = self.offset;
         Ok(())
     }
@@ -570,24 +692,28 @@ fn folder_of(path: &Path) -> PathBuf {
     }
 }
 
-/// Opens the files in `folder` that have the identities in `owed` (files
-/// renamed in place, as logrotate does without `olddir`), with the offsets
-/// they go with, in the order of `owed`. A file shorter than its offset
-/// (truncated, or another file) is passed over.
-fn find_by_identity(folder: &Path, owed: &[(Identity, u64)]) -> Vec<(File, Identity, u64)> {
+/// Opens the files in `folder` that have the identities and first bytes
+/// in `owed` (files renamed in place, as logrotate does without `olddir`),
+/// with the offsets they go with, in the order of `owed`. A file shorter
+/// than its offset (truncated, or another file) is passed over.
+fn find_by_identity(
+    folder: &Path,
+    owed: &[(Identity, Option<&Head>, u64)],
+) -> Vec<(File, Identity, u64)> {
     let Ok(entries) = fs::read_dir(folder) else { return Vec::new() };
     let mut found: Vec<(usize, File, Identity, u64)> = Vec::new();
     for entry in entries.flatten() {
         let Ok(meta) = entry.metadata() else { continue };
         let identity = Identity::of(&meta);
-        let Some(i) = owed.iter().position(|(id, _)| *id == identity) else { continue };
-        let offset = owed[i].1;
+        let Some(i) = owed.iter().position(|(id, ..)| *id == identity) else { continue };
+        let (_, head, offset) = owed[i];
         if !meta.is_file() || meta.len() < offset {
             continue;
         }
         // The identity again from the open file: the name may have moved on.
         if let Ok(file) = File::open(entry.path())
             && file.metadata().is_ok_and(|m| Identity::of(&m) == identity)
+            && Head::matches(head, &file)
         {
             found.push((i, file, identity, offset));
         }
@@ -596,15 +722,56 @@ fn find_by_identity(folder: &Path, owed: &[(Identity, u64)]) -> Vec<(File, Ident
     found.into_iter().map(|(_, file, identity, offset)| (file, identity, offset)).collect()
 }
 
-fn load_state(path: &Path) -> Result<HashMap<String, Position>, Error> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
+/// Reads the state file. One that cannot be used (empty, cut short, not
+/// JSON, not a state) must not keep the sidecar from starting, or a
+/// restarting pod would fail forever: it is reported, renamed aside for a
+/// person to look at, and the files are followed as on a first start
+/// (from their end, or their start with `--from-start`).
+///
+/// # Errors
+///
+/// [`Error::Read`] when the file is there but cannot be read.
+fn load_state(
+    path: &Path,
+    notice: &mut impl FnMut(&Path, &str),
+) -> Result<HashMap<String, Position>, Error> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
         Err(e) => return Err(Error::Read(e)),
     };
-    let state: State = serde_json::from_str(&text).map_err(|e| {
-        Error::Read(io::Error::new(io::ErrorKind::InvalidData, format!("state file: {e}")))
-    })?;
+    let state: State = match serde_json::from_slice(&bytes) {
+        Ok(state) => state,
+        Err(e) => {
+            // Never serde's own message: it quotes the content, which may
+            // hold anything (a key in a path).
+            let at = format!("line {}, column {}", e.line(), e.column());
+            let problem = if bytes.iter().all(u8::is_ascii_whitespace) {
+                "it is empty".to_string()
+            } else if e.is_eof() {
+                format!("it is cut short at {at} (truncated JSON)")
+            } else if e.is_data() {
+                format!("it is JSON but not a state file (at {at})")
+            } else {
+                format!("it is not JSON (at {at})")
+            };
+            let moved = match set_aside(path) {
+                Ok(aside) => format!("moved it to {}", aside.display()),
+                Err(e) => format!(
+                    "could not move it aside ({}); it will be replaced",
+                    io::Error::from(e.kind())
+                ),
+            };
+            notice(
+                path,
+                &format!(
+                    "not a usable state file: {problem}; {moved}; following each file as on a \
+                     first start (from its end, or its start with --from-start)"
+                ),
+            );
+            return Ok(HashMap::new());
+        }
+    };
     Ok(state
         .files
         .into_iter()
@@ -616,22 +783,48 @@ fn load_state(path: &Path) -> Result<HashMap<String, Position>, Error> {
         .collect())
 }
 
+/// Renames a bad state file to `STATE.corrupt-SECONDS` (since the epoch),
+/// `-1`, `-2`... on if that is taken; returns the new name.
+fn set_aside(path: &Path) -> io::Result<PathBuf> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".corrupt-{now}"));
+    let mut aside = PathBuf::from(&name);
+    let mut n = 0;
+    while aside.symlink_metadata().is_ok() {
+        n += 1;
+        let mut next = name.clone();
+        next.push(format!("-{n}"));
+        aside = PathBuf::from(next);
+    }
+    fs::rename(path, &aside)?;
+    Ok(aside)
+}
+
 /// What the state file is to hold now.
-fn positions(tails: &[Tail]) -> Vec<Position> {
+fn positions(tails: &mut [Tail]) -> Vec<Position> {
     tails
-        .iter()
+        .iter_mut()
         .filter_map(|t| {
-            let current = t.current.as_ref().or(t.rotated.last())?;
+            let current_identity = t.current.as_ref().or(t.rotated.last())?.identity;
             let rotated = t
                 .rotated
-                .iter()
-                .filter(|r| r.identity != current.identity)
-                .map(|r| RotatedPosition { identity: r.identity, offset: r.committed })
+                .iter_mut()
+                .filter(|r| r.identity != current_identity)
+                .map(|r| RotatedPosition {
+                    identity: r.identity,
+                    head: r.head(),
+                    offset: r.committed,
+                })
                 .collect();
+            let current = t.current.as_mut().or(t.rotated.last_mut())?;
             Some(Position {
                 path_hash: Some(t.hash.clone()),
                 path: t.shown.clone(),
                 identity: current.identity,
+                head: current.head(),
                 offset: current.committed,
                 rotated,
             })
@@ -658,4 +851,42 @@ fn save_state(path: &Path, files: &[Position], durable: bool) -> Result<(), Erro
     }
     temp.persist(path).map_err(|e| Error::Write(e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rule;
+
+    #[test]
+    fn unwritten_bytes_of_a_custom_rule_spanning_lines_are_never_passed() {
+        let rules = Arc::new(RuleSet::new(vec![Rule::custom("b", "BEGIN[^#]*END")]).unwrap());
+        let mut redactor = Redactor::new(rules);
+        let mut out = Vec::new();
+        redactor.feed(b"before\n", &mut out).unwrap();
+        assert_eq!(redactor.unwritten(), 0);
+        redactor.feed(b"BEGIN one\n", &mut out).unwrap();
+        redactor.feed(b"two END\n", &mut out).unwrap();
+        // Matched, but the token may go on to a later END: still unwritten.
+        assert_eq!(out, b"before\n");
+        assert_eq!(redactor.unwritten(), "BEGIN one\ntwo END\n".len() as u64);
+        redactor.feed(b"#\n", &mut out).unwrap();
+        assert_eq!(redactor.unwritten(), 0);
+    }
+
+    #[test]
+    fn a_head_matches_the_same_first_bytes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, "short").unwrap();
+        assert_eq!(Head::of(&File::open(&path).unwrap(), 6), None, "fewer bytes than asked");
+        let head = Head::of(&File::open(&path).unwrap(), 5).unwrap();
+        fs::write(&path, "short, and grown since").unwrap();
+        assert!(Head::matches(Some(&head), &File::open(&path).unwrap()));
+        fs::write(&path, "other").unwrap();
+        assert!(!Head::matches(Some(&head), &File::open(&path).unwrap()));
+        fs::write(&path, "sho").unwrap();
+        assert!(!Head::matches(Some(&head), &File::open(&path).unwrap()), "shorter");
+        assert!(Head::matches(None, &File::open(&path).unwrap()), "unknown: trusted");
+    }
 }

@@ -296,6 +296,21 @@ impl Redactor {
         self.held.len()
     }
 
+    /// How many bytes fed in have not been written out yet: held back, or
+    /// taken into a token whose marker is not written yet. Everything
+    /// written so far is the redaction of the stream's bytes before these,
+    /// and depends on nothing after them: a new redactor fed the stream
+    /// from there writes the rest (but for a rule that looks behind with
+    /// `\b`, which sees the start of a stream there). Follow mode resumes
+    /// from that point.
+    pub fn unwritten(&self) -> u64 {
+        // Only a token in progress has taken in bytes it has not written;
+        // in any other mode everything not held has gone out.
+        let token =
+            if let Mode::Token { .. } = self.mode { self.offset - self.token_at.offset } else { 0 };
+        token + self.held.len() as u64
+    }
+
     /// What this redactor has seen so far.
     pub fn stats(&self) -> &Stats {
         &self.stats

@@ -18,7 +18,7 @@ use std::{
 
 use phx_redact::sample::{Era, KeyGen};
 
-use crate::common::{cmd, holds_a_token, oracle};
+use crate::common::{cmd, holds_a_token, oracle, run};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -934,4 +934,208 @@ fn a_second_sigterm_ends_a_follower_that_a_stalled_reader_blocks() {
     };
     assert_eq!(status.code(), Some(2), "{status}");
     drop(out);
+}
+
+/// The filter over the whole file with the same arguments: what the lines
+/// of every run together must be.
+fn filtered(args: &[&str], whole: &[u8]) -> Vec<u8> {
+    let (status, out, err) = run(args, whole);
+    assert_eq!(status, 0, "{err}");
+    out
+}
+
+#[test]
+fn lines_a_custom_rule_holds_at_sigterm_are_read_again_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    let pattern = "BEGIN[^#]*END";
+    let args = [&log, Path::new("--pattern"), Path::new(pattern), Path::new("--state"), &state];
+    File::create(&log).unwrap();
+    let follower = Follower::start(&args);
+    wait_for_file(&state);
+    // A BEGIN that is not decided yet: the lines after it are held back.
+    append(&log, "before\nBEGIN hidden-one\nhidden-two\n");
+    let mut seen = follower.lines(1);
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    seen.extend(rest);
+    assert_eq!(seen, ["before"], "the held lines wait for the next run");
+
+    append(&log, "END tail#\nafter\n");
+    let follower = Follower::start(&args);
+    seen.extend(follower.lines(2));
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{rest:?}");
+
+    let whole = fs::read(&log).unwrap();
+    let expected = filtered(&["--pattern", pattern], &whole);
+    assert_eq!(seen.join("\n") + "\n", String::from_utf8(expected).unwrap());
+    assert!(!seen.iter().any(|l| l.contains("hidden")), "{seen:?}");
+}
+
+/// The offset the state file holds for its first file.
+fn saved_offset(state: &Path) -> Option<u64> {
+    let saved: serde_json::Value = serde_json::from_str(&fs::read_to_string(state).ok()?).ok()?;
+    saved["files"][0]["offset"].as_u64()
+}
+
+#[test]
+fn after_a_sigkill_the_saved_offset_never_passes_lines_a_custom_rule_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    let pattern = "BEGIN[^#]*END";
+    let args = [&log, Path::new("--pattern"), Path::new(pattern), Path::new("--state"), &state];
+    File::create(&log).unwrap();
+    let mut follower = Follower::start(&args);
+    wait_for_file(&state);
+    append(&log, "before\nBEGIN hidden-one\nhidden-two\n");
+    let mut seen = follower.lines(1);
+    wait_until("the state moves", || saved_offset(&state).is_some_and(|o| o > 0));
+    assert_eq!(saved_offset(&state), Some("before\n".len() as u64), "not past the BEGIN");
+    follower.signal(libc::SIGKILL);
+    follower.exit_within(DEADLINE, |line| seen.push(line));
+
+    append(&log, "END tail#\nafter\n");
+    let follower = Follower::start(&args);
+    seen.extend(follower.lines(2));
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{rest:?}");
+    let expected = filtered(&["--pattern", pattern], &fs::read(&log).unwrap());
+    assert_eq!(seen.join("\n") + "\n", String::from_utf8(expected).unwrap());
+}
+
+#[test]
+fn pieces_of_a_long_unfinished_line_written_before_sigterm_are_not_shipped_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    let mut keys = KeyGen::new(60);
+    // Over 64 KiB once redacted, with no newline: it goes out in pieces.
+    let mut long = String::new();
+    while long.len() < 200 * 1024 {
+        long.push_str(&format!("word {} ", keys.secret()));
+    }
+    fs::write(&log, &long).unwrap();
+    let args = [&log, Path::new("--from-start"), Path::new("--state"), &state];
+    let follower = Follower::start(&args);
+    wait_for_file(&state);
+    let (status, first, _) = follower.stop();
+    assert!(status.success());
+    assert_eq!(first.len(), 1, "one piece, unfinished");
+
+    append(&log, "the end\n");
+    let follower = Follower::start(&args);
+    let second = follower.lines(1);
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{rest:?}");
+
+    let joined = first[0].clone() + &second[0];
+    assert!(!holds_a_token(joined.as_bytes()), "a key in clear");
+    assert_eq!(vec![joined], redacted(&(long + "the end\n")), "no piece lost or repeated");
+}
+
+/// (dev, inode) of a file.
+fn identity_of(path: &Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(path).unwrap();
+    (meta.dev(), meta.ino())
+}
+
+#[test]
+fn a_file_deleted_and_made_again_while_stopped_with_the_same_inode_is_read_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    fs::write(&log, "old one\nold two\n").unwrap();
+    let follower =
+        Follower::start(&[&log, Path::new("--from-start"), Path::new("--state"), &state]);
+    assert_eq!(follower.lines(2), ["old one", "old two"]);
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{rest:?}");
+    let old = identity_of(&log);
+
+    fs::remove_file(&log).unwrap();
+    let new = "new first line\nnew second line\nnew third line\n";
+    fs::write(&log, new).unwrap();
+    let (dev, ino) = identity_of(&log);
+    if (dev, ino) != old {
+        // The filesystem did not reuse the inode this time: make the state
+        // say what it would have said if it had (same device and inode, the
+        // old file's offset and first bytes).
+        eprintln!("inode not reused; the state is made to name the new one");
+        let mut saved: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+        saved["files"][0]["identity"]["dev"] = dev.into();
+        saved["files"][0]["identity"]["ino"] = ino.into();
+        fs::write(&state, saved.to_string()).unwrap();
+    }
+
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    assert_eq!(follower.lines(3), redacted(new), "the new file from its start");
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+/// A state file that cannot be used: reported without its content, kept
+/// aside, and the files followed from their end as without a state.
+fn a_bad_state_file_is_set_aside(content: &[u8], problem: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    fs::write(&log, "already there, not shown\n").unwrap();
+    fs::write(&state, content).unwrap();
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    let notice = follower.notice("state.json");
+    assert!(notice.contains(problem), "{notice}");
+    assert!(notice.contains("state.json.corrupt-"), "says where it went: {notice}");
+    assert!(!holds_a_token(notice.as_bytes()), "the content in a notice: {notice}");
+    assert!(!notice.contains("not-for-eyes"), "the content in a notice: {notice}");
+    let aside: Vec<PathBuf> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("state.json.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(fs::read(&aside[0]).unwrap(), content, "kept as it was");
+
+    // From the end of each file, as a first start.
+    wait_for_file(&state); // saved anew once the files are open
+    append(&log, "new line\n");
+    assert_eq!(follower.lines(1), ["new line"]);
+    let (status, rest, notices) = follower.stop();
+    assert!(status.success(), "{notices:?}");
+    assert!(rest.is_empty(), "{rest:?}");
+    assert!(!notices.iter().any(|n| holds_a_token(n.as_bytes())), "{notices:?}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(saved["files"].is_array(), "a good state again: {saved}");
+}
+
+#[test]
+fn an_empty_state_file_is_set_aside_and_following_starts() {
+    a_bad_state_file_is_set_aside(b"", "empty");
+}
+
+#[test]
+fn a_truncated_state_file_is_set_aside_and_following_starts() {
+    let key = KeyGen::new(61).secret();
+    let cut = format!("{{\"files\": [{{\"path\": \"{key} not-for-eyes");
+    a_bad_state_file_is_set_aside(cut.as_bytes(), "cut short");
+}
+
+#[test]
+fn a_state_file_of_garbage_is_set_aside_and_following_starts() {
+    let key = KeyGen::new(62).secret();
+    let mut garbage = format!("{key} not-for-eyes \u{1}\u{2}").into_bytes();
+    garbage.extend_from_slice(&[0xff, 0xfe, 0, 7]);
+    a_bad_state_file_is_set_aside(&garbage, "not JSON");
+}
+
+#[test]
+fn a_state_file_of_the_wrong_shape_is_set_aside_and_following_starts() {
+    let key = KeyGen::new(63).secret();
+    let wrong = serde_json::json!({"files": [{"path": key, "identity": "not-for-eyes"}]});
+    a_bad_state_file_is_set_aside(wrong.to_string().as_bytes(), "not a state file");
 }
