@@ -420,7 +420,24 @@ impl Tail {
             (None, None) => 0,
         };
         if !owed.is_empty() {
-            for (file, identity, offset) in find_by_identity(&folder_of(&self.path), &owed) {
+            let found = find_by_identity(&folder_of(&self.path), &owed);
+            for (identity, _, offset) in &owed {
+                // Never lose lines silently: the file may have been
+                // compressed, moved to another folder, or truncated and
+                // written again while no run was reading it.
+                if !found.iter().any(|(_, id, _)| id == identity) {
+                    notice(
+                        &self.path,
+                        &format!(
+                            "the file it was when the last run stopped is not in its folder any \
+                             more (compressed, moved or truncated while phx-redact was \
+                             stopped): lines written to it after byte {offset}, if any, were \
+                             not read"
+                        ),
+                    );
+                }
+            }
+            for (file, identity, offset) in found {
                 if let Some(reader) = Reader::new(file, identity, offset, rules) {
                     self.rotated.push(reader);
                 }

@@ -1139,3 +1139,31 @@ fn a_state_file_of_the_wrong_shape_is_set_aside_and_following_starts() {
     let wrong = serde_json::json!({"files": [{"path": key, "identity": "not-for-eyes"}]});
     a_bad_state_file_is_set_aside(wrong.to_string().as_bytes(), "not a state file");
 }
+
+#[test]
+fn a_file_rotated_out_of_reach_while_stopped_is_said_not_lost_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    let old = dir.path().join("old");
+    fs::create_dir(&old).unwrap();
+    let mut keys = KeyGen::new(56);
+    let first: String = (0..5).map(|i| line(&mut keys, i)).collect();
+    fs::write(&log, &first).unwrap();
+    let follower =
+        Follower::start(&[&log, Path::new("--from-start"), Path::new("--state"), &state]);
+    assert_eq!(follower.lines(5), redacted(&first));
+    assert!(follower.stop().0.success());
+
+    // While nothing follows: written, then moved to another folder
+    // (logrotate's olddir), which the next run cannot search.
+    append(&log, &line(&mut keys, 5));
+    fs::rename(&log, old.join("app.log.1")).unwrap();
+    let new: String = (6..8).map(|i| line(&mut keys, i)).collect();
+    fs::write(&log, &new).unwrap();
+
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    assert_eq!(follower.lines(2), redacted(&new));
+    let notice = follower.notice("not in its folder any more");
+    assert!(notice.contains("were not read"), "{notice}");
+    assert!(follower.stop().0.success());
+}
