@@ -266,8 +266,20 @@ fn scrub_open(
     let file = reader.into_inner();
     file.file.seek(SeekFrom::Start(0)).map_err(Error::Read)?;
     if !dirty {
-        // A clean file is mirrored byte for byte.
-        io::copy(file, temp.as_file_mut()).map_err(Error::Write)?;
+        // A clean file is mirrored byte for byte: the bytes the first pass
+        // scanned, not whatever was appended since (a live log), which no
+        // one checked.
+        let copied = io::copy(&mut (&mut *file).take(before.len()), temp.as_file_mut())
+            .map_err(Error::Write)?;
+        // And only if those bytes are still what was scanned: a file
+        // rewritten, cut or grown while it was read is left for a rerun.
+        let now = file.file.metadata().map_err(Error::Read)?;
+        if copied != before.len()
+            || (now.len(), now.mtime(), now.mtime_nsec())
+                != (before.len(), before.mtime(), before.mtime_nsec())
+        {
+            return Err(Error::Changed);
+        }
     } else {
         let mut reader = BufReader::with_capacity(filter::READ_SIZE, &mut *file);
         let out = BufWriter::with_capacity(filter::READ_SIZE, temp.as_file_mut());
