@@ -168,7 +168,9 @@ impl fmt::Display for Refusal {
 ///
 /// [`Error::Read`] or [`Error::Corrupt`] when the input cannot be read or
 /// decoded, [`Error::Unsupported`] when its format cannot be read,
-/// [`Error::Archive`] when it is a tar holding a secret, [`Error::Write`]
+/// [`Error::Archive`] when it holds a secret and is a tar, an ar archive, a
+/// SQLite database, binary data or compressed twice, [`Error::Nested`] when
+/// a tar holds a compressed member, [`Error::Write`]
 /// when the output cannot be written, [`Error::Changed`] when the file
 /// changed while it was scrubbed, [`Error::Refused`] when scrubbing it
 /// would lose something. In every
@@ -232,8 +234,13 @@ fn scrub_open(
     let mut buf = vec![0; filter::READ_SIZE];
     let dirty = filter::holds_a_token(&mut redactor, format, &mut reader, &mut buf)?;
     outcome.bytes = redactor.stats().bytes_in;
-    if dirty && filter::is_tar(format, &mut reader.get_mut().file)? {
-        return Err(Error::Archive { format: "tar" });
+    // Content that records lengths (an archive, a database, a binary) or
+    // that is compressed twice cannot be rewritten without breaking it:
+    // it is scanned, and refused here.
+    if dirty {
+        if let Some(what) = filter::unrewritable(format, &mut reader.get_mut().file)? {
+            return Err(Error::Archive { what });
+        }
     }
 
     let target = match dest {
