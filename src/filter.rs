@@ -144,7 +144,8 @@ fn pump_stored<R: BufRead, W: Write + ?Sized>(
 }
 
 /// The most layers of compression read one inside the other (zstd over
-/// gzip, say); more is refused as unreadable rather than read as bytes.
+/// gzip, say); more is refused as unreadable ("deeply nested compressed
+/// data") rather than read as bytes.
 const MAX_LAYERS: usize = 3;
 
 /// The content of `reader`, stored as `format`, decompressed, and
@@ -168,7 +169,7 @@ fn decode_layers<'a, R: BufRead + 'a>(
             return Ok((Box::new(rest), layers));
         }
         if layers.len() >= MAX_LAYERS {
-            return Err(Error::Unsupported { format: "compressed data nested more than 3 deep" });
+            return Err(Error::Unsupported { format: "deeply nested compressed" });
         }
         let rest = BufReader::with_capacity(READ_SIZE, rest);
         decoded = compress::decoder(inner, rest).map_err(|e| Error::corrupt(inner, e))?;

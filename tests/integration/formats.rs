@@ -524,4 +524,20 @@ fn compressed_data_nested_one_level_down_is_never_clean() {
     refused_as(d, &d.join("a.log.gz.zst"), "gzip data inside zstd data", &key);
     let out = run(&[Path::new("--check"), &d.join("a.log.gz.zst")]);
     assert!(String::from_utf8_lossy(&out.stdout).contains(":1:6: phx"), "{out:?}");
+
+    // Three layers are read through; a fourth is unreadable, never clean.
+    let mut layers = fs::read(d.join("a.log")).unwrap();
+    for depth in 1..=4 {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&layers).unwrap();
+        layers = gz.finish().unwrap();
+        let file = d.join(format!("deep{depth}.gz"));
+        fs::write(&file, &layers).unwrap();
+        let out = run(&[Path::new("--check"), &file]);
+        let expected = if depth <= 3 { 1 } else { 2 };
+        assert_eq!(out.status.code(), Some(expected), "depth {depth}: {}", stderr(&out));
+        if depth == 4 {
+            assert!(stderr(&out).contains("deeply nested compressed data"), "{}", stderr(&out));
+        }
+    }
 }
