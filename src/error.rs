@@ -42,15 +42,32 @@ pub enum Error {
         /// The format's name (`zip`, `7z`, ...).
         format: &'static str,
     },
-    /// A secret was found in an archive whose layout a redaction would
-    /// break (a tar records each member's size): it was left as it was.
+    /// A secret was found in content whose layout a redaction would break
+    /// (a tar or an ar archive records each member's size, a SQLite
+    /// database its page offsets, a binary anything), or that is compressed
+    /// twice (a rewrite would store it compressed once): it was left as it
+    /// was. `--check` and the filter still scan such content as bytes.
     #[error(
-        "{format} archive holding a secret: rewriting it would corrupt it; left as it was, \
-         extract it, scrub the files and archive them again"
+        "{what} holding a secret: rewriting it would corrupt it; left as it was. Extract it \
+         (or dump it as text), scrub that, and store it again"
     )]
     Archive {
-        /// The archive's format (`tar`).
-        format: &'static str,
+        /// What it looks like: `tar archive`, `ar archive`, `SQLite
+        /// database`, `binary data (NUL bytes)`, `gzip data inside zstd data`.
+        what: String,
+    },
+    /// An archive holds a member stored compressed (or as another kind of
+    /// archive), whose content cannot be checked as text: the archive is
+    /// neither clean nor rewritten.
+    #[error(
+        "{member} member inside {container}: its content cannot be checked, so the archive is \
+         neither called clean nor rewritten; extract it and run phx-redact on its files"
+    )]
+    Nested {
+        /// The member's format (`gzip`, `zip`, ...).
+        member: &'static str,
+        /// The archive, with its article (`a tar archive`).
+        container: &'static str,
     },
     /// Standard input held compressed data, which the filter passed on
     /// byte for byte, as it does everything on standard input, but could

@@ -130,11 +130,104 @@ fn pump_stored<R: BufRead, W: Write + ?Sized>(
     flush_each_read: bool,
     stop: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<bool, Error> {
-    let mut decoded = compress::decoder(format, reader).map_err(|e| Error::corrupt(format, e))?;
-    pump(redactor, &mut decoded, out, buf, flush_each_read, stop).map_err(|e| match e {
-        Error::Read(e) => Error::corrupt(format, e),
+    let (decoded, _) = decode_layers(format, reader)?;
+    let mut members = Members { inner: decoded, head: Vec::with_capacity(512), walk: None };
+    pump(redactor, &mut members, out, buf, flush_each_read, stop).map_err(|e| match e {
+        Error::Read(e) => match e.get_ref().and_then(|e| e.downcast_ref::<MemberFormat>()) {
+            Some(&MemberFormat(member, archive)) => {
+                Error::Nested { member: member.name(), container: archive.name() }
+            }
+            None => Error::corrupt(format, e),
+        },
         e => e,
     })
+}
+
+/// The most layers of compression read one inside the other (zstd over
+/// gzip, say); more is refused as unreadable ("deeply nested compressed
+/// data") rather than read as bytes.
+const MAX_LAYERS: usize = 3;
+
+/// The content of `reader`, stored as `format`, decompressed, and
+/// decompressed again while what comes out is itself compressed: a `.gz`
+/// compressed again with zstd must not pass as clean for its gzip bytes.
+/// Also returns the formats, outermost first (one, `Plain`, for a file
+/// stored as it is).
+fn decode_layers<'a, R: BufRead + 'a>(
+    format: Format,
+    reader: R,
+) -> Result<(Box<dyn Read + 'a>, Vec<Format>), Error> {
+    let mut decoded = compress::decoder(format, reader).map_err(|e| Error::corrupt(format, e))?;
+    let mut layers = vec![format];
+    if format == Format::Plain {
+        return Ok((decoded, layers));
+    }
+    loop {
+        // Text is told at its first byte: a live stream is not held back.
+        let (inner, rest) = Format::sniff_stream(decoded).map_err(|e| Error::corrupt(format, e))?;
+        if inner == Format::Plain {
+            return Ok((Box::new(rest), layers));
+        }
+        if layers.len() >= MAX_LAYERS {
+            return Err(Error::Unsupported { format: "deeply nested compressed" });
+        }
+        let rest = BufReader::with_capacity(READ_SIZE, rest);
+        decoded = compress::decoder(inner, rest).map_err(|e| Error::corrupt(inner, e))?;
+        layers.push(inner);
+    }
+}
+
+/// Decompressed content on its way to the redactor, watched: when it is a
+/// tar or an ar archive, each member's first bytes are looked at, and one stored
+/// compressed ends the read with a [`MemberFormat`] error, for what it
+/// holds cannot be checked. The bytes pass as they are, none held back.
+struct Members<R> {
+    inner: R,
+    /// The first 512 bytes, until they tell whether this is an archive.
+    head: Vec<u8>,
+    walk: Option<compress::MemberWalk>,
+}
+
+/// The format of an archive's member that cannot be read as text.
+#[derive(Debug)]
+struct MemberFormat(Format, compress::Archive);
+
+impl std::fmt::Display for MemberFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} member inside {}", self.0.name(), self.1.name())
+    }
+}
+
+impl std::error::Error for MemberFormat {}
+
+impl<R: Read> Read for Members<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut data = &buf[..n];
+        let mut found = None;
+        if self.walk.is_none() && self.head.len() < 512 {
+            let take = (512 - self.head.len()).min(data.len());
+            self.head.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            // Told from 512 bytes, or from all of a shorter content.
+            if self.head.len() == 512 || n == 0 {
+                if let Some(archive) = compress::Archive::detect(&self.head) {
+                    let mut walk = compress::MemberWalk::new(archive);
+                    found = walk.feed(&self.head).map(|f| (f, archive));
+                    self.walk = Some(walk);
+                }
+                // Never looked at again.
+                self.head.resize(512, 0);
+            }
+        }
+        if let Some(walk) = &mut self.walk {
+            found = found.or_else(|| walk.feed(data).map(|f| (f, walk.archive())));
+        }
+        match found {
+            Some((format, archive)) => Err(io::Error::other(MemberFormat(format, archive))),
+            None => Ok(n),
+        }
+    }
 }
 
 /// Redacts one input into `out`, as a stream of its own: standard input
@@ -228,15 +321,27 @@ fn pump_input<W: Write + ?Sized>(
     }
 }
 
-/// Whether the content of `file`, stored as `format` and read from its
-/// start, is a tar archive.
-pub(crate) fn is_tar<R: io::Read + io::Seek>(format: Format, file: &mut R) -> Result<bool, Error> {
+/// What the content of `file`, stored as `format` and read from its start,
+/// is when a redaction would break it: an archive, a database or binary
+/// data (see [`compress::framed`]), or data compressed twice, which a
+/// rewrite would store compressed once. None for text.
+pub(crate) fn unrewritable<R: io::Read + io::Seek>(
+    format: Format,
+    file: &mut R,
+) -> Result<Option<String>, Error> {
     file.seek(io::SeekFrom::Start(0)).map_err(Error::Read)?;
-    let reader = BufReader::new(file);
-    let decoded = compress::decoder(format, reader).map_err(|e| Error::corrupt(format, e))?;
-    let mut head = Vec::with_capacity(512);
-    decoded.take(512).read_to_end(&mut head).map_err(|e| Error::corrupt(format, e))?;
-    Ok(compress::is_tar(&head))
+    let (decoded, layers) = decode_layers(format, BufReader::new(file))?;
+    if layers.len() > 1 {
+        let names: Vec<String> =
+            layers.iter().rev().map(|f| format!("{} data", f.name())).collect();
+        return Ok(Some(names.join(" inside ")));
+    }
+    let mut head = Vec::with_capacity(compress::BINARY_HEAD);
+    decoded
+        .take(compress::BINARY_HEAD as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::corrupt(format, e))?;
+    Ok(compress::framed(&head).map(String::from))
 }
 
 /// Opens `path` for reading without waiting for a FIFO's writer, then

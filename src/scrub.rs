@@ -168,7 +168,9 @@ impl fmt::Display for Refusal {
 ///
 /// [`Error::Read`] or [`Error::Corrupt`] when the input cannot be read or
 /// decoded, [`Error::Unsupported`] when its format cannot be read,
-/// [`Error::Archive`] when it is a tar holding a secret, [`Error::Write`]
+/// [`Error::Archive`] when it holds a secret and is a tar, an ar archive, a
+/// SQLite database, binary data or compressed twice, [`Error::Nested`] when
+/// a tar holds a compressed member, [`Error::Write`]
 /// when the output cannot be written, [`Error::Changed`] when the file
 /// changed while it was scrubbed, [`Error::Refused`] when scrubbing it
 /// would lose something. In every
@@ -232,8 +234,13 @@ fn scrub_open(
     let mut buf = vec![0; filter::READ_SIZE];
     let dirty = filter::holds_a_token(&mut redactor, format, &mut reader, &mut buf)?;
     outcome.bytes = redactor.stats().bytes_in;
-    if dirty && filter::is_tar(format, &mut reader.get_mut().file)? {
-        return Err(Error::Archive { format: "tar" });
+    // Content that records lengths (an archive, a database, a binary) or
+    // that is compressed twice cannot be rewritten without breaking it:
+    // it is scanned, and refused here.
+    if dirty {
+        if let Some(what) = filter::unrewritable(format, &mut reader.get_mut().file)? {
+            return Err(Error::Archive { what });
+        }
     }
 
     let target = match dest {
@@ -266,8 +273,20 @@ fn scrub_open(
     let file = reader.into_inner();
     file.file.seek(SeekFrom::Start(0)).map_err(Error::Read)?;
     if !dirty {
-        // A clean file is mirrored byte for byte.
-        io::copy(file, temp.as_file_mut()).map_err(Error::Write)?;
+        // A clean file is mirrored byte for byte: the bytes the first pass
+        // scanned, not whatever was appended since (a live log), which no
+        // one checked.
+        let copied = io::copy(&mut (&mut *file).take(before.len()), temp.as_file_mut())
+            .map_err(Error::Write)?;
+        // And only if those bytes are still what was scanned: a file
+        // rewritten, cut or grown while it was read is left for a rerun.
+        let now = file.file.metadata().map_err(Error::Read)?;
+        if copied != before.len()
+            || (now.len(), now.mtime(), now.mtime_nsec())
+                != (before.len(), before.mtime(), before.mtime_nsec())
+        {
+            return Err(Error::Changed);
+        }
     } else {
         let mut reader = BufReader::with_capacity(filter::READ_SIZE, &mut *file);
         let out = BufWriter::with_capacity(filter::READ_SIZE, temp.as_file_mut());

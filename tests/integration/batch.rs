@@ -382,3 +382,57 @@ fn a_file_named_twice_is_scrubbed_once_in_place() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(fs::read(&file).unwrap(), oracle(&dirty, false));
 }
+
+#[test]
+fn a_key_appended_during_a_mirror_run_never_lands_in_the_mirror_in_clear() {
+    let key = format!("phx_{}", "z9Y8x7W6v5".repeat(5));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    // Clean, and large enough that copying it takes a while.
+    let line = b"2026-11-28T19:00:00Z GET /api/projects/1/events 200 12ms\n";
+    let clean: Vec<u8> = line.iter().copied().cycle().take(line.len() * 1_000_000).collect();
+    fs::write(&path, &clean).unwrap();
+    let mirror = dir.path().join("mirror");
+    fs::create_dir(&mirror).unwrap();
+    // The temporary file appears once the first pass found the file clean,
+    // before the copy: what is appended now was never scanned. A loaded
+    // machine may not look while it exists; then the run is done again.
+    let mut caught = None;
+    for _ in 0..20 {
+        let mut child = cmd().arg("--output-dir").arg(&mirror).arg(&path).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while temps(&mirror).is_empty() && child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "no temporary file appeared");
+            std::thread::yield_now();
+        }
+        if !temps(&mirror).is_empty() {
+            caught = Some(child);
+            break;
+        }
+        child.wait().unwrap();
+        let _ = fs::remove_file(mirror.join("big.log"));
+    }
+    let child = caught.expect("never saw the mirror run between its scan and its copy");
+    let late = format!("late {key}\n");
+    fs::File::options().append(true).open(&path).unwrap().write_all(late.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains(&key));
+    let copy = mirror.join("big.log");
+    match out.status.code() {
+        // Refused: the file changed between the scan and the copy.
+        Some(2) => {
+            assert!(err.contains("changed while being scrubbed"), "{err}");
+            assert!(!copy.exists(), "a changed file was mirrored");
+        }
+        // Or only the bytes scanned were copied.
+        Some(0) => {
+            let copied = fs::read(&copy).unwrap();
+            let leaked = copied.windows(key.len()).any(|w| w == key.as_bytes());
+            assert!(!leaked, "the key appended after the scan is in the mirror in clear");
+            assert!(copied == clean, "the mirror is not the bytes scanned");
+        }
+        other => panic!("exit {other:?}: {err}"),
+    }
+    assert!(temps(&mirror).is_empty());
+}
