@@ -190,9 +190,15 @@ fuzz_target!(|data: &[u8]| {
     }
 
     if case.near_cap.is_none() {
-        // These rules decide every candidate within a few dozen bytes.
+        // No candidate of these rules stays undecided for as long as the
+        // cap, and inputs are shorter (`.ci/run` fuzzes with -max_len=4096).
         assert_eq!(whole_stats.capped, 0, "capped with rules that cannot reach the cap");
-        assert!(case.rules.max_held() < HOLD_CAP);
+    }
+    if flags & 3 < 2 {
+        // The built-in keys decide every candidate within a few dozen
+        // bytes. (The custom set can hold without bound: `key=` followed by
+        // lowercase letters waits for its closing `\b`.)
+        assert!(case.rules.max_held() < 64, "built-in keys held {}", case.rules.max_held());
     }
     let near_cap = case.near_cap.as_ref().is_some_and(|re| re.is_match(input));
     if whole_stats.capped == 0 && !near_cap {
