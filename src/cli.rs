@@ -359,6 +359,21 @@ impl Args {
                     folder.display()
                 )));
             }
+            // A FIFO, a socket or a device does not grow as a log does: its
+            // bytes are gone once read (nothing to resume, nothing to tell a
+            // rotation by), and opening a FIFO waits for a writer.
+            let special = self.files.iter().find_map(|f| {
+                let kind = std::fs::metadata(f).ok()?.file_type();
+                (!kind.is_file()).then(|| (f, crate::scrub::kind_name(kind)))
+            });
+            if let Some((path, kind)) = special {
+                return Err(Error::Usage(format!(
+                    "--follow {}: is a {kind}, not a log file; follow reads files that grow. \
+                     Pipe it into phx-redact instead (phx-redact < {})",
+                    path.display(),
+                    path.display()
+                )));
+            }
             if let Some(state) = &self.state {
                 follow::check_state_folder(state)?;
             }

@@ -19,6 +19,7 @@ use phx_redact::{
     filter::{self, Input},
     follow,
     policy::MessagePolicy,
+    scrub::Dest,
     walk::{self, Skipped},
 };
 
@@ -191,7 +192,11 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Config::Batch { paths, walk, rules, options } => {
             let (files, skipped) = walk::expand(&paths, walk);
-            let mut failures = report_skipped(&skipped);
+            let mut failures = match options.dest {
+                // A mirror that lacks a file is not the tree's copy.
+                Dest::Mirror { .. } => report_passed_over(&skipped, "not mirrored"),
+                Dest::InPlace => report_skipped(&skipped),
+            };
             let quiet = !options.progress;
             let summary = batch::run(&files, &rules, &options, |path, err| {
                 report(&format!("{}: {err:#}", path.display()));
@@ -230,7 +235,7 @@ fn expand_inputs(paths: &[PathBuf], walk: walk::WalkOptions, audit: Audit) -> (V
         }
         let (found, skipped) = walk::expand(std::slice::from_ref(path), walk);
         failures += match audit {
-            Audit::Yes => report_unchecked(&skipped),
+            Audit::Yes => report_passed_over(&skipped, "not checked"),
             Audit::No => report_skipped(&skipped),
         };
         inputs.extend(found.into_iter().map(|f| Input::Path(f.path)));
@@ -238,11 +243,11 @@ fn expand_inputs(paths: &[PathBuf], walk: walk::WalkOptions, audit: Audit) -> (V
     (inputs, failures)
 }
 
-/// Reports what an audit's walk passed over: each one is a failure, for
-/// nothing in it was checked.
-fn report_unchecked(skipped: &[Skipped]) -> usize {
+/// Reports what a walk passed over where each one is a failure: an audit
+/// did not check it ("not checked"), a mirror lacks it ("not mirrored").
+fn report_passed_over(skipped: &[Skipped], what: &str) -> usize {
     for s in skipped {
-        report(&format!("{}: not checked: {}", s.path.display(), s.reason));
+        report(&format!("{}: {what}: {}", s.path.display(), s.reason));
     }
     skipped.len()
 }

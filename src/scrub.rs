@@ -472,7 +472,7 @@ fn mount_point(path: &Path, dev: u64) -> PathBuf {
 }
 
 /// How messages name a file type other than a regular file.
-fn kind_name(kind: fs::FileType) -> &'static str {
+pub(crate) fn kind_name(kind: fs::FileType) -> &'static str {
     if kind.is_fifo() {
         "FIFO"
     } else if kind.is_char_device() {

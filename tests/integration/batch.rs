@@ -436,3 +436,20 @@ fn a_key_appended_during_a_mirror_run_never_lands_in_the_mirror_in_clear() {
     }
     assert!(temps(&mirror).is_empty());
 }
+
+#[test]
+fn a_mirror_that_lacks_a_file_is_not_a_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    fs::create_dir(&tree).unwrap();
+    let log = sample::log(34, 100, 3);
+    fs::write(tree.join("real.log"), &log).unwrap();
+    std::os::unix::fs::symlink("real.log", tree.join("link.log")).unwrap();
+    let mirror = dir.path().join("mirror");
+    let out = run(&[Path::new("-r"), &tree, Path::new("--output-dir"), &mirror]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("link.log: not mirrored: symbolic link, not followed"), "{err}");
+    // What could be mirrored still is.
+    assert_eq!(fs::read(mirror.join("real.log")).unwrap(), oracle(&log, false));
+}

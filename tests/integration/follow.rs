@@ -1167,3 +1167,21 @@ fn a_file_rotated_out_of_reach_while_stopped_is_said_not_lost_silently() {
     assert!(notice.contains("were not read"), "{notice}");
     assert!(follower.stop().0.success());
 }
+
+#[test]
+fn following_a_fifo_or_a_device_is_refused_at_once_not_read_and_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("app.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a NUL-terminated path this test owns.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // No writer: opening it would wait for ever, and what a pipe held
+    // would be gone once read, with nothing to resume from.
+    for special in [fifo.as_path(), Path::new("/dev/zero")] {
+        let mut follower = Follower::start(&[special, Path::new("--from-start")]);
+        let status = follower.exit_within(DEADLINE, |line| panic!("read {line}"));
+        assert_eq!(status.code(), Some(2));
+        let notices: Vec<String> = follower.notices.iter().collect();
+        assert!(notices.iter().any(|n| n.contains("not a log file")), "{notices:?}");
+    }
+}

@@ -129,11 +129,13 @@ fn errors_before_the_rules_are_checked_hide_custom_secrets_too() {
     let folder = folder.to_str().unwrap();
     let state = dir.path().join(format!("gone-{CUSTOM_SECRET}/state.json"));
     let state = state.to_str().unwrap();
+    let log = dir.path().join("app.log");
+    let log = log.to_str().unwrap();
     let (pattern_eq, bogus) = (format!("--pattern={PATTERN}"), format!("--bogus-{CUSTOM_SECRET}"));
     let cases: [Vec<&str>; 5] = [
         // Refused while the arguments are checked.
         vec!["--pattern", PATTERN, "--follow", folder],
-        vec!["--pattern", PATTERN, "--follow", "--state", state, "/dev/null"],
+        vec!["--pattern", PATTERN, "--follow", "--state", state, log],
         vec!["--pattern", PATTERN, "--fingerprint-key", folder],
         // Refused by the argument parser, the pattern given either way.
         vec!["--pattern", PATTERN, "--threads", CUSTOM_SECRET],
