@@ -87,18 +87,20 @@ pub enum Error {
     )]
     Changed,
     /// The file was left as it was, because scrubbing it would lose
-    /// something or leave a secret behind (see [`crate::scrub::Refusal`]).
+    /// something or leave a secret behind.
+    #[cfg(feature = "cli")]
     #[error("{0}")]
-    Refused(crate::scrub::Refusal),
+    Refused(crate::app::scrub::Refusal),
 }
 
 impl Error {
     /// An error from reading data stored as `format`: for compressed data,
     /// a decoding error names the format.
-    pub(crate) fn corrupt(format: crate::compress::Format, e: io::Error) -> Error {
+    #[cfg(feature = "cli")]
+    pub(crate) fn corrupt(format: crate::app::compress::Format, e: io::Error) -> Error {
         match format {
-            crate::compress::Format::Plain => Error::Read(e),
-            crate::compress::Format::Unsupported(format) => Error::Unsupported { format },
+            crate::app::compress::Format::Plain => Error::Read(e),
+            crate::app::compress::Format::Unsupported(format) => Error::Unsupported { format },
             _ => Error::Corrupt { format: format.name(), error: e },
         }
     }

@@ -5,8 +5,7 @@
 //! writes the same bytes with every secret token replaced by a marker. Its
 //! output is exactly what `regex::bytes::Regex::replace_all` gives over the
 //! whole input, however the input is split. The rules are data
-//! ([`Rule`], compiled into a [`RuleSet`]); [`filter`] drives a redactor over
-//! files and standard input.
+//! ([`Rule`], compiled into a [`RuleSet`]).
 //!
 //! ```
 //! use phx_redact::{Redactor, RuleSet};
@@ -22,31 +21,35 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod batch;
-pub mod check;
-pub mod cli;
-pub mod compress;
+// The layers, each importing only from the ones above it: the engine (pure
+// computation), the I/O adapters (`std::io` around the engine), the
+// application (files, compression, walks, threads, follow mode) and the
+// command line. The last two exist only with the `cli` feature.
+pub mod engine;
 mod error;
-pub mod exit_codes;
-pub mod filter;
-pub mod fingerprint;
-pub mod follow;
-pub mod marker;
-pub mod policy;
-mod prefilter;
-mod redact_io;
-mod redactor;
-pub mod rules;
-pub mod sample;
-pub mod scrub;
-pub mod walk;
+pub mod io;
 
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod app;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
+
+pub use engine::{Finding, Redactor, Rule, RuleSet, Stats, fingerprint, rules};
 pub use error::Error;
 #[cfg(feature = "tracing")]
-pub use redact_io::RedactMakeWriter;
-pub use redact_io::{RedactReader, RedactWriter};
-pub use redactor::{Finding, Redactor, Stats};
-pub use rules::{Rule, RuleSet};
+pub use io::RedactMakeWriter;
+pub use io::{RedactReader, RedactWriter};
+
+// The application's modules at their old paths, for the binary and the
+// integration tests; not part of the documented API.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub use app::{batch, check, compress, filter, follow, policy, sample, scrub, walk};
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub use cli::exit_codes;
 
 /// The README's examples run as doctests, so that they stay true.
 #[doc = include_str!("../README.md")]

@@ -33,7 +33,7 @@ use xattr::FileExt;
 
 use crate::{
     Error, Redactor, RuleSet,
-    compress::{Encoder, Format, Levels},
+    app::compress::{Encoder, Format, Levels},
     filter,
 };
 

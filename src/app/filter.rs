@@ -13,12 +13,10 @@ use std::{
 
 use crate::{
     Error, Redactor,
-    compress::{self, Format},
+    app::compress::{self, Format},
 };
 
-/// Bytes read at a time. Large reads keep syscalls rare; this size still
-/// fits the L2 cache, so the bytes are hot when the prefilter scans them.
-pub const READ_SIZE: usize = 256 * 1024;
+pub use crate::io::READ_SIZE;
 
 /// One input of the filter.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -424,7 +422,7 @@ pub fn stats_line(
     let mut by_rule: Vec<String> =
         rules.rules().iter().zip(&stats.tokens).map(|(r, n)| format!("{} {n}", r.name)).collect();
     if stats.capped > 0 {
-        by_rule.push(format!("{} {}", crate::rules::CAPPED, stats.capped));
+        by_rule.push(format!("{} {}", crate::engine::rules::CAPPED, stats.capped));
     }
     format!(
         "{} tokens redacted ({}) in {} bytes, {secs:.3} s, {:.1} MiB/s",

@@ -84,7 +84,7 @@ use std::{
 use notify::{RecursiveMode, Watcher};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Redactor, RuleSet, filter::READ_SIZE, policy::MessagePolicy};
+use crate::{Error, Redactor, RuleSet, app::filter::READ_SIZE, app::policy::MessagePolicy};
 
 /// The longest wait between two looks at the files when no event comes.
 pub const POLL: Duration = Duration::from_millis(100);
@@ -851,8 +851,8 @@ fn positions(tails: &mut [Tail]) -> Vec<Position> {
 
 fn temp_in(folder: &Path) -> io::Result<tempfile::NamedTempFile> {
     tempfile::Builder::new()
-        .prefix(crate::scrub::TEMP_PREFIX)
-        .suffix(crate::scrub::TEMP_SUFFIX)
+        .prefix(crate::app::scrub::TEMP_PREFIX)
+        .suffix(crate::app::scrub::TEMP_SUFFIX)
         .tempfile_in(folder)
 }
 

@@ -7,13 +7,13 @@ use clap::Parser;
 
 use crate::{
     Error, Rule, RuleSet,
-    batch::BatchOptions,
-    compress::Levels,
-    fingerprint::Fingerprinter,
-    follow::{self, FollowOptions},
-    rules::{BUILTIN_KINDS, HOLD_CAP, Options, PUBLIC_KIND, SECRET_KINDS, load_rules_file},
-    scrub::Dest,
-    walk::WalkOptions,
+    app::batch::BatchOptions,
+    app::compress::Levels,
+    app::follow::{self, FollowOptions},
+    app::scrub::Dest,
+    app::walk::WalkOptions,
+    engine::fingerprint::Fingerprinter,
+    engine::rules::{BUILTIN_KINDS, HOLD_CAP, Options, PUBLIC_KIND, SECRET_KINDS, load_rules_file},
 };
 
 /// Redact PostHog secret keys (phx_, phs_, pha_, phr_) from logs and streams.
