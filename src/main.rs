@@ -11,7 +11,7 @@ use std::{
 };
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use phx_redact::{
     Redactor, Rule, RuleSet, batch, check,
     cli::Config,
@@ -100,6 +100,23 @@ fn run() -> anyhow::Result<ExitCode> {
         stdout_is_writable().context("<stdout>")?;
     }
     match config {
+        Config::Completions { shell } => {
+            let mut out = io::stdout().lock();
+            clap_complete::generate(
+                shell,
+                &mut phx_redact::cli::Args::command(),
+                "phx-redact",
+                &mut out,
+            );
+            out.flush()?;
+            Ok(ExitCode::from(exit_codes::SUCCESS))
+        }
+        Config::Man => {
+            let mut out = io::stdout().lock();
+            clap_mangen::Man::new(phx_redact::cli::Args::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(ExitCode::from(exit_codes::SUCCESS))
+        }
         Config::Sample { lines, seed, one_in } => {
             // Streamed: a count too large to hold runs until the reader
             // stops reading.

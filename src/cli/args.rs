@@ -1,7 +1,11 @@
 //! Command-line arguments, parsed into a plain struct, then validated into
 //! a [`Config`] before any byte is read.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 
 use clap::Parser;
 
@@ -13,7 +17,10 @@ use crate::{
     app::scrub::Dest,
     app::walk::WalkOptions,
     engine::fingerprint::Fingerprinter,
-    engine::rules::{BUILTIN_KINDS, HOLD_CAP, Options, PUBLIC_KIND, SECRET_KINDS, load_rules_file},
+    engine::rules::{
+        BUILTIN_KINDS, HOLD_CAP, Options, PUBLIC_KIND, RULESET_VERSION, SECRET_KINDS,
+        load_rules_file,
+    },
 };
 
 /// Redact PostHog secret keys (phx_, phs_, pha_, phr_) from logs and streams.
@@ -23,70 +30,132 @@ use crate::{
 /// replaced by a marker such as `phx_[REDACTED]`. Every other byte passes
 /// through unchanged.
 #[derive(Debug, Parser)]
-#[command(name = "phx-redact", version, after_help = AFTER_HELP)]
+#[command(name = "phx-redact", version = version(), after_help = AFTER_HELP)]
 pub struct Args {
     /// Files to redact, in order; `-` is standard input.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
+    /// Walk folders named on the command line, in sorted order.
+    #[arg(help_heading = "Input", short, long)]
+    pub recursive: bool,
+
+    /// Follow symbolic links found while walking folders.
+    #[arg(help_heading = "Input", long)]
+    pub follow_links: bool,
+
+    /// Write a synthetic log of N lines holding fake keys, to try phx-redact
+    /// on, and exit.
+    #[arg(help_heading = "Input", long, value_name = "N", conflicts_with = "files")]
+    pub generate_sample: Option<usize>,
+
+    /// Seed for --generate-sample: the same seed gives the same log.
+    #[arg(help_heading = "Input", long, default_value_t = 1, requires = "generate_sample")]
+    pub seed: u64,
+
     /// Also redact public project keys (phc_), which are public by design.
-    #[arg(long)]
+    #[arg(help_heading = "Rules and markers", long)]
     pub include_public: bool,
 
     /// Built-in rules to apply, comma-separated: phx, phs, pha, phr, phc,
     /// all, none [default: phx,phs,pha,phr].
-    #[arg(long = "rule", value_name = "NAMES", value_delimiter = ',')]
+    #[arg(
+        help_heading = "Rules and markers",
+        long = "rule",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
     pub rules: Vec<String>,
 
     /// Also redact matches of REGEX (`regex` crate syntax; repeatable). Its
     /// rule is named pattern-1, pattern-2, ...
-    #[arg(long = "pattern", value_name = "REGEX")]
+    #[arg(help_heading = "Rules and markers", long = "pattern", value_name = "REGEX")]
     pub patterns: Vec<String>,
 
     /// Also apply the rules in FILE (TOML: `[[rule]]` tables with name, regex and an
     /// optional marker).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Rules and markers", long, value_name = "FILE")]
     pub rules_file: Option<PathBuf>,
 
     /// What a token is replaced with: a preset (default, posthog,
     /// fingerprint, same-length) or a template with {prefix}, {rule},
     /// {mask}, {last4}, {fingerprint}, {stars}, {len}.
-    #[arg(long, value_name = "TEMPLATE", default_value = "default")]
+    #[arg(
+        help_heading = "Rules and markers",
+        long,
+        value_name = "TEMPLATE",
+        default_value = "default"
+    )]
     pub marker: String,
 
     /// Key fingerprints with the key in FILE (else with the
     /// PHX_REDACT_FINGERPRINT_KEY environment variable, else unkeyed).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Rules and markers", long, value_name = "FILE")]
     pub fingerprint_key: Option<PathBuf>,
+
+    /// Print the rules (name, regex, marker) and how many bytes they may
+    /// hold back, and exit.
+    #[arg(help_heading = "Rules and markers", long)]
+    pub list_rules: bool,
 
     /// Audit: rewrite nothing, print where each token is (PATH:LINE:COLUMN:
     /// RULE: MASK) and the distinct keys to rotate. Exit status 0: none
     /// found, 1: found, 2: error.
-    #[arg(long, conflicts_with_all = ["follow", "in_place", "output_dir", "stats"])]
+    #[arg(help_heading = "Audit", long, conflicts_with_all = ["follow", "in_place", "output_dir", "stats"])]
     pub check: bool,
 
     /// With --check: JSON lines, one per finding, then one per key.
-    #[arg(long, requires = "check")]
+    #[arg(help_heading = "Audit", long, requires = "check")]
     pub json: bool,
 
     /// Print the tokens redacted by rule, the bytes and the time on standard
     /// error at the end.
-    #[arg(long, conflicts_with_all = ["follow", "in_place", "output_dir"])]
+    #[arg(help_heading = "Audit", long, conflicts_with_all = ["follow", "in_place", "output_dir"])]
     pub stats: bool,
 
-    /// Print the rules (name, regex, marker) and how many bytes they may
-    /// hold back, and exit.
-    #[arg(long)]
-    pub list_rules: bool,
+    /// No progress bar and no summary. With --check, nothing on standard
+    /// output: the exit status is the verdict, errors still go to standard
+    /// error (as `grep -q`).
+    #[arg(help_heading = "Audit", short, long)]
+    pub quiet: bool,
+
+    /// Rewrite each file that holds a secret, atomically; a compressed file
+    /// stays compressed in its format. Files with nothing to redact are not
+    /// touched. Owner, mode (setuid/setgid too), extended attributes, ACLs
+    /// and times are kept. Refused, and left as they are (exit status 2): a
+    /// file with other names (hard links: find them with `find MOUNT -xdev
+    /// -samefile FILE`), a file a process holds open for writing (a live
+    /// log), a FIFO or device.
+    #[arg(help_heading = "Batch", long, conflicts_with = "output_dir")]
+    pub in_place: bool,
+
+    /// Write the scrubbed files to a mirror of the input tree under DIR,
+    /// leaving the originals as they are. DIR may not be in an input folder,
+    /// and no two inputs may map to one path: checked before any write.
+    #[arg(help_heading = "Batch", long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Files scrubbed (or checked) at once with --in-place, --output-dir or
+    /// --check [default: the number of cores].
+    #[arg(help_heading = "Batch", short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// gzip level for rewritten .gz files (0-9).
+    #[arg(help_heading = "Batch", long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub gzip_level: u32,
+
+    /// zstd level for rewritten .zst files (1-19).
+    #[arg(help_heading = "Batch", long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
+    pub zstd_level: i32,
 
     /// Follow the FILEs like `tail -F`: through rotation, until SIGTERM or
     /// SIGINT, writing whole redacted lines.
-    #[arg(short, long, conflicts_with_all = ["in_place", "output_dir", "recursive"])]
+    #[arg(help_heading = "Follow", short, long, conflicts_with_all = ["in_place", "output_dir", "recursive"])]
     pub follow: bool,
 
     /// With --follow: read what the files already hold first, instead of
     /// starting at their end.
-    #[arg(long, requires = "follow")]
+    #[arg(help_heading = "Follow", long, requires = "follow")]
     pub from_start: bool,
 
     /// With --follow: keep the position in each file in FILE, and resume
@@ -99,71 +168,33 @@ pub struct Args {
     /// be used (empty, cut short, not a state) is reported, renamed to
     /// FILE.corrupt-SECONDS, and each file is followed as on a first start:
     /// from its end (its start with --from-start).
-    #[arg(long, value_name = "FILE", requires = "follow")]
+    #[arg(help_heading = "Follow", long, value_name = "FILE", requires = "follow")]
     pub state: Option<PathBuf>,
 
     /// With --follow: after a rotation, keep the old file open and read
     /// what its writer still puts in it until it has been quiet for
     /// SECONDS, then close it [default: 5].
-    #[arg(long, value_name = "SECONDS", requires = "follow", value_parser = parse_seconds)]
+    #[arg(help_heading = "Follow", long, value_name = "SECONDS", requires = "follow", value_parser = parse_seconds)]
     pub rotate_wait: Option<Duration>,
-
-    /// Walk folders named on the command line, in sorted order.
-    #[arg(short, long)]
-    pub recursive: bool,
-
-    /// Rewrite each file that holds a secret, atomically; a compressed file
-    /// stays compressed in its format. Files with nothing to redact are not
-    /// touched. Owner, mode (setuid/setgid too), extended attributes, ACLs
-    /// and times are kept. Refused, and left as they are (exit status 2): a
-    /// file with other names (hard links: find them with `find MOUNT -xdev
-    /// -samefile FILE`), a file a process holds open for writing (a live
-    /// log), a FIFO or device.
-    #[arg(long, conflicts_with = "output_dir")]
-    pub in_place: bool,
-
-    /// Write the scrubbed files to a mirror of the input tree under DIR,
-    /// leaving the originals as they are. DIR may not be in an input folder,
-    /// and no two inputs may map to one path: checked before any write.
-    #[arg(long, value_name = "DIR")]
-    pub output_dir: Option<PathBuf>,
-
-    /// Files scrubbed (or checked) at once with --in-place, --output-dir or
-    /// --check [default: the number of cores].
-    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
-
-    /// Follow symbolic links found while walking folders.
-    #[arg(long)]
-    pub follow_links: bool,
-
-    /// gzip level for rewritten .gz files (0-9).
-    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
-    pub gzip_level: u32,
-
-    /// zstd level for rewritten .zst files (1-19).
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
-    pub zstd_level: i32,
-
-    /// No progress bar and no summary. With --check, nothing on standard
-    /// output: the exit status is the verdict, errors still go to standard
-    /// error (as `grep -q`).
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    /// Write a synthetic log of N lines holding fake keys, to try phx-redact
-    /// on, and exit.
-    #[arg(long, value_name = "N", conflicts_with = "files")]
-    pub generate_sample: Option<usize>,
-
-    /// Seed for --generate-sample: the same seed gives the same log.
-    #[arg(long, default_value_t = 1, requires = "generate_sample")]
-    pub seed: u64,
 
     /// For --generate-sample: one line in N holds a secret, and as many a
     /// look-alike (1: every other line a secret; 0: none).
-    #[arg(long, value_name = "N", default_value_t = 10, requires = "generate_sample")]
+    #[arg(
+        help_heading = "Input",
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        requires = "generate_sample"
+    )]
     pub secret_every: usize,
+    /// Print the completion script for SHELL (bash, zsh, fish, elvish,
+    /// powershell) and exit.
+    #[arg(long, value_name = "SHELL", exclusive = true)]
+    pub completions: Option<clap_complete::Shell>,
+
+    /// Print the manual page (roff) and exit.
+    #[arg(long, exclusive = true)]
+    pub man: bool,
 }
 
 const AFTER_HELP: &str = "\
@@ -188,6 +219,14 @@ when one was, 2 on an error (which wins over a finding), even when the
 reader goes away early (`--check | head -1`). A reader that goes away from
 the redacted output (`| head`) ends it quietly with 0. A closed standard
 output (`>&-`) is an error.";
+
+/// What `--version` prints: the program's version and the version of the
+/// built-in rule set, so that an audit can say which definition it applied.
+fn version() -> &'static str {
+    static VERSION: LazyLock<String> =
+        LazyLock::new(|| format!("{} (rule set {})", env!("CARGO_PKG_VERSION"), RULESET_VERSION));
+    VERSION.as_str()
+}
 
 /// A number of seconds, such as `5` or `0.5`.
 fn parse_seconds(text: &str) -> Result<Duration, String> {
@@ -251,6 +290,13 @@ pub enum Config {
         /// Where to start, where to keep positions.
         options: FollowOptions,
     },
+    /// Print a shell's completion script and exit.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page and exit.
+    Man,
     /// Write a sample log.
     Sample {
         /// How many lines.
@@ -272,7 +318,7 @@ impl Config {
             | Config::ListRules { rules }
             | Config::Batch { rules, .. }
             | Config::Follow { rules, .. } => Some(rules),
-            Config::Sample { .. } => None,
+            Config::Sample { .. } | Config::Completions { .. } | Config::Man => None,
         }
     }
 }
@@ -336,6 +382,12 @@ impl Args {
     /// [`Error::Rule`] when the rules are refused, [`Error::Usage`] when the
     /// arguments do not go together.
     pub fn into_config(self) -> Result<Config, Error> {
+        if let Some(shell) = self.completions {
+            return Ok(Config::Completions { shell });
+        }
+        if self.man {
+            return Ok(Config::Man);
+        }
         if let Some(lines) = self.generate_sample {
             return Ok(Config::Sample { lines, seed: self.seed, one_in: self.secret_every });
         }

@@ -42,6 +42,11 @@ pub(crate) use file::read_small_file;
 #[cfg(feature = "rules-file")]
 pub use file::{RULES_FILE_LIMIT, load_rules_file};
 
+/// The version of the built-in rules' definition, printed by `--version`:
+/// when it changes, what counts as a secret changed, and an audit made
+/// with another version may have seen other tokens.
+pub const RULESET_VERSION: &str = "2026-11: 20 alnum or 40 [A-Za-z0-9_] body";
+
 /// The body that follows a secret prefix: a run of ASCII letters, digits
 /// and underscores that either starts with 20 letters or digits, or is at
 /// least 40 long.
