@@ -293,11 +293,11 @@ fn report_line(line: &str) {
 /// run's rules are not known yet, so the built-in rules apply. The exit
 /// status is clap's: 2 for a usage error, 0 for `--help` and `--version`.
 fn argument_error(err: &clap::Error) -> ExitCode {
-    if !err.use_stderr() {
-        if let Err(e) = stdout_is_writable() {
-            report(&format!("<stdout>: {e}"));
-            return ExitCode::from(exit_codes::ERROR);
-        }
+    if !err.use_stderr()
+        && let Err(e) = stdout_is_writable()
+    {
+        report(&format!("<stdout>: {e}"));
+        return ExitCode::from(exit_codes::ERROR);
     }
     let text = policy().redact_str(&err.render().to_string());
     let _ = if err.use_stderr() {
