@@ -5,10 +5,11 @@
 //! asked to).
 
 pub mod fingerprint;
-pub mod marker;
+pub(crate) mod marker;
 pub(crate) mod prefilter;
-pub mod redactor;
+pub(crate) mod redactor;
 pub mod rules;
 
+pub use marker::Mask;
 pub use redactor::{Finding, Redactor, Stats};
 pub use rules::{Rule, RuleSet};

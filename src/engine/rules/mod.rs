@@ -68,8 +68,9 @@ pub struct Rule {
     pub name: String,
     /// Regex for the whole token, in the syntax of `regex::bytes`.
     pub pattern: String,
-    /// This rule's marker template or preset (see [`Marker::parse`]);
-    /// `None` for the set's.
+    /// This rule's marker: a preset (`default`, `posthog`, `fingerprint`,
+    /// `same-length`) or a template with `{prefix}`, `{rule}`, `{mask}`,
+    /// `{last4}`, `{fingerprint}`, `{stars}`, `{len}`; `None` for the set's.
     pub marker: Option<String>,
 }
 
