@@ -241,7 +241,7 @@ fn expand_inputs(paths: &[PathBuf], walk: walk::WalkOptions, audit: Audit) -> (V
     let mut failures = 0;
     let mut inputs = Vec::new();
     for path in paths {
-        if path.as_os_str() == "-" {
+        if filter::is_stdin(path) {
             inputs.push(Input::Stdin);
             continue;
         }

@@ -17,6 +17,16 @@ use crate::{
 };
 
 pub use crate::io::READ_SIZE;
+use crate::io::read_retrying;
+
+/// What names standard input on the command line.
+pub const STDIN_ARG: &str = "-";
+
+/// Whether a command-line argument names standard input (`-`): the one
+/// place that convention is written.
+pub fn is_stdin(arg: &Path) -> bool {
+    arg.as_os_str() == STDIN_ARG
+}
 
 /// One input of the filter.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,7 +40,7 @@ pub enum Input {
 impl Input {
     /// The input a command-line argument names: `-` is standard input.
     pub fn from_arg(arg: PathBuf) -> Input {
-        if arg.as_os_str() == "-" { Input::Stdin } else { Input::Path(arg) }
+        if is_stdin(&arg) { Input::Stdin } else { Input::Path(arg) }
     }
 
     /// How messages name this input.
@@ -74,10 +84,9 @@ fn pump<R: Read + ?Sized, W: Write + ?Sized>(
 ) -> Result<bool, Error> {
     let flush = |out: &mut W| if flush_each_read { out.flush() } else { Ok(()) };
     loop {
-        let n = match reader.read(buf) {
+        let n = match read_retrying(reader, buf) {
             Ok(0) => break,
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 redactor.finish(out).and_then(|()| out.flush()).map_err(Error::Write)?;
                 return Err(Error::Read(e));

@@ -3,6 +3,7 @@
 //! (`--check`), follow mode, directory walks, sample logs and the
 //! redaction policy for messages.
 
+pub mod atomic;
 pub mod batch;
 pub mod check;
 pub mod compress;

@@ -37,10 +37,7 @@ use crate::{
     filter,
 };
 
-/// Prefix and suffix of the temporary files this crate writes.
-pub const TEMP_PREFIX: &str = ".phx-redact-";
-/// See [`TEMP_PREFIX`].
-pub const TEMP_SUFFIX: &str = ".tmp";
+pub use crate::app::atomic::{TEMP_PREFIX, TEMP_SUFFIX};
 
 /// Where a scrubbed file goes.
 #[derive(Clone, Debug)]
@@ -262,11 +259,7 @@ fn scrub_open(
     }
     let folder = target.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(folder).map_err(Error::Write)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(folder)
-        .map_err(Error::Write)?;
+    let mut temp = crate::app::atomic::temp_in(folder).map_err(Error::Write)?;
 
     // The second pass reads the same open file again, not whatever the
     // path names by now.

@@ -13,6 +13,7 @@ use crate::{
     Error, Rule, RuleSet,
     app::batch::BatchOptions,
     app::compress::Levels,
+    app::filter::{STDIN_ARG, is_stdin},
     app::follow::{self, FollowOptions},
     app::scrub::Dest,
     app::walk::WalkOptions,
@@ -400,7 +401,7 @@ impl Args {
             usize::from,
         );
         if self.follow {
-            if self.files.is_empty() || self.files.iter().any(|f| f.as_os_str() == "-") {
+            if self.files.is_empty() || self.files.iter().any(|f| is_stdin(f)) {
                 return Err(Error::Usage("--follow needs the files to follow (not -)".into()));
             }
             // A folder opens, and reads as nothing, for ever: say so now.
@@ -428,7 +429,8 @@ impl Args {
             (false, None) => None,
         };
         let Some(dest) = dest else {
-            let paths = if self.files.is_empty() { vec![PathBuf::from("-")] } else { self.files };
+            let paths =
+                if self.files.is_empty() { vec![PathBuf::from(STDIN_ARG)] } else { self.files };
             if self.check {
                 let (json, quiet) = (self.json, self.quiet);
                 return Ok(Config::Check { paths, walk, rules, json, threads, quiet });
@@ -440,7 +442,7 @@ impl Args {
                 "--in-place and --output-dir need files or folders to scrub".into(),
             ));
         }
-        if self.files.iter().any(|f| f.as_os_str() == "-") {
+        if self.files.iter().any(|f| is_stdin(f)) {
             return Err(Error::Usage(
                 "standard input (-) cannot be scrubbed in place or mirrored".into(),
             ));

@@ -6,7 +6,7 @@ use std::{
     sync::Arc,
 };
 
-use super::READ_SIZE;
+use super::{READ_SIZE, read_retrying};
 use crate::engine::{Redactor, RuleSet};
 
 /// A reader that yields the redacted content of another.
@@ -54,13 +54,12 @@ impl<R: Read> Read for RedactReader<R> {
             }
             self.output.clear();
             self.pos = 0;
-            match self.inner.read(&mut self.input) {
+            match read_retrying(&mut self.inner, &mut self.input) {
                 Ok(0) => {
                     self.redactor.finish(&mut self.output)?;
                     self.done = true;
                 }
                 Ok(n) => self.redactor.feed(&self.input[..n], &mut self.output)?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
