@@ -130,100 +130,131 @@ fn run() -> anyhow::Result<ExitCode> {
             io::stdout().write_all(text.as_bytes())?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
-        Config::Filter { paths, walk, rules, stats } => {
-            let started = Instant::now();
-            let (inputs, mut failures) = expand_inputs(&paths, walk, Audit::No);
-            // Our own buffer, flushed after each read; stdout's line
-            // buffering would cost a syscall per line.
-            let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-            let mut redactor = Redactor::new(Arc::clone(&rules));
-            let failed = Cell::new(0);
-            let result = filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
-                failed.set(failed.get() + 1);
-                report(&format!("{}: {err:#}", input.display()));
-            });
-            failures += match result {
-                Ok(count) => count,
-                // The reader went away (`| head`): quietly, but an input
-                // that failed before still fails the run.
-                Err(e) if e.is_broken_pipe() => {
-                    return Ok(exit_codes::for_failures(failures + failed.get()));
-                }
-                Err(e) => return Err(e).context("<stdout>"),
-            };
-            if stats {
-                report(&filter::stats_line(redactor.stats(), &rules, started.elapsed()));
-            }
-            Ok(exit_codes::for_failures(failures))
-        }
+        Config::Filter { paths, walk, rules, stats } => filter_run(&paths, walk, &rules, stats),
         Config::Check { paths, walk, rules, json, threads, quiet } => {
-            let (inputs, mut failures) = expand_inputs(&paths, walk, Audit::Yes);
-            let mut out: Box<dyn Write> = match quiet {
-                true => Box::new(io::sink()),
-                false => Box::new(BufWriter::new(io::stdout().lock())),
-            };
-            let options = check::CheckOptions { json, threads };
-            let outcome = check::check(&inputs, &rules, options, &mut out, |name, err| {
-                report(&format!("{name}: {err:#}"));
-            });
-            failures += outcome.failures;
-            match &outcome.output_error {
-                // The reader has what it wanted (`| head -1`); the verdict
-                // still stands on what was found.
-                Some(err) if err.is_broken_pipe() => {}
-                Some(err) => {
-                    report(&format!("<stdout>: {err:#}"));
-                    failures += 1;
-                }
-                None => {}
-            }
-            if inputs.is_empty() && failures == 0 {
-                // An empty set of inputs is not a clean bill.
-                report("nothing to check: no files found");
-                failures = 1;
-            }
-            Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
+            check_run(&paths, walk, &rules, json, threads, quiet)
         }
-        Config::Follow { paths, rules, options } => {
-            // SIGTERM and SIGINT end the loop after a last read and flush. A
-            // second one ends the process at once: the first cannot end a
-            // write that a stalled reader blocks, or the open of a FIFO
-            // that has no writer yet.
-            let stop = Arc::new(AtomicBool::new(false));
-            for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-                let status = i32::from(exit_codes::ERROR);
-                signal_hook::flag::register_conditional_shutdown(
-                    signal,
-                    status,
-                    Arc::clone(&stop),
-                )?;
-                signal_hook::flag::register(signal, Arc::clone(&stop))?;
-            }
-            let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-            follow::follow(&paths, &rules, &options, &mut out, &stop, |path, message| {
-                report(&format!("{}: {message}", path.display()));
-            })
-            .context("--follow")?;
-            Ok(ExitCode::from(exit_codes::SUCCESS))
-        }
-        Config::Batch { paths, walk, rules, options } => {
-            let (files, skipped) = walk::expand(&paths, walk);
-            let mut failures = report_skipped(&skipped);
-            let quiet = !options.progress;
-            let summary = batch::run(&files, &rules, &options, |path, err| {
-                report(&format!("{}: {err:#}", path.display()));
-            })?;
-            failures += summary.failed as usize;
-            if !quiet {
-                report_line(&format!("{summary}"));
-            }
-            if files.is_empty() && failures == 0 {
-                report("no files to scrub");
-                failures = 1;
-            }
-            Ok(exit_codes::for_failures(failures))
-        }
+        Config::Follow { paths, rules, options } => follow_run(&paths, &rules, &options),
+        Config::Batch { paths, walk, rules, options } => batch_run(&paths, walk, &rules, &options),
     }
+}
+
+/// Redacts the inputs to standard output, in order.
+fn filter_run(
+    paths: &[PathBuf],
+    walk: walk::WalkOptions,
+    rules: &Arc<RuleSet>,
+    stats: bool,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let (inputs, mut failures) = expand_inputs(paths, walk, Audit::No);
+    // Our own buffer, flushed after each read; stdout's line
+    // buffering would cost a syscall per line.
+    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let mut redactor = Redactor::new(Arc::clone(rules));
+    let failed = Cell::new(0);
+    let result = filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
+        failed.set(failed.get() + 1);
+        report(&format!("{}: {err:#}", input.display()));
+    });
+    failures += match result {
+        Ok(count) => count,
+        // The reader went away (`| head`): quietly, but an input
+        // that failed before still fails the run.
+        Err(e) if e.is_broken_pipe() => {
+            return Ok(exit_codes::for_failures(failures + failed.get()));
+        }
+        Err(e) => return Err(e).context("<stdout>"),
+    };
+    if stats {
+        report(&filter::stats_line(redactor.stats(), rules, started.elapsed()));
+    }
+    Ok(exit_codes::for_failures(failures))
+}
+
+/// Audits the inputs: where each token is, and the keys to rotate.
+fn check_run(
+    paths: &[PathBuf],
+    walk: walk::WalkOptions,
+    rules: &Arc<RuleSet>,
+    json: bool,
+    threads: usize,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let (inputs, mut failures) = expand_inputs(paths, walk, Audit::Yes);
+    let mut out: Box<dyn Write> = match quiet {
+        true => Box::new(io::sink()),
+        false => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let options = check::CheckOptions { json, threads };
+    let outcome = check::check(&inputs, rules, options, &mut out, |name, err| {
+        report(&format!("{name}: {err:#}"));
+    });
+    failures += outcome.failures;
+    match &outcome.output_error {
+        // The reader has what it wanted (`| head -1`); the verdict
+        // still stands on what was found.
+        Some(err) if err.is_broken_pipe() => {}
+        Some(err) => {
+            report(&format!("<stdout>: {err:#}"));
+            failures += 1;
+        }
+        None => {}
+    }
+    if inputs.is_empty() && failures == 0 {
+        // An empty set of inputs is not a clean bill.
+        report("nothing to check: no files found");
+        failures = 1;
+    }
+    Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
+}
+
+/// Follows the files through rotation until SIGTERM or SIGINT.
+fn follow_run(
+    paths: &[PathBuf],
+    rules: &Arc<RuleSet>,
+    options: &follow::FollowOptions,
+) -> anyhow::Result<ExitCode> {
+    // SIGTERM and SIGINT end the loop after a last read and flush. A
+    // second one ends the process at once: the first cannot end a
+    // write that a stalled reader blocks, or the open of a FIFO
+    // that has no writer yet.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        let status = i32::from(exit_codes::ERROR);
+        signal_hook::flag::register_conditional_shutdown(signal, status, Arc::clone(&stop))?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    follow::follow(paths, rules, options, &mut out, &stop, |path, message| {
+        report(&format!("{}: {message}", path.display()));
+    })
+    .context("--follow")?;
+    Ok(ExitCode::from(exit_codes::SUCCESS))
+}
+
+/// Scrubs files in place or into a mirror, in parallel.
+fn batch_run(
+    paths: &[PathBuf],
+    walk: walk::WalkOptions,
+    rules: &Arc<RuleSet>,
+    options: &batch::BatchOptions,
+) -> anyhow::Result<ExitCode> {
+    let (files, skipped) = walk::expand(paths, walk);
+    let mut failures = report_skipped(&skipped);
+    let quiet = !options.progress;
+    let summary = batch::run(&files, rules, options, |path, err| {
+        report(&format!("{}: {err:#}", path.display()));
+    })?;
+    failures += summary.failed as usize;
+    if !quiet {
+        report_line(&format!("{summary}"));
+    }
+    if files.is_empty() && failures == 0 {
+        report("no files to scrub");
+        failures = 1;
+    }
+    Ok(exit_codes::for_failures(failures))
 }
 
 /// Whether inputs are listed for an audit, where an entry passed over (a
