@@ -4,7 +4,7 @@ use std::{
     path::PathBuf,
     process::ExitCode,
     sync::{
-        Arc, PoisonError, RwLock,
+        Arc,
         atomic::{AtomicBool, Ordering},
     },
     time::Instant,
@@ -13,60 +13,15 @@ use std::{
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use phx_redact::{
-    Redactor, Rule, RuleSet, batch, check,
+    Redactor, RuleSet, batch, check,
     cli::Config,
+    cli::messages::{early_policy, policy, report, report_line, set_policy},
     exit_codes,
     filter::{self, Input},
     follow,
     policy::MessagePolicy,
     walk::{self, Skipped},
 };
-
-/// What every message is redacted with: the built-in rules and the custom
-/// rules found on the command line until the arguments are checked, then
-/// those and the rules of the run.
-static POLICY: RwLock<Option<MessagePolicy>> = RwLock::new(None);
-
-fn policy() -> MessagePolicy {
-    let policy = POLICY.read().unwrap_or_else(PoisonError::into_inner).clone();
-    policy.unwrap_or_else(MessagePolicy::builtin)
-}
-
-fn set_policy(policy: MessagePolicy) {
-    *POLICY.write().unwrap_or_else(PoisonError::into_inner) = Some(policy);
-}
-
-/// The policy for messages printed before the arguments are checked (an
-/// argument error, a folder given to `--follow`): a custom rule's secret
-/// can be in any argument, so the `--pattern` and `--rules-file` rules are
-/// read off the raw command line, each compiled on its own so that one bad
-/// rule does not drop the others.
-fn early_policy() -> Option<MessagePolicy> {
-    let mut args = std::env::args_os().skip(1);
-    let mut rules = Vec::new();
-    while let Some(arg) = args.next() {
-        let arg = arg.to_string_lossy().into_owned();
-        let (flag, value) = match arg.split_once('=') {
-            Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
-            None => (arg, None),
-        };
-        let mut value = || value.clone().or_else(|| Some(args.next()?.to_string_lossy().into()));
-        match flag.as_str() {
-            "--pattern" => rules.extend(value().map(|v| Rule::custom("pattern", v))),
-            "--rules-file" => rules.extend(
-                value()
-                    .and_then(|v| phx_redact::rules::load_rules_file(v.as_ref()).ok())
-                    .into_iter()
-                    .flatten(),
-            ),
-            _ => {}
-        }
-    }
-    let rules: Vec<Rule> =
-        rules.into_iter().filter(|rule| RuleSet::new(vec![rule.clone()]).is_ok()).collect();
-    let rules = RuleSet::new(rules).ok()?;
-    Some(MessagePolicy::new(&Arc::new(rules)))
-}
 
 fn main() -> ExitCode {
     match run() {
@@ -306,17 +261,6 @@ fn report_skipped(skipped: &[Skipped]) -> usize {
         ));
     }
     skipped.iter().filter(|s| s.failed).count()
-}
-
-/// Prints an error on stderr, redacted too: a file name or a message can
-/// hold a secret as well as a log line can.
-fn report(message: &str) {
-    report_line(&format!("phx-redact: {message}"));
-}
-
-fn report_line(line: &str) {
-    // Not `eprintln!`, which panics when stderr is a closed pipe.
-    let _ = writeln!(io::stderr().lock(), "{}", policy().redact_str(line));
 }
 
 /// Prints an argument error, or the help or version clap answers with,

@@ -1,7 +1,8 @@
-//! The command line: arguments and the configuration they become, and
-//! the exit statuses.
+//! The command line: arguments and the configuration they become, the
+//! exit statuses, and the message printer.
 
 pub mod args;
 pub mod exit_codes;
+pub mod messages;
 
 pub use args::{Args, Config};
