@@ -2,7 +2,9 @@
 //! exit statuses, and the message printer.
 
 pub mod args;
+pub mod config;
 pub mod exit_codes;
 pub mod messages;
 
-pub use args::{Args, Config};
+pub use args::Args;
+pub use config::Config;
