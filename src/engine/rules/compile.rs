@@ -121,6 +121,32 @@ pub(super) fn compile_rules(rules: &[&Rule]) -> Result<dense::DFA<Vec<u32>>, Err
     })
 }
 
+/// The checks on the rules that need no compiling: there are some, their
+/// names are distinct and not reserved, each regex parses and none can
+/// match the empty string, and the hold cap is not too small.
+fn check_rules(rules: &[Rule], options: &Options) -> Result<(), Error> {
+    if rules.is_empty() {
+        return Err(Error::Rule("no rules to apply".into()));
+    }
+    if options.hold_cap < MIN_HOLD_CAP {
+        return Err(Error::Rule(format!("the hold cap must be at least {MIN_HOLD_CAP}")));
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        if rule.name.is_empty() || rule.name == CAPPED {
+            return Err(Error::Rule(format!("rule {}: reserved or empty name", i + 1)));
+        }
+        if rules[..i].iter().any(|r| r.name == rule.name) {
+            return Err(Error::Rule(format!("two rules are named {}", rule.name)));
+        }
+        let hir = parse(&rule.pattern)
+            .map_err(|e| Error::Rule(format!("rule {}: cannot parse the regex: {e}", rule.name)))?;
+        if hir.properties().minimum_len() == Some(0) {
+            return Err(Error::Rule(format!("rule {}: can match the empty string", rule.name)));
+        }
+    }
+    Ok(())
+}
+
 impl RuleSet {
     /// Compiles `rules` with the default [`Options`].
     ///
@@ -143,26 +169,7 @@ impl RuleSet {
     /// second run would change the output), or the hold cap is below
     /// [`MIN_HOLD_CAP`].
     pub fn with_options(rules: Vec<Rule>, options: Options) -> Result<RuleSet, Error> {
-        if rules.is_empty() {
-            return Err(Error::Rule("no rules to apply".into()));
-        }
-        if options.hold_cap < MIN_HOLD_CAP {
-            return Err(Error::Rule(format!("the hold cap must be at least {MIN_HOLD_CAP}")));
-        }
-        for (i, rule) in rules.iter().enumerate() {
-            if rule.name.is_empty() || rule.name == CAPPED {
-                return Err(Error::Rule(format!("rule {}: reserved or empty name", i + 1)));
-            }
-            if rules[..i].iter().any(|r| r.name == rule.name) {
-                return Err(Error::Rule(format!("two rules are named {}", rule.name)));
-            }
-            let hir = parse(&rule.pattern).map_err(|e| {
-                Error::Rule(format!("rule {}: cannot parse the regex: {e}", rule.name))
-            })?;
-            if hir.properties().minimum_len() == Some(0) {
-                return Err(Error::Rule(format!("rule {}: can match the empty string", rule.name)));
-            }
-        }
+        check_rules(&rules, &options)?;
         let dfa = compile_rules(&rules.iter().collect::<Vec<_>>())?;
         let (start_first, start_after) = start_states(&dfa)?;
         let default_marker = Marker::parse(&options.marker)?;
@@ -210,29 +217,7 @@ impl RuleSet {
                 return Err(Error::Rule("a rule can match the empty string".into()));
             }
         }
-        match prefixes {
-            // The prefilter looks for the literal prefixes; check that no
-            // match can begin any other way.
-            Some(prefixes) if set.matches_start_with(&prefixes) => {
-                let refs: Vec<&[u8]> = prefixes.iter().map(Vec::as_slice).collect();
-                set.prefilter = Prefilter::new(&refs);
-                set.max_prefix_len = prefixes.iter().map(Vec::len).max().unwrap_or(1);
-                set.literal_prefilter = true;
-            }
-            // A rule without a literal prefix: every byte on which the DFA
-            // leaves its start may begin a token.
-            _ => {
-                let mut table = [false; 256];
-                for start in set.starts() {
-                    for byte in 0..=255u8 {
-                        if !set.dfa.is_dead_state(set.dfa.next_state(start, byte)) {
-                            table[usize::from(byte)] = true;
-                        }
-                    }
-                }
-                set.prefilter = Prefilter::first_bytes(&table);
-            }
-        }
+        set.choose_prefilter(prefixes);
         let bound = hold_bound(&set.dfa, &set.starts());
         set.check_markers(bound.is_none_or(|bound| bound >= set.hold_cap))?;
         set.self_loops = set.find_self_loops();
@@ -242,5 +227,34 @@ impl RuleSet {
             set.bounded = Bounded::new(&set.rules, set.hold_cap)?;
         }
         Ok(set)
+    }
+
+    /// The prefilter: the rules' literal prefixes if every match begins
+    /// with one of them (`prefixes`, when each rule has some), else every
+    /// byte on which the DFA leaves a start state.
+    fn choose_prefilter(&mut self, prefixes: Option<Vec<Vec<u8>>>) {
+        match prefixes {
+            // The prefilter looks for the literal prefixes; check that no
+            // match can begin any other way.
+            Some(prefixes) if self.matches_start_with(&prefixes) => {
+                let refs: Vec<&[u8]> = prefixes.iter().map(Vec::as_slice).collect();
+                self.prefilter = Prefilter::new(&refs);
+                self.max_prefix_len = prefixes.iter().map(Vec::len).max().unwrap_or(1);
+                self.literal_prefilter = true;
+            }
+            // A rule without a literal prefix: every byte on which the DFA
+            // leaves its start may begin a token.
+            _ => {
+                let mut table = [false; 256];
+                for start in self.starts() {
+                    for byte in 0..=255u8 {
+                        if !self.dfa.is_dead_state(self.dfa.next_state(start, byte)) {
+                            table[usize::from(byte)] = true;
+                        }
+                    }
+                }
+                self.prefilter = Prefilter::first_bytes(&table);
+            }
+        }
     }
 }
