@@ -4,11 +4,8 @@
 use std::{
     fs::File,
     io::{self, BufRead, BufReader, Read, Write},
-    os::{
-        fd::AsRawFd,
-        unix::fs::{FileTypeExt, OpenOptionsExt},
-    },
-    path::{Path, PathBuf},
+    os::{fd::AsRawFd, unix::fs::FileTypeExt},
+    path::Path,
 };
 
 use crate::{
@@ -16,41 +13,11 @@ use crate::{
     app::compress::{self, Format},
 };
 
+use crate::app::inputs::open_nonblocking;
 pub use crate::io::READ_SIZE;
 use crate::io::read_retrying;
 
-/// What names standard input on the command line.
-pub const STDIN_ARG: &str = "-";
-
-/// Whether a command-line argument names standard input (`-`): the one
-/// place that convention is written.
-pub fn is_stdin(arg: &Path) -> bool {
-    arg.as_os_str() == STDIN_ARG
-}
-
-/// One input of the filter.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
-    /// Standard input, named `-` on the command line.
-    Stdin,
-    /// A file.
-    Path(PathBuf),
-}
-
-impl Input {
-    /// The input a command-line argument names: `-` is standard input.
-    pub fn from_arg(arg: PathBuf) -> Input {
-        if is_stdin(&arg) { Input::Stdin } else { Input::Path(arg) }
-    }
-
-    /// How messages name this input.
-    pub fn display(&self) -> std::path::Display<'_> {
-        match self {
-            Input::Stdin => Path::new("<stdin>").display(),
-            Input::Path(p) => p.display(),
-        }
-    }
-}
+pub use crate::app::inputs::{Input, STDIN_ARG, is_stdin};
 
 /// Redacts everything `reader` yields into `out`, in reads of `buf`'s size.
 /// With `flush_each_read`, flushes `out` after each read so that each line
@@ -355,11 +322,7 @@ pub(crate) fn unrewritable<R: io::Read + io::Seek>(
 /// reads it blocking, as a stream. A FIFO that no writer holds and that
 /// holds no data is an error.
 fn open_without_waiting(path: &Path) -> Result<BufReader<File>, Error> {
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(Error::Read)?;
+    let file = open_nonblocking(path).map_err(Error::Read)?;
     let fifo = file.metadata().map_err(Error::Read)?.file_type().is_fifo();
     let mut reader = BufReader::with_capacity(READ_SIZE, file);
     if fifo {

@@ -9,6 +9,7 @@ pub mod check;
 pub mod compress;
 pub mod filter;
 pub mod follow;
+pub mod inputs;
 pub mod policy;
 pub mod sample;
 pub mod scrub;

@@ -23,7 +23,7 @@ use std::{
     io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write},
     os::{
         fd::AsRawFd,
-        unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt},
+        unix::fs::{FileTypeExt, MetadataExt},
     },
     path::{Path, PathBuf},
     sync::{Arc, OnceLock},
@@ -189,11 +189,7 @@ pub fn scrub_file(
     }
     // Without blocking all the same, in case it was swapped for a FIFO
     // since; O_NONBLOCK changes nothing for a regular file.
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(Error::Read)?;
+    let file = crate::app::inputs::open_nonblocking(path).map_err(Error::Read)?;
     let before = file.metadata().map_err(Error::Read)?;
     if !before.is_file() {
         return Err(Error::Refused(Refusal::NotRegular { kind: kind_name(before.file_type()) }));
