@@ -4,6 +4,10 @@ use std::{fmt, io};
 
 /// What can go wrong. No variant ever holds the bytes of a token.
 ///
+/// The engine and the I/O adapters give `Rule`, `Usage`, `Read` and
+/// `Write`; the variants about files, formats and archives exist with the
+/// `cli` feature, which reads them.
+///
 /// The I/O error a variant wraps is part of its message, not a
 /// [`source`](std::error::Error::source): a printer that walks the chain
 /// (`anyhow`'s `{:#}`) would otherwise say the operating system's text
@@ -19,6 +23,7 @@ pub enum Error {
     Read(io::Error),
     /// The output could not be written.
     Write(io::Error),
+    #[cfg(feature = "cli")]
     /// A compressed input is corrupt or truncated.
     Corrupt {
         /// `gzip`, `zstd`, `xz`, `bzip2` or `lz4`.
@@ -26,6 +31,7 @@ pub enum Error {
         /// What the decoder said.
         error: io::Error,
     },
+    #[cfg(feature = "cli")]
     /// The input is stored in a compressed or archive format that cannot
     /// be read: nothing in it was scanned, so it is neither clean nor
     /// rewritten.
@@ -33,6 +39,7 @@ pub enum Error {
         /// The format's name (`zip`, `7z`, ...).
         format: &'static str,
     },
+    #[cfg(feature = "cli")]
     /// A secret was found in content whose layout a redaction would break
     /// (a tar or an ar archive records each member's size, a SQLite
     /// database its page offsets, a binary anything), or that is compressed
@@ -43,6 +50,7 @@ pub enum Error {
         /// database`, `binary data (NUL bytes)`, `gzip data inside zstd data`.
         what: String,
     },
+    #[cfg(feature = "cli")]
     /// An archive holds a member stored compressed (or as another kind of
     /// archive), whose content cannot be checked as text: the archive is
     /// neither clean nor rewritten.
@@ -52,6 +60,7 @@ pub enum Error {
         /// The archive, with its article (`a tar archive`).
         container: &'static str,
     },
+    #[cfg(feature = "cli")]
     /// Standard input held compressed data, which the filter passed on
     /// byte for byte, as it does everything on standard input, but could
     /// not redact: the run fails rather than look as if it had.
@@ -59,6 +68,7 @@ pub enum Error {
         /// The format's name.
         format: &'static str,
     },
+    #[cfg(feature = "cli")]
     /// The file changed while it was scrubbed (an active log): it was left
     /// as it was, so that nothing appended meanwhile is lost.
     Changed,
@@ -75,31 +85,37 @@ impl fmt::Display for Error {
             Error::Usage(message) => f.write_str(message),
             Error::Read(e) => write!(f, "cannot read: {e}"),
             Error::Write(e) => write!(f, "cannot write output: {e}"),
+            #[cfg(feature = "cli")]
             Error::Corrupt { format, error } => {
                 write!(f, "corrupt or truncated {format} data: {error}")
             }
+            #[cfg(feature = "cli")]
             Error::Unsupported { format } => write!(
                 f,
                 "{format} data, which phx-redact cannot read: nothing in it was checked; \
                  extract it with its own tool and run phx-redact on what it holds"
             ),
+            #[cfg(feature = "cli")]
             Error::Archive { what } => write!(
                 f,
                 "{what} holding a secret: rewriting it would corrupt it; left as it was. \
                  Extract it (or dump it as text), scrub that, and store it again"
             ),
+            #[cfg(feature = "cli")]
             Error::Nested { member, container } => write!(
                 f,
                 "{member} member inside {container}: its content cannot be checked, so the \
                  archive is neither called clean nor rewritten; extract it and run phx-redact \
                  on its files"
             ),
+            #[cfg(feature = "cli")]
             Error::CompressedStdin { format } => write!(
                 f,
                 "{format} data: passed on byte for byte, NOT redacted; decompress it into \
                  phx-redact (zcat, zstdcat, xzcat, ...) or name the file, which phx-redact \
                  decompresses"
             ),
+            #[cfg(feature = "cli")]
             Error::Changed => f.write_str(
                 "changed while being scrubbed (an active log?); left as it was, run again once \
                  it is idle",
