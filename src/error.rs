@@ -1,104 +1,142 @@
 //! The library's error type.
 
-use std::io;
+use std::{fmt, io};
 
 /// What can go wrong. No variant ever holds the bytes of a token.
+///
+/// The engine and the I/O adapters give `Rule`, `Usage`, `Read` and
+/// `Write`; the variants about files, formats and archives exist with the
+/// `cli` feature, which reads them.
 ///
 /// The I/O error a variant wraps is part of its message, not a
 /// [`source`](std::error::Error::source): a printer that walks the chain
 /// (`anyhow`'s `{:#}`) would otherwise say the operating system's text
 /// twice.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The rules were refused before any input was read.
-    #[error("invalid rules: {0}")]
     Rule(String),
     /// The command-line arguments do not go together.
-    #[error("{0}")]
     Usage(String),
     /// An input could not be opened or read.
-    #[error("cannot read: {0}")]
     Read(io::Error),
     /// The output could not be written.
-    #[error("cannot write output: {0}")]
     Write(io::Error),
+    #[cfg(feature = "cli")]
     /// A compressed input is corrupt or truncated.
-    #[error("corrupt or truncated {format} data: {error}")]
     Corrupt {
         /// `gzip`, `zstd`, `xz`, `bzip2` or `lz4`.
         format: &'static str,
         /// What the decoder said.
         error: io::Error,
     },
+    #[cfg(feature = "cli")]
     /// The input is stored in a compressed or archive format that cannot
     /// be read: nothing in it was scanned, so it is neither clean nor
     /// rewritten.
-    #[error(
-        "{format} data, which phx-redact cannot read: nothing in it was checked; \
-         extract it with its own tool and run phx-redact on what it holds"
-    )]
     Unsupported {
         /// The format's name (`zip`, `7z`, ...).
         format: &'static str,
     },
+    #[cfg(feature = "cli")]
     /// A secret was found in content whose layout a redaction would break
     /// (a tar or an ar archive records each member's size, a SQLite
     /// database its page offsets, a binary anything), or that is compressed
     /// twice (a rewrite would store it compressed once): it was left as it
     /// was. `--check` and the filter still scan such content as bytes.
-    #[error(
-        "{what} holding a secret: rewriting it would corrupt it; left as it was. Extract it \
-         (or dump it as text), scrub that, and store it again"
-    )]
     Archive {
         /// What it looks like: `tar archive`, `ar archive`, `SQLite
         /// database`, `binary data (NUL bytes)`, `gzip data inside zstd data`.
         what: String,
     },
+    #[cfg(feature = "cli")]
     /// An archive holds a member stored compressed (or as another kind of
     /// archive), whose content cannot be checked as text: the archive is
     /// neither clean nor rewritten.
-    #[error(
-        "{member} member inside {container}: its content cannot be checked, so the archive is \
-         neither called clean nor rewritten; extract it and run phx-redact on its files"
-    )]
     Nested {
         /// The member's format (`gzip`, `zip`, ...).
         member: &'static str,
         /// The archive, with its article (`a tar archive`).
         container: &'static str,
     },
+    #[cfg(feature = "cli")]
     /// Standard input held compressed data, which the filter passed on
     /// byte for byte, as it does everything on standard input, but could
     /// not redact: the run fails rather than look as if it had.
-    #[error(
-        "{format} data: passed on byte for byte, NOT redacted; decompress it into phx-redact \
-         (zcat, zstdcat, xzcat, ...) or name the file, which phx-redact decompresses"
-    )]
     CompressedStdin {
         /// The format's name.
         format: &'static str,
     },
+    #[cfg(feature = "cli")]
     /// The file changed while it was scrubbed (an active log): it was left
     /// as it was, so that nothing appended meanwhile is lost.
-    #[error(
-        "changed while being scrubbed (an active log?); left as it was, run again once it is idle"
-    )]
     Changed,
     /// The file was left as it was, because scrubbing it would lose
-    /// something or leave a secret behind (see [`crate::scrub::Refusal`]).
-    #[error("{0}")]
-    Refused(crate::scrub::Refusal),
+    /// something or leave a secret behind.
+    #[cfg(feature = "cli")]
+    Refused(crate::app::scrub::Refusal),
 }
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Rule(message) => write!(f, "invalid rules: {message}"),
+            Error::Usage(message) => f.write_str(message),
+            Error::Read(e) => write!(f, "cannot read: {e}"),
+            Error::Write(e) => write!(f, "cannot write output: {e}"),
+            #[cfg(feature = "cli")]
+            Error::Corrupt { format, error } => {
+                write!(f, "corrupt or truncated {format} data: {error}")
+            }
+            #[cfg(feature = "cli")]
+            Error::Unsupported { format } => write!(
+                f,
+                "{format} data, which phx-redact cannot read: nothing in it was checked; \
+                 extract it with its own tool and run phx-redact on what it holds"
+            ),
+            #[cfg(feature = "cli")]
+            Error::Archive { what } => write!(
+                f,
+                "{what} holding a secret: rewriting it would corrupt it; left as it was. \
+                 Extract it (or dump it as text), scrub that, and store it again"
+            ),
+            #[cfg(feature = "cli")]
+            Error::Nested { member, container } => write!(
+                f,
+                "{member} member inside {container}: its content cannot be checked, so the \
+                 archive is neither called clean nor rewritten; extract it and run phx-redact \
+                 on its files"
+            ),
+            #[cfg(feature = "cli")]
+            Error::CompressedStdin { format } => write!(
+                f,
+                "{format} data: passed on byte for byte, NOT redacted; decompress it into \
+                 phx-redact (zcat, zstdcat, xzcat, ...) or name the file, which phx-redact \
+                 decompresses"
+            ),
+            #[cfg(feature = "cli")]
+            Error::Changed => f.write_str(
+                "changed while being scrubbed (an active log?); left as it was, run again once \
+                 it is idle",
+            ),
+            #[cfg(feature = "cli")]
+            Error::Refused(refusal) => write!(f, "{refusal}"),
+        }
+    }
+}
+
+// No `source`: the I/O error a variant wraps is already in its message.
+impl std::error::Error for Error {}
 
 impl Error {
     /// An error from reading data stored as `format`: for compressed data,
     /// a decoding error names the format.
-    pub(crate) fn corrupt(format: crate::compress::Format, e: io::Error) -> Error {
+    #[cfg(feature = "cli")]
+    pub(crate) fn corrupt(format: crate::app::compress::Format, e: io::Error) -> Error {
         match format {
-            crate::compress::Format::Plain => Error::Read(e),
-            crate::compress::Format::Unsupported(format) => Error::Unsupported { format },
+            crate::app::compress::Format::Plain => Error::Read(e),
+            crate::app::compress::Format::Unsupported(format) => Error::Unsupported { format },
             _ => Error::Corrupt { format: format.name(), error: e },
         }
     }

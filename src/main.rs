@@ -4,17 +4,18 @@ use std::{
     path::PathBuf,
     process::ExitCode,
     sync::{
-        Arc, PoisonError, RwLock,
+        Arc,
         atomic::{AtomicBool, Ordering},
     },
     time::Instant,
 };
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use phx_redact::{
-    Redactor, Rule, RuleSet, batch, check,
+    Redactor, RuleSet, batch, check,
     cli::Config,
+    cli::messages::{early_policy, policy, report, report_line, set_policy},
     exit_codes,
     filter::{self, Input},
     follow,
@@ -22,52 +23,6 @@ use phx_redact::{
     scrub::Dest,
     walk::{self, Skipped},
 };
-
-/// What every message is redacted with: the built-in rules and the custom
-/// rules found on the command line until the arguments are checked, then
-/// those and the rules of the run.
-static POLICY: RwLock<Option<MessagePolicy>> = RwLock::new(None);
-
-fn policy() -> MessagePolicy {
-    let policy = POLICY.read().unwrap_or_else(PoisonError::into_inner).clone();
-    policy.unwrap_or_else(MessagePolicy::builtin)
-}
-
-fn set_policy(policy: MessagePolicy) {
-    *POLICY.write().unwrap_or_else(PoisonError::into_inner) = Some(policy);
-}
-
-/// The policy for messages printed before the arguments are checked (an
-/// argument error, a folder given to `--follow`): a custom rule's secret
-/// can be in any argument, so the `--pattern` and `--rules-file` rules are
-/// read off the raw command line, each compiled on its own so that one bad
-/// rule does not drop the others.
-fn early_policy() -> Option<MessagePolicy> {
-    let mut args = std::env::args_os().skip(1);
-    let mut rules = Vec::new();
-    while let Some(arg) = args.next() {
-        let arg = arg.to_string_lossy().into_owned();
-        let (flag, value) = match arg.split_once('=') {
-            Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
-            None => (arg, None),
-        };
-        let mut value = || value.clone().or_else(|| Some(args.next()?.to_string_lossy().into()));
-        match flag.as_str() {
-            "--pattern" => rules.extend(value().map(|v| Rule::custom("pattern", v))),
-            "--rules-file" => rules.extend(
-                value()
-                    .and_then(|v| phx_redact::rules::load_rules_file(v.as_ref()).ok())
-                    .into_iter()
-                    .flatten(),
-            ),
-            _ => {}
-        }
-    }
-    let rules: Vec<Rule> =
-        rules.into_iter().filter(|rule| RuleSet::new(vec![rule.clone()]).is_ok()).collect();
-    let rules = RuleSet::new(rules).ok()?;
-    Some(MessagePolicy::new(&Arc::new(rules)))
-}
 
 fn main() -> ExitCode {
     match run() {
@@ -101,6 +56,23 @@ fn run() -> anyhow::Result<ExitCode> {
         stdout_is_writable().context("<stdout>")?;
     }
     match config {
+        Config::Completions { shell } => {
+            let mut out = io::stdout().lock();
+            clap_complete::generate(
+                shell,
+                &mut phx_redact::cli::Args::command(),
+                "phx-redact",
+                &mut out,
+            );
+            out.flush()?;
+            Ok(ExitCode::from(exit_codes::SUCCESS))
+        }
+        Config::Man => {
+            let mut out = io::stdout().lock();
+            clap_mangen::Man::new(phx_redact::cli::Args::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(ExitCode::from(exit_codes::SUCCESS))
+        }
         Config::Sample { lines, seed, one_in } => {
             // Streamed: a count too large to hold runs until the reader
             // stops reading.
@@ -114,104 +86,135 @@ fn run() -> anyhow::Result<ExitCode> {
             io::stdout().write_all(text.as_bytes())?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
-        Config::Filter { paths, walk, rules, stats } => {
-            let started = Instant::now();
-            let (inputs, mut failures) = expand_inputs(&paths, walk, Audit::No);
-            // Our own buffer, flushed after each read; stdout's line
-            // buffering would cost a syscall per line.
-            let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-            let mut redactor = Redactor::new(Arc::clone(&rules));
-            let failed = Cell::new(0);
-            let result = filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
-                failed.set(failed.get() + 1);
-                report(&format!("{}: {err:#}", input.display()));
-            });
-            failures += match result {
-                Ok(count) => count,
-                // The reader went away (`| head`): quietly, but an input
-                // that failed before still fails the run.
-                Err(e) if e.is_broken_pipe() => {
-                    return Ok(exit_codes::for_failures(failures + failed.get()));
-                }
-                Err(e) => return Err(e).context("<stdout>"),
-            };
-            if stats {
-                report(&filter::stats_line(redactor.stats(), &rules, started.elapsed()));
-            }
-            Ok(exit_codes::for_failures(failures))
-        }
+        Config::Filter { paths, walk, rules, stats } => filter_run(&paths, walk, &rules, stats),
         Config::Check { paths, walk, rules, json, threads, quiet } => {
-            let (inputs, mut failures) = expand_inputs(&paths, walk, Audit::Yes);
-            let mut out: Box<dyn Write> = match quiet {
-                true => Box::new(io::sink()),
-                false => Box::new(BufWriter::new(io::stdout().lock())),
-            };
-            let options = check::CheckOptions { json, threads };
-            let outcome = check::check(&inputs, &rules, options, &mut out, |name, err| {
-                report(&format!("{name}: {err:#}"));
-            });
-            failures += outcome.failures;
-            match &outcome.output_error {
-                // The reader has what it wanted (`| head -1`); the verdict
-                // still stands on what was found.
-                Some(err) if err.is_broken_pipe() => {}
-                Some(err) => {
-                    report(&format!("<stdout>: {err:#}"));
-                    failures += 1;
-                }
-                None => {}
-            }
-            if inputs.is_empty() && failures == 0 {
-                // An empty set of inputs is not a clean bill.
-                report("nothing to check: no files found");
-                failures = 1;
-            }
-            Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
+            check_run(&paths, walk, &rules, json, threads, quiet)
         }
-        Config::Follow { paths, rules, options } => {
-            // SIGTERM and SIGINT end the loop after a last read and flush. A
-            // second one ends the process at once: the first cannot end a
-            // write that a stalled reader blocks, or the open of a FIFO
-            // that has no writer yet.
-            let stop = Arc::new(AtomicBool::new(false));
-            for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-                let status = i32::from(exit_codes::ERROR);
-                signal_hook::flag::register_conditional_shutdown(
-                    signal,
-                    status,
-                    Arc::clone(&stop),
-                )?;
-                signal_hook::flag::register(signal, Arc::clone(&stop))?;
-            }
-            let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-            follow::follow(&paths, &rules, &options, &mut out, &stop, |path, message| {
-                report(&format!("{}: {message}", path.display()));
-            })
-            .context("--follow")?;
-            Ok(ExitCode::from(exit_codes::SUCCESS))
-        }
-        Config::Batch { paths, walk, rules, options } => {
-            let (files, skipped) = walk::expand(&paths, walk);
-            let mut failures = match options.dest {
-                // A mirror that lacks a file is not the tree's copy.
-                Dest::Mirror { .. } => report_passed_over(&skipped, "not mirrored"),
-                Dest::InPlace => report_skipped(&skipped),
-            };
-            let quiet = !options.progress;
-            let summary = batch::run(&files, &rules, &options, |path, err| {
-                report(&format!("{}: {err:#}", path.display()));
-            })?;
-            failures += summary.failed as usize;
-            if !quiet {
-                report_line(&format!("{summary}"));
-            }
-            if files.is_empty() && failures == 0 {
-                report("no files to scrub");
-                failures = 1;
-            }
-            Ok(exit_codes::for_failures(failures))
-        }
+        Config::Follow { paths, rules, options } => follow_run(&paths, &rules, &options),
+        Config::Batch { paths, walk, rules, options } => batch_run(&paths, walk, &rules, &options),
     }
+}
+
+/// Redacts the inputs to standard output, in order.
+fn filter_run(
+    paths: &[PathBuf],
+    walk: walk::WalkOptions,
+    rules: &Arc<RuleSet>,
+    stats: bool,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let (inputs, mut failures) = expand_inputs(paths, walk, Audit::No);
+    // Our own buffer, flushed after each read; stdout's line
+    // buffering would cost a syscall per line.
+    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let mut redactor = Redactor::new(Arc::clone(rules));
+    let failed = Cell::new(0);
+    let result = filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
+        failed.set(failed.get() + 1);
+        report(&format!("{}: {err:#}", input.display()));
+    });
+    failures += match result {
+        Ok(count) => count,
+        // The reader went away (`| head`): quietly, but an input
+        // that failed before still fails the run.
+        Err(e) if e.is_broken_pipe() => {
+            return Ok(exit_codes::for_failures(failures + failed.get()));
+        }
+        Err(e) => return Err(e).context("<stdout>"),
+    };
+    if stats {
+        report(&filter::stats_line(redactor.stats(), rules, started.elapsed()));
+    }
+    Ok(exit_codes::for_failures(failures))
+}
+
+/// Audits the inputs: where each token is, and the keys to rotate.
+fn check_run(
+    paths: &[PathBuf],
+    walk: walk::WalkOptions,
+    rules: &Arc<RuleSet>,
+    json: bool,
+    threads: usize,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let (inputs, mut failures) = expand_inputs(paths, walk, Audit::Yes);
+    let mut out: Box<dyn Write> = match quiet {
+        true => Box::new(io::sink()),
+        false => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let options = check::CheckOptions { json, threads };
+    let outcome = check::check(&inputs, rules, options, &mut out, |name, err| {
+        report(&format!("{name}: {err:#}"));
+    });
+    failures += outcome.failures;
+    match &outcome.output_error {
+        // The reader has what it wanted (`| head -1`); the verdict
+        // still stands on what was found.
+        Some(err) if err.is_broken_pipe() => {}
+        Some(err) => {
+            report(&format!("<stdout>: {err:#}"));
+            failures += 1;
+        }
+        None => {}
+    }
+    if inputs.is_empty() && failures == 0 {
+        // An empty set of inputs is not a clean bill.
+        report("nothing to check: no files found");
+        failures = 1;
+    }
+    Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
+}
+
+/// Follows the files through rotation until SIGTERM or SIGINT.
+fn follow_run(
+    paths: &[PathBuf],
+    rules: &Arc<RuleSet>,
+    options: &follow::FollowOptions,
+) -> anyhow::Result<ExitCode> {
+    // SIGTERM and SIGINT end the loop after a last read and flush. A
+    // second one ends the process at once: the first cannot end a
+    // write that a stalled reader blocks, or the open of a FIFO
+    // that has no writer yet.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        let status = i32::from(exit_codes::ERROR);
+        signal_hook::flag::register_conditional_shutdown(signal, status, Arc::clone(&stop))?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    follow::follow(paths, rules, options, &mut out, &stop, |path, message| {
+        report(&format!("{}: {message}", path.display()));
+    })
+    .context("--follow")?;
+    Ok(ExitCode::from(exit_codes::SUCCESS))
+}
+
+/// Scrubs files in place or into a mirror, in parallel.
+fn batch_run(
+    paths: &[PathBuf],
+    walk: walk::WalkOptions,
+    rules: &Arc<RuleSet>,
+    options: &batch::BatchOptions,
+) -> anyhow::Result<ExitCode> {
+    let (files, skipped) = walk::expand(paths, walk);
+    let mut failures = match options.dest {
+        // A mirror that lacks a file is not the tree's copy.
+        Dest::Mirror { .. } => report_passed_over(&skipped, "not mirrored"),
+        Dest::InPlace => report_skipped(&skipped),
+    };
+    let quiet = !options.progress;
+    let summary = batch::run(&files, rules, options, |path, err| {
+        report(&format!("{}: {err:#}", path.display()));
+    })?;
+    failures += summary.failed as usize;
+    if !quiet {
+        report_line(&format!("{summary}"));
+    }
+    if files.is_empty() && failures == 0 {
+        report("no files to scrub");
+        failures = 1;
+    }
+    Ok(exit_codes::for_failures(failures))
 }
 
 /// Whether inputs are listed for an audit, where an entry passed over (a
@@ -229,7 +232,7 @@ fn expand_inputs(paths: &[PathBuf], walk: walk::WalkOptions, audit: Audit) -> (V
     let mut failures = 0;
     let mut inputs = Vec::new();
     for path in paths {
-        if path.as_os_str() == "-" {
+        if filter::is_stdin(path) {
             inputs.push(Input::Stdin);
             continue;
         }
@@ -265,27 +268,16 @@ fn report_skipped(skipped: &[Skipped]) -> usize {
     skipped.iter().filter(|s| s.failed).count()
 }
 
-/// Prints an error on stderr, redacted too: a file name or a message can
-/// hold a secret as well as a log line can.
-fn report(message: &str) {
-    report_line(&format!("phx-redact: {message}"));
-}
-
-fn report_line(line: &str) {
-    // Not `eprintln!`, which panics when stderr is a closed pipe.
-    let _ = writeln!(io::stderr().lock(), "{}", policy().redact_str(line));
-}
-
 /// Prints an argument error, or the help or version clap answers with,
 /// through the policy: an argument can be a key (`--threads phx_...`). The
 /// run's rules are not known yet, so the built-in rules apply. The exit
 /// status is clap's: 2 for a usage error, 0 for `--help` and `--version`.
 fn argument_error(err: &clap::Error) -> ExitCode {
-    if !err.use_stderr() {
-        if let Err(e) = stdout_is_writable() {
-            report(&format!("<stdout>: {e}"));
-            return ExitCode::from(exit_codes::ERROR);
-        }
+    if !err.use_stderr()
+        && let Err(e) = stdout_is_writable()
+    {
+        report(&format!("<stdout>: {e}"));
+        return ExitCode::from(exit_codes::ERROR);
     }
     let text = policy().redact_str(&err.render().to_string());
     let _ = if err.use_stderr() {

@@ -287,7 +287,7 @@ impl Sequence {
 
 /// Line `i` of a test log: one in three holds a key.
 fn line(keys: &mut KeyGen, i: usize) -> String {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         format!("line {i} token={}\n", keys.secret())
     } else {
         format!("line {i} plain\n")

@@ -2,6 +2,7 @@
 
 mod batch;
 mod check_cli;
+mod cli_meta;
 mod common;
 mod engine;
 mod filter_cli;

@@ -23,7 +23,7 @@ use std::{
     io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write},
     os::{
         fd::AsRawFd,
-        unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt},
+        unix::fs::{FileTypeExt, MetadataExt},
     },
     path::{Path, PathBuf},
     sync::{Arc, OnceLock},
@@ -33,14 +33,11 @@ use xattr::FileExt;
 
 use crate::{
     Error, Redactor, RuleSet,
-    compress::{Encoder, Format, Levels},
+    app::compress::{Encoder, Format, Levels},
     filter,
 };
 
-/// Prefix and suffix of the temporary files this crate writes.
-pub const TEMP_PREFIX: &str = ".phx-redact-";
-/// See [`TEMP_PREFIX`].
-pub const TEMP_SUFFIX: &str = ".tmp";
+pub use crate::app::atomic::{TEMP_PREFIX, TEMP_SUFFIX};
 
 /// Where a scrubbed file goes.
 #[derive(Clone, Debug)]
@@ -192,11 +189,7 @@ pub fn scrub_file(
     }
     // Without blocking all the same, in case it was swapped for a FIFO
     // since; O_NONBLOCK changes nothing for a regular file.
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(Error::Read)?;
+    let file = crate::app::inputs::open_nonblocking(path).map_err(Error::Read)?;
     let before = file.metadata().map_err(Error::Read)?;
     if !before.is_file() {
         return Err(Error::Refused(Refusal::NotRegular { kind: kind_name(before.file_type()) }));
@@ -249,44 +242,18 @@ fn scrub_open(
         Dest::Mirror { root } => root.join(rel),
     };
     if matches!(dest, Dest::InPlace) {
-        refuse_writers(&reader.get_ref().lease, before)?;
-    }
-    if matches!(dest, Dest::InPlace) && before.nlink() > 1 {
-        // Renaming over this name would leave the secret under the others;
-        // writing through the inode instead would not be atomic.
-        return Err(Error::Refused(Refusal::HardLinks {
-            others: before.nlink() - 1,
-            path: path.to_path_buf(),
-            mount: mount_point(path, before.dev()),
-        }));
+        refuse_in_place(&reader.get_ref().lease, path, before)?;
     }
     let folder = target.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(folder).map_err(Error::Write)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(folder)
-        .map_err(Error::Write)?;
+    let mut temp = crate::app::atomic::temp_in(folder).map_err(Error::Write)?;
 
     // The second pass reads the same open file again, not whatever the
     // path names by now.
     let file = reader.into_inner();
     file.file.seek(SeekFrom::Start(0)).map_err(Error::Read)?;
     if !dirty {
-        // A clean file is mirrored byte for byte: the bytes the first pass
-        // scanned, not whatever was appended since (a live log), which no
-        // one checked.
-        let copied = io::copy(&mut (&mut *file).take(before.len()), temp.as_file_mut())
-            .map_err(Error::Write)?;
-        // And only if those bytes are still what was scanned: a file
-        // rewritten, cut or grown while it was read is left for a rerun.
-        let now = file.file.metadata().map_err(Error::Read)?;
-        if copied != before.len()
-            || (now.len(), now.mtime(), now.mtime_nsec())
-                != (before.len(), before.mtime(), before.mtime_nsec())
-        {
-            return Err(Error::Changed);
-        }
+        copy_as_scanned(file, temp.as_file_mut(), before)?;
     } else {
         let mut reader = BufReader::with_capacity(filter::READ_SIZE, &mut *file);
         let out = BufWriter::with_capacity(filter::READ_SIZE, temp.as_file_mut());
@@ -307,21 +274,7 @@ fn scrub_open(
     }
 
     if matches!(dest, Dest::InPlace) {
-        // A writer opened the file since we took the lease: it is waiting
-        // for us to let go, and would then write to the deleted original.
-        if file.lease_broken() {
-            return Err(Error::Refused(Refusal::OpenedForWriting));
-        }
-        // An active log grew (or was rotated) while we read it: what was
-        // appended is not in the temporary file, so keep the original. This
-        // also covers a writer that held the file open before we took the
-        // lease where no lease could be taken.
-        let now = fs::metadata(path).map_err(Error::Read)?;
-        if (now.len(), now.mtime(), now.mtime_nsec(), now.ino())
-            != (before.len(), before.mtime(), before.mtime_nsec(), before.ino())
-        {
-            return Err(Error::Changed);
-        }
+        still_as_read(file, path, before)?;
     }
     temp.persist(&target).map_err(|e| Error::Write(e.error))?;
     if durable {
@@ -329,6 +282,64 @@ fn scrub_open(
     }
     outcome.written = true;
     Ok(outcome)
+}
+
+/// Refuses to rewrite in place a file that a process holds open for
+/// writing, or that has other names.
+fn refuse_in_place(lease: &Lease, path: &Path, before: &fs::Metadata) -> Result<(), Error> {
+    refuse_writers(lease, before)?;
+    if before.nlink() > 1 {
+        // Renaming over this name would leave the secret under the others;
+        // writing through the inode instead would not be atomic.
+        return Err(Error::Refused(Refusal::HardLinks {
+            others: before.nlink() - 1,
+            path: path.to_path_buf(),
+            mount: mount_point(path, before.dev()),
+        }));
+    }
+    Ok(())
+}
+
+/// Copies a clean file to its mirror byte for byte: the bytes the first
+/// pass scanned, not whatever was appended since (a live log), which no
+/// one checked.
+fn copy_as_scanned(
+    file: &mut Watched,
+    temp: &mut File,
+    before: &fs::Metadata,
+) -> Result<(), Error> {
+    let copied = io::copy(&mut (&mut *file).take(before.len()), temp).map_err(Error::Write)?;
+    // And only if those bytes are still what was scanned: a file
+    // rewritten, cut or grown while it was read is left for a rerun.
+    let now = file.file.metadata().map_err(Error::Read)?;
+    if copied != before.len()
+        || (now.len(), now.mtime(), now.mtime_nsec())
+            != (before.len(), before.mtime(), before.mtime_nsec())
+    {
+        return Err(Error::Changed);
+    }
+    Ok(())
+}
+
+/// Checks, just before the rename, that a file rewritten in place is still
+/// the one that was read.
+fn still_as_read(file: &Watched, path: &Path, before: &fs::Metadata) -> Result<(), Error> {
+    // A writer opened the file since we took the lease: it is waiting
+    // for us to let go, and would then write to the deleted original.
+    if file.lease_broken() {
+        return Err(Error::Refused(Refusal::OpenedForWriting));
+    }
+    // An active log grew (or was rotated) while we read it: what was
+    // appended is not in the temporary file, so keep the original. This
+    // also covers a writer that held the file open before we took the
+    // lease where no lease could be taken.
+    let now = fs::metadata(path).map_err(Error::Read)?;
+    if (now.len(), now.mtime(), now.mtime_nsec(), now.ino())
+        != (before.len(), before.mtime(), before.mtime_nsec(), before.ino())
+    {
+        return Err(Error::Changed);
+    }
+    Ok(())
 }
 
 /// The original, open for reading, with a read lease on it in place.

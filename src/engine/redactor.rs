@@ -33,7 +33,7 @@
 //! Those are held to the rule set's hold cap: a run of the DFA stops when it
 //! has gone the cap past its candidate's start, or past its last match end,
 //! without a decision, and the engine redacts up to there (see
-//! [`HOLD_CAP`](crate::rules::HOLD_CAP)). Both distances are counted in the
+//! [`HOLD_CAP`](crate::engine::rules::HOLD_CAP)). Both distances are counted in the
 //! stream, never in a buffer, so where the cut falls does not depend on how
 //! the input was chunked.
 //!
@@ -66,8 +66,8 @@ use regex_automata::{
 };
 
 use crate::{
-    marker::{Mask, Seen},
-    rules::{CAPPED, RuleSet},
+    engine::marker::{Mask, Seen},
+    engine::rules::{CAPPED, RuleSet},
 };
 
 /// How many bytes of a new chunk are copied behind held-back bytes at a
@@ -136,7 +136,7 @@ pub struct Stats {
     /// Tokens replaced, by rule, in the order of [`RuleSet::rules`].
     pub tokens: Vec<u64>,
     /// Runs cut at the hold cap before any rule matched them (see
-    /// [`HOLD_CAP`](crate::rules::HOLD_CAP)), redacted all the same.
+    /// [`HOLD_CAP`](crate::engine::rules::HOLD_CAP)), redacted all the same.
     pub capped: u64,
 }
 

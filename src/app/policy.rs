@@ -28,7 +28,7 @@ use std::{
 
 use crate::{
     RuleSet,
-    rules::{self, Options},
+    engine::rules::{self, Options},
 };
 
 /// Redacts what the program prints: the built-in rules (`phc_` included)
@@ -132,7 +132,7 @@ mod tests {
     use super::*;
     use crate::{
         Rule,
-        sample::{Era, KeyGen},
+        app::sample::{Era, KeyGen},
     };
 
     fn policy() -> MessagePolicy {

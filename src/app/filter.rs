@@ -4,45 +4,20 @@
 use std::{
     fs::File,
     io::{self, BufRead, BufReader, Read, Write},
-    os::{
-        fd::AsRawFd,
-        unix::fs::{FileTypeExt, OpenOptionsExt},
-    },
-    path::{Path, PathBuf},
+    os::{fd::AsRawFd, unix::fs::FileTypeExt},
+    path::Path,
 };
 
 use crate::{
     Error, Redactor,
-    compress::{self, Format},
+    app::compress::{self, Format},
 };
 
-/// Bytes read at a time. Large reads keep syscalls rare; this size still
-/// fits the L2 cache, so the bytes are hot when the prefilter scans them.
-pub const READ_SIZE: usize = 256 * 1024;
+use crate::app::inputs::open_nonblocking;
+pub use crate::io::READ_SIZE;
+use crate::io::read_retrying;
 
-/// One input of the filter.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
-    /// Standard input, named `-` on the command line.
-    Stdin,
-    /// A file.
-    Path(PathBuf),
-}
-
-impl Input {
-    /// The input a command-line argument names: `-` is standard input.
-    pub fn from_arg(arg: PathBuf) -> Input {
-        if arg.as_os_str() == "-" { Input::Stdin } else { Input::Path(arg) }
-    }
-
-    /// How messages name this input.
-    pub fn display(&self) -> std::path::Display<'_> {
-        match self {
-            Input::Stdin => Path::new("<stdin>").display(),
-            Input::Path(p) => p.display(),
-        }
-    }
-}
+pub use crate::app::inputs::{Input, STDIN_ARG, is_stdin};
 
 /// Redacts everything `reader` yields into `out`, in reads of `buf`'s size.
 /// With `flush_each_read`, flushes `out` after each read so that each line
@@ -76,10 +51,9 @@ fn pump<R: Read + ?Sized, W: Write + ?Sized>(
 ) -> Result<bool, Error> {
     let flush = |out: &mut W| if flush_each_read { out.flush() } else { Ok(()) };
     loop {
-        let n = match reader.read(buf) {
+        let n = match read_retrying(reader, buf) {
             Ok(0) => break,
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 redactor.finish(out).and_then(|()| out.flush()).map_err(Error::Write)?;
                 return Err(Error::Read(e));
@@ -348,11 +322,7 @@ pub(crate) fn unrewritable<R: io::Read + io::Seek>(
 /// reads it blocking, as a stream. A FIFO that no writer holds and that
 /// holds no data is an error.
 fn open_without_waiting(path: &Path) -> Result<BufReader<File>, Error> {
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(Error::Read)?;
+    let file = open_nonblocking(path).map_err(Error::Read)?;
     let fifo = file.metadata().map_err(Error::Read)?.file_type().is_fifo();
     let mut reader = BufReader::with_capacity(READ_SIZE, file);
     if fifo {
@@ -424,7 +394,7 @@ pub fn stats_line(
     let mut by_rule: Vec<String> =
         rules.rules().iter().zip(&stats.tokens).map(|(r, n)| format!("{} {n}", r.name)).collect();
     if stats.capped > 0 {
-        by_rule.push(format!("{} {}", crate::rules::CAPPED, stats.capped));
+        by_rule.push(format!("{} {}", crate::engine::rules::CAPPED, stats.capped));
     }
     format!(
         "{} tokens redacted ({}) in {} bytes, {secs:.3} s, {:.1} MiB/s",

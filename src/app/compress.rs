@@ -212,12 +212,11 @@ impl Format {
             }
             let start = head.len();
             head.resize(SNIFF_MAX, 0);
-            match reader.read(&mut head[start..]) {
+            match crate::io::read_retrying(&mut reader, &mut head[start..]) {
                 Ok(n) => {
                     head.truncate(start + n);
                     eof = n == 0;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => head.truncate(start),
                 Err(e) => return Err(e),
             }
         };

@@ -67,7 +67,7 @@
 use std::{
     collections::HashMap,
     fs::{self, File},
-    io::{self, Read, Seek, SeekFrom, Write},
+    io::{self, Seek, SeekFrom, Write},
     os::unix::{
         ffi::OsStrExt,
         fs::{FileExt, MetadataExt},
@@ -84,7 +84,10 @@ use std::{
 use notify::{RecursiveMode, Watcher};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Redactor, RuleSet, filter::READ_SIZE, policy::MessagePolicy};
+use crate::{
+    Error, Redactor, RuleSet, app::atomic::temp_in, app::filter::READ_SIZE,
+    app::policy::MessagePolicy, io::read_retrying,
+};
 
 /// The longest wait between two looks at the files when no event comes.
 pub const POLL: Duration = Duration::from_millis(100);
@@ -587,7 +590,7 @@ impl Reader {
         let start = self.offset;
         while self.line_end != self.offset && self.offset - start < LINE_CAP as u64 {
             let want = buf.len().min(4096);
-            let n = match self.file.read(&mut buf[..want]) {
+            let n = match read_retrying(&mut self.file, &mut buf[..want]) {
                 Ok(0) => {
                     if Instant::now() >= deadline || self.last_data.elapsed() >= LINE_END_WAIT {
                         break;
@@ -597,7 +600,6 @@ impl Reader {
                     continue;
                 }
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             };
             // Up to the newline only: what follows is the next line, which
@@ -618,10 +620,9 @@ impl Reader {
     ) -> Result<bool, Error> {
         while budget > 0 {
             let want = buf.len().min(budget);
-            let n = match self.file.read(&mut buf[..want]) {
+            let n = match read_retrying(&mut self.file, &mut buf[..want]) {
                 Ok(0) => return Ok(false),
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // A read error on a followed file (it went away under us) is
                 // like its end: the path is looked at again next time.
                 Err(_) => return Ok(false),
@@ -847,13 +848,6 @@ fn positions(tails: &mut [Tail]) -> Vec<Position> {
             })
         })
         .collect()
-}
-
-fn temp_in(folder: &Path) -> io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(crate::scrub::TEMP_PREFIX)
-        .suffix(crate::scrub::TEMP_SUFFIX)
-        .tempfile_in(folder)
 }
 
 /// Writes the state atomically (a temporary file renamed over it); synced

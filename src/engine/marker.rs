@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use crate::{error::Error, fingerprint::Fingerprinter};
+use crate::{engine::fingerprint::Fingerprinter, error::Error};
 
 /// The presets `--marker` accepts by name, with the templates they stand for.
 pub const PRESETS: [(&str, &str); 4] = [

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use crate::scrub::{TEMP_PREFIX, TEMP_SUFFIX};
+use crate::app::atomic::{TEMP_PREFIX, TEMP_SUFFIX};
 
 /// A file to scrub.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,13 +1,12 @@
-//! [`RedactWriter`] and [`RedactReader`]: the engine as `std::io` adapters,
-//! to embed redaction in a Rust program.
+//! [`RedactWriter`]: the engine as a `std::io::Write` adapter.
 
 use std::{
     fmt,
-    io::{self, Read, Write},
+    io::{self, Write},
     sync::Arc,
 };
 
-use crate::{Redactor, RuleSet, filter::READ_SIZE};
+use crate::engine::{Redactor, RuleSet};
 
 /// A writer that redacts what is written through it.
 ///
@@ -146,130 +145,5 @@ impl<W: Write> Drop for RedactWriter<W> {
 impl<W: Write> fmt::Debug for RedactWriter<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedactWriter").field("redactor", &self.redactor).finish_non_exhaustive()
-    }
-}
-
-/// A reader that yields the redacted content of another.
-///
-/// ```
-/// use phx_redact::{RedactReader, RuleSet};
-/// use std::{io::Read, sync::Arc};
-///
-/// let env = format!("HOME=/root\nPOSTHOG_KEY=phx_{}\n", "Q7".repeat(24));
-/// let mut reader = RedactReader::new(env.as_bytes(), Arc::new(RuleSet::default_rules(false)));
-/// let mut clean = String::new();
-/// reader.read_to_string(&mut clean)?;
-/// assert_eq!(clean, "HOME=/root\nPOSTHOG_KEY=phx_[REDACTED]\n");
-/// # Ok::<(), std::io::Error>(())
-/// ```
-pub struct RedactReader<R: Read> {
-    inner: R,
-    redactor: Redactor,
-    input: Vec<u8>,
-    /// Redacted bytes not yet handed out: `output[pos..]`.
-    output: Vec<u8>,
-    pos: usize,
-    done: bool,
-}
-
-impl<R: Read> RedactReader<R> {
-    /// Wraps `inner`.
-    pub fn new(inner: R, rules: Arc<RuleSet>) -> RedactReader<R> {
-        RedactReader {
-            inner,
-            redactor: Redactor::new(rules),
-            input: vec![0; READ_SIZE],
-            output: Vec::with_capacity(READ_SIZE),
-            pos: 0,
-            done: false,
-        }
-    }
-}
-
-impl<R: Read> Read for RedactReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.output.len() {
-            if self.done {
-                return Ok(0);
-            }
-            self.output.clear();
-            self.pos = 0;
-            match self.inner.read(&mut self.input) {
-                Ok(0) => {
-                    self.redactor.finish(&mut self.output)?;
-                    self.done = true;
-                }
-                Ok(n) => self.redactor.feed(&self.input[..n], &mut self.output)?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let n = buf.len().min(self.output.len() - self.pos);
-        buf[..n].copy_from_slice(&self.output[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-impl<R: Read> fmt::Debug for RedactReader<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedactReader").field("redactor", &self.redactor).finish_non_exhaustive()
-    }
-}
-
-/// A `tracing-subscriber` writer factory that redacts every event before it
-/// reaches `inner`. Each event is its own stream, written whole: the writer
-/// made for an event ends its stream when the subscriber drops it, after
-/// the event.
-///
-/// ```
-/// use phx_redact::{RedactMakeWriter, RuleSet};
-/// use std::{io::{self, Write}, sync::{Arc, Mutex}};
-///
-/// // Where the logs go: here a shared buffer, in a service a file or stdout.
-/// #[derive(Clone, Default)]
-/// struct Logs(Arc<Mutex<Vec<u8>>>);
-/// impl Write for Logs {
-///     fn write(&mut self, b: &[u8]) -> io::Result<usize> { self.0.lock().unwrap().write(b) }
-///     fn flush(&mut self) -> io::Result<()> { Ok(()) }
-/// }
-///
-/// let logs = Logs::default();
-/// let sink = logs.clone();
-/// let rules = Arc::new(RuleSet::default_rules(false));
-/// let subscriber = tracing_subscriber::fmt()
-///     .with_writer(RedactMakeWriter::new(move || sink.clone(), rules))
-///     .with_ansi(false)
-///     .finish();
-/// let key = format!("phx_{}", "z".repeat(45));
-/// tracing::subscriber::with_default(subscriber, || tracing::info!(%key, "authenticated"));
-///
-/// let written = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-/// assert!(written.contains("key=phx_[REDACTED] ") || written.contains("key=phx_[REDACTED]\n"), "{written}");
-/// assert!(!written.contains(&key));
-/// ```
-#[cfg(feature = "tracing")]
-#[derive(Clone, Debug)]
-pub struct RedactMakeWriter<M> {
-    inner: M,
-    rules: Arc<RuleSet>,
-}
-
-#[cfg(feature = "tracing")]
-impl<M> RedactMakeWriter<M> {
-    /// Wraps `inner`, such as `std::io::stdout` or a rolling file appender.
-    pub fn new(inner: M, rules: Arc<RuleSet>) -> RedactMakeWriter<M> {
-        RedactMakeWriter { inner, rules }
-    }
-}
-
-#[cfg(feature = "tracing")]
-impl<'a, M: tracing_subscriber::fmt::MakeWriter<'a>> tracing_subscriber::fmt::MakeWriter<'a>
-    for RedactMakeWriter<M>
-{
-    type Writer = RedactWriter<M::Writer>;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        RedactWriter::new(self.inner.make_writer(), Arc::clone(&self.rules))
     }
 }

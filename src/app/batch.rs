@@ -17,10 +17,10 @@ use rayon::prelude::*;
 
 use crate::{
     Error, RuleSet,
-    compress::Levels,
-    policy::MessagePolicy,
-    scrub::{self, Dest},
-    walk::Found,
+    app::compress::Levels,
+    app::policy::MessagePolicy,
+    app::scrub::{self, Dest},
+    app::walk::Found,
 };
 
 /// How to run a batch.

@@ -27,10 +27,10 @@ use serde::Serialize;
 
 use crate::{
     Error, Finding, Redactor, RuleSet,
-    filter::{self, Input, READ_SIZE},
-    marker::Mask,
-    policy::MessagePolicy,
-    rules::CAPPED,
+    app::filter::{self, Input, READ_SIZE},
+    app::policy::MessagePolicy,
+    engine::marker::Mask,
+    engine::rules::CAPPED,
 };
 
 /// The most distinct keys listed. Findings of further keys are counted, not
@@ -228,7 +228,7 @@ pub fn check<W: Write + ?Sized>(
     let mut keys = Keys::default();
     let mut names = vec![String::new(); inputs.len()];
     let mut failures = 0;
-    let workers = options.threads.clamp(1, inputs.len().clamp(1, crate::batch::MAX_THREADS));
+    let workers = options.threads.clamp(1, inputs.len().clamp(1, crate::app::batch::MAX_THREADS));
     let next_input = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let mut out = Output { out, error: None, failed: &failed };

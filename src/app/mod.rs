@@ -1,0 +1,16 @@
+//! The application: the drivers around the engine. Inputs and their
+//! compression, the filter, the in-place scrub, batch runs, the audit
+//! (`--check`), follow mode, directory walks, sample logs and the
+//! redaction policy for messages.
+
+pub mod atomic;
+pub mod batch;
+pub mod check;
+pub mod compress;
+pub mod filter;
+pub mod follow;
+pub mod inputs;
+pub mod policy;
+pub mod sample;
+pub mod scrub;
+pub mod walk;

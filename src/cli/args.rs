@@ -1,0 +1,221 @@
+//! Command-line arguments, parsed into a plain struct (then validated into
+//! a [`Config`](super::Config) before any byte is read, in `config`).
+
+use std::{path::PathBuf, sync::LazyLock, time::Duration};
+
+use clap::Parser;
+
+use crate::engine::rules::RULESET_VERSION;
+
+/// Redact PostHog secret keys (phx_, phs_, pha_, phr_) from logs and streams.
+///
+/// Reads the FILEs in order (standard input when none is given, or for
+/// `-`), and writes them to standard output with every secret token
+/// replaced by a marker such as `phx_[REDACTED]`. Every other byte passes
+/// through unchanged.
+#[derive(Debug, Parser)]
+#[command(name = "phx-redact", version = version(), after_help = AFTER_HELP)]
+pub struct Args {
+    /// Files to redact, in order; `-` is standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Walk folders named on the command line, in sorted order.
+    #[arg(help_heading = "Input", short, long)]
+    pub recursive: bool,
+
+    /// Follow symbolic links found while walking folders.
+    #[arg(help_heading = "Input", long)]
+    pub follow_links: bool,
+
+    /// Write a synthetic log of N lines holding fake keys, to try phx-redact
+    /// on, and exit.
+    #[arg(help_heading = "Input", long, value_name = "N", conflicts_with = "files")]
+    pub generate_sample: Option<usize>,
+
+    /// Seed for --generate-sample: the same seed gives the same log.
+    #[arg(help_heading = "Input", long, default_value_t = 1, requires = "generate_sample")]
+    pub seed: u64,
+
+    /// Also redact public project keys (phc_), which are public by design.
+    #[arg(help_heading = "Rules and markers", long)]
+    pub include_public: bool,
+
+    /// Built-in rules to apply, comma-separated: phx, phs, pha, phr, phc,
+    /// all, none [default: phx,phs,pha,phr].
+    #[arg(
+        help_heading = "Rules and markers",
+        long = "rule",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
+    pub rules: Vec<String>,
+
+    /// Also redact matches of REGEX (`regex` crate syntax; repeatable). Its
+    /// rule is named pattern-1, pattern-2, ...
+    #[arg(help_heading = "Rules and markers", long = "pattern", value_name = "REGEX")]
+    pub patterns: Vec<String>,
+
+    /// Also apply the rules in FILE (TOML: `[[rule]]` tables with name, regex and an
+    /// optional marker).
+    #[arg(help_heading = "Rules and markers", long, value_name = "FILE")]
+    pub rules_file: Option<PathBuf>,
+
+    /// What a token is replaced with: a preset (default, posthog,
+    /// fingerprint, same-length) or a template with {prefix}, {rule},
+    /// {mask}, {last4}, {fingerprint}, {stars}, {len}.
+    #[arg(
+        help_heading = "Rules and markers",
+        long,
+        value_name = "TEMPLATE",
+        default_value = "default"
+    )]
+    pub marker: String,
+
+    /// Key fingerprints with the key in FILE (else with the
+    /// PHX_REDACT_FINGERPRINT_KEY environment variable, else unkeyed).
+    #[arg(help_heading = "Rules and markers", long, value_name = "FILE")]
+    pub fingerprint_key: Option<PathBuf>,
+
+    /// Print the rules (name, regex, marker) and how many bytes they may
+    /// hold back, and exit.
+    #[arg(help_heading = "Rules and markers", long)]
+    pub list_rules: bool,
+
+    /// Audit: rewrite nothing, print where each token is (PATH:LINE:COLUMN:
+    /// RULE: MASK) and the distinct keys to rotate. Exit status 0: none
+    /// found, 1: found, 2: error.
+    #[arg(help_heading = "Audit", long, conflicts_with_all = ["follow", "in_place", "output_dir", "stats"])]
+    pub check: bool,
+
+    /// With --check: JSON lines, one per finding, then one per key.
+    #[arg(help_heading = "Audit", long, requires = "check")]
+    pub json: bool,
+
+    /// Print the tokens redacted by rule, the bytes and the time on standard
+    /// error at the end.
+    #[arg(help_heading = "Audit", long, conflicts_with_all = ["follow", "in_place", "output_dir"])]
+    pub stats: bool,
+
+    /// No progress bar and no summary. With --check, nothing on standard
+    /// output: the exit status is the verdict, errors still go to standard
+    /// error (as `grep -q`).
+    #[arg(help_heading = "Audit", short, long)]
+    pub quiet: bool,
+
+    /// Rewrite each file that holds a secret, atomically; a compressed file
+    /// stays compressed in its format. Files with nothing to redact are not
+    /// touched. Owner, mode (setuid/setgid too), extended attributes, ACLs
+    /// and times are kept. Refused, and left as they are (exit status 2): a
+    /// file with other names (hard links: find them with `find MOUNT -xdev
+    /// -samefile FILE`), a file a process holds open for writing (a live
+    /// log), a FIFO or device.
+    #[arg(help_heading = "Batch", long, conflicts_with = "output_dir")]
+    pub in_place: bool,
+
+    /// Write the scrubbed files to a mirror of the input tree under DIR,
+    /// leaving the originals as they are. DIR may not be in an input folder,
+    /// and no two inputs may map to one path: checked before any write.
+    #[arg(help_heading = "Batch", long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Files scrubbed (or checked) at once with --in-place, --output-dir or
+    /// --check [default: the number of cores].
+    #[arg(help_heading = "Batch", short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// gzip level for rewritten .gz files (0-9).
+    #[arg(help_heading = "Batch", long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub gzip_level: u32,
+
+    /// zstd level for rewritten .zst files (1-19).
+    #[arg(help_heading = "Batch", long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
+    pub zstd_level: i32,
+
+    /// Follow the FILEs like `tail -F`: through rotation, until SIGTERM or
+    /// SIGINT, writing whole redacted lines.
+    #[arg(help_heading = "Follow", short, long, conflicts_with_all = ["in_place", "output_dir", "recursive"])]
+    pub follow: bool,
+
+    /// With --follow: read what the files already hold first, instead of
+    /// starting at their end.
+    #[arg(help_heading = "Follow", long, requires = "follow")]
+    pub from_start: bool,
+
+    /// With --follow: keep the position in each file in FILE, and resume
+    /// from it on the next start, so that no line is lost or repeated.
+    /// Saved atomically after each batch written (at most 1 MiB per file):
+    /// after a SIGKILL, the next start loses nothing and repeats at most
+    /// that batch. The paths are kept as hashes, never as they are. A
+    /// file is known by its inode and its first KiB, so a file made again
+    /// with an old inode is read from its start. A state file that cannot
+    /// be used (empty, cut short, not a state) is reported, renamed to
+    /// FILE.corrupt-SECONDS, and each file is followed as on a first start:
+    /// from its end (its start with --from-start).
+    #[arg(help_heading = "Follow", long, value_name = "FILE", requires = "follow")]
+    pub state: Option<PathBuf>,
+
+    /// With --follow: after a rotation, keep the old file open and read
+    /// what its writer still puts in it until it has been quiet for
+    /// SECONDS, then close it [default: 5].
+    #[arg(help_heading = "Follow", long, value_name = "SECONDS", requires = "follow", value_parser = parse_seconds)]
+    pub rotate_wait: Option<Duration>,
+
+    /// For --generate-sample: one line in N holds a secret, and as many a
+    /// look-alike (1: every other line a secret; 0: none).
+    #[arg(
+        help_heading = "Input",
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        requires = "generate_sample"
+    )]
+    pub secret_every: usize,
+    /// Print the completion script for SHELL (bash, zsh, fish, elvish,
+    /// powershell) and exit.
+    #[arg(long, value_name = "SHELL", exclusive = true)]
+    pub completions: Option<clap_complete::Shell>,
+
+    /// Print the manual page (roff) and exit.
+    #[arg(long, exclusive = true)]
+    pub man: bool,
+}
+
+const AFTER_HELP: &str = "\
+A token is a secret prefix followed by a run of ASCII letters, digits and
+underscores that starts with 20 letters or digits, or is at least 40 long:
+    (phx|phs|pha|phr)_(?:[A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})
+Custom rules (--pattern, --rules-file) run in the same pass. A candidate
+still undecided 64 KiB past its start (a rule such as BEGIN.*END) is cut
+there and redacted.
+
+Compressed files (gzip, zstd and pzstd, xz, bzip2, lz4; recognised by their
+magic bytes) are decompressed to standard output, and stay compressed in
+their format with --in-place or --output-dir. Other compressed or archive
+formats (zip, 7z, rar, lzip, lzma, .Z, lzop, ...) are an error, never
+scanned as text; a tar holding a secret is checked but not rewritten.
+Standard input passes byte for byte; compressed data there cannot be
+redacted, so it passes but the run fails (2). --check decompresses it.
+
+Exit status: 0 when every input was redacted, 2 when an input failed (the
+others are still processed). With --check: 0 when no token was found, 1
+when one was, 2 on an error (which wins over a finding), even when the
+reader goes away early (`--check | head -1`). A reader that goes away from
+the redacted output (`| head`) ends it quietly with 0. A closed standard
+output (`>&-`) is an error.";
+
+/// What `--version` prints: the program's version and the version of the
+/// built-in rule set, so that an audit can say which definition it applied.
+fn version() -> &'static str {
+    static VERSION: LazyLock<String> =
+        LazyLock::new(|| format!("{} (rule set {})", env!("CARGO_PKG_VERSION"), RULESET_VERSION));
+    VERSION.as_str()
+}
+
+/// A number of seconds, such as `5` or `0.5`.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("{text:?} is not a number of seconds (such as 5 or 0.5)"))
+}

@@ -1,0 +1,248 @@
+//! The configuration of a run: the arguments validated and the rules
+//! compiled, before any byte is read.
+
+use std::{path::PathBuf, sync::Arc};
+
+use super::args::Args;
+use crate::{
+    Error, Rule, RuleSet,
+    app::batch::BatchOptions,
+    app::compress::Levels,
+    app::filter::{STDIN_ARG, is_stdin},
+    app::follow::{self, FollowOptions},
+    app::scrub::Dest,
+    app::walk::WalkOptions,
+    engine::fingerprint::Fingerprinter,
+    engine::rules::{BUILTIN_KINDS, HOLD_CAP, Options, PUBLIC_KIND, SECRET_KINDS, load_rules_file},
+};
+
+/// What to do, checked.
+#[derive(Debug)]
+pub enum Config {
+    /// Redact these inputs to standard output, in order.
+    Filter {
+        /// As given: `-` is standard input, folders are walked with `-r`.
+        paths: Vec<PathBuf>,
+        /// How to walk folders.
+        walk: WalkOptions,
+        /// Compiled and checked.
+        rules: Arc<RuleSet>,
+        /// Print counts and timing at the end.
+        stats: bool,
+    },
+    /// Audit inputs without rewriting them.
+    Check {
+        /// As given: `-` is standard input, folders are walked with `-r`.
+        paths: Vec<PathBuf>,
+        /// How to walk folders.
+        walk: WalkOptions,
+        /// Compiled and checked.
+        rules: Arc<RuleSet>,
+        /// JSON lines rather than text.
+        json: bool,
+        /// Inputs checked at once.
+        threads: usize,
+        /// Print nothing on standard output.
+        quiet: bool,
+    },
+    /// Print the rules and exit.
+    ListRules {
+        /// Compiled and checked.
+        rules: Arc<RuleSet>,
+    },
+    /// Scrub files in place or into a mirror, in parallel.
+    Batch {
+        /// As given; folders are walked with `-r`.
+        paths: Vec<PathBuf>,
+        /// How to walk folders.
+        walk: WalkOptions,
+        /// Compiled and checked.
+        rules: Arc<RuleSet>,
+        /// Where the files go and how.
+        options: BatchOptions,
+    },
+    /// Follow files through rotation.
+    Follow {
+        /// The files to follow.
+        paths: Vec<PathBuf>,
+        /// Compiled and checked.
+        rules: Arc<RuleSet>,
+        /// Where to start, where to keep positions.
+        options: FollowOptions,
+    },
+    /// Print a shell's completion script and exit.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page and exit.
+    Man,
+    /// Write a sample log.
+    Sample {
+        /// How many lines.
+        lines: usize,
+        /// The generator's seed.
+        seed: u64,
+        /// One line in this many holds a secret.
+        one_in: usize,
+    },
+}
+
+impl Config {
+    /// The rules of the run, if it applies any: what its messages are
+    /// redacted with too (see [`crate::policy`]).
+    pub fn rules(&self) -> Option<&Arc<RuleSet>> {
+        match self {
+            Config::Filter { rules, .. }
+            | Config::Check { rules, .. }
+            | Config::ListRules { rules }
+            | Config::Batch { rules, .. }
+            | Config::Follow { rules, .. } => Some(rules),
+            Config::Sample { .. } | Config::Completions { .. } | Config::Man => None,
+        }
+    }
+}
+
+impl Args {
+    /// The rules the arguments ask for, compiled.
+    fn rule_set(&self) -> Result<RuleSet, Error> {
+        let mut names: Vec<&str> = if self.rules.is_empty() {
+            SECRET_KINDS.to_vec()
+        } else {
+            let mut names = Vec::new();
+            for name in &self.rules {
+                match name.as_str() {
+                    "all" => names.extend(BUILTIN_KINDS),
+                    "none" => {}
+                    name if BUILTIN_KINDS.contains(&name) => names.push(name),
+                    other => {
+                        return Err(Error::Usage(format!(
+                            "--rule {other}: no such rule; known: {}, all, none",
+                            BUILTIN_KINDS.join(", ")
+                        )));
+                    }
+                }
+            }
+            names
+        };
+        if self.include_public {
+            names.push(PUBLIC_KIND);
+        }
+        let mut seen = Vec::new();
+        names.retain(|n| {
+            !seen.contains(n) && {
+                seen.push(*n);
+                true
+            }
+        });
+        let mut rules: Vec<Rule> = names.into_iter().filter_map(Rule::builtin).collect();
+        for (i, pattern) in self.patterns.iter().enumerate() {
+            rules.push(Rule::custom(format!("pattern-{}", i + 1), pattern.clone()));
+        }
+        if let Some(file) = &self.rules_file {
+            rules.extend(load_rules_file(file)?);
+        }
+        if rules.is_empty() {
+            return Err(Error::Usage(
+                "no rules: --rule none needs --pattern or --rules-file".into(),
+            ));
+        }
+        let options = Options {
+            marker: self.marker.clone(),
+            fingerprints: Fingerprinter::from_file_or_env(self.fingerprint_key.as_deref())?,
+            hold_cap: HOLD_CAP,
+        };
+        RuleSet::with_options(rules, options)
+    }
+
+    /// Validates the arguments and compiles the rules.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Rule`] when the rules are refused, [`Error::Usage`] when the
+    /// arguments do not go together.
+    pub fn into_config(self) -> Result<Config, Error> {
+        if let Some(shell) = self.completions {
+            return Ok(Config::Completions { shell });
+        }
+        if self.man {
+            return Ok(Config::Man);
+        }
+        if let Some(lines) = self.generate_sample {
+            return Ok(Config::Sample { lines, seed: self.seed, one_in: self.secret_every });
+        }
+        let rules = Arc::new(self.rule_set()?);
+        if self.list_rules {
+            return Ok(Config::ListRules { rules });
+        }
+        let threads = self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        );
+        if self.follow {
+            if self.files.is_empty() || self.files.iter().any(|f| is_stdin(f)) {
+                return Err(Error::Usage("--follow needs the files to follow (not -)".into()));
+            }
+            // A folder opens, and reads as nothing, for ever: say so now.
+            if let Some(folder) = self.files.iter().find(|f| f.is_dir()) {
+                return Err(Error::Usage(format!(
+                    "--follow {}: is a folder; name the files in it to follow (e.g. {}/*.log)",
+                    folder.display(),
+                    folder.display()
+                )));
+            }
+            // A FIFO, a socket or a device does not grow as a log does: its
+            // bytes are gone once read (nothing to resume, nothing to tell a
+            // rotation by), and opening a FIFO waits for a writer.
+            let special = self.files.iter().find_map(|f| {
+                let kind = std::fs::metadata(f).ok()?.file_type();
+                (!kind.is_file()).then(|| (f, crate::app::scrub::kind_name(kind)))
+            });
+            if let Some((path, kind)) = special {
+                return Err(Error::Usage(format!(
+                    "--follow {}: is a {kind}, not a log file; follow reads files that grow. \
+                     Pipe it into phx-redact instead (phx-redact < {})",
+                    path.display(),
+                    path.display()
+                )));
+            }
+            if let Some(state) = &self.state {
+                follow::check_state_folder(state)?;
+            }
+            let options = FollowOptions {
+                from_start: self.from_start,
+                state: self.state,
+                rotate_wait: self.rotate_wait.unwrap_or(follow::ROTATE_WAIT),
+            };
+            return Ok(Config::Follow { paths: self.files, rules, options });
+        }
+        let walk = WalkOptions { recursive: self.recursive, follow_links: self.follow_links };
+        let dest = match (self.in_place, self.output_dir) {
+            (true, _) => Some(Dest::InPlace),
+            (false, Some(root)) => Some(Dest::Mirror { root }),
+            (false, None) => None,
+        };
+        let Some(dest) = dest else {
+            let paths =
+                if self.files.is_empty() { vec![PathBuf::from(STDIN_ARG)] } else { self.files };
+            if self.check {
+                let (json, quiet) = (self.json, self.quiet);
+                return Ok(Config::Check { paths, walk, rules, json, threads, quiet });
+            }
+            return Ok(Config::Filter { paths, walk, rules, stats: self.stats });
+        };
+        if self.files.is_empty() {
+            return Err(Error::Usage(
+                "--in-place and --output-dir need files or folders to scrub".into(),
+            ));
+        }
+        if self.files.iter().any(|f| is_stdin(f)) {
+            return Err(Error::Usage(
+                "standard input (-) cannot be scrubbed in place or mirrored".into(),
+            ));
+        }
+        let levels = Levels { gzip: self.gzip_level, zstd: self.zstd_level, ..Levels::default() };
+        let options = BatchOptions { dest, threads, progress: !self.quiet, levels };
+        Ok(Config::Batch { paths: self.files, walk, rules, options })
+    }
+}

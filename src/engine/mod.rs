@@ -1,0 +1,15 @@
+//! The engine: rules as data, their compilation into one DFA and its
+//! analyses, the streaming redactor, markers, fingerprints and the
+//! prefilter. Pure computation: it writes into whatever `Write` it is
+//! given and opens nothing (apart from reading a rules or key file when
+//! asked to).
+
+pub mod fingerprint;
+pub(crate) mod marker;
+pub(crate) mod prefilter;
+pub(crate) mod redactor;
+pub mod rules;
+
+pub use marker::Mask;
+pub use redactor::{Finding, Redactor, Stats};
+pub use rules::{Rule, RuleSet};

@@ -1,0 +1,260 @@
+//! Compiling rules into one DFA, within limits.
+
+use super::*;
+
+/// Parses `pattern` as the DFA will.
+pub(super) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, Box<regex_syntax::Error>> {
+    regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .unicode(false)
+        .nest_limit(NEST_LIMIT)
+        .build()
+        .parse(pattern)
+        .map_err(Box::new)
+}
+
+/// The literals every match of `pattern` starts with, if there are a few,
+/// and its prefix for `{prefix}`: what all those literals share (`phx_`; nothing for `[0-9]{6,}`, whose literals are `00`, `01`,
+/// ...), or nothing when a literal is a whole match (`password=hunter2` has
+/// no prefix to keep apart from its secret).
+pub(super) fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, Vec<u8>) {
+    let Ok(hir) = parse(pattern) else { return (None, Vec::new()) };
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let Some(literals) = seq.literals() else { return (None, Vec::new()) };
+    let prefix_len = match literals.split_first() {
+        Some((first, rest)) if !literals.iter().any(|l| l.is_exact()) => {
+            rest.iter().fold(first.len(), |n, l| {
+                first.as_bytes()[..n].iter().zip(l.as_bytes()).take_while(|(a, b)| a == b).count()
+            })
+        }
+        _ => 0,
+    };
+    let prefixes: Vec<Vec<u8>> = literals.iter().map(|l| l.as_bytes().to_vec()).collect();
+    let usable =
+        !prefixes.is_empty() && prefixes.len() <= 64 && prefixes.iter().all(|p| !p.is_empty());
+    let prefix = prefixes.first().map_or(Vec::new(), |p| p[..prefix_len].to_vec());
+    (usable.then_some(prefixes), prefix)
+}
+
+/// How deeply a rule's regex may nest groups and repetitions.
+pub const NEST_LIMIT: u32 = 64;
+
+/// The most memory the rules' NFA may take: about 10,000 literal bytes of
+/// regex (a 300-word alternation takes a twentieth of it), while `x{20000}`
+/// is refused at once rather than compiled into a DFA of 20,000 states.
+pub const NFA_SIZE_LIMIT: usize = 256 * 1024;
+
+/// The most memory determinization and the DFA itself may take. The
+/// built-in rules take a few KiB and a 300-word alternation about 300 KiB;
+/// a regex such as `(a|b)*a(a|b){25}`, whose DFA has 2^26 states, is
+/// refused after building 8 MiB of it, in a fraction of a second, instead
+/// of running for minutes and gigabytes.
+pub const DFA_SIZE_LIMIT: usize = 8 * 1024 * 1024;
+
+/// DFAs of up to this size are minimized. Minimizing costs time that
+/// grows faster than the DFA (seconds for 8,000 states), and buys only a
+/// smaller table: the built-in rules take a few dozen KiB.
+const MINIMIZE_SIZE_LIMIT: usize = 256 * 1024;
+
+/// Compiles `patterns` into one anchored, leftmost-first DFA, within the
+/// limits above: minimized when it is small, as it is for the built-in
+/// rules (one build), and left as determinized when it is larger (a
+/// second build, without minimizing, up to [`DFA_SIZE_LIMIT`]).
+pub(super) fn compile(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
+    build(patterns, Some(MINIMIZE_SIZE_LIMIT)).or_else(|_| build(patterns, None))
+}
+
+/// With `minimize_within`, the DFA is minimized, and the build fails if
+/// it grows past that size before; without, it is not minimized and may
+/// grow to [`DFA_SIZE_LIMIT`].
+pub(super) fn build(
+    patterns: &[&str],
+    minimize_within: Option<usize>,
+) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
+    let limit = minimize_within.unwrap_or(DFA_SIZE_LIMIT);
+    dense::Builder::new()
+        // The syntax of `regex::bytes::Regex` with Unicode off (the
+        // oracle adds `(?-u)`): logs are bytes, `\b` `\w` `\d` are ASCII
+        // (a DFA cannot do Unicode word boundaries), and a literal such
+        // as `é` still matches its UTF-8 bytes.
+        .syntax(syntax::Config::new().utf8(false).unicode(false).nest_limit(NEST_LIMIT))
+        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(NFA_SIZE_LIMIT)))
+        .configure(
+            dense::Config::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .start_kind(StartKind::Anchored)
+                .determinize_size_limit(Some(limit))
+                .dfa_size_limit(Some(limit))
+                .minimize(minimize_within.is_some()),
+        )
+        .build_many(patterns)
+        .map_err(Box::new)
+}
+
+/// Compiles `rules` as [`compile`] does; an error names the rule at fault
+/// when one alone is.
+pub(super) fn compile_rules(rules: &[&Rule]) -> Result<dense::DFA<Vec<u32>>, Error> {
+    let patterns: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
+    compile(&patterns).map_err(|e| {
+        // The builder's message says which stage failed; its source, why.
+        let e = match std::error::Error::source(&*e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        };
+        let culprit = (rules.len() > 1)
+            .then(|| rules.iter().find(|r| compile(&[r.pattern.as_str()]).is_err()))
+            .flatten()
+            .or(rules.first().filter(|_| rules.len() == 1));
+        match culprit {
+            Some(rule) => Error::Rule(format!(
+                "rule {}: cannot compile it into a DFA: {e} (limits: {} KiB of NFA, {} MiB \
+                 of DFA); simplify the regex: fewer or smaller repetitions, a shorter \
+                 alternation",
+                rule.name,
+                NFA_SIZE_LIMIT / 1024,
+                DFA_SIZE_LIMIT >> 20
+            )),
+            None => Error::Rule(format!(
+                "cannot compile the rules together into a DFA: {e}; use fewer or simpler rules"
+            )),
+        }
+    })
+}
+
+/// The checks on the rules that need no compiling: there are some, their
+/// names are distinct and not reserved, each regex parses and none can
+/// match the empty string, and the hold cap is not too small.
+fn check_rules(rules: &[Rule], options: &Options) -> Result<(), Error> {
+    if rules.is_empty() {
+        return Err(Error::Rule("no rules to apply".into()));
+    }
+    if options.hold_cap < MIN_HOLD_CAP {
+        return Err(Error::Rule(format!("the hold cap must be at least {MIN_HOLD_CAP}")));
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        if rule.name.is_empty() || rule.name == CAPPED {
+            return Err(Error::Rule(format!("rule {}: reserved or empty name", i + 1)));
+        }
+        if rules[..i].iter().any(|r| r.name == rule.name) {
+            return Err(Error::Rule(format!("two rules are named {}", rule.name)));
+        }
+        let hir = parse(&rule.pattern)
+            .map_err(|e| Error::Rule(format!("rule {}: cannot parse the regex: {e}", rule.name)))?;
+        if hir.properties().minimum_len() == Some(0) {
+            return Err(Error::Rule(format!("rule {}: can match the empty string", rule.name)));
+        }
+    }
+    Ok(())
+}
+
+impl RuleSet {
+    /// Compiles `rules` with the default [`Options`].
+    ///
+    /// # Errors
+    ///
+    /// As [`RuleSet::with_options`].
+    pub fn new(rules: Vec<Rule>) -> Result<RuleSet, Error> {
+        RuleSet::with_options(rules, Options::default())
+    }
+
+    /// Compiles `rules` and checks them before any input is read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Rule`] when there are no rules, two rules share a name, a
+    /// pattern does not compile or compiles past [`NFA_SIZE_LIMIT`] or
+    /// [`DFA_SIZE_LIMIT`] or nests deeper than [`NEST_LIMIT`] (the error
+    /// names the rule), a rule can match the empty string, a marker
+    /// does not parse or could itself be matched by a rule (so that a
+    /// second run would change the output), or the hold cap is below
+    /// [`MIN_HOLD_CAP`].
+    pub fn with_options(rules: Vec<Rule>, options: Options) -> Result<RuleSet, Error> {
+        check_rules(&rules, &options)?;
+        let dfa = compile_rules(&rules.iter().collect::<Vec<_>>())?;
+        let (start_first, start_after) = start_states(&dfa)?;
+        let default_marker = Marker::parse(&options.marker)?;
+        let mut compiled = Vec::with_capacity(rules.len());
+        let mut prefixes: Option<Vec<Vec<u8>>> = Some(Vec::new());
+        for rule in &rules {
+            let marker = match &rule.marker {
+                Some(spec) => Marker::parse(spec)?,
+                None => default_marker.clone(),
+            };
+            let (literals, prefix) = literal_prefixes(&rule.pattern);
+            match (&mut prefixes, literals) {
+                (Some(all), Some(literals)) => all.extend(literals),
+                _ => prefixes = None,
+            }
+            let fixed = marker.fixed(&rule.name, &prefix);
+            compiled.push(Compiled { marker, prefix, fixed });
+        }
+        let mut set = RuleSet {
+            max_prefix_len: 1,
+            literal_prefilter: false,
+            prefilter: Prefilter::first_bytes(&[false; 256]),
+            needs_hash: compiled.iter().any(|c| c.marker.needs_hash())
+                || default_marker.needs_hash(),
+            needs_ends: compiled.iter().any(|c| c.marker.needs_ends())
+                || default_marker.needs_ends(),
+            capped_marker: default_marker,
+            fingerprints: options.fingerprints,
+            compiled,
+            rules,
+            dfa,
+            start_after,
+            start_first,
+            max_held: 0,
+            hold_cap: options.hold_cap,
+            self_loops: Vec::new(),
+            chain_of: Vec::new(),
+            chains: Vec::new(),
+            bounded: None,
+        };
+        for start in set.starts() {
+            let empty = set.dfa.is_match_state(set.dfa.next_eoi_state(start))
+                || (0..=255u8).any(|b| set.dfa.is_match_state(set.dfa.next_state(start, b)));
+            if empty {
+                return Err(Error::Rule("a rule can match the empty string".into()));
+            }
+        }
+        set.choose_prefilter(prefixes);
+        let bound = hold_bound(&set.dfa, &set.starts());
+        set.check_markers(bound.is_none_or(|bound| bound >= set.hold_cap))?;
+        set.self_loops = set.find_self_loops();
+        (set.chain_of, set.chains) = set.find_chains();
+        set.max_held = bound.map_or(set.hold_cap, |bound| bound.min(set.hold_cap));
+        if bound.is_none_or(|bound| bound >= set.hold_cap) {
+            set.bounded = Bounded::new(&set.rules, set.hold_cap)?;
+        }
+        Ok(set)
+    }
+
+    /// The prefilter: the rules' literal prefixes if every match begins
+    /// with one of them (`prefixes`, when each rule has some), else every
+    /// byte on which the DFA leaves a start state.
+    fn choose_prefilter(&mut self, prefixes: Option<Vec<Vec<u8>>>) {
+        match prefixes {
+            // The prefilter looks for the literal prefixes; check that no
+            // match can begin any other way.
+            Some(prefixes) if self.matches_start_with(&prefixes) => {
+                let refs: Vec<&[u8]> = prefixes.iter().map(Vec::as_slice).collect();
+                self.prefilter = Prefilter::new(&refs);
+                self.max_prefix_len = prefixes.iter().map(Vec::len).max().unwrap_or(1);
+                self.literal_prefilter = true;
+            }
+            // A rule without a literal prefix: every byte on which the DFA
+            // leaves its start may begin a token.
+            _ => {
+                let mut table = [false; 256];
+                for start in self.starts() {
+                    for byte in 0..=255u8 {
+                        if !self.dfa.is_dead_state(self.dfa.next_state(start, byte)) {
+                            table[usize::from(byte)] = true;
+                        }
+                    }
+                }
+                self.prefilter = Prefilter::first_bytes(&table);
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Custom rules read from a TOML file.
+
+#[cfg(feature = "rules-file")]
+use super::{Error, Rule};
+
+#[cfg(feature = "rules-file")]
+/// The largest rules file read: far more than any set of rules that
+/// compiles within the limits.
+pub const RULES_FILE_LIMIT: u64 = 1024 * 1024;
+
+/// Reads a small configuration file (rules, a key) whole: at most `limit`
+/// bytes, and only from a regular file, so that a FIFO or `/dev/zero`
+/// named by mistake fails at once instead of blocking or eating memory.
+pub(crate) fn read_small_file(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let not_regular = || Error::new(ErrorKind::InvalidInput, "not a regular file");
+    // Checked before opening too: opening a FIFO blocks until a writer
+    // comes.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("larger than {} KiB", limit / 1024),
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(feature = "rules-file")]
+/// A rules file: `[[rule]]` tables with `name`, `regex` and an optional
+/// `marker`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    rule: Vec<FileRule>,
+}
+
+#[cfg(feature = "rules-file")]
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRule {
+    name: String,
+    regex: String,
+    marker: Option<String>,
+}
+
+#[cfg(feature = "rules-file")]
+/// Reads custom rules from a TOML file:
+///
+/// ```toml
+/// [[rule]]
+/// name = "github"
+/// regex = "gh[pousr]_[A-Za-z0-9]{36}"
+/// marker = "{prefix}[REDACTED:{fingerprint}]"   # optional
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Rule`] when the file cannot be read, is not a regular file, is
+/// larger than [`RULES_FILE_LIMIT`], is not such TOML, or holds no rule.
+pub fn load_rules_file(path: &std::path::Path) -> Result<Vec<Rule>, Error> {
+    let text = read_small_file(path, RULES_FILE_LIMIT)
+        .and_then(|bytes| {
+            String::from_utf8(bytes)
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"))
+        })
+        .map_err(|e| Error::Rule(format!("cannot read {}: {e}", path.display())))?;
+    let file: RulesFile = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map_or(0, |span| text[..span.start].matches('\n').count() + 1);
+        Error::Rule(format!("{}:{line}: {}", path.display(), e.message()))
+    })?;
+    if file.rule.is_empty() {
+        return Err(Error::Rule(format!("{}: no [[rule]] in it", path.display())));
+    }
+    Ok(file
+        .rule
+        .into_iter()
+        .map(|r| Rule { name: r.name, pattern: r.regex, marker: r.marker })
+        .collect())
+}
