@@ -344,3 +344,22 @@ fn a_marker_that_what_follows_a_token_would_complete_is_refused() {
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(out, b"[pattern-1]456\n");
 }
+
+#[test]
+fn a_refused_rule_never_echoes_its_text_nor_prints_control_characters() {
+    // A custom rule's text can be the secret itself: an error says what is
+    // wrong and where, not the regex.
+    let (code, out, err) = run(&["--pattern", "hunter2secretXYZ("], b"");
+    assert_eq!((code, out.as_slice()), (2, &b""[..]));
+    assert!(err.contains("rule pattern-1: cannot parse the regex: unclosed group"), "{err}");
+    assert!(!err.contains("hunter2secretXYZ"), "{err}");
+    // A name with a newline or an escape would forge output lines.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.toml");
+    fs::write(&file, "[[rule]]\nname = \"bad\\nname\\u001b[31m\"\nregex = 'tok_[0-9]{8}'\n")
+        .unwrap();
+    let (code, out, err) = run(&["--rules-file", file.to_str().unwrap(), "--list-rules"], b"");
+    assert_eq!((code, out.as_slice()), (2, &b""[..]));
+    assert!(err.contains("rule 5: its name holds a control character"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}

@@ -13,6 +13,18 @@ pub(super) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, Box<regex_s
         .map_err(Box::new)
 }
 
+/// What is wrong with a regex, and where, without the regex itself: a
+/// custom rule's text can be the very secret it is there to hide, and the
+/// parser's own message quotes it whole.
+fn parse_error(error: &regex_syntax::Error) -> String {
+    let (kind, at) = match error {
+        regex_syntax::Error::Parse(e) => (e.kind().to_string(), e.span().start.offset),
+        regex_syntax::Error::Translate(e) => (e.kind().to_string(), e.span().start.offset),
+        _ => return "not a regex this engine supports".into(),
+    };
+    format!("{kind} (at byte {at} of the regex)")
+}
+
 /// The literals every match of `pattern` starts with, if there are a few,
 /// and its prefix for `{prefix}`: what all those literals share (`phx_`; nothing for `[0-9]{6,}`, whose literals are `00`, `01`,
 /// ...), or nothing when a literal is a whole match (`password=hunter2` has
@@ -135,11 +147,17 @@ fn check_rules(rules: &[Rule], options: &Options) -> Result<(), Error> {
         if rule.name.is_empty() || rule.name == CAPPED {
             return Err(Error::Rule(format!("rule {}: reserved or empty name", i + 1)));
         }
+        // Names are printed in findings and `--list-rules`: a newline or an
+        // escape sequence there would forge lines or drive a terminal.
+        if rule.name.chars().any(char::is_control) {
+            return Err(Error::Rule(format!("rule {}: its name holds a control character", i + 1)));
+        }
         if rules[..i].iter().any(|r| r.name == rule.name) {
             return Err(Error::Rule(format!("two rules are named {}", rule.name)));
         }
-        let hir = parse(&rule.pattern)
-            .map_err(|e| Error::Rule(format!("rule {}: cannot parse the regex: {e}", rule.name)))?;
+        let hir = parse(&rule.pattern).map_err(|e| {
+            Error::Rule(format!("rule {}: cannot parse the regex: {}", rule.name, parse_error(&e)))
+        })?;
         if hir.properties().minimum_len() == Some(0) {
             return Err(Error::Rule(format!("rule {}: can match the empty string", rule.name)));
         }
