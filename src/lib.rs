@@ -23,17 +23,17 @@
 //! A [`RuleSet`]: the built-in rules, a custom rule, and a marker.
 //!
 //! ```
-//! use phx_redact::{Rule, RuleSet, rules::Options};
+//! use phx_redact::{Rule, RuleSet, redact, rules::Options};
 //!
 //! let builtin = RuleSet::default_rules(false);
 //! assert_eq!(builtin.rules().len(), 4); // phx_, phs_, pha_, phr_
 //!
-//! let mut rules = phx_redact::rules::default_rules(false);
+//! let mut rules = Rule::defaults(false);
 //! rules.push(Rule::custom("github", "ghp_[A-Za-z0-9]{36}"));
 //! let options = Options { marker: "{prefix}[HIDDEN]".into(), ..Options::default() };
 //! let set = std::sync::Arc::new(RuleSet::with_options(rules, options)?);
 //! let line = format!("token=ghp_{}", "a".repeat(36));
-//! assert_eq!(set.redact(line.as_bytes()), b"token=ghp_[HIDDEN]");
+//! assert_eq!(redact(&set, line.as_bytes()), b"token=ghp_[HIDDEN]");
 //! # Ok::<(), phx_redact::Error>(())
 //! ```
 //!
@@ -98,7 +98,7 @@ pub mod app;
 #[doc(hidden)]
 pub mod cli;
 
-pub use engine::{Finding, Mask, Redactor, Rule, RuleSet, Stats, fingerprint, rules};
+pub use engine::{Finding, Mask, Redactor, Rule, RuleSet, Stats, fingerprint, redact, rules};
 pub use error::Error;
 #[cfg(feature = "tracing")]
 pub use io::RedactMakeWriter;

@@ -15,7 +15,7 @@ use std::sync::{Arc, LazyLock};
 use libfuzzer_sys::fuzz_target;
 use phx_redact::{
     Finding, Redactor, Rule, RuleSet, Stats,
-    rules::{HOLD_CAP, Options, default_rules},
+    rules::{HOLD_CAP, Options},
 };
 use regex::bytes::{Captures, Regex};
 
@@ -61,7 +61,7 @@ fn builtin_alternatives(public: bool) -> Vec<(String, usize)> {
 
 impl Case {
     fn new(extra: &[(&str, &str, usize)], public: bool, hold_cap: Option<usize>) -> Case {
-        let mut rules = default_rules(public);
+        let mut rules = Rule::defaults(public);
         let mut alternatives = builtin_alternatives(public);
         assert_eq!(rules.len(), alternatives.len());
         for &(name, pattern, prefix_len) in extra {

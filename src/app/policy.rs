@@ -28,7 +28,7 @@ use std::{
 
 use crate::{
     RuleSet,
-    engine::rules::{self, Options},
+    engine::rules::{Options, Rule},
 };
 
 /// Redacts what the program prints: the built-in rules (`phc_` included)
@@ -63,10 +63,10 @@ impl MessagePolicy {
         // No marker is a built-in token, so the second pass leaves the
         // first's markers alone.
         let text = match &self.active {
-            Some(active) => active.redact(text),
+            Some(active) => crate::redact(active, text),
             None => text.to_vec(),
         };
-        builtin().redact(&text)
+        crate::redact(&builtin(), &text)
     }
 
     /// [`MessagePolicy::redact`] for text (invalid UTF-8 is replaced).
@@ -88,7 +88,7 @@ impl MessagePolicy {
                 ..Options::default()
             };
             Arc::new(
-                RuleSet::with_options(rules::default_rules(true), options)
+                RuleSet::with_options(Rule::defaults(true), options)
                     .expect("the built-in rules take the fingerprint marker"),
             )
         });
@@ -97,9 +97,9 @@ impl MessagePolicy {
                 Component::Normal(name) => {
                     // The built-in keys first, to get their fingerprint
                     // markers rather than the run's markers for them.
-                    let name = paths.redact(name.as_bytes());
+                    let name = crate::redact(paths, name.as_bytes());
                     let mut name = match &self.active {
-                        Some(active) => active.redact(&name),
+                        Some(active) => crate::redact(active, &name),
                         None => name,
                     };
                     // A marker of the user's could hold a separator, or
@@ -136,7 +136,7 @@ mod tests {
     };
 
     fn policy() -> MessagePolicy {
-        let mut list = rules::default_rules(false);
+        let mut list = Rule::defaults(false);
         list.push(Rule::custom("pattern-1", "SECRET[0-9]{8}"));
         MessagePolicy::new(&Arc::new(RuleSet::new(list).unwrap()))
     }

@@ -11,5 +11,5 @@ pub(crate) mod redactor;
 pub mod rules;
 
 pub use marker::Mask;
-pub use redactor::{Finding, Redactor, Stats};
+pub use redactor::{Finding, Redactor, Stats, redact};
 pub use rules::{Rule, RuleSet};

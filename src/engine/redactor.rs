@@ -726,6 +726,25 @@ impl Redactor {
     }
 }
 
+/// Redacts `input` in one piece with `rules`: for short texts such as
+/// messages; a stream goes through a [`Redactor`].
+///
+/// ```
+/// use phx_redact::{RuleSet, redact};
+/// use std::sync::Arc;
+///
+/// let rules = Arc::new(RuleSet::default_rules(false));
+/// let text = format!("no such file: phr_{}.log", "x".repeat(43));
+/// assert_eq!(redact(&rules, text.as_bytes()), b"no such file: phr_[REDACTED].log");
+/// ```
+pub fn redact(rules: &Arc<RuleSet>, input: &[u8]) -> Vec<u8> {
+    let mut redactor = Redactor::new(Arc::clone(rules));
+    let mut out = Vec::with_capacity(input.len());
+    // Writing to a Vec cannot fail.
+    let _ = redactor.feed(input, &mut out).and_then(|()| redactor.finish(&mut out));
+    out
+}
+
 impl fmt::Debug for Redactor {
     /// Never shows the held-back bytes: they may be the start of a secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -87,7 +87,7 @@ pub const CUSTOM: [(&str, &str, usize); 3] = [
 /// The default rules followed by [`CUSTOM`], with `hold_cap`.
 pub fn custom_rules(hold_cap: usize) -> Arc<RuleSet> {
     compiled_once(&format!("custom/{hold_cap}"), || {
-        let mut rules = phx_redact::rules::default_rules(false);
+        let mut rules = phx_redact::Rule::defaults(false);
         rules.extend(CUSTOM.iter().map(|(name, re, _)| Rule::custom(*name, *re)));
         let options = Options { hold_cap, ..Options::default() };
         RuleSet::with_options(rules, options).unwrap()

@@ -106,7 +106,7 @@ fn each_tracing_event_is_one_stream_ended_at_its_end() {
     }
 
     // A rule that holds everything from BEGIN until it sees END.
-    let mut list = phx_redact::rules::default_rules(false);
+    let mut list = phx_redact::Rule::defaults(false);
     list.push(Rule::custom("block", "BEGIN[^!]*END"));
     let rules = Arc::new(RuleSet::new(list).unwrap());
     let logs = Logs::default();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use phx_redact::{
     Redactor, Rule, RuleSet,
     fingerprint::Fingerprinter,
-    rules::{Options, default_rules},
+    rules::Options,
     sample::{Era, KeyGen},
 };
 use proptest::prelude::*;
@@ -188,7 +188,7 @@ fn redact_once(rules: RuleSet, input: &str) -> String {
 
 fn with_marker(marker: &str) -> RuleSet {
     let options = Options { marker: marker.into(), ..Options::default() };
-    RuleSet::with_options(default_rules(false), options).unwrap()
+    RuleSet::with_options(Rule::defaults(false), options).unwrap()
 }
 
 #[test]
@@ -229,7 +229,7 @@ fn fingerprints_follow_a_key_and_a_key_changes_them() {
         ..Options::default()
     };
     let keyed_out =
-        redact_once(RuleSet::with_options(default_rules(false), keyed).unwrap(), &input);
+        redact_once(RuleSet::with_options(Rule::defaults(false), keyed).unwrap(), &input);
     assert_ne!(keyed_out, out);
     assert!(Fingerprinter::keyed(b"too short").is_err());
 }
@@ -280,8 +280,8 @@ fn bad_rules_are_refused_before_any_input_with_a_clear_error() {
     assert!(refusal(vec![], "default").contains("no rules"));
     let twice = vec![Rule::custom("a", "xy+"), Rule::custom("a", "zz+")];
     assert!(refusal(twice, "default").contains("two rules are named a"));
-    assert!(refusal(default_rules(false), "{nope}").contains("unknown placeholder {nope}"));
-    assert!(refusal(default_rules(false), "{rule").contains("unmatched brace"));
+    assert!(refusal(Rule::defaults(false), "{nope}").contains("unknown placeholder {nope}"));
+    assert!(refusal(Rule::defaults(false), "{rule").contains("unmatched brace"));
 }
 
 #[test]
@@ -292,7 +292,7 @@ fn a_marker_a_second_run_would_change_is_refused() {
     assert!(refusal(pin.clone(), "#{last4}").contains("could itself be redacted"));
     // A marker that spells a token out.
     let literal = format!("phx_{}", "A".repeat(20));
-    assert!(refusal(default_rules(false), &literal).contains("could itself be redacted"));
+    assert!(refusal(Rule::defaults(false), &literal).contains("could itself be redacted"));
     // So would a fingerprint or a length: their digits could be a PIN.
     assert!(refusal(pin.clone(), "fingerprint").contains("could itself be redacted"));
     assert!(refusal(pin.clone(), "[{len}]").contains("could itself be redacted"));
@@ -329,7 +329,7 @@ fn a_custom_rule_sees_word_boundaries_across_reads() {
 fn block_and_keys(hold_cap: usize) -> Arc<RuleSet> {
     crate::common::compiled_once(&format!("block-and-keys/{hold_cap}"), || {
         let mut rules = vec![Rule::custom("block", "BEGIN[^#]*END")];
-        rules.extend(default_rules(false));
+        rules.extend(Rule::defaults(false));
         RuleSet::with_options(rules, Options { hold_cap, ..Options::default() }).unwrap()
     })
 }

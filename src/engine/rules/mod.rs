@@ -85,6 +85,13 @@ impl Rule {
         BUILTIN_KINDS.contains(&name).then(|| Rule::posthog(name))
     }
 
+    /// The built-in rules applied by default, in priority order (the
+    /// rules of [`RuleSet::default_rules`]); `include_public` adds `phc_`.
+    pub fn defaults(include_public: bool) -> Vec<Rule> {
+        let public = include_public.then_some(PUBLIC_KIND);
+        SECRET_KINDS.into_iter().chain(public).map(Rule::posthog).collect()
+    }
+
     /// A rule for `pattern`, with the set's marker.
     pub fn custom(name: impl Into<String>, pattern: impl Into<String>) -> Rule {
         Rule { name: name.into(), pattern: pattern.into(), marker: None }
@@ -100,12 +107,6 @@ pub const PUBLIC_KIND: &str = "phc";
 
 /// Every built-in rule's name.
 pub const BUILTIN_KINDS: [&str; 5] = ["phx", "phs", "pha", "phr", PUBLIC_KIND];
-
-/// The default rules, in priority order; `include_public` adds `phc_`.
-pub fn default_rules(include_public: bool) -> Vec<Rule> {
-    let public = include_public.then_some(PUBLIC_KIND);
-    SECRET_KINDS.into_iter().chain(public).map(Rule::posthog).collect()
-}
 
 /// The most bytes the engine holds back for rules that could otherwise make
 /// it hold back more (a custom rule such as `BEGIN.*END`). A candidate still
@@ -222,24 +223,9 @@ impl RuleSet {
         }
     }
 
-    /// The default rules (see [`default_rules`]), compiled.
+    /// The default rules (see [`Rule::defaults`]), compiled.
     pub fn default_rules(include_public: bool) -> RuleSet {
-        RuleSet::new(default_rules(include_public)).expect("the default rules are valid")
-    }
-
-    /// Redacts `input` in one piece: for short texts such as messages.
-    ///
-    /// ```
-    /// let rules = std::sync::Arc::new(phx_redact::RuleSet::default_rules(false));
-    /// let text = format!("no such file: phr_{}.log", "x".repeat(43));
-    /// assert_eq!(rules.redact(text.as_bytes()), b"no such file: phr_[REDACTED].log");
-    /// ```
-    pub fn redact(self: &std::sync::Arc<Self>, input: &[u8]) -> Vec<u8> {
-        let mut redactor = crate::Redactor::new(std::sync::Arc::clone(self));
-        let mut out = Vec::with_capacity(input.len());
-        // Writing to a Vec cannot fail.
-        let _ = redactor.feed(input, &mut out).and_then(|()| redactor.finish(&mut out));
-        out
+        RuleSet::new(Rule::defaults(include_public)).expect("the default rules are valid")
     }
 
     /// The rules, one per line (name, regex, marker), then how much they
