@@ -67,7 +67,7 @@ use regex_automata::{
 
 use crate::{
     engine::marker::{Mask, Seen},
-    engine::rules::{CAPPED, RuleSet},
+    engine::rules::{Bounded, CAPPED, RuleSet},
 };
 
 /// How many bytes of a new chunk are copied behind held-back bytes at a
@@ -126,6 +126,16 @@ enum Mode {
     /// last match end, which is where the held-back bytes start; `bounded`
     /// when that is the DFA of the rules that decide within the cap.
     Token { state: StateID, pattern: PatternID, bounded: bool },
+}
+
+/// What a scan of one mode decided, for [`Redactor::scan_from`]'s loop.
+enum Step {
+    /// Return: this many bytes of the buffer are consumed.
+    Stop(usize),
+    /// Everything before this offset is consumed and written: go on there.
+    On(usize),
+    /// Back to searching, from where the scan was.
+    Search,
 }
 
 /// Counts of what a [`Redactor`] has seen.
@@ -349,87 +359,24 @@ impl Redactor {
         let mut pos = 0;
         let mut plain = 0;
         loop {
-            if let Mode::Token { state, pattern, bounded } = self.mode {
-                let dfa = self.dfa(bounded);
-                let run = if bounded {
-                    self.run::<false>(dfa, state, buf, pos)
-                } else {
-                    self.run::<true>(dfa, state, buf, pos)
-                };
-                // In token mode the state at `pos` already follows a match end.
-                let (end, end_state, pattern) = run.last.unwrap_or((pos, state, pattern));
-                let mut next = Mode::Search;
-                let end = match run.capped {
-                    // Fail closed: the token takes in everything up to the
-                    // cut, unless the cut falls inside a token of a rule that
-                    // decides within the cap: the token ends where that one
-                    // starts, which is then redacted and found whole.
-                    Some(cut) => match self.open_at(buf, end, cut) {
-                        Some(start) => {
-                            next = Mode::Forced;
-                            start
-                        }
-                        None => cut,
-                    },
-                    None if !run.dead && !eof => {
-                        self.absorb(&buf[pos..end]);
-                        self.mode = Mode::Token { state: end_state, pattern, bounded };
-                        return Ok(end);
-                    }
-                    None if !run.dead && dfa.is_match_state(dfa.next_eoi_state(run.state)) => {
-                        buf.len()
-                    }
-                    None => end,
-                };
-                self.absorb(&buf[pos..end]);
-                self.end_token(Some(self.rule_of(pattern, bounded)), out)?;
-                self.mode = next;
-                pos = end;
-                plain = end;
-                continue;
-            }
-            if let (Mode::Forced, Some(set)) = (self.mode, &rules.bounded) {
-                let start = pos;
-                let run = self.run::<false>(
-                    &set.dfa,
-                    set.start(self.byte_before(buf, start)),
-                    buf,
-                    start,
-                );
-                let mut last = run.last;
-                if !run.dead && eof {
-                    let eoi = set.dfa.next_eoi_state(run.state);
-                    if set.dfa.is_match_state(eoi) {
-                        last = Some((buf.len(), run.state, set.dfa.match_pattern(eoi, 0)));
-                    }
+            let step = match (self.mode, &rules.bounded) {
+                (Mode::Token { state, pattern, bounded }, _) => {
+                    Some(self.scan_token(buf, pos, eof, (state, pattern, bounded), out)?)
                 }
-                match last {
-                    // The candidate failed after all (or cannot be decided
-                    // within the cap, which its rules rule out): search on
-                    // from here, with every rule. That cannot come back here
-                    // for good: a cut from here moves back only past here.
-                    _ if run.capped.is_some() => self.mode = Mode::Search,
-                    None if run.dead || eof => self.mode = Mode::Search,
-                    None => {
-                        self.pass(&buf[plain..start], out)?;
-                        return Ok(start);
-                    }
-                    Some((end, state, pattern)) => {
-                        self.pass(&buf[plain..start], out)?;
-                        self.begin_token();
-                        self.absorb(&buf[start..end]);
-                        if run.dead || eof {
-                            self.end_token(Some(set.rule_of[pattern.as_usize()]), out)?;
-                            self.mode = Mode::Search;
-                            pos = end;
-                            plain = end;
-                        } else {
-                            self.mode = Mode::Token { state, pattern, bounded: true };
-                            return Ok(end);
-                        }
-                    }
+                (Mode::Forced, Some(set)) => {
+                    Some(self.scan_forced(buf, pos, plain, eof, set, out)?)
                 }
-                continue;
+                _ => None,
+            };
+            match step {
+                Some(Step::Stop(consumed)) => return Ok(consumed),
+                Some(Step::On(end)) => {
+                    pos = end;
+                    plain = end;
+                    continue;
+                }
+                Some(Step::Search) => continue,
+                None => {}
             }
             let Some(found) = rules.prefilter.find(&buf[pos..]) else {
                 let keep = if eof { buf.len() } else { self.partial_start(buf, pos) };
@@ -440,21 +387,8 @@ impl Redactor {
             let run =
                 self.run::<true>(&rules.dfa, rules.start(self.byte_before(buf, start)), buf, start);
             if let Some(cut) = run.capped {
-                // Undecided for the whole cap: fail closed, redact up to it,
-                // or up to the start of a token of a rule that decides
-                // within the cap, which the cut would split.
-                let after = run.last.map_or(start + 1, |(end, ..)| end);
-                let open = self.open_at(buf, after, cut);
-                let cut = open.unwrap_or(cut);
-                self.pass(&buf[plain..start], out)?;
-                self.begin_token();
-                self.absorb(&buf[start..cut]);
-                self.end_token(run.last.map(|(.., pattern)| pattern.as_usize()), out)?;
-                if open.is_some() {
-                    self.mode = Mode::Forced;
-                }
-                pos = cut;
-                plain = cut;
+                pos = self.cut_at_cap(buf, plain, start, cut, &run, out)?;
+                plain = pos;
                 continue;
             }
             let mut last = run.last;
@@ -490,6 +424,128 @@ impl Redactor {
                 }
             }
         }
+    }
+
+    /// Scans on in a token that has matched (see [`Mode::Token`]), from
+    /// `pos`, where the DFA is in `state`.
+    #[inline]
+    fn scan_token<W: io::Write + ?Sized>(
+        &mut self,
+        buf: &[u8],
+        pos: usize,
+        eof: bool,
+        (state, pattern, bounded): (StateID, PatternID, bool),
+        out: &mut W,
+    ) -> io::Result<Step> {
+        let dfa = self.dfa(bounded);
+        let run = if bounded {
+            self.run::<false>(dfa, state, buf, pos)
+        } else {
+            self.run::<true>(dfa, state, buf, pos)
+        };
+        // In token mode the state at `pos` already follows a match end.
+        let (end, end_state, pattern) = run.last.unwrap_or((pos, state, pattern));
+        let mut next = Mode::Search;
+        let end = match run.capped {
+            // Fail closed: the token takes in everything up to the cut,
+            // unless the cut falls inside a token of a rule that decides
+            // within the cap: the token ends where that one starts, which is
+            // then redacted and found whole.
+            Some(cut) => match self.open_at(buf, end, cut) {
+                Some(start) => {
+                    next = Mode::Forced;
+                    start
+                }
+                None => cut,
+            },
+            None if !run.dead && !eof => {
+                self.absorb(&buf[pos..end]);
+                self.mode = Mode::Token { state: end_state, pattern, bounded };
+                return Ok(Step::Stop(end));
+            }
+            None if !run.dead && dfa.is_match_state(dfa.next_eoi_state(run.state)) => buf.len(),
+            None => end,
+        };
+        self.absorb(&buf[pos..end]);
+        self.end_token(Some(self.rule_of(pattern, bounded)), out)?;
+        self.mode = next;
+        Ok(Step::On(end))
+    }
+
+    /// Runs the rules that decide within the cap from `pos`, where a cut
+    /// was moved back to (see [`Mode::Forced`]). `buf[plain..pos]` is
+    /// consumed but not yet written.
+    #[inline]
+    fn scan_forced<W: io::Write + ?Sized>(
+        &mut self,
+        buf: &[u8],
+        pos: usize,
+        plain: usize,
+        eof: bool,
+        set: &Bounded,
+        out: &mut W,
+    ) -> io::Result<Step> {
+        let start = pos;
+        let run = self.run::<false>(&set.dfa, set.start(self.byte_before(buf, start)), buf, start);
+        let mut last = run.last;
+        if !run.dead && eof {
+            let eoi = set.dfa.next_eoi_state(run.state);
+            if set.dfa.is_match_state(eoi) {
+                last = Some((buf.len(), run.state, set.dfa.match_pattern(eoi, 0)));
+            }
+        }
+        match last {
+            // The candidate failed after all (or cannot be decided within
+            // the cap, which its rules rule out): search on from here, with
+            // every rule. That cannot come back here for good: a cut from
+            // here moves back only past here.
+            _ if run.capped.is_some() => self.mode = Mode::Search,
+            None if run.dead || eof => self.mode = Mode::Search,
+            None => {
+                self.pass(&buf[plain..start], out)?;
+                return Ok(Step::Stop(start));
+            }
+            Some((end, state, pattern)) => {
+                self.pass(&buf[plain..start], out)?;
+                self.begin_token();
+                self.absorb(&buf[start..end]);
+                if run.dead || eof {
+                    self.end_token(Some(set.rule_of[pattern.as_usize()]), out)?;
+                    self.mode = Mode::Search;
+                    return Ok(Step::On(end));
+                }
+                self.mode = Mode::Token { state, pattern, bounded: true };
+                return Ok(Step::Stop(end));
+            }
+        }
+        Ok(Step::Search)
+    }
+
+    /// A candidate at `start` undecided for the whole cap: fail closed,
+    /// redact up to the cut, or up to the start of a token of a rule that
+    /// decides within the cap, which the cut would split (that token is
+    /// then run on its own, in [`Mode::Forced`]). Returns where scanning
+    /// goes on.
+    fn cut_at_cap<W: io::Write + ?Sized>(
+        &mut self,
+        buf: &[u8],
+        plain: usize,
+        start: usize,
+        cut: usize,
+        run: &Run,
+        out: &mut W,
+    ) -> io::Result<usize> {
+        let after = run.last.map_or(start + 1, |(end, ..)| end);
+        let open = self.open_at(buf, after, cut);
+        let cut = open.unwrap_or(cut);
+        self.pass(&buf[plain..start], out)?;
+        self.begin_token();
+        self.absorb(&buf[start..cut]);
+        self.end_token(run.last.map(|(.., pattern)| pattern.as_usize()), out)?;
+        if open.is_some() {
+            self.mode = Mode::Forced;
+        }
+        Ok(cut)
     }
 
     /// The byte before `buf[i]`.

@@ -35,6 +35,7 @@ mod analysis;
 mod compile;
 mod file;
 
+pub(crate) use analysis::Bounded;
 use analysis::*;
 use compile::*;
 pub use compile::{DFA_SIZE_LIMIT, NEST_LIMIT, NFA_SIZE_LIMIT};
