@@ -183,29 +183,7 @@ impl Args {
             if self.files.is_empty() || self.files.iter().any(|f| is_stdin(f)) {
                 return Err(Error::Usage("--follow needs the files to follow (not -)".into()));
             }
-            // A folder opens, and reads as nothing, for ever: say so now.
-            if let Some(folder) = self.files.iter().find(|f| f.is_dir()) {
-                return Err(Error::Usage(format!(
-                    "--follow {}: is a folder; name the files in it to follow (e.g. {}/*.log)",
-                    folder.display(),
-                    folder.display()
-                )));
-            }
-            // A FIFO, a socket or a device does not grow as a log does: its
-            // bytes are gone once read (nothing to resume, nothing to tell a
-            // rotation by), and opening a FIFO waits for a writer.
-            let special = self.files.iter().find_map(|f| {
-                let kind = std::fs::metadata(f).ok()?.file_type();
-                (!kind.is_file()).then(|| (f, crate::app::scrub::kind_name(kind)))
-            });
-            if let Some((path, kind)) = special {
-                return Err(Error::Usage(format!(
-                    "--follow {}: is a {kind}, not a log file; follow reads files that grow. \
-                     Pipe it into phx-redact instead (phx-redact < {})",
-                    path.display(),
-                    path.display()
-                )));
-            }
+            check_followable(&self.files)?;
             if let Some(state) = &self.state {
                 follow::check_state_folder(state)?;
             }
@@ -245,4 +223,32 @@ impl Args {
         let options = BatchOptions { dest, threads, progress: !self.quiet, levels };
         Ok(Config::Batch { paths: self.files, walk, rules, options })
     }
+}
+
+/// Refuses, before anything is read, a path `--follow` cannot follow.
+fn check_followable(files: &[PathBuf]) -> Result<(), Error> {
+    // A folder opens, and reads as nothing, for ever: say so now.
+    if let Some(folder) = files.iter().find(|f| f.is_dir()) {
+        return Err(Error::Usage(format!(
+            "--follow {}: is a folder; name the files in it to follow (e.g. {}/*.log)",
+            folder.display(),
+            folder.display()
+        )));
+    }
+    // A FIFO, a socket or a device does not grow as a log does: its
+    // bytes are gone once read (nothing to resume, nothing to tell a
+    // rotation by), and opening a FIFO waits for a writer.
+    let special = files.iter().find_map(|f| {
+        let kind = std::fs::metadata(f).ok()?.file_type();
+        (!kind.is_file()).then(|| (f, crate::app::scrub::kind_name(kind)))
+    });
+    if let Some((path, kind)) = special {
+        return Err(Error::Usage(format!(
+            "--follow {}: is a {kind}, not a log file; follow reads files that grow. \
+             Pipe it into phx-redact instead (phx-redact < {})",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
 }
