@@ -1,13 +1,10 @@
 //! The `std::io` adapters: a flush is not the end of a stream; the end is
 //! explicit, or the drop.
 
-use std::{
-    io::{Read, Write},
-    sync::Arc,
-};
+use std::io::{Read, Write};
 
 use phx_redact::{
-    RedactReader, RedactWriter, Rule, RuleSet,
+    RedactReader, RedactWriter,
     sample::{Era, KeyGen},
 };
 
@@ -90,9 +87,9 @@ fn the_reader_ends_the_stream_at_the_end_of_its_input_only() {
 #[cfg(feature = "tracing")]
 #[test]
 fn each_tracing_event_is_one_stream_ended_at_its_end() {
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
-    use phx_redact::RedactMakeWriter;
+    use phx_redact::{RedactMakeWriter, Rule, RuleSet};
 
     #[derive(Clone, Default)]
     struct Logs(Arc<Mutex<Vec<u8>>>);
@@ -106,7 +103,7 @@ fn each_tracing_event_is_one_stream_ended_at_its_end() {
     }
 
     // A rule that holds everything from BEGIN until it sees END.
-    let mut list = phx_redact::Rule::defaults(false);
+    let mut list = Rule::defaults(false);
     list.push(Rule::custom("block", "BEGIN[^!]*END"));
     let rules = Arc::new(RuleSet::new(list).unwrap());
     let logs = Logs::default();
