@@ -630,11 +630,7 @@ fn sigterm_is_honoured_promptly_with_a_writer_faster_than_us_and_a_restart_resum
     File::create(&log).unwrap();
     let mut follower =
         Follower::start(&[&log, Path::new("--from-start"), Path::new("--state"), &state]);
-    let flood = Flood::start(&log, "a", &key, &follower.received);
-    let mut sequence = Sequence::new("a", &key);
-    for line in follower.lines(20_000) {
-        sequence.take(&line);
-    }
+    let (flood, mut sequence) = flood_and_follow(&follower, &log, &key, 20_000);
 
     follower.signal(libc::SIGTERM);
     let sent = Instant::now();
@@ -665,16 +661,23 @@ fn sigterm_without_state_stops_promptly_on_a_whole_line() {
     let key = KeyGen::new(64).key("pha", Era::Current);
     File::create(&log).unwrap();
     let mut follower = Follower::start(&[&log, Path::new("--from-start")]);
-    let flood = Flood::start(&log, "a", &key, &follower.received);
-    let mut sequence = Sequence::new("a", &key);
-    for line in follower.lines(20_000) {
-        sequence.take(&line);
-    }
+    let (flood, mut sequence) = flood_and_follow(&follower, &log, &key, 20_000);
     follower.signal(libc::SIGTERM);
     // Each line whole: a batch that stopped mid-line is read to its end.
     let status = follower.exit_within(Duration::from_secs(10), |line| sequence.take(&line));
     assert!(status.success(), "{status}");
     assert!(sequence.next < flood.stop(), "the writer was ahead all along");
+}
+
+/// Starts a writer flooding `log` with numbered lines (name "a", holding
+/// `key`) and takes the first `lines` of them from `follower`, in order.
+fn flood_and_follow(follower: &Follower, log: &Path, key: &str, lines: usize) -> (Flood, Sequence) {
+    let flood = Flood::start(log, "a", key, &follower.received);
+    let mut sequence = Sequence::new("a", key);
+    for line in follower.lines(lines) {
+        sequence.take(&line);
+    }
+    (flood, sequence)
 }
 
 /// What the state may be behind by after a SIGKILL: one batch (1 MiB per
@@ -689,11 +692,7 @@ fn sigkill_mid_stream_then_a_restart_loses_nothing_and_repeats_at_most_one_batch
     File::create(&log).unwrap();
     let mut follower =
         Follower::start(&[&log, Path::new("--from-start"), Path::new("--state"), &state]);
-    let flood = Flood::start(&log, "a", &key, &follower.received);
-    let mut sequence = Sequence::new("a", &key);
-    for line in follower.lines(50_000) {
-        sequence.take(&line);
-    }
+    let (flood, mut sequence) = flood_and_follow(&follower, &log, &key, 50_000);
     follower.signal(libc::SIGKILL);
     let mut cut = None;
     follower.exit_within(DEADLINE, |line| {
@@ -734,11 +733,7 @@ fn a_busy_file_does_not_starve_the_others() {
     File::create(&b).unwrap();
     let key = KeyGen::new(62).key("phs", Era::Current);
     let follower = Follower::start(&[&a, &b, Path::new("--from-start")]);
-    let flood = Flood::start(&a, "a", &key, &follower.received);
-    let mut sequence = Sequence::new("a", &key);
-    for line in follower.lines(20_000) {
-        sequence.take(&line);
-    }
+    let (flood, mut sequence) = flood_and_follow(&follower, &a, &key, 20_000);
     // Lines of a already through the pipe when b's line is written.
     let before = follower.received.load(Ordering::Relaxed);
     append(&b, &format!("b says {key}\n"));

@@ -65,6 +65,28 @@ fn mkfifo(path: &Path) {
 }
 
 /// A log holding secrets, and a line without one.
+/// A shell that opens `path` for appending, says `ready`, and once its
+/// standard input ends writes one more line and exits: a live log's writer.
+fn holding_open(path: &Path) -> Command {
+    let mut shell = Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(r#"exec 3>>"$1"; echo ready; read _; echo "written after the scrub" >&3"#)
+        .arg("sh")
+        .arg(path);
+    shell
+}
+
+/// Spawns `command` with piped standard input and output, and waits for
+/// it to say `ready` (it holds what it opens by then).
+fn spawn_ready(command: &mut Command) -> Child {
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready, "ready\n");
+    child
+}
+
 fn dirty_log(seed: u64) -> Vec<u8> {
     let log = sample::log(seed, 200, 3);
     assert_ne!(oracle(&log, false), log, "the sample holds a secret");
@@ -107,18 +129,7 @@ fn a_file_open_for_writing_by_another_process_is_refused_and_its_writer_loses_no
     fs::write(&path, &log).unwrap();
     // A live log: a writer that keeps the file open for appending, and
     // writes one more line once told to (by the end of its standard input).
-    let mut writer = Command::new("sh")
-        .arg("-c")
-        .arg(r#"exec 3>>"$1"; echo ready; read _; echo "written after the scrub" >&3"#)
-        .arg("sh")
-        .arg(&path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(writer.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    assert_eq!(ready, "ready\n");
+    let mut writer = spawn_ready(&mut holding_open(&path));
 
     let out = run_guarded(&[os("--in-place"), path.as_os_str()]);
     drop(writer.stdin.take());
@@ -244,19 +255,9 @@ fn check_reads_a_fifo_as_a_stream_and_does_not_block_on_one_without_a_writer() {
     // A writer that holds it open (read-write, so that its open does not
     // wait for us) and writes a key once told to: read as a stream.
     let key = format!("phx_{}", "a1B2c3D4e5".repeat(5));
-    let mut writer = Command::new("sh")
-        .arg("-c")
-        .arg(r#"exec 3<>"$1"; echo ready; read _; echo "token $2" >&3"#)
-        .arg("sh")
-        .arg(&fifo)
-        .arg(&key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(writer.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    assert_eq!(ready, "ready\n");
+    let mut shell = Command::new("sh");
+    shell.arg("-c").arg(r#"exec 3<>"$1"; echo ready; read _; echo "token $2" >&3"#);
+    let mut writer = spawn_ready(shell.arg("sh").arg(&fifo).arg(&key));
     let check = cmd().arg("--check").arg(&fifo).stdin(Stdio::null()).spawn().unwrap();
     // The FIFO's data lives only while someone has it open: tell the writer
     // to write (and go) once the check holds it.
@@ -356,19 +357,9 @@ fn without_a_lease_a_writer_is_found_in_proc_and_the_file_refused() {
             });
         }
     };
-    let mut writer = Command::new("sh");
-    writer
-        .arg("-c")
-        .arg(r#"exec 3>>"$1"; echo ready; read _; echo "written after the scrub" >&3"#)
-        .arg("sh")
-        .arg(&path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
+    let mut writer = holding_open(&path);
     as_nobody(&mut writer);
-    let mut writer = writer.spawn().unwrap();
-    let mut ready = String::new();
-    BufReader::new(writer.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    assert_eq!(ready, "ready\n");
+    let mut writer = spawn_ready(&mut writer);
 
     let mut scrub = cmd();
     scrub.arg("--in-place").arg(&path).stdin(Stdio::null());
