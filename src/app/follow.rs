@@ -397,7 +397,7 @@ impl Tail {
         rules: &Arc<RuleSet>,
         notice: &mut impl FnMut(&Path, &str),
     ) {
-        let opened = File::open(&self.path).ok().and_then(|file| {
+        let opened = open_regular(&self.path).and_then(|file| {
             let meta = file.metadata().ok()?;
             Some((file, Identity::of(&meta), meta.len()))
         });
@@ -509,7 +509,17 @@ impl Tail {
             }
             _ => {
                 // A new file at the path (or the first one).
-                let Ok(file) = File::open(&self.path) else { return Ok(more) };
+                let Some(file) = open_regular(&self.path) else {
+                    if !meta.is_file() && !self.reported_missing {
+                        let kind = crate::app::scrub::kind_name(meta.file_type());
+                        notice(
+                            &self.path,
+                            &format!("is a {kind}, not a log file; waiting for one"),
+                        );
+                        self.reported_missing = true;
+                    }
+                    return Ok(more);
+                };
                 let Ok(meta) = file.metadata() else { return Ok(more) };
                 let Some(mut reader) = Reader::new(file, Identity::of(&meta), 0, rules) else {
                     return Ok(more);
@@ -710,6 +720,16 @@ fn folder_of(path: &Path) -> PathBuf {
     }
 }
 
+/// Opens `path` if it is a regular file. Whatever else a rotation (or a
+/// hostile user) leaves at a followed path is taken as no file yet: a FIFO
+/// would block the open until a writer came, and SIGTERM with it, and a
+/// device never ends.
+fn open_regular(path: &Path) -> Option<File> {
+    let file = crate::app::inputs::open_nonblocking(path).ok()?;
+    // O_NONBLOCK changes nothing for a regular file's reads.
+    file.metadata().ok()?.is_file().then_some(file)
+}
+
 /// Opens the files in `folder` that have the identities and first bytes
 /// in `owed` (files renamed in place, as logrotate does without `olddir`),
 /// with the offsets they go with, in the order of `owed`. A file shorter
@@ -729,7 +749,7 @@ fn find_by_identity(
             continue;
         }
         // The identity again from the open file: the name may have moved on.
-        if let Ok(file) = File::open(entry.path())
+        if let Some(file) = open_regular(&entry.path())
             && file.metadata().is_ok_and(|m| Identity::of(&m) == identity)
             && Head::matches(head, &file)
         {

@@ -1180,3 +1180,26 @@ fn following_a_fifo_or_a_device_is_refused_at_once_not_read_and_lost() {
         assert!(notices.iter().any(|n| n.contains("not a log file")), "{notices:?}");
     }
 }
+
+#[test]
+fn a_fifo_put_in_a_followed_files_place_neither_blocks_nor_stops_a_first_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut keys = KeyGen::new(66);
+    let first: String = (0..3).map(|i| line(&mut keys, i)).collect();
+    fs::write(&log, &first).unwrap();
+    let follower = Follower::start(&[&log, Path::new("--from-start")]);
+    assert_eq!(follower.lines(3), redacted(&first));
+    // A FIFO with no writer takes the log's name: opening it would wait
+    // for a writer, and the first SIGTERM with it.
+    let fifo = dir.path().join("app.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a NUL-terminated path this test owns.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    fs::rename(&fifo, &log).unwrap();
+    // The follower looked at the path again, and says what is there.
+    follower.notice("is a FIFO, not a log file");
+    let (status, rest, _) = follower.stop();
+    assert!(status.success(), "{status}");
+    assert!(rest.is_empty(), "{rest:?}");
+}
