@@ -21,6 +21,7 @@ use phx_redact::{
     follow,
     policy::MessagePolicy,
     scrub::Dest,
+    stdio,
     walk::{self, Skipped},
 };
 
@@ -104,11 +105,11 @@ fn filter_run(
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (inputs, mut failures) = expand_inputs(paths, walk, Audit::No);
-    // Our own buffer, flushed after each read; stdout's line buffering
-    // would cost a syscall per line. It holds all a read's output (its
-    // clean spans and markers), so that each read goes out in one write.
-    let mut out = BufWriter::with_capacity(2 * filter::READ_SIZE, io::stdout().lock());
-    widen_stdout_pipe();
+    // Each read's output (its clean spans and markers) goes out in one
+    // write, straight to descriptor 1: stdout's line buffering would split
+    // it, and a buffer that fills mid-read would too.
+    let mut out = stdio::PerRead::new(stdio::RawStdout::new(), 2 * filter::READ_SIZE);
+    stdio::widen_stdio_pipes();
     let mut redactor = Redactor::new(Arc::clone(rules));
     let failed = Cell::new(0);
     let result = filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
@@ -189,23 +190,6 @@ fn follow_run(
     })
     .context("--follow")?;
     Ok(ExitCode::from(exit_codes::SUCCESS))
-}
-
-/// Asks for a 1 MiB pipe when standard output is one: a write of a whole
-/// read then does not wait for the reader to take each 64 KiB of the
-/// default. Where the kernel refuses (a limit below 1 MiB for this user),
-/// the pipe stays as it was, which is only slower.
-fn widen_stdout_pipe() {
-    use std::os::fd::AsRawFd;
-    let fd = io::stdout().as_raw_fd();
-    // SAFETY: fstat and fcntl on descriptor 1 with a valid out-pointer;
-    // neither touches other memory of ours.
-    unsafe {
-        let mut stat: libc::stat = std::mem::zeroed();
-        if libc::fstat(fd, &mut stat) == 0 && stat.st_mode & libc::S_IFMT == libc::S_IFIFO {
-            libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
-        }
-    }
 }
 
 /// Scrubs files in place or into a mirror, in parallel.

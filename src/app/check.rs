@@ -14,8 +14,10 @@
 
 use std::{
     collections::HashMap,
+    fs,
     hash::{BuildHasherDefault, Hasher},
     io::{self, Write},
+    mem,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -312,7 +314,11 @@ impl<W: Write + ?Sized> Output<'_, W> {
     }
 }
 
-/// Checks input `index`, sending its findings after each read. Returns
+/// The findings text a regular file's worker gathers before it sends them.
+const BATCH: usize = 256 * 1024;
+
+/// Checks input `index`, sending its findings after each read (or, for a
+/// regular file, each [`BATCH`]). Returns
 /// false when the printer has gone.
 fn check_input(
     index: usize,
@@ -323,33 +329,35 @@ fn check_input(
 ) -> bool {
     let rules = names_of.rules;
     let endless = matches!(input, Input::Stdin);
+    // A regular file's findings go to the printer in batches, which keeps
+    // the hand-overs between threads rare; a stream's (standard input, a
+    // FIFO) after each read, so that `tail -f | phx-redact --check` shows
+    // them as they come.
+    let batched = matches!(input, Input::Path(p) if fs::metadata(p).is_ok_and(|m| m.is_file()));
     let name = names_of.policy.redact_str(&input.display().to_string());
     let mut redactor = Redactor::new(Arc::clone(rules)).record_findings();
     let mut buf = vec![0; READ_SIZE];
     let mut gone = false;
+    let (mut text, mut found) = (Vec::new(), Vec::new());
     // Returns true to stop reading.
-    let mut send = |redactor: &mut Redactor| {
+    let mut send = |redactor: &mut Redactor, last: bool| {
         if endless && output_failed.load(Ordering::Relaxed) {
             return true;
         }
-        let findings = redactor.take_findings();
-        if findings.is_empty() {
-            return false;
-        }
-        let mut text = Vec::with_capacity(findings.len() * (name.len() + 40));
-        for finding in &findings {
+        for finding in &redactor.take_findings() {
             // Writing to a Vec cannot fail.
             let _ = write_finding(&mut text, &name, finding, names_of);
+            found.push(Found { hash: finding.fingerprint, rule: finding.rule, mask: finding.mask });
         }
-        let found = findings
-            .iter()
-            .map(|f| Found { hash: f.fingerprint, rule: f.rule, mask: f.mask })
-            .collect();
-        gone = tx.send(Message::Text(index, text, found)).is_err();
+        if found.is_empty() || (batched && !last && text.len() < BATCH) {
+            return false;
+        }
+        let message = Message::Text(index, mem::take(&mut text), mem::take(&mut found));
+        gone = tx.send(message).is_err();
         gone
     };
-    let error = filter::inspect_input(&mut redactor, input, &mut buf, &mut send).err();
-    send(&mut redactor);
+    let error = filter::inspect_input(&mut redactor, input, &mut buf, |r| send(r, false)).err();
+    send(&mut redactor, true);
     !gone && tx.send(Message::Done(index, name, error)).is_ok()
 }
 

@@ -13,7 +13,7 @@ use crate::{
     app::compress::{self, Format},
 };
 
-use crate::app::inputs::open_nonblocking;
+use crate::app::{inputs::open_nonblocking, readahead::ReadAhead, stdio::RawStdin};
 pub use crate::io::READ_SIZE;
 use crate::io::read_retrying;
 
@@ -267,8 +267,8 @@ fn pump_input<W: Write + ?Sized>(
             // Byte for byte, compressed or not: a filter's output is what
             // came in, redacted. Compressed bytes cannot be redacted, so
             // they still pass, but the run fails rather than look clean.
-            let (format, mut stdin) =
-                Format::sniff_stream(io::stdin().lock()).map_err(Error::Read)?;
+            let stdin = ReadAhead::spawn(RawStdin::new()).map_err(Error::Read)?;
+            let (format, mut stdin) = Format::sniff_stream(stdin).map_err(Error::Read)?;
             pump(redactor, &mut stdin, out, buf, flush_each_read, stop)?;
             match format {
                 Format::Plain => Ok(()),
@@ -281,11 +281,7 @@ fn pump_input<W: Write + ?Sized>(
             pump_stored(redactor, format, stdin, out, buf, flush_each_read, stop).map(drop)
         }
         Input::Path(path) => {
-            let file = if audit {
-                open_without_waiting(path)?
-            } else {
-                BufReader::with_capacity(READ_SIZE, File::open(path).map_err(Error::Read)?)
-            };
+            let file = if audit { open_without_waiting(path)? } else { open_ahead(path)? };
             // A path can name a pipe (`<(...)`, /dev/stdin), whose reads can
             // be short: the format is told from as many reads as it takes.
             let (format, file) = Format::sniff_stream(file).map_err(Error::Read)?;
@@ -318,12 +314,48 @@ pub(crate) fn unrewritable<R: io::Read + io::Seek>(
     Ok(compress::framed(&head).map(String::from))
 }
 
+/// An input file, read ahead on a thread of its own when it is a regular
+/// file big enough for the overlap to pay for the thread.
+enum Opened {
+    Ahead(ReadAhead),
+    Here(BufReader<File>),
+}
+
+impl Read for Opened {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Opened::Ahead(reader) => reader.read(buf),
+            Opened::Here(reader) => reader.read(buf),
+        }
+    }
+}
+
+/// Regular files at least this big are read ahead.
+const READ_AHEAD_FROM: u64 = 4 * READ_SIZE as u64;
+
+fn ahead_if_worth_it(file: File) -> Result<Opened, Error> {
+    let meta = file.metadata().map_err(Error::Read)?;
+    if meta.is_file() && meta.len() >= READ_AHEAD_FROM {
+        return ReadAhead::spawn(file).map(Opened::Ahead).map_err(Error::Read);
+    }
+    Ok(Opened::Here(BufReader::with_capacity(READ_SIZE, file)))
+}
+
+/// Opens `path` as `cat` does.
+fn open_ahead(path: &Path) -> Result<Opened, Error> {
+    ahead_if_worth_it(File::open(path).map_err(Error::Read)?)
+}
+
 /// Opens `path` for reading without waiting for a FIFO's writer, then
 /// reads it blocking, as a stream. A FIFO that no writer holds and that
 /// holds no data is an error.
-fn open_without_waiting(path: &Path) -> Result<BufReader<File>, Error> {
+fn open_without_waiting(path: &Path) -> Result<Opened, Error> {
     let file = open_nonblocking(path).map_err(Error::Read)?;
     let fifo = file.metadata().map_err(Error::Read)?.file_type().is_fifo();
+    if !fifo {
+        clear_nonblocking(&file)?;
+        return ahead_if_worth_it(file);
+    }
     let mut reader = BufReader::with_capacity(READ_SIZE, file);
     if fifo {
         // Without blocking, a read tells the cases apart: data (keep it in
@@ -341,8 +373,14 @@ fn open_without_waiting(path: &Path) -> Result<BufReader<File>, Error> {
             Err(e) => return Err(Error::Read(e)),
         }
     }
-    let fd = reader.get_ref().as_raw_fd();
-    // SAFETY: `fd` is open while `reader` is; F_GETFL and F_SETFL take ints.
+    clear_nonblocking(reader.get_ref())?;
+    Ok(Opened::Here(reader))
+}
+
+/// Makes reads of `file` block again.
+fn clear_nonblocking(file: &File) -> Result<(), Error> {
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is open while `file` is; F_GETFL and F_SETFL take ints.
     let cleared = unsafe {
         let flags = libc::fcntl(fd, libc::F_GETFL);
         flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
@@ -350,7 +388,7 @@ fn open_without_waiting(path: &Path) -> Result<BufReader<File>, Error> {
     if !cleared {
         return Err(Error::Read(io::Error::last_os_error()));
     }
-    Ok(reader)
+    Ok(())
 }
 
 /// Redacts `inputs` in order into `out`. Each input is its own stream: a

@@ -11,6 +11,8 @@ pub mod filter;
 pub mod follow;
 pub mod inputs;
 pub mod policy;
+pub mod readahead;
 pub mod sample;
 pub mod scrub;
+pub mod stdio;
 pub mod walk;
