@@ -104,9 +104,16 @@ fn pump_stored<R: BufRead, W: Write + ?Sized>(
     flush_each_read: bool,
     stop: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<bool, Error> {
-    let (decoded, _) = decode_layers(format, reader)?;
-    let mut members = Members { inner: decoded, head: Vec::with_capacity(512), walk: None };
-    pump(redactor, &mut members, out, buf, flush_each_read, stop).map_err(|e| match e {
+    let result = if format == Format::Plain {
+        let mut members = Members { inner: (), head: Vec::with_capacity(512), walk: None };
+        let mut reader = reader;
+        pump_buffered(redactor, &mut reader, Some(&mut members), out, flush_each_read, stop)
+    } else {
+        let (decoded, _) = decode_layers(format, reader)?;
+        let mut members = Members { inner: decoded, head: Vec::with_capacity(512), walk: None };
+        pump(redactor, &mut members, out, buf, flush_each_read, stop)
+    };
+    result.map_err(|e| match e {
         Error::Read(e) => match e.get_ref().and_then(|e| e.downcast_ref::<MemberFormat>()) {
             Some(&MemberFormat(member, archive)) => {
                 Error::Nested { member: member.name(), container: archive.name() }
@@ -174,17 +181,17 @@ impl std::fmt::Display for MemberFormat {
 
 impl std::error::Error for MemberFormat {}
 
-impl<R: Read> Read for Members<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut data = &buf[..n];
+impl<R> Members<R> {
+    /// Looks at the next `data` of the content: an error when it shows a
+    /// member that cannot be read as text (`at_end`: nothing follows).
+    fn watch(&mut self, mut data: &[u8], at_end: bool) -> io::Result<()> {
         let mut found = None;
         if self.walk.is_none() && self.head.len() < 512 {
             let take = (512 - self.head.len()).min(data.len());
             self.head.extend_from_slice(&data[..take]);
             data = &data[take..];
             // Told from 512 bytes, or from all of a shorter content.
-            if self.head.len() == 512 || n == 0 {
+            if self.head.len() == 512 || at_end {
                 if let Some(archive) = compress::Archive::detect(&self.head) {
                     let mut walk = compress::MemberWalk::new(archive);
                     found = walk.feed(&self.head).map(|f| (f, archive));
@@ -199,9 +206,61 @@ impl<R: Read> Read for Members<R> {
         }
         match found {
             Some((format, archive)) => Err(io::Error::other(MemberFormat(format, archive))),
-            None => Ok(n),
+            None => Ok(()),
         }
     }
+}
+
+impl<R: Read> Read for Members<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.watch(&buf[..n], n == 0)?;
+        Ok(n)
+    }
+}
+
+/// [`pump`] over a reader's own buffer: each `fill_buf` goes to the
+/// redactor as it is, with no copy into a buffer of ours, and is one
+/// write when `flush_each_read`. For text read ahead (see
+/// [`ReadAhead`]), that is one write per read of the input.
+fn pump_buffered<R: BufRead + ?Sized, W: Write + ?Sized>(
+    redactor: &mut Redactor,
+    reader: &mut R,
+    mut members: Option<&mut Members<()>>,
+    out: &mut W,
+    flush_each_read: bool,
+    mut stop: impl FnMut(&mut Redactor) -> bool,
+) -> Result<bool, Error> {
+    let end_then = |redactor: &mut Redactor, out: &mut W, e: io::Error| {
+        redactor.finish(out).and_then(|()| out.flush()).map_err(Error::Write)?;
+        Err(Error::Read(e))
+    };
+    loop {
+        let data = match reader.fill_buf() {
+            Ok(data) => data,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return end_then(redactor, out, e),
+        };
+        let n = data.len();
+        if let Some(members) = members.as_deref_mut() {
+            if let Err(e) = members.watch(data, n == 0) {
+                return end_then(redactor, out, e);
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        redactor.feed(data, out).map_err(Error::Write)?;
+        reader.consume(n);
+        if flush_each_read {
+            out.flush().map_err(Error::Write)?;
+        }
+        if stop(redactor) {
+            return Ok(true);
+        }
+    }
+    redactor.finish(out).and_then(|()| out.flush()).map_err(Error::Write)?;
+    Ok(false)
 }
 
 /// Redacts one input into `out`, as a stream of its own: standard input
@@ -269,15 +328,15 @@ fn pump_input<W: Write + ?Sized>(
             // they still pass, but the run fails rather than look clean.
             let stdin = ReadAhead::spawn(RawStdin::new()).map_err(Error::Read)?;
             let (format, mut stdin) = Format::sniff_stream(stdin).map_err(Error::Read)?;
-            pump(redactor, &mut stdin, out, buf, flush_each_read, stop)?;
+            pump_buffered(redactor, &mut stdin, None, out, flush_each_read, stop)?;
             match format {
                 Format::Plain => Ok(()),
                 format => Err(Error::CompressedStdin { format: format.name() }),
             }
         }
         Input::Stdin => {
-            let (format, stdin) = Format::sniff_stream(io::stdin().lock()).map_err(Error::Read)?;
-            let stdin = BufReader::with_capacity(READ_SIZE, stdin);
+            let stdin = ReadAhead::spawn(RawStdin::new()).map_err(Error::Read)?;
+            let (format, stdin) = Format::sniff_stream(stdin).map_err(Error::Read)?;
             pump_stored(redactor, format, stdin, out, buf, flush_each_read, stop).map(drop)
         }
         Input::Path(path) => {
@@ -285,7 +344,6 @@ fn pump_input<W: Write + ?Sized>(
             // A path can name a pipe (`<(...)`, /dev/stdin), whose reads can
             // be short: the format is told from as many reads as it takes.
             let (format, file) = Format::sniff_stream(file).map_err(Error::Read)?;
-            let file = BufReader::with_capacity(READ_SIZE, file);
             pump_stored(redactor, format, file, out, buf, flush_each_read, stop).map(drop)
         }
     }
@@ -326,6 +384,22 @@ impl Read for Opened {
         match self {
             Opened::Ahead(reader) => reader.read(buf),
             Opened::Here(reader) => reader.read(buf),
+        }
+    }
+}
+
+impl BufRead for Opened {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self {
+            Opened::Ahead(reader) => reader.fill_buf(),
+            Opened::Here(reader) => reader.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        match self {
+            Opened::Ahead(reader) => reader.consume(amount),
+            Opened::Here(reader) => reader.consume(amount),
         }
     }
 }

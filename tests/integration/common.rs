@@ -181,3 +181,23 @@ pub fn peak_rss_kib(child: &std::process::Child) -> u64 {
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
+
+/// An external tool a test needs: its path, or `None` (skip) only when
+/// PHX_REDACT_ALLOW_MISSING_TOOLS=1 says a missing tool is acceptable.
+pub fn tool(name: &str, package: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file());
+    if found.is_none() && std::env::var("PHX_REDACT_ALLOW_MISSING_TOOLS").as_deref() == Ok("1") {
+        eprintln!("skipped: {name} is not installed (Debian package {package})");
+        return None;
+    }
+    Some(found.unwrap_or_else(|| {
+        panic!(
+            "this test needs {name} (Debian package {package}); install it, or set \
+             PHX_REDACT_ALLOW_MISSING_TOOLS=1 to skip"
+        )
+    }))
+}

@@ -18,7 +18,7 @@ use std::{
 
 use phx_redact::sample::{Era, KeyGen};
 
-use crate::common::{cmd, holds_a_token, oracle, run};
+use crate::common::{cmd, holds_a_token, oracle, run, tool};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -158,26 +158,6 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "{what}: not within {DEADLINE:?}");
         thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// An external tool a test needs: its path, or `None` (skip) only when
-/// PHX_REDACT_ALLOW_MISSING_TOOLS=1 says a missing tool is acceptable.
-fn tool(name: &str, package: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file());
-    if found.is_none() && std::env::var("PHX_REDACT_ALLOW_MISSING_TOOLS").as_deref() == Ok("1") {
-        eprintln!("skipped: {name} is not installed (Debian package {package})");
-        return None;
-    }
-    Some(found.unwrap_or_else(|| {
-        panic!(
-            "this test needs {name} (Debian package {package}); install it, or set \
-             PHX_REDACT_ALLOW_MISSING_TOOLS=1 to skip"
-        )
-    }))
 }
 
 /// A writer faster than the follower: numbered lines, each holding `key`,

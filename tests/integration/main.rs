@@ -8,6 +8,7 @@ mod engine;
 mod filter_cli;
 mod follow;
 mod formats;
+mod io_paths;
 mod library_io;
 mod messages;
 mod rules;

@@ -1,0 +1,180 @@
+//! The filter's I/O paths, byte for byte: a file read ahead on a thread of
+//! its own, a small file read in place, standard input as a file and as a
+//! pipe, output in one write per read, and files that grow or shrink while
+//! they are read.
+
+use std::{
+    fs::{self, OpenOptions},
+    io::{Read, Write},
+    path::Path,
+    process::{Command, Stdio},
+    thread,
+};
+
+use phx_redact::{
+    app::readahead::AHEAD_SIZE,
+    filter::READ_SIZE,
+    sample::{self, Era, KeyGen},
+};
+use regex::bytes::{Captures, Regex};
+
+use crate::common::{TOKEN, cmd, oracle, tool};
+
+/// The oracle for `--marker same-length`: a token's prefix, then a star
+/// for each byte of its body.
+fn oracle_same_length(input: &[u8]) -> Vec<u8> {
+    let re = Regex::new(TOKEN).unwrap();
+    re.replace_all(input, |c: &Captures| {
+        let mut m = c[1].to_vec();
+        m.push(b'_');
+        m.resize(c[0].len(), b'*');
+        m
+    })
+    .into_owned()
+}
+
+/// `len` bytes of log lines, with a key of every era across each offset
+/// in `across` (starting 10 bytes before it), the rest sample lines.
+fn log_with_keys_across(len: usize, across: &[usize], seed: u64) -> Vec<u8> {
+    let mut log = sample::log(seed, len / 40 + 10, 50);
+    log.truncate(len);
+    let mut keys = KeyGen::new(seed);
+    for (i, &at) in across.iter().enumerate() {
+        let key = keys.key("phx", Era::ALL[i % Era::ALL.len()]);
+        let start = at.saturating_sub(10);
+        if start + key.len() + 2 <= log.len() {
+            log[start] = b' ';
+            log[start + 1..=start + key.len()].copy_from_slice(key.as_bytes());
+            log[start + key.len() + 1] = b' ';
+        }
+    }
+    log
+}
+
+/// The filter's output for `path` given as an argument, as standard input
+/// (a regular file), and through a pipe from `cat`.
+fn outputs_by_every_path(path: &Path) -> [(&'static str, Vec<u8>); 3] {
+    let as_arg = cmd().arg(path).stdin(Stdio::null()).output().unwrap();
+    let as_stdin = cmd().stdin(fs::File::open(path).unwrap()).output().unwrap();
+    let mut cat = Command::new("cat").arg(path).stdout(Stdio::piped()).spawn().unwrap();
+    let from_pipe = cmd().stdin(cat.stdout.take().unwrap()).output().unwrap();
+    assert!(cat.wait().unwrap().success());
+    for out in [&as_arg, &as_stdin, &from_pipe] {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    [("argument", as_arg.stdout), ("stdin file", as_stdin.stdout), ("pipe", from_pipe.stdout)]
+}
+
+#[test]
+fn files_of_every_size_around_the_read_sizes_are_byte_exact_by_every_path() {
+    let dir = tempfile::tempdir().unwrap();
+    // Around the engine's read, the threshold for reading ahead, and the
+    // reading thread's own read.
+    let sizes = [
+        0,
+        1,
+        READ_SIZE - 1,
+        READ_SIZE,
+        READ_SIZE + 1,
+        AHEAD_SIZE - 1,
+        AHEAD_SIZE,
+        AHEAD_SIZE + 1,
+        3 * AHEAD_SIZE + 7,
+    ];
+    for (i, &len) in sizes.iter().enumerate() {
+        let across = [READ_SIZE, 2 * READ_SIZE, AHEAD_SIZE, 2 * AHEAD_SIZE, len.saturating_sub(20)];
+        let log = log_with_keys_across(len, &across, i as u64);
+        let path = dir.path().join(format!("{len}.log"));
+        fs::write(&path, &log).unwrap();
+        let expected = oracle(&log, false);
+        for (how, got) in outputs_by_every_path(&path) {
+            assert!(got == expected, "{len} bytes as {how}: output differs from the oracle");
+        }
+    }
+}
+
+#[test]
+fn a_file_that_grows_while_it_is_read_gives_what_was_read_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("growing.log");
+    let first = sample::log(1, 100_000, 20);
+    fs::write(&path, &first).unwrap();
+    let mut child = cmd().args(["--marker", "same-length"]).arg(&path).spawn().unwrap();
+    // Appends whole lines while the filter reads, until it has ended.
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).unwrap();
+        out
+    });
+    let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+    // Bounded, so that the filter reaches the end even if the writer is
+    // the faster.
+    let more = sample::log(2, 2_000, 5);
+    for _ in 0..200 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        file.write_all(&more).unwrap();
+    }
+    let out = reader.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    let now = fs::read(&path).unwrap();
+    assert!(out.len() >= first.len(), "stopped before the end it was started with");
+    // Same-length markers: the output is as long as what was read, which
+    // is a prefix of the file as it is now.
+    assert!(out == oracle_same_length(&now[..out.len()]), "output differs from the oracle");
+}
+
+#[test]
+fn a_file_truncated_while_it_is_read_ends_cleanly_with_what_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let log = sample::log(3, 200_000, 20);
+    fs::write(&path, &log).unwrap();
+    let mut child = cmd().args(["--marker", "same-length"]).arg(&path).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // The filter has started; it now waits on this pipe with reads ahead
+    // of it. Truncate the file under it, as copytruncate does, and let a
+    // writer start again from the beginning.
+    let mut first = vec![0; 64 * 1024];
+    stdout.read_exact(&mut first).unwrap();
+    let mut file = OpenOptions::new().write(true).truncate(true).open(&path).unwrap();
+    file.write_all(b"after the truncation\n").unwrap();
+    let mut out = first;
+    stdout.read_to_end(&mut out).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?} (a SIGBUS is a signal, not an exit)");
+    assert!(out.len() < log.len(), "the truncation went unseen");
+    assert!(out == oracle_same_length(&log[..out.len()]), "output differs from the oracle");
+}
+
+#[test]
+fn each_read_goes_out_in_one_write() {
+    let Some(strace) = tool("strace", "strace") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for (name, one_in) in [("realistic", 100), ("dense", 1)] {
+        let path = dir.path().join(format!("{name}.log"));
+        fs::write(&path, sample::log(4, 60_000, one_in)).unwrap();
+        let len = fs::metadata(&path).unwrap().len() as usize;
+        let trace = dir.path().join(format!("{name}.trace"));
+        let mut cat =
+            Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+        let status = Command::new(&strace)
+            .args(["-f", "-qq", "-e", "trace=write", "-o"])
+            .arg(&trace)
+            .arg(crate::common::bin())
+            .arg(&path)
+            .stdout(cat.stdin.take().unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success() && cat.wait().unwrap().success());
+        let trace = fs::read_to_string(&trace).unwrap();
+        let writes = trace.lines().filter(|l| l.contains("write(1,")).count();
+        let reads = len.div_ceil(READ_SIZE);
+        assert!(
+            writes <= reads + 1,
+            "{name}: {writes} writes to standard output for {reads} reads of {READ_SIZE} bytes"
+        );
+    }
+}
