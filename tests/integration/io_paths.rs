@@ -178,3 +178,25 @@ fn each_read_goes_out_in_one_write() {
         );
     }
 }
+
+#[test]
+fn standard_input_and_output_pipes_are_widened_to_1_mib() {
+    use std::os::fd::AsRawFd;
+    let pipe_size = |fd: i32| {
+        // SAFETY: F_GETPIPE_SZ on a descriptor this test holds open.
+        unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) }
+    };
+    let mut child = cmd().spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // A pipe starts at 64 KiB. Once a line has gone through, the filter
+    // has set both up.
+    stdin.write_all(b"hello\n").unwrap();
+    let mut line = [0; 6];
+    stdout.read_exact(&mut line).unwrap();
+    assert_eq!(&line, b"hello\n");
+    assert_eq!(pipe_size(stdin.as_raw_fd()), 1 << 20, "standard input");
+    assert_eq!(pipe_size(stdout.as_raw_fd()), 1 << 20, "standard output");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
