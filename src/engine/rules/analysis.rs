@@ -30,13 +30,20 @@ pub(super) fn distinct_starts(first: StateID, after: &[StateID; 256]) -> Vec<Sta
 /// Every state of `dfa` reachable from `starts`, but the dead one.
 pub(super) fn reachable(dfa: &dense::DFA<Vec<u32>>, starts: &[StateID]) -> Vec<StateID> {
     let reps: Vec<u8> = dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
-    let mut seen = std::collections::HashSet::new();
+    // Indexed by state (IDs are multiples of the stride): a hash set was a
+    // fifth of every start-up.
+    let mut seen: Vec<bool> = Vec::new();
     let mut stack = starts.to_vec();
     let mut states = Vec::new();
     while let Some(state) = stack.pop() {
-        if dfa.is_dead_state(state) || !seen.insert(state) {
+        let index = state.as_usize() >> dfa.stride2();
+        if dfa.is_dead_state(state) || seen.get(index).copied().unwrap_or(false) {
             continue;
         }
+        if seen.len() <= index {
+            seen.resize(index + 1, false);
+        }
+        seen[index] = true;
         states.push(state);
         stack.extend(reps.iter().map(|&b| dfa.next_state(state, b)));
     }
@@ -373,10 +380,15 @@ impl RuleSet {
         let plain = |s: StateID| !dfa.is_special_state(s);
         // The one state that every byte of `on` leads to from `state`, if
         // that state is plain.
-        let successor = |state: StateID, on: &[bool; 256]| {
-            let mut bytes = (0..=255u8).filter(|&b| on[usize::from(b)]);
-            let next = dfa.next_state(state, bytes.next()?);
-            (plain(next) && bytes.all(|b| dfa.next_state(state, b) == next)).then_some(next)
+        // Bytes of one class move alike, so one byte per class is looked
+        // at: a few lookups per step rather than 256 (this runs at every
+        // start-up).
+        let reps: Vec<u8> =
+            dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
+        let successor = |state: StateID, on: &[u8]| {
+            let mut bytes = on.iter().map(|&b| dfa.next_state(state, b));
+            let next = bytes.next()?;
+            (plain(next) && bytes.all(|other| other == next)).then_some(next)
         };
         let states = self.reachable_states();
         let mut chain_of =
@@ -387,21 +399,30 @@ impl RuleSet {
         let mut chains = Vec::new();
         for &start in states.iter().filter(|&&s| plain(s)) {
             // `on`: the bytes leading to the most frequent live successor.
-            let mut counts: HashMap<StateID, usize> = HashMap::new();
+            // A state has few distinct successors: a list searched in
+            // place costs less than hashing 256 bytes' worth (this runs at
+            // every start-up).
+            let mut counts: Vec<(StateID, usize)> = Vec::new();
             for byte in 0..=255u8 {
                 let next = dfa.next_state(start, byte);
                 if !dfa.is_dead_state(next) {
-                    *counts.entry(next).or_default() += 1;
+                    match counts.iter_mut().find(|(s, _)| *s == next) {
+                        Some((_, n)) => *n += 1,
+                        None => counts.push((next, 1)),
+                    }
                 }
             }
-            let Some((&first, _)) = counts.iter().max_by_key(|&(s, n)| (*n, *s)) else { continue };
+            let Some(&(first, _)) = counts.iter().max_by_key(|&&(s, n)| (n, s)) else { continue };
             let mut on = Box::new([false; 256]);
             for byte in 0..=255u8 {
                 on[usize::from(byte)] = dfa.next_state(start, byte) == first;
             }
+            let on_reps: Vec<u8> = reps.iter().copied().filter(|&b| on[usize::from(b)]).collect();
             let mut path = vec![start];
             while path.len() < MAX_CHAIN {
-                let Some(next) = successor(*path.last().expect("non-empty"), &on) else { break };
+                let Some(next) = successor(*path.last().expect("non-empty"), &on_reps) else {
+                    break;
+                };
                 if path.contains(&next) {
                     break; // a loop, not a chain
                 }

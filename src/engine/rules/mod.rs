@@ -12,8 +12,6 @@
 //! could make the engine hold back without bound (`BEGIN.*END`) are held to
 //! [`HOLD_CAP`].
 
-use std::collections::HashMap;
-
 use regex_automata::{
     Anchored, MatchKind,
     dfa::{Automaton, StartKind, dense},
