@@ -5,6 +5,7 @@
 #
 #   benches/io.sh [MIB]      # MIB of the realistic log, default 256 (the
 #                            # dense log is half that; the tree 120 files)
+#   PHX=BINARY benches/io.sh # the same, for another build of phx-redact
 #
 # Every output is checked equal to the plain path's before it is timed, and
 # the plain path's output equal to the regex oracle (rg -r) on the files.
@@ -20,8 +21,14 @@ mkdir -p "$out"
 for tool in hyperfine rg strace cp cat wc python3; do
   command -v "$tool" >/dev/null || { echo "io.sh: $tool is not installed" >&2; exit 2; }
 done
-cargo build --release --locked --quiet
-bin=$PWD/target/release/phx-redact
+# PHX=/path/to/phx-redact measures another build (an older commit's, say)
+# on the same files.
+if [ -n "${PHX:-}" ]; then
+  bin=$(realpath "$PHX")
+else
+  cargo build --release --locked --quiet
+  bin=$PWD/target/release/phx-redact
+fi
 
 # The generator's lines average about 107 bytes (realistic) and 133 (dense).
 real=$out/realistic.log dense=$out/dense.log tree=$out/tree
@@ -56,7 +63,7 @@ done
 rm -f "$out/expected" "$out"/got.*
 echo "Every path agrees with the oracle."
 
-results=$out/results.md
+results=$out/results${PHX:+-$(basename "$bin")}.md
 printf '| case | phx-redact | baseline | baseline / phx-redact |\n|---|---:|---:|---:|\n' >"$results"
 # compare NAME PHX_CMD BASE_NAME BASE_CMD [hyperfine options...]
 compare() {
