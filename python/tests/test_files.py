@@ -25,6 +25,11 @@ def zstd(data: bytes) -> bytes:
     return subprocess.run(["zstd", "-q", "-c"], input=data, capture_output=True, check=True).stdout
 
 
+def lz4(data: bytes) -> bytes:
+    """data compressed by the lz4 tool, as LZ4 frames."""
+    return subprocess.run(["lz4", "-q", "-c"], input=data, capture_output=True, check=True).stdout
+
+
 def make_tree(root: Path, keys: Keys) -> dict[str, bytes]:
     """Files of every format the CLI keeps, holding keys of every era, and
     clean ones (which the CLI copies byte for byte). Returns name -> content."""
@@ -46,6 +51,8 @@ def make_tree(root: Path, keys: Keys) -> dict[str, bytes]:
     if shutil.which("zstd"):
         files["app.log.zst"] = zstd(log)
         files["clean.log.zst"] = zstd(clean)
+    if shutil.which("lz4"):
+        files["app.log.lz4"] = lz4(log)
     for name, data in files.items():
         (root / name).write_bytes(data)
     return files
@@ -58,10 +65,11 @@ def tree(tmp_path: Path, keys: Keys) -> tuple[Path, dict[str, bytes]]:
     return root, make_tree(root, keys)
 
 
-def test_zstd_is_in_the_tree():
-    # CI has the zstd tool (Debian's zstd package); without it the tree
-    # would lack the format silently.
+def test_the_compressors_the_tree_needs_are_there():
+    # CI has the zstd and lz4 tools (Debian's zstd and lz4 packages);
+    # without them the tree would lack those formats silently.
     assert shutil.which("zstd"), "the zstd tool is needed to make .zst test files"
+    assert shutil.which("lz4"), "the lz4 tool is needed to make .lz4 test files"
 
 
 def test_redact_file_is_byte_identical_to_output_dir(tree, tmp_path: Path):
@@ -88,7 +96,7 @@ def test_redact_file_is_byte_identical_to_output_dir(tree, tmp_path: Path):
             assert stats["tokens"] > 0 and stats["written"]
     assert formats["multi.log.gz"] == "gzip" and formats["app.log.xz"] == "xz"
     assert formats["app.log.bz2"] == "bzip2" and formats["plain.log"] == "plain"
-    assert formats.get("app.log.zst") == "zstd"
+    assert formats.get("app.log.zst") == "zstd" and formats.get("app.log.lz4") == "lz4"
     # The copies stay in their format: a gzip copy reads back as the oracle.
     multi = gzip.decompress((py_out / "multi.log.gz").read_bytes())
     assert b"[REDACTED]" in multi and len(multi.splitlines()) == 700 + len(Keys(12).every_era())

@@ -161,3 +161,28 @@ def test_the_filter_lets_every_record_through_and_redacts_once(logger, keys: Key
     key = keys.key()
     logger.debug("%s", key)
     assert logger.output() == f"DEBUG {logger.name} phx_[REDACTED]\n"
+
+
+def test_on_a_handler_it_sees_child_loggers_records_on_a_logger_only_its_own(keys: Keys):
+    # What the README says of where to install it: logging runs a logger's
+    # filters only for records logged through that logger.
+    parent = logging.getLogger("placement")
+    child = logging.getLogger("placement.child")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    parent.addHandler(handler)
+    parent.setLevel(logging.INFO)
+    parent.propagate = False
+    key = keys.key()
+    try:
+        on_logger = RedactingFilter()
+        parent.addFilter(on_logger)
+        child.info("child %s", key)
+        parent.info("parent %s", key)
+        assert stream.getvalue() == f"child {key}\nparent phx_[REDACTED]\n"
+        parent.removeFilter(on_logger)
+        handler.addFilter(RedactingFilter())
+        child.info("child %s", key)
+        assert stream.getvalue().endswith("child phx_[REDACTED]\n")
+    finally:
+        parent.removeHandler(handler)
