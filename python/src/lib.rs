@@ -337,7 +337,9 @@ fn rules(
 /// same however the stream is cut. Between calls it holds back only the
 /// bytes that may still be part of a token (a few dozen for the built-in
 /// rules), so ``feed`` returns all the rest. It records each token it
-/// finds (see :meth:`findings`).
+/// finds (see :meth:`findings`). One redactor is one stream: use it from
+/// one thread at a time (a call while another runs raises RuntimeError);
+/// threads that each have their own run in parallel.
 ///
 /// Args:
 ///     path: the name findings carry (keys in it redacted), or None.
