@@ -10,6 +10,7 @@ mod follow;
 mod formats;
 mod library_io;
 mod messages;
+mod parallel_archive;
 mod rules;
 mod rules_cli;
 mod scrub_safety;
