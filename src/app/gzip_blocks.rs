@@ -23,7 +23,8 @@
 //! The writing thread is itself a worker of that pool, busy with its file,
 //! and when every worker is busy with a file no one is left to run the
 //! blocks spawned. So the writer never waits for a block that has not
-//! started: it takes such a block back and compresses it itself. It only
+//! started: when the bound is reached it compresses such a block itself
+//! (the writer's thread compresses too, rather than idle), and it only
 //! waits for a block that another thread is compressing, and compressing
 //! never waits on anything. Many files at once on a small pool therefore
 //! degrade to each writer compressing its own blocks, and an idle worker
@@ -98,21 +99,24 @@ impl Job {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// What a pool worker does with the job: compress it if no one has.
-    fn run(&self, level: Compression) {
+    /// Compresses the block if no one has started it. Whether it did: a
+    /// pool worker runs this, and so does the writer while it would
+    /// otherwise wait.
+    fn run(&self, level: Compression) -> bool {
         let block = {
             let mut state = self.lock();
             match std::mem::replace(&mut *state, State::Running) {
                 State::Waiting(block) => block,
                 other => {
                     *state = other;
-                    return;
+                    return false;
                 }
             }
         };
         let member = compress(&block, level);
         *self.lock() = State::Done(member);
         self.done.notify_all();
+        true
     }
 
     /// The member, compressed here if no worker has started it, else
@@ -187,17 +191,29 @@ impl<W: Write> GzBlocks<W> {
         let job = Arc::new(Job { state: Mutex::new(State::Waiting(block)), done: Condvar::new() });
         let level = self.level;
         let worker = Arc::clone(&job);
-        rayon::spawn(move || worker.run(level));
+        rayon::spawn(move || {
+            worker.run(level);
+        });
         self.in_flight.0.push_back(job);
-        // The oldest blocks go out as soon as they are ready, and past the
-        // bound the writer waits for (or does) the oldest itself.
-        while let Some(oldest) = self.in_flight.0.front() {
-            if !(oldest.is_done() || self.in_flight.0.len() >= 2 * self.workers) {
-                break;
+        self.drain(2 * self.workers - 1)
+    }
+
+    /// Writes the members ready at the front, and until no more than
+    /// `keep` blocks are in flight, compresses one that no worker has
+    /// started (so that the writer's thread compresses too rather than
+    /// wait) or, when all have started, waits for the oldest.
+    fn drain(&mut self, keep: usize) -> io::Result<()> {
+        loop {
+            while self.in_flight.0.front().is_some_and(|job| job.is_done()) {
+                self.write_oldest()?;
             }
-            self.write_oldest()?;
+            if self.in_flight.0.len() <= keep {
+                return Ok(());
+            }
+            if !self.in_flight.0.iter().any(|job| job.run(self.level)) {
+                self.write_oldest()?;
+            }
         }
-        Ok(())
     }
 
     fn write_oldest(&mut self) -> io::Result<()> {
@@ -216,9 +232,7 @@ impl<W: Write> GzBlocks<W> {
         if !self.block.is_empty() || !self.started {
             self.submit()?;
         }
-        while !self.in_flight.0.is_empty() {
-            self.write_oldest()?;
-        }
+        self.drain(0)?;
         self.inner.flush()?;
         Ok(self.inner)
     }
