@@ -307,3 +307,41 @@ fn many_gz_files_at_once_finish_with_every_thread_count() {
         }
     }
 }
+
+#[test]
+fn a_full_disk_while_blocks_are_in_flight_leaves_the_original_and_exits_2() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = log_redacting_to(3 * GZIP_BLOCK + 1, 31);
+    for codec in [GZIP, ZSTD] {
+        let stored = compress(codec.compress, &log, d);
+        let file = d.join(format!("app.log.{}", codec.name));
+        fs::write(&file, &stored).unwrap();
+        let mut c = cmd();
+        c.args(["-q", "-j", "2", "--in-place"]).arg(&file);
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            c.pre_exec(|| {
+                // Like a full disk: writes past 256 KiB, a few members into
+                // the output, fail with EFBIG (SIGXFSZ ignored).
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let limit = libc::rlimit { rlim_cur: 256 * 1024, rlim_max: 256 * 1024 };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}: {}", codec.name, stderr(&out));
+        assert!(stderr(&out).contains("cannot write output"), "{}", stderr(&out));
+        assert!(fs::read(&file).unwrap() == stored, "{}: the original changed", codec.name);
+        let left: Vec<PathBuf> = fs::read_dir(d).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(
+            left.iter().all(|p| !p.to_string_lossy().contains(".phx-redact-")),
+            "{}: a temporary file was left: {left:?}",
+            codec.name
+        );
+    }
+}
