@@ -98,13 +98,20 @@ pub fn run(
     let total: u64 = jobs.iter().filter_map(|(f, _)| f.path.metadata().ok()).map(|m| m.len()).sum();
     let bar = progress_bar(total, jobs.len(), options.progress);
     let counts = Counts::default();
+    // One pool of -j threads for the files and their compression both
+    // (gzip blocks are spawned on it, see `GzBlocks`): no second pool, so
+    // no more threads than -j, and a batch of one big file still has -j
+    // threads to compress it on. zstd's workers are its own threads, given
+    // the files' share of -j.
+    let threads = options.threads.clamp(1, MAX_THREADS);
+    let levels = Levels { threads: compression_threads(threads, jobs.len()), ..options.levels };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.min(jobs.len()).clamp(1, MAX_THREADS))
+        .num_threads(threads)
         .build()
         .map_err(|e| Error::Read(std::io::Error::other(e)))?;
     pool.install(|| {
         jobs.par_iter().for_each(|&(found, rel)| {
-            let result = scrub::scrub_file(&found.path, rel, &options.dest, rules, options.levels);
+            let result = scrub::scrub_file(&found.path, rel, &options.dest, rules, levels);
             match result {
                 Ok(outcome) => {
                     counts.add(&outcome);
@@ -122,6 +129,15 @@ pub fn run(
     });
     bar.finish_and_clear();
     Ok(counts.summary())
+}
+
+/// The threads one file's compression may use when `files` files share
+/// `threads`: each file in progress holds one, and what is left over when
+/// there are fewer files than threads is shared among them. Capped at the
+/// cores there are, since a file keeps twice as many blocks in flight.
+fn compression_threads(threads: usize, files: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (threads / files.clamp(1, threads)).clamp(1, cores.max(1))
 }
 
 /// Refuses a mirror that would lose data, before anything is written: two

@@ -10,7 +10,9 @@
 
 use std::io::{self, BufRead, Read, Write};
 
-use flate2::{Compression, bufread::MultiGzDecoder, write::GzEncoder};
+use flate2::{Compression, bufread::MultiGzDecoder};
+
+pub use crate::app::gzip_blocks::{GZIP_BLOCK, GzBlocks};
 
 /// How a file's bytes are stored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -495,7 +497,8 @@ impl MemberWalk {
     }
 }
 
-/// Compression levels for what is written back. lz4 has one speed.
+/// Compression levels for what is written back, and the threads one file's
+/// compression may use. lz4 has one speed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Levels {
     /// gzip, 0–9.
@@ -506,13 +509,19 @@ pub struct Levels {
     pub xz: u32,
     /// bzip2, 1–9.
     pub bzip2: u32,
+    /// Threads one file's gzip or zstd compression may use, the file's own
+    /// included (at least 1). The bytes written are the same whatever it
+    /// is: gzip members are cut at fixed offsets ([`GzBlocks`]), and zstd
+    /// always runs its multithreaded mode, whose output does not depend on
+    /// the number of workers.
+    pub threads: usize,
 }
 
 impl Default for Levels {
     /// gzip 6, zstd 3, xz 6 and bzip2 9: the tools' own defaults, so that a
     /// scrubbed archive is about as large as the one it replaces.
     fn default() -> Levels {
-        Levels { gzip: 6, zstd: 3, xz: 6, bzip2: 9 }
+        Levels { gzip: 6, zstd: 3, xz: 6, bzip2: 9, threads: 1 }
     }
 }
 
@@ -687,9 +696,10 @@ impl<R: Read> Read for PzstdLayout<R> {
 pub enum Encoder<W: Write> {
     /// As it is.
     Plain(W),
-    /// gzip, one member.
-    Gzip(GzEncoder<W>),
-    /// zstd, one frame (pzstd reads it, on one thread).
+    /// gzip, one member per [`GZIP_BLOCK`] bytes, compressed in parallel.
+    Gzip(GzBlocks<W>),
+    /// zstd, one frame written by zstd's own workers (pzstd reads it, on
+    /// one thread).
     Zstd(zstd::stream::write::Encoder<'static, W>),
     /// xz, one stream.
     Xz(liblzma::write::XzEncoder<W>),
@@ -710,8 +720,20 @@ impl<W: Write> Encoder<W> {
         use lz4_flex::frame::{BlockMode, BlockSize, FrameEncoder, FrameInfo};
         Ok(match format {
             Format::Plain => Encoder::Plain(inner),
-            Format::Gzip => Encoder::Gzip(GzEncoder::new(inner, Compression::new(levels.gzip))),
-            Format::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(inner, levels.zstd)?),
+            Format::Gzip => {
+                Encoder::Gzip(GzBlocks::new(inner, Compression::new(levels.gzip), levels.threads))
+            }
+            Format::Zstd => {
+                let mut encoder = zstd::stream::write::Encoder::new(inner, levels.zstd)?;
+                // Workers even for one thread: zstd's multithreaded mode
+                // cuts its jobs the same way for any number of workers, so
+                // the output does not depend on -j (its single-threaded
+                // mode would write other bytes). The caller's thread feeds
+                // them, which costs little beside the compression.
+                let workers = u32::try_from(levels.threads.max(1)).unwrap_or(u32::MAX);
+                encoder.multithread(workers)?;
+                Encoder::Zstd(encoder)
+            }
             Format::Xz => Encoder::Xz(liblzma::write::XzEncoder::new(inner, levels.xz)),
             Format::Bzip2 => Encoder::Bzip2(bzip2::write::BzEncoder::new(
                 inner,
@@ -871,6 +893,24 @@ mod tests {
         // Text that only starts like a header is no archive.
         assert_eq!(Archive::detect(&[b'x'; 512]), None);
         assert!(!is_tar(&[0; 512]));
+    }
+
+    #[test]
+    fn zstd_writes_the_same_bytes_for_any_number_of_threads() {
+        let log = crate::sample::log(5, 200_000, 50);
+        let write = |threads: usize| {
+            let levels = Levels { threads, ..Levels::default() };
+            let mut encoder = Encoder::new(Format::Zstd, Vec::new(), levels).unwrap();
+            for piece in log.chunks(256 * 1024) {
+                encoder.write_all(piece).unwrap();
+            }
+            encoder.finish().unwrap()
+        };
+        let one = write(1);
+        for threads in [2, 3, 8] {
+            assert!(write(threads) == one, "{threads} threads wrote other bytes");
+        }
+        assert!(zstd::decode_all(&one[..]).unwrap() == log);
     }
 
     #[test]

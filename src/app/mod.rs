@@ -9,6 +9,7 @@ pub mod check;
 pub mod compress;
 pub mod filter;
 pub mod follow;
+mod gzip_blocks;
 pub mod inputs;
 pub mod policy;
 pub mod readahead;

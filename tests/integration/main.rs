@@ -11,6 +11,7 @@ mod formats;
 mod io_paths;
 mod library_io;
 mod messages;
+mod parallel_archive;
 mod rules;
 mod rules_cli;
 mod scrub_safety;
