@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*"; }
 
 step "python: a fresh virtualenv with pinned tools"
 work=$(mktemp -d)
@@ -38,9 +38,12 @@ step "python: clippy on the extension crate"
 cargo clippy -p phx-redact-python --all-targets --locked -- -D warnings
 
 step "python: pytest"
-# The tests compare the module with the real command line.
-cargo build --locked --quiet --bin phx-redact
-export PHX_REDACT_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/phx-redact"
+# The tests compare the module with the real command line: the release
+# binary, which .ci/run builds anyway (for its own check of the
+# repository), so that CI builds it once.
+cargo build --release --locked --quiet --bin phx-redact
+export PHX_REDACT_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/phx-redact"
 # Outside the source tree, so that `import phx_redact` is the installed
 # wheel, not python/phx_redact without its compiled part.
 (cd "$work" && "$py" -m pytest -p no:cacheprovider -q "$OLDPWD/python/tests")
+step "python: done"
