@@ -36,6 +36,7 @@ use pyo3::{
     create_exception,
     exceptions::{PyException, PyOSError, PyTypeError, PyValueError},
     prelude::*,
+    pybacked::PyBackedBytes,
     types::{PyBytes, PyDict, PyString},
 };
 
@@ -240,9 +241,9 @@ impl Recorder {
 /// not compile them again.
 ///
 /// Args:
-///     data: bytes, or str (redacted as UTF-8; lone surrogates are kept,
-///         and a character that a custom pattern cuts in two becomes
-///         U+FFFD).
+///     data: bytes (or a bytearray, which gives bytes), or str (redacted
+///         as UTF-8; lone surrogates are kept, and a character that a
+///         custom pattern cuts in two becomes U+FFFD).
 ///     include_public: also redact public project keys (``phc_``), as
 ///         ``--include-public``.
 ///     patterns: extra regexes to redact, as ``--pattern`` (the regex
@@ -254,12 +255,12 @@ impl Recorder {
 ///         ``{fingerprint}``, ``{stars}``, ``{len}``.
 ///
 /// Returns:
-///     The redacted data, of ``data``'s type.
+///     The redacted data: str for str, bytes otherwise.
 ///
 /// Raises:
 ///     ValueError: a pattern or the marker is refused; the message says
 ///         what is wrong and where, and never quotes the pattern.
-///     TypeError: ``data`` is neither bytes nor str.
+///     TypeError: ``data`` is neither bytes, bytearray nor str.
 #[pyfunction]
 #[pyo3(
     signature = (data, *, include_public = false, patterns = Vec::new(), marker = "default"),
@@ -279,8 +280,15 @@ fn redact<'py>(
         return Ok(PyBytes::new(py, &out).into_any());
     }
     let Ok(text) = data.cast::<PyString>() else {
+        if let Ok(bytes) = data.extract::<PyBackedBytes>() {
+            // A bytearray: copied once, redacted as bytes.
+            let out = py.detach(|| phx_redact::redact(&rules, &bytes));
+            return Ok(PyBytes::new(py, &out).into_any());
+        }
         let kind = data.get_type().name()?;
-        return Err(PyTypeError::new_err(format!("redact() takes bytes or str, not {kind}")));
+        return Err(PyTypeError::new_err(format!(
+            "redact() takes bytes, bytearray or str, not {kind}"
+        )));
     };
     match text.to_cow() {
         Ok(text) => {
@@ -385,7 +393,7 @@ impl Redactor {
         })
     }
 
-    /// Redacts the next chunk of the stream.
+    /// Redacts the next chunk of the stream (bytes or a bytearray).
     ///
     /// Returns:
     ///     The output that is decided so far (may be shorter or longer than
@@ -393,7 +401,7 @@ impl Redactor {
     ///
     /// Raises:
     ///     ValueError: after :meth:`finish`.
-    fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    fn feed<'py>(&mut self, py: Python<'py>, data: PyBackedBytes) -> PyResult<Bound<'py, PyBytes>> {
         if self.finished {
             return Err(PyValueError::new_err("feed() after finish(): make a new Redactor"));
         }
@@ -401,7 +409,7 @@ impl Redactor {
         let (out, found) = py.detach(|| {
             let mut out = Vec::with_capacity(data.len() + 64);
             // Writing into a Vec cannot fail.
-            let _ = engine.feed(data, &mut out);
+            let _ = engine.feed(&data, &mut out);
             (out, engine.take_findings())
         });
         self.recorder.add(&found);
