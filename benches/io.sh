@@ -31,7 +31,7 @@ else
 fi
 
 # The generator's lines average about 107 bytes (realistic) and 133 (dense).
-real=$out/realistic.log dense=$out/dense.log tree=$out/tree
+real=$out/realistic-${mib}m.log dense=$out/dense-${mib}m.log tree=$out/tree
 [ -s "$real" ] || "$bin" --generate-sample $((mib * 1024 * 1024 / 107)) --secret-every 100 --seed 7 >"$real"
 [ -s "$dense" ] || "$bin" --generate-sample $((mib * 1024 * 1024 / 2 / 133)) --secret-every 1 --seed 8 >"$dense"
 if [ ! -d "$tree" ]; then
@@ -83,7 +83,7 @@ EOF
 sh() { printf 'bash -c %q' "$1"; }
 
 for kind in realistic dense; do
-  f=$out/$kind.log
+  f=$out/$kind-${mib}m.log
   compare "$kind: FILE | cat" "$(sh "$bin $f | cat >/dev/null")" "cat FILE | cat" "$(sh "cat $f | cat >/dev/null")"
   compare "$kind: cat FILE | phx-redact | cat" "$(sh "cat $f | $bin | cat >/dev/null")" \
     "cat | cat | cat" "$(sh "cat $f | cat | cat >/dev/null")"
@@ -95,13 +95,16 @@ compare "tree of 120 files: --output-dir -j2" "$bin -q -j2 -r $tree --output-dir
 compare "realistic: --check -q" "$bin --check -q $real" "rg -c" "rg -c -a $rule $real" -i
 compare "tree: --check -q -r -j2" "$bin --check -q -j2 -r $tree" "rg -c -j2" "rg -c -a -j2 $rule $tree" -i
 
-# Writes per read, output into a pipe: phx-redact's reads of its input
-# (the read size is 256 KiB) and its writes to standard output.
+# Writes per read, output into a pipe: phx-redact's reads of its input (of
+# 1 MiB on the reading thread; 256 KiB before it had one) and its writes to
+# standard output, on any thread.
 for kind in realistic dense; do
-  strace -o "$out/trace" -e trace=read,write "$bin" "$out/$kind.log" | cat >/dev/null
-  reads=$(grep -cE '^read\([0-9]+, .*, 262144\) = [1-9]' "$out/trace")
-  writes=$(grep -cE '^write\(1, ' "$out/trace")
+  rm -f "$out"/trace.*
+  # One trace file per thread (-ff), so no call is split across lines.
+  strace -ff -o "$out/trace" -e trace=read,write "$bin" "$out/$kind-${mib}m.log" | cat >/dev/null
+  reads=$(cat "$out"/trace.* | grep -cE '^read\([0-9]+, .*, (262144|1048576)\) = [1-9]')
+  writes=$(cat "$out"/trace.* | grep -cE '^write\(1, ')
   python3 -c "print(f'| $kind: writes per read, FILE \\| cat (strace) | {$writes / $reads:.2f} ($writes writes, $reads reads) | | |')" >>"$results"
 done
-rm -f "$out/out" "$out/trace" "$out/run.json"
+rm -f "$out/out" "$out"/trace.* "$out/run.json"
 cat "$results"
