@@ -243,7 +243,9 @@ pub fn check<W: Write + ?Sized>(
             scope.spawn(move || {
                 loop {
                     let i = next_input.fetch_add(1, Ordering::Relaxed);
-                    if i >= inputs.len() || !check_input(i, &inputs[i], names_of, &tx, failed) {
+                    if i >= inputs.len()
+                        || !check_input(i, &inputs[i], names_of, &tx, failed, workers == 1)
+                    {
                         break;
                     }
                 }
@@ -325,6 +327,8 @@ fn check_input(
     names_of: &Names<'_>,
     tx: &mpsc::SyncSender<Message>,
     output_failed: &AtomicBool,
+    // One worker leaves a core for a reading thread; more keep them all.
+    read_ahead: bool,
 ) -> bool {
     let rules = names_of.rules;
     let endless = matches!(input, Input::Stdin);
@@ -355,7 +359,12 @@ fn check_input(
         gone = tx.send(message).is_err();
         gone
     };
-    let error = filter::inspect_input(&mut redactor, input, &mut buf, |r| send(r, false)).err();
+    let after_read = |r: &mut Redactor| send(r, false);
+    let error = match read_ahead {
+        true => filter::inspect_input(&mut redactor, input, &mut buf, after_read),
+        false => filter::inspect_input_here(&mut redactor, input, &mut buf, after_read),
+    }
+    .err();
     send(&mut redactor, true);
     !gone && tx.send(Message::Done(index, name, error)).is_ok()
 }

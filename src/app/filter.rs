@@ -280,7 +280,7 @@ pub fn redact_input<W: Write + ?Sized>(
     buf: &mut [u8],
     flush_each_read: bool,
 ) -> Result<(), Error> {
-    pump_input(redactor, input, out, buf, flush_each_read, false, |_| false)
+    pump_input(redactor, input, out, buf, flush_each_read, false, true, |_| false)
 }
 
 /// Reads one input through `redactor` as [`redact_input`] does, for what the
@@ -304,7 +304,24 @@ pub fn inspect_input(
     buf: &mut [u8],
     after_read: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
-    pump_input(redactor, input, &mut io::sink(), buf, false, true, after_read)
+    pump_input(redactor, input, &mut io::sink(), buf, false, true, true, after_read)
+}
+
+/// [`inspect_input`], with a file read on the calling thread rather than
+/// ahead on one of its own: for callers whose threads already keep every
+/// core busy (`--check -j2` over many files), where a reading thread per
+/// file would only compete with them.
+///
+/// # Errors
+///
+/// As [`inspect_input`].
+pub fn inspect_input_here(
+    redactor: &mut Redactor,
+    input: &Input,
+    buf: &mut [u8],
+    after_read: impl FnMut(&mut Redactor) -> bool,
+) -> Result<(), Error> {
+    pump_input(redactor, input, &mut io::sink(), buf, false, true, false, after_read)
 }
 
 /// Reads a stream through `redactor` as `--check` reads standard input
@@ -351,6 +368,7 @@ fn pump_input<W: Write + ?Sized>(
     buf: &mut [u8],
     flush_each_read: bool,
     audit: bool,
+    ahead: bool,
     stop: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
     match input {
@@ -371,7 +389,7 @@ fn pump_input<W: Write + ?Sized>(
             pump_sniffed(redactor, stdin, out, buf, flush_each_read, stop)
         }
         Input::Path(path) => {
-            let file = if audit { open_without_waiting(path)? } else { open_ahead(path)? };
+            let file = if audit { open_without_waiting(path, ahead)? } else { open_ahead(path)? };
             // A path can name a pipe (`<(...)`, /dev/stdin), whose reads can
             // be short: the format is told from as many reads as it takes.
             let (format, file) = Format::sniff_stream(file).map_err(Error::Read)?;
@@ -438,9 +456,9 @@ impl BufRead for Opened {
 /// Regular files at least this big are read ahead.
 const READ_AHEAD_FROM: u64 = 4 * READ_SIZE as u64;
 
-fn ahead_if_worth_it(file: File) -> Result<Opened, Error> {
+fn ahead_if_worth_it(file: File, ahead: bool) -> Result<Opened, Error> {
     let meta = file.metadata().map_err(Error::Read)?;
-    if meta.is_file() && meta.len() >= READ_AHEAD_FROM {
+    if ahead && meta.is_file() && meta.len() >= READ_AHEAD_FROM {
         return ReadAhead::spawn(file).map(Opened::Ahead).map_err(Error::Read);
     }
     Ok(Opened::Here(BufReader::with_capacity(READ_SIZE, file)))
@@ -448,18 +466,18 @@ fn ahead_if_worth_it(file: File) -> Result<Opened, Error> {
 
 /// Opens `path` as `cat` does.
 fn open_ahead(path: &Path) -> Result<Opened, Error> {
-    ahead_if_worth_it(File::open(path).map_err(Error::Read)?)
+    ahead_if_worth_it(File::open(path).map_err(Error::Read)?, true)
 }
 
 /// Opens `path` for reading without waiting for a FIFO's writer, then
 /// reads it blocking, as a stream. A FIFO that no writer holds and that
 /// holds no data is an error.
-fn open_without_waiting(path: &Path) -> Result<Opened, Error> {
+fn open_without_waiting(path: &Path, ahead: bool) -> Result<Opened, Error> {
     let file = open_nonblocking(path).map_err(Error::Read)?;
     let fifo = file.metadata().map_err(Error::Read)?.file_type().is_fifo();
     if !fifo {
         clear_nonblocking(&file)?;
-        return ahead_if_worth_it(file);
+        return ahead_if_worth_it(file, ahead);
     }
     let mut reader = BufReader::with_capacity(READ_SIZE, file);
     if fifo {
