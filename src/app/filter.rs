@@ -280,7 +280,7 @@ pub fn redact_input<W: Write + ?Sized>(
     buf: &mut [u8],
     flush_each_read: bool,
 ) -> Result<(), Error> {
-    pump_input(redactor, input, out, buf, flush_each_read, false, true, |_| false)
+    pump_input(redactor, input, out, buf, flush_each_read, Reading::Filter, |_| false)
 }
 
 /// Reads one input through `redactor` as [`redact_input`] does, for what the
@@ -304,7 +304,8 @@ pub fn inspect_input(
     buf: &mut [u8],
     after_read: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
-    pump_input(redactor, input, &mut io::sink(), buf, false, true, true, after_read)
+    let how = Reading::Audit { ahead: true };
+    pump_input(redactor, input, &mut io::sink(), buf, false, how, after_read)
 }
 
 /// [`inspect_input`], with a file read on the calling thread rather than
@@ -321,7 +322,8 @@ pub fn inspect_input_here(
     buf: &mut [u8],
     after_read: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
-    pump_input(redactor, input, &mut io::sink(), buf, false, true, false, after_read)
+    let how = Reading::Audit { ahead: false };
+    pump_input(redactor, input, &mut io::sink(), buf, false, how, after_read)
 }
 
 /// Reads a stream through `redactor` as `--check` reads standard input
@@ -356,7 +358,16 @@ fn pump_sniffed<R: Read, W: Write + ?Sized>(
     pump_stored(redactor, format, reader, out, buf, flush_each_read, stop).map(drop)
 }
 
-/// `audit` (for `--check`): standard input is decompressed like a file,
+/// Who reads an input, and so how: see [`pump_input`].
+#[derive(Clone, Copy)]
+enum Reading {
+    /// The filter: standard input byte for byte, files read ahead.
+    Filter,
+    /// The audit, with files read ahead or on the calling thread.
+    Audit { ahead: bool },
+}
+
+/// The audit (for `--check`): standard input is decompressed like a file,
 /// since a compressed stream read as bytes would pass as clean, and a FIFO
 /// is opened without waiting for its writer. Otherwise (the filter, whose
 /// output must be what came in, redacted) standard input passes byte for
@@ -367,10 +378,10 @@ fn pump_input<W: Write + ?Sized>(
     out: &mut W,
     buf: &mut [u8],
     flush_each_read: bool,
-    audit: bool,
-    ahead: bool,
+    how: Reading,
     stop: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
+    let audit = matches!(how, Reading::Audit { .. });
     match input {
         Input::Stdin if !audit => {
             // Byte for byte, compressed or not: a filter's output is what
@@ -389,7 +400,10 @@ fn pump_input<W: Write + ?Sized>(
             pump_sniffed(redactor, stdin, out, buf, flush_each_read, stop)
         }
         Input::Path(path) => {
-            let file = if audit { open_without_waiting(path, ahead)? } else { open_ahead(path)? };
+            let file = match how {
+                Reading::Audit { ahead } => open_without_waiting(path, ahead)?,
+                Reading::Filter => open_ahead(path)?,
+            };
             // A path can name a pipe (`<(...)`, /dev/stdin), whose reads can
             // be short: the format is told from as many reads as it takes.
             let (format, file) = Format::sniff_stream(file).map_err(Error::Read)?;
