@@ -102,11 +102,18 @@ def session():
     # The workers must run this interpreter (the venv with phx_redact).
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    # botocore never asks an instance metadata service (off this machine)
+    # for credentials, in the driver or in the workers.
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    # Spark binds its driver to loopback, not to the machine's interface.
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
     from pyspark.sql import SparkSession
 
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("phx-redact-tests")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
