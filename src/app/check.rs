@@ -222,8 +222,7 @@ pub fn check<W: Write + ?Sized>(
     mut on_error: impl FnMut(&str, &Error),
 ) -> Outcome {
     let policy = MessagePolicy::new(rules);
-    let rule_names: Vec<String> =
-        rules.rules().iter().map(|rule| policy.redact_str(&rule.name)).collect();
+    let rule_names = rule_names(rules, &policy);
     let names_of = Names { rules, policy: &policy, rule_names: &rule_names, json: options.json };
     let mut keys = Keys::default();
     let mut names = vec![String::new(); inputs.len()];
@@ -357,19 +356,58 @@ fn rule_name(rule_names: &[String], rule: Option<usize>) -> &str {
     rule.map_or(CAPPED, |i| rule_names[i].as_str())
 }
 
-/// One finding as a JSON line.
-#[derive(Serialize)]
-struct JsonFinding<'a> {
+/// One finding as a JSON line: what `--check --json` prints for it, and
+/// what the Python module's findings hold.
+#[derive(Debug, Serialize)]
+pub struct JsonFinding<'a> {
+    /// Always `finding`.
     #[serde(rename = "type")]
-    kind: &'static str,
-    path: &'a str,
-    line: u64,
-    column: u64,
-    offset: u64,
-    length: u64,
-    rule: &'a str,
-    mask: &'a str,
-    fingerprint: String,
+    pub kind: &'static str,
+    /// The input's name, through the message policy.
+    pub path: &'a str,
+    /// 1-based line of the token's first byte.
+    pub line: u64,
+    /// 1-based byte column of the token's first byte.
+    pub column: u64,
+    /// Byte offset of the token in the (decompressed) stream.
+    pub offset: u64,
+    /// The token's length in bytes.
+    pub length: u64,
+    /// The rule's name, through the message policy, or `capped`.
+    pub rule: &'a str,
+    /// PostHog's mask of the token (`phx_...abcd`).
+    pub mask: String,
+    /// The token's short fingerprint.
+    pub fingerprint: String,
+}
+
+impl<'a> JsonFinding<'a> {
+    /// The record of finding `f` in the input named `path`, under `rules`,
+    /// whose names as printed are `rule_names` (see [`rule_names`]).
+    pub fn new(
+        path: &'a str,
+        f: &Finding,
+        rules: &RuleSet,
+        rule_names: &'a [String],
+    ) -> JsonFinding<'a> {
+        JsonFinding {
+            kind: "finding",
+            path,
+            line: f.line,
+            column: f.column,
+            offset: f.offset,
+            length: f.len,
+            rule: rule_name(rule_names, f.rule),
+            mask: f.mask.to_str().into_owned(),
+            fingerprint: rules.fingerprints.short(&f.fingerprint),
+        }
+    }
+}
+
+/// Each rule's name as findings show it: through the message policy, for a
+/// rules file names its rules.
+pub fn rule_names(rules: &RuleSet, policy: &MessagePolicy) -> Vec<String> {
+    rules.rules().iter().map(|rule| policy.redact_str(&rule.name)).collect()
 }
 
 /// An input that could not be read to its end, as a JSON line.
@@ -409,17 +447,7 @@ fn write_finding<W: Write + ?Sized>(
     if !names_of.json {
         return writeln!(out, "{name}:{}:{}: {rule}: {}", f.line, f.column, f.mask);
     }
-    let line = JsonFinding {
-        kind: "finding",
-        path: name,
-        line: f.line,
-        column: f.column,
-        offset: f.offset,
-        length: f.len,
-        rule,
-        mask: &f.mask.to_str(),
-        fingerprint: names_of.rules.fingerprints.short(&f.fingerprint),
-    };
+    let line = JsonFinding::new(name, f, names_of.rules, names_of.rule_names);
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")
 }

@@ -13,10 +13,11 @@ use std::io::{self, BufRead, Read, Write};
 use flate2::{Compression, bufread::MultiGzDecoder, write::GzEncoder};
 
 /// How a file's bytes are stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Format {
     /// As they are.
+    #[default]
     Plain,
     /// gzip, one member or several (as pigz and some logrotate setups write).
     Gzip,

@@ -248,6 +248,38 @@ pub fn inspect_input(
     pump_input(redactor, input, &mut io::sink(), buf, false, true, after_read)
 }
 
+/// Reads a stream through `redactor` as `--check` reads standard input
+/// (see [`inspect_input`]): its format told from its first bytes, and
+/// compressed content decompressed. For embedders whose input is neither a
+/// file nor standard input (a Python file object, an object store).
+///
+/// # Errors
+///
+/// [`Error::Read`] or [`Error::Corrupt`] when the stream fails,
+/// [`Error::Unsupported`] when it is stored in a format that cannot be read.
+pub fn inspect_stream<R: Read>(
+    redactor: &mut Redactor,
+    reader: R,
+    buf: &mut [u8],
+    after_read: impl FnMut(&mut Redactor) -> bool,
+) -> Result<(), Error> {
+    pump_sniffed(redactor, reader, &mut io::sink(), buf, false, after_read)
+}
+
+/// A stream whose format is told from its first bytes, decompressed.
+fn pump_sniffed<R: Read, W: Write + ?Sized>(
+    redactor: &mut Redactor,
+    reader: R,
+    out: &mut W,
+    buf: &mut [u8],
+    flush_each_read: bool,
+    stop: impl FnMut(&mut Redactor) -> bool,
+) -> Result<(), Error> {
+    let (format, reader) = Format::sniff_stream(reader).map_err(Error::Read)?;
+    let reader = BufReader::with_capacity(READ_SIZE, reader);
+    pump_stored(redactor, format, reader, out, buf, flush_each_read, stop).map(drop)
+}
+
 /// `audit` (for `--check`): standard input is decompressed like a file,
 /// since a compressed stream read as bytes would pass as clean, and a FIFO
 /// is opened without waiting for its writer. Otherwise (the filter, whose
@@ -275,11 +307,7 @@ fn pump_input<W: Write + ?Sized>(
                 format => Err(Error::CompressedStdin { format: format.name() }),
             }
         }
-        Input::Stdin => {
-            let (format, stdin) = Format::sniff_stream(io::stdin().lock()).map_err(Error::Read)?;
-            let stdin = BufReader::with_capacity(READ_SIZE, stdin);
-            pump_stored(redactor, format, stdin, out, buf, flush_each_read, stop).map(drop)
-        }
+        Input::Stdin => pump_sniffed(redactor, io::stdin().lock(), out, buf, flush_each_read, stop),
         Input::Path(path) => {
             let file = if audit {
                 open_without_waiting(path)?

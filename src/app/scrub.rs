@@ -64,6 +64,8 @@ pub struct Outcome {
     pub tokens: u64,
     /// Whether a file was written.
     pub written: bool,
+    /// How the file is stored (and its copy written).
+    pub format: Format,
 }
 
 /// Why a file was left as it was rather than scrubbed. Each message says
@@ -217,16 +219,9 @@ fn scrub_open(
     levels: Levels,
 ) -> Result<Outcome, Error> {
     let mut reader = BufReader::with_capacity(filter::READ_SIZE, file);
-    let format = Format::sniff(&mut reader).map_err(Error::Read)?;
     let mut outcome = Outcome { stored_bytes: before.len(), ..Outcome::default() };
-
-    // First pass: look for a token, up to the first one. Most archived files
-    // hold none, and they are neither rewritten nor recompressed; a file
-    // that holds one usually shows it early, so little is read twice.
-    let mut redactor = Redactor::new(Arc::clone(rules));
-    let mut buf = vec![0; filter::READ_SIZE];
-    let dirty = filter::holds_a_token(&mut redactor, format, &mut reader, &mut buf)?;
-    outcome.bytes = redactor.stats().bytes_in;
+    let dirty = first_pass(&mut reader, rules, &mut outcome)?;
+    let format = outcome.format;
     // Content that records lengths (an archive, a database, a binary) or
     // that is compressed twice cannot be rewritten without breaking it:
     // it is scanned, and refused here.
@@ -255,14 +250,8 @@ fn scrub_open(
     if !dirty {
         copy_as_scanned(file, temp.as_file_mut(), before)?;
     } else {
-        let mut reader = BufReader::with_capacity(filter::READ_SIZE, &mut *file);
-        let out = BufWriter::with_capacity(filter::READ_SIZE, temp.as_file_mut());
-        let mut encoder = Encoder::new(format, out, levels).map_err(Error::Write)?;
-        let mut redactor = Redactor::new(Arc::clone(rules));
-        filter::redact_stored(&mut redactor, format, &mut reader, &mut encoder, &mut buf, false)?;
-        encoder.finish().and_then(|mut w| w.flush()).map_err(Error::Write)?;
-        outcome.bytes = redactor.stats().bytes_in;
-        outcome.tokens = redactor.stats().total_tokens();
+        let reader = BufReader::with_capacity(filter::READ_SIZE, &mut *file);
+        second_pass(reader, temp.as_file_mut(), rules, levels, &mut outcome)?;
     }
     copy_metadata(temp.as_file(), &file.file, before)?;
     // In place, the data must be on disk before the rename makes it the
@@ -279,6 +268,99 @@ fn scrub_open(
     temp.persist(&target).map_err(|e| Error::Write(e.error))?;
     if durable {
         File::open(folder).and_then(|f| f.sync_all()).map_err(Error::Write)?;
+    }
+    outcome.written = true;
+    Ok(outcome)
+}
+
+/// The first pass over a stored file: its format (into `outcome`), and
+/// whether it holds a token, read up to the first one. Most archived files
+/// hold none, and they are neither rewritten nor recompressed; a file that
+/// holds one usually shows it early, so little is read twice. `reader`'s
+/// first fill must hold the whole file or [`SNIFF_MAX`] bytes of it (a
+/// file's `BufReader` of [`filter::READ_SIZE`]).
+///
+/// [`SNIFF_MAX`]: crate::app::compress::SNIFF_MAX
+fn first_pass<R: io::BufRead>(
+    reader: &mut R,
+    rules: &Arc<RuleSet>,
+    outcome: &mut Outcome,
+) -> Result<bool, Error> {
+    outcome.format = Format::sniff(reader).map_err(Error::Read)?;
+    let mut redactor = Redactor::new(Arc::clone(rules));
+    let mut buf = vec![0; filter::READ_SIZE];
+    let dirty = filter::holds_a_token(&mut redactor, outcome.format, reader, &mut buf)?;
+    outcome.bytes = redactor.stats().bytes_in;
+    Ok(dirty)
+}
+
+/// The second pass over a file that holds a token: its content redacted,
+/// stored again in its format (`outcome.format`) at `levels`, into `out`.
+fn second_pass<R: io::BufRead, W: Write>(
+    reader: R,
+    out: W,
+    rules: &Arc<RuleSet>,
+    levels: Levels,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let out = BufWriter::with_capacity(filter::READ_SIZE, out);
+    let mut encoder = Encoder::new(outcome.format, out, levels).map_err(Error::Write)?;
+    let mut redactor = Redactor::new(Arc::clone(rules));
+    let mut buf = vec![0; filter::READ_SIZE];
+    filter::redact_stored(&mut redactor, outcome.format, reader, &mut encoder, &mut buf, false)?;
+    encoder.finish().and_then(|mut w| w.flush()).map_err(Error::Write)?;
+    outcome.bytes = redactor.stats().bytes_in;
+    outcome.tokens = redactor.stats().total_tokens();
+    Ok(())
+}
+
+/// Scrubs the stored file `file` (a copy of a stream spooled to a
+/// temporary file, say) into `out`, as `--output-dir` writes a file's
+/// mirror copy: the same bytes, through the same two passes. A file with
+/// nothing to redact is copied byte for byte; one that holds a token is
+/// redacted and stored again in its format.
+///
+/// Unlike a mirror's copy, `out` cannot be taken back, so nothing is
+/// written to it before the whole of `file` has been decoded: an input that
+/// is corrupt anywhere fails before its first byte is written, and a
+/// failure after that can only be `out`'s own.
+///
+/// # Errors
+///
+/// As [`scrub_file`]: [`Error::Read`], [`Error::Corrupt`],
+/// [`Error::Unsupported`], [`Error::Archive`], [`Error::Nested`] before
+/// anything is written; [`Error::Write`] when `out` fails.
+pub fn scrub_stored<F: Read + Seek, W: Write>(
+    file: &mut F,
+    out: W,
+    rules: &Arc<RuleSet>,
+    levels: Levels,
+) -> Result<Outcome, Error> {
+    let stored_bytes = file.seek(SeekFrom::End(0)).map_err(Error::Read)?;
+    file.seek(SeekFrom::Start(0)).map_err(Error::Read)?;
+    let mut outcome = Outcome { stored_bytes, ..Outcome::default() };
+    let mut reader = BufReader::with_capacity(filter::READ_SIZE, &mut *file);
+    let dirty = first_pass(&mut reader, rules, &mut outcome)?;
+    if dirty {
+        // The first pass stopped at the first token: the rest is decoded
+        // too, so that a corrupt tail fails here, before `out` is written.
+        reader.seek(SeekFrom::Start(0)).map_err(Error::Read)?;
+        let mut redactor = Redactor::new(Arc::clone(rules));
+        let mut buf = vec![0; filter::READ_SIZE];
+        let sink = &mut io::sink();
+        filter::redact_stored(&mut redactor, outcome.format, &mut reader, sink, &mut buf, false)?;
+        drop(reader);
+        if let Some(what) = filter::unrewritable(outcome.format, &mut *file)? {
+            return Err(Error::Archive { what });
+        }
+    }
+    file.seek(SeekFrom::Start(0)).map_err(Error::Read)?;
+    if dirty {
+        let reader = BufReader::with_capacity(filter::READ_SIZE, &mut *file);
+        second_pass(reader, out, rules, levels, &mut outcome)?;
+    } else {
+        let mut out = out;
+        io::copy(file, &mut out).and_then(|_| out.flush()).map_err(Error::Write)?;
     }
     outcome.written = true;
     Ok(outcome)

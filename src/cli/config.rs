@@ -103,14 +103,40 @@ impl Config {
     }
 }
 
-impl Args {
-    /// The rules the arguments ask for, compiled.
-    fn rule_set(&self) -> Result<RuleSet, Error> {
-        let mut names: Vec<&str> = if self.rules.is_empty() {
+/// The rule options of the command line, as given: what `--rule`,
+/// `--include-public`, `--pattern`, `--rules-file`, `--marker` and
+/// `--fingerprint-key` say. The Python module builds its rules through
+/// here too, so that its rules, their names and their order are the CLI's.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleArgs<'a> {
+    /// `--rule` names; empty for the default (phx, phs, pha, phr).
+    pub names: &'a [String],
+    /// `--include-public`: add phc.
+    pub include_public: bool,
+    /// `--pattern` regexes, named pattern-1, pattern-2, ... in order.
+    pub patterns: &'a [String],
+    /// `--rules-file`.
+    pub rules_file: Option<&'a std::path::Path>,
+    /// `--marker`: a preset or a template.
+    pub marker: &'a str,
+    /// `--fingerprint-key` (else the environment variable, else unkeyed).
+    pub fingerprint_key: Option<&'a std::path::Path>,
+}
+
+impl RuleArgs<'_> {
+    /// The rules these options ask for, compiled.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] for an unknown rule name, no rules at all or a
+    /// fingerprint key that cannot be read; [`Error::Rule`] when a rule or
+    /// the marker is refused. No message quotes a custom rule's regex.
+    pub fn rule_set(&self) -> Result<RuleSet, Error> {
+        let mut names: Vec<&str> = if self.names.is_empty() {
             SECRET_KINDS.to_vec()
         } else {
             let mut names = Vec::new();
-            for name in &self.rules {
+            for name in self.names {
                 match name.as_str() {
                     "all" => names.extend(BUILTIN_KINDS),
                     "none" => {}
@@ -139,7 +165,7 @@ impl Args {
         for (i, pattern) in self.patterns.iter().enumerate() {
             rules.push(Rule::custom(format!("pattern-{}", i + 1), pattern.clone()));
         }
-        if let Some(file) = &self.rules_file {
+        if let Some(file) = self.rules_file {
             rules.extend(load_rules_file(file)?);
         }
         if rules.is_empty() {
@@ -148,11 +174,26 @@ impl Args {
             ));
         }
         let options = Options {
-            marker: self.marker.clone(),
-            fingerprints: Fingerprinter::from_file_or_env(self.fingerprint_key.as_deref())?,
+            marker: self.marker.to_string(),
+            fingerprints: Fingerprinter::from_file_or_env(self.fingerprint_key)?,
             hold_cap: HOLD_CAP,
         };
         RuleSet::with_options(rules, options)
+    }
+}
+
+impl Args {
+    /// The rules the arguments ask for, compiled.
+    fn rule_set(&self) -> Result<RuleSet, Error> {
+        RuleArgs {
+            names: &self.rules,
+            include_public: self.include_public,
+            patterns: &self.patterns,
+            rules_file: self.rules_file.as_deref(),
+            marker: &self.marker,
+            fingerprint_key: self.fingerprint_key.as_deref(),
+        }
+        .rule_set()
     }
 
     /// Validates the arguments and compiles the rules.

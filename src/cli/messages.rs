@@ -51,6 +51,14 @@ pub fn early_policy() -> Option<MessagePolicy> {
             _ => {}
         }
     }
+    patterns_policy(rules)
+}
+
+/// The policy for messages about rules that may not compile (an error in
+/// one of them): the built-in rules and each of `rules` that compiles on
+/// its own, so that one bad rule does not drop the others. None when none
+/// compiles.
+pub fn patterns_policy(rules: Vec<Rule>) -> Option<MessagePolicy> {
     let rules: Vec<Rule> =
         rules.into_iter().filter(|rule| RuleSet::new(vec![rule.clone()]).is_ok()).collect();
     let rules = RuleSet::new(rules).ok()?;

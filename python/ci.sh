@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# CI for the Python module: a fresh virtualenv, the wheel built as a user
+# builds it (`pip install ./python`, an optimised abi3 build) and its tag
+# checked, clippy on the crate, then pytest. Needs python3 (3.9+, with
+# venv and pip) and the Rust toolchain; reaches only PyPI and crates.io.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "python: a fresh virtualenv with pinned tools"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 -m venv "$work/venv"
+py="$work/venv/bin/python"
+"$py" -m pip install --quiet --disable-pip-version-check \
+  maturin==1.16.0 pytest==9.2.0 hypothesis==6.170.17
+
+step "python: pip install ./python (the abi3 wheel, built fresh)"
+# The pinned maturin builds it (no isolated build environment), with the
+# lock file as it is.
+MATURIN_PEP517_ARGS="--locked" "$py" -m pip install --quiet --disable-pip-version-check \
+  --no-build-isolation --force-reinstall ./python
+wheel_file=$("$py" -c 'import importlib.metadata as m; print(m.distribution("phx-redact").locate_file("phx_redact-" + m.version("phx-redact") + ".dist-info/WHEEL"))')
+grep '^Tag:' "$wheel_file"
+if ! grep -q '^Tag: cp39-abi3-' "$wheel_file"; then
+  echo "the wheel is not an abi3 wheel for CPython 3.9 and later" >&2
+  exit 1
+fi
+
+step "python: clippy on the extension crate"
+cargo clippy -p phx-redact-python --all-targets --locked -- -D warnings
+
+step "python: pytest"
+# The tests compare the module with the real command line.
+cargo build --locked --quiet --bin phx-redact
+export PHX_REDACT_BIN="$PWD/target/debug/phx-redact"
+# Outside the source tree, so that `import phx_redact` is the installed
+# wheel, not python/phx_redact without its compiled part.
+(cd "$work" && "$py" -m pytest -p no:cacheprovider -q "$OLDPWD/python/tests")

@@ -1,0 +1,121 @@
+"""Type stubs for phx_redact._native, the compiled engine (re-exported by
+phx_redact)."""
+
+import os
+from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple, TypeVar, Union
+
+_Data = TypeVar("_Data", bytes, str)
+_Path = Union[str, "os.PathLike[str]"]
+
+RULESET_VERSION: str
+"""The version of the built-in rules' definition (as ``phx-redact --version``)."""
+
+class _Reader(Protocol):
+    def read(self, n: int = ..., /) -> bytes: ...
+
+class _Writer(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+
+class RedactError(Exception):
+    """An input phx-redact refuses: corrupt or truncated compressed data, a
+    format it cannot read, or content a rewrite would break. The message
+    names the input and what to do; it never holds a key."""
+
+class Finding:
+    """A token found, as a ``"finding"`` line of ``phx-redact --check --json``."""
+
+    @property
+    def path(self) -> Optional[str]:
+        """The input's name as given (keys in it redacted), or None."""
+    @property
+    def line(self) -> int:
+        """1-based line of the token's first byte."""
+    @property
+    def column(self) -> int:
+        """1-based byte column of the token's first byte."""
+    @property
+    def offset(self) -> int:
+        """Byte offset of the token in the (decompressed) stream."""
+    @property
+    def length(self) -> int:
+        """The token's length in bytes."""
+    @property
+    def rule(self) -> str:
+        """The rule that found it: phx, phs, pha, phr, phc, pattern-N or capped."""
+    @property
+    def mask(self) -> str:
+        """PostHog's mask of the token (``phx_...abcd``)."""
+    @property
+    def fingerprint(self) -> str:
+        """The token's short fingerprint."""
+    def to_dict(self) -> Dict[str, Any]:
+        """The finding as ``--check --json`` prints it (``type`` is ``"finding"``)."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class Redactor:
+    """A streaming redactor: feed it chunks of any size."""
+
+    def __init__(
+        self,
+        *,
+        path: Optional[str] = None,
+        include_public: bool = False,
+        patterns: Sequence[str] = (),
+        marker: str = "default",
+    ) -> None: ...
+    def feed(self, data: bytes, /) -> bytes:
+        """Redacts the next chunk; returns what can be written out so far."""
+    def finish(self) -> bytes:
+        """Ends the stream; returns the bytes held back."""
+    def findings(self, *, clear: bool = False) -> List[Finding]:
+        """The findings so far, in stream order; ``clear=True`` forgets them."""
+
+def redact(
+    data: _Data,
+    *,
+    include_public: bool = False,
+    patterns: Sequence[str] = (),
+    marker: str = "default",
+) -> _Data:
+    """Redacts ``data`` (bytes or str) and returns the same type."""
+
+def rules(*, include_public: bool = False, patterns: Sequence[str] = ()) -> List[Tuple[str, str]]:
+    """The compiled rules as (name, regex) pairs, in priority order."""
+
+def redact_file(
+    src: _Path,
+    dst: _Path,
+    *,
+    include_public: bool = False,
+    patterns: Sequence[str] = (),
+    marker: str = "default",
+) -> Dict[str, Any]:
+    """Writes a redacted copy of ``src`` to ``dst``, as ``phx-redact --output-dir``."""
+
+def check(
+    path: _Path,
+    *,
+    include_public: bool = False,
+    patterns: Sequence[str] = (),
+) -> List[Finding]:
+    """The tokens in the file at ``path``, as ``phx-redact --check --json``."""
+
+def redact_stream(
+    reader: _Reader,
+    writer: _Writer,
+    *,
+    include_public: bool = False,
+    patterns: Sequence[str] = (),
+    marker: str = "default",
+) -> Dict[str, Any]:
+    """Redacts a binary stream into another, as :func:`redact_file` would."""
+
+def check_stream(
+    reader: _Reader,
+    *,
+    path: Optional[str] = None,
+    include_public: bool = False,
+    patterns: Sequence[str] = (),
+) -> List[Finding]:
+    """The tokens in a binary stream, as :func:`check` would find them."""

@@ -1,0 +1,633 @@
+//! `phx_redact._native`: the phx-redact engine for Python (PyO3).
+//!
+//! The Python package `phx_redact` re-exports what is here; its docstrings
+//! are the user's documentation. Nothing here is a second implementation:
+//! the rules are built by the command line's own code
+//! ([`RuleArgs`](phx_redact::cli::config::RuleArgs)), `redact_file` is the
+//! mirror scrub of `--output-dir`, `check` is the audit of `--check`, and
+//! the streams go through the same passes.
+//!
+//! The GIL is released while the engine, the decoders and the encoders
+//! run. The stream functions take it back only to call the Python
+//! reader's `read` and the writer's `write`, once per 256 KiB.
+
+use std::{
+    ffi::OsString,
+    fs,
+    io::{self, BufWriter, Read, Seek, Write},
+    os::unix::fs::MetadataExt,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use phx_redact::{
+    Error, Finding as EngineFinding, Redactor as Engine, RuleSet,
+    app::{
+        check::{JsonFinding, rule_names},
+        compress::Levels,
+        filter::{self, Input},
+        policy::MessagePolicy,
+        scrub::{self, Dest, Outcome},
+    },
+    cli::{config::RuleArgs, messages::patterns_policy},
+    fingerprint::KEY_ENV,
+};
+use pyo3::{
+    create_exception,
+    exceptions::{PyException, PyOSError, PyTypeError, PyValueError},
+    prelude::*,
+    types::{PyBytes, PyDict, PyString},
+};
+
+create_exception!(
+    phx_redact,
+    RedactError,
+    PyException,
+    "An input phx-redact refuses: corrupt or truncated compressed data, a \
+     compressed or archive format it cannot read, or content a rewrite would \
+     break (an archive, a database, binary data holding a secret). The \
+     message names the input and what to do; it never holds a key."
+);
+
+/// Bytes read from a Python reader, or written to a Python writer, per
+/// call: the engine's own read size.
+const CHUNK: usize = filter::READ_SIZE;
+
+/// The most compiled rule sets kept for reuse (see [`rules_for`]).
+const CACHED_RULE_SETS: usize = 32;
+
+/// What a compiled rule set is looked up by: the options, and the
+/// fingerprint key the environment gives (the CLI reads it at each run).
+type RulesKey = (bool, Vec<String>, String, Option<OsString>);
+
+/// The rules for these options, compiled by the command line's code, or
+/// taken from a small cache: a logging filter asks for the same rules at
+/// every record, and compiling them costs far more than redacting a line.
+///
+/// An error is a `ValueError` whose message went through the policy the
+/// CLI applies before its rules are known: the built-in rules and each
+/// pattern that compiles alone, so it never shows a pattern's text where
+/// that could be a secret.
+fn rules_for(
+    py: Python<'_>,
+    include_public: bool,
+    patterns: &[String],
+    marker: &str,
+) -> PyResult<Arc<RuleSet>> {
+    static CACHE: Mutex<Vec<(RulesKey, Arc<RuleSet>)>> = Mutex::new(Vec::new());
+    let key: RulesKey =
+        (include_public, patterns.to_vec(), marker.to_string(), std::env::var_os(KEY_ENV));
+    {
+        let cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, rules)) = cache.iter().find(|(k, _)| *k == key) {
+            return Ok(Arc::clone(rules));
+        }
+    }
+    let args = RuleArgs {
+        names: &[],
+        include_public,
+        patterns,
+        rules_file: None,
+        marker,
+        fingerprint_key: None,
+    };
+    let rules = match py.detach(|| args.rule_set()) {
+        Ok(rules) => Arc::new(rules),
+        Err(err) => {
+            let custom = patterns.iter().map(|p| phx_redact::Rule::custom("pattern", p.clone()));
+            let policy = patterns_policy(custom.collect()).unwrap_or_else(MessagePolicy::builtin);
+            return Err(PyValueError::new_err(policy.redact_str(&format!("{err:#}"))));
+        }
+    };
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= CACHED_RULE_SETS {
+        cache.remove(0);
+    }
+    cache.push((key, Arc::clone(&rules)));
+    Ok(rules)
+}
+
+/// `err` as the Python exception a user expects, its message through
+/// `policy` (as the CLI prints it), prefixed with the input's name when
+/// there is one: `ValueError` for rules, `OSError` (its subclass for the
+/// errno: `FileNotFoundError`, ...) for reading and writing,
+/// [`RedactError`] for an input phx-redact refuses.
+fn py_error(err: &Error, name: Option<&str>, policy: &MessagePolicy) -> PyErr {
+    let text = match name {
+        Some(name) => format!("{name}: {err:#}"),
+        None => format!("{err:#}"),
+    };
+    let text = policy.redact_str(&text);
+    match err {
+        Error::Rule(_) | Error::Usage(_) => PyValueError::new_err(text),
+        Error::Read(e) | Error::Write(e) => match e.raw_os_error() {
+            Some(errno) => PyOSError::new_err((errno, text)),
+            None => PyOSError::new_err(text),
+        },
+        _ => RedactError::new_err(text),
+    }
+}
+
+/// A token found: where it is, which rule found it, PostHog's mask of it
+/// and a short fingerprint, never the token itself. The fields are those of
+/// a `"finding"` line of `phx-redact --check --json`.
+#[pyclass(frozen, get_all, module = "phx_redact")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Finding {
+    /// The input's name as given (through the message policy), or None for
+    /// a stream given no name.
+    path: Option<String>,
+    /// 1-based line of the token's first byte.
+    line: u64,
+    /// 1-based byte column of the token's first byte.
+    column: u64,
+    /// Byte offset of the token in the (decompressed) stream.
+    offset: u64,
+    /// The token's length in bytes.
+    length: u64,
+    /// The rule that found it (`phx`, ..., `pattern-1`, ..., or `capped`).
+    rule: String,
+    /// PostHog's mask of the token (`phx_...abcd`).
+    mask: String,
+    /// Its short fingerprint (keyed with `PHX_REDACT_FINGERPRINT_KEY` when
+    /// that is set, as the CLI's).
+    fingerprint: String,
+}
+
+#[pymethods]
+impl Finding {
+    /// The finding as `phx-redact --check --json` prints it: a dict with
+    /// `type` (`"finding"`), `path`, `line`, `column`, `offset`, `length`,
+    /// `rule`, `mask` and `fingerprint`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("type", "finding")?;
+        dict.set_item("path", &self.path)?;
+        dict.set_item("line", self.line)?;
+        dict.set_item("column", self.column)?;
+        dict.set_item("offset", self.offset)?;
+        dict.set_item("length", self.length)?;
+        dict.set_item("rule", &self.rule)?;
+        dict.set_item("mask", &self.mask)?;
+        dict.set_item("fingerprint", &self.fingerprint)?;
+        Ok(dict)
+    }
+
+    fn __repr__(&self) -> String {
+        let path = self.path.as_ref().map_or("None".to_string(), |p| format!("{p:?}"));
+        format!(
+            "Finding(path={path}, line={}, column={}, rule={:?}, mask={:?}, fingerprint={:?})",
+            self.line, self.column, self.rule, self.mask, self.fingerprint
+        )
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<Finding>().is_ok_and(|o| *o.get() == *self)
+    }
+
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&self.path, self.offset, self.length, &self.rule, &self.fingerprint).hash(&mut h);
+        h.finish()
+    }
+}
+
+/// Turns engine findings into [`Finding`]s, named as `--check --json`
+/// names them.
+struct Recorder {
+    rules: Arc<RuleSet>,
+    /// The input's name through the policy; `None` for an unnamed stream.
+    name: Option<String>,
+    rule_names: Vec<String>,
+    findings: Vec<Finding>,
+}
+
+impl Recorder {
+    fn new(rules: &Arc<RuleSet>, name: Option<&str>) -> Recorder {
+        let policy = MessagePolicy::new(rules);
+        Recorder {
+            rules: Arc::clone(rules),
+            name: name.map(|n| policy.redact_str(n)),
+            rule_names: rule_names(rules, &policy),
+            findings: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, found: &[EngineFinding]) {
+        let name = self.name.as_deref().unwrap_or("");
+        for f in found {
+            let json = JsonFinding::new(name, f, &self.rules, &self.rule_names);
+            self.findings.push(Finding {
+                path: self.name.clone(),
+                line: json.line,
+                column: json.column,
+                offset: json.offset,
+                length: json.length,
+                rule: json.rule.to_string(),
+                mask: json.mask,
+                fingerprint: json.fingerprint,
+            });
+        }
+    }
+}
+
+/// Redacts `data` (bytes or str) and returns the same type.
+#[pyfunction]
+#[pyo3(signature = (data, *, include_public = false, patterns = Vec::new(), marker = "default"))]
+fn redact<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    include_public: bool,
+    patterns: Vec<String>,
+    marker: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let rules = rules_for(py, include_public, &patterns, marker)?;
+    if let Ok(bytes) = data.cast::<PyBytes>() {
+        let input = bytes.as_bytes();
+        let out = py.detach(|| phx_redact::redact(&rules, input));
+        return Ok(PyBytes::new(py, &out).into_any());
+    }
+    let Ok(text) = data.cast::<PyString>() else {
+        let kind = data.get_type().name()?;
+        return Err(PyTypeError::new_err(format!("redact() takes bytes or str, not {kind}")));
+    };
+    match text.to_cow() {
+        Ok(text) => {
+            let out = py.detach(|| phx_redact::redact(&rules, text.as_bytes()));
+            // Valid unless a custom rule matched part of a character: the
+            // rest of it is then replaced, as with errors="replace".
+            let out = String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            Ok(PyString::new(py, &out).into_any())
+        }
+        // Lone surrogates (a file name decoded with surrogateescape): kept
+        // through the UTF-8 round trip that Python itself allows.
+        Err(_) => {
+            let encoded = text.call_method1("encode", ("utf-8", "surrogatepass"))?;
+            let input = encoded.cast::<PyBytes>()?.as_bytes();
+            let out = py.detach(|| phx_redact::redact(&rules, input));
+            let out = PyBytes::new(py, &out);
+            out.call_method1("decode", ("utf-8", "surrogatepass"))
+                .or_else(|_| out.call_method1("decode", ("utf-8", "replace")))
+        }
+    }
+}
+
+/// The rules these options compile to, as (name, regex) pairs in priority
+/// order: the regexes the engine runs.
+#[pyfunction]
+#[pyo3(signature = (*, include_public = false, patterns = Vec::new()))]
+fn rules(
+    py: Python<'_>,
+    include_public: bool,
+    patterns: Vec<String>,
+) -> PyResult<Vec<(String, String)>> {
+    let rules = rules_for(py, include_public, &patterns, "default")?;
+    Ok(rules.rules().iter().map(|r| (r.name.clone(), r.pattern.clone())).collect())
+}
+
+/// A streaming redactor: feed it chunks of any size; a token split across
+/// chunks is still found whole.
+#[pyclass(module = "phx_redact")]
+struct Redactor {
+    engine: Engine,
+    recorder: Recorder,
+    finished: bool,
+}
+
+#[pymethods]
+impl Redactor {
+    #[new]
+    #[pyo3(signature = (*, path = None, include_public = false, patterns = Vec::new(), marker = "default"))]
+    fn new(
+        py: Python<'_>,
+        path: Option<String>,
+        include_public: bool,
+        patterns: Vec<String>,
+        marker: &str,
+    ) -> PyResult<Redactor> {
+        let rules = rules_for(py, include_public, &patterns, marker)?;
+        Ok(Redactor {
+            engine: Engine::new(Arc::clone(&rules)).record_findings(),
+            recorder: Recorder::new(&rules, path.as_deref()),
+            finished: false,
+        })
+    }
+
+    /// Redacts the next chunk; returns what can be written out so far.
+    fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        if self.finished {
+            return Err(PyValueError::new_err("feed() after finish(): make a new Redactor"));
+        }
+        let engine = &mut self.engine;
+        let (out, found) = py.detach(|| {
+            let mut out = Vec::with_capacity(data.len() + 64);
+            // Writing into a Vec cannot fail.
+            let _ = engine.feed(data, &mut out);
+            (out, engine.take_findings())
+        });
+        self.recorder.add(&found);
+        Ok(PyBytes::new(py, &out))
+    }
+
+    /// Ends the stream: returns the bytes held back (a token's end, a
+    /// partial prefix). Call it once, after the last feed().
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        if self.finished {
+            return Ok(PyBytes::new(py, b""));
+        }
+        self.finished = true;
+        let mut out = Vec::new();
+        let _ = self.engine.finish(&mut out);
+        let found = self.engine.take_findings();
+        self.recorder.add(&found);
+        Ok(PyBytes::new(py, &out))
+    }
+
+    /// The findings so far, in stream order; with clear=True, forgets them.
+    #[pyo3(signature = (*, clear = false))]
+    fn findings(&mut self, clear: bool) -> Vec<Finding> {
+        if clear {
+            std::mem::take(&mut self.recorder.findings)
+        } else {
+            self.recorder.findings.clone()
+        }
+    }
+}
+
+/// What a scrub did, as a dict.
+fn outcome_dict<'py>(py: Python<'py>, outcome: &Outcome) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("bytes", outcome.bytes)?;
+    dict.set_item("stored_bytes", outcome.stored_bytes)?;
+    dict.set_item("tokens", outcome.tokens)?;
+    dict.set_item("format", outcome.format.name())?;
+    dict.set_item("written", outcome.written)?;
+    Ok(dict)
+}
+
+/// Writes a redacted copy of the file `src` to `dst`, as `--output-dir`.
+#[pyfunction]
+#[pyo3(signature = (src, dst, *, include_public = false, patterns = Vec::new(), marker = "default"))]
+fn redact_file<'py>(
+    py: Python<'py>,
+    src: PathBuf,
+    dst: PathBuf,
+    include_public: bool,
+    patterns: Vec<String>,
+    marker: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let rules = rules_for(py, include_public, &patterns, marker)?;
+    let policy = MessagePolicy::new(&rules);
+    let name = src.display().to_string();
+    let Some(file_name) = dst.file_name().map(Path::new) else {
+        let text = format!("{}: names no file to write", dst.display());
+        return Err(PyValueError::new_err(policy.redact_str(&text)));
+    };
+    // A copy written over its own input would be an in-place rewrite
+    // without the in-place checks (hard links, live writers).
+    if let (Ok(a), Ok(b)) = (fs::metadata(&src), fs::metadata(&dst))
+        && (a.dev(), a.ino()) == (b.dev(), b.ino())
+    {
+        let text = format!(
+            "{name}: dst is the input itself; write the copy elsewhere (or use \
+             `phx-redact --in-place`)"
+        );
+        return Err(PyValueError::new_err(policy.redact_str(&text)));
+    }
+    let root = match dst.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dest = Dest::Mirror { root };
+    let result = py.detach(|| scrub::scrub_file(&src, file_name, &dest, &rules, Levels::default()));
+    match result {
+        Ok(outcome) => outcome_dict(py, &outcome),
+        Err(err) => Err(py_error(&err, Some(&name), &policy)),
+    }
+}
+
+/// Finds the tokens in the file at `path`, as `--check` does.
+#[pyfunction]
+#[pyo3(signature = (path, *, include_public = false, patterns = Vec::new()))]
+fn check(
+    py: Python<'_>,
+    path: PathBuf,
+    include_public: bool,
+    patterns: Vec<String>,
+) -> PyResult<Vec<Finding>> {
+    let rules = rules_for(py, include_public, &patterns, "default")?;
+    let input = Input::Path(path);
+    let name = input.display().to_string();
+    let mut recorder = Recorder::new(&rules, Some(&name));
+    let result = py.detach(|| {
+        let mut engine = Engine::new(Arc::clone(&rules)).record_findings();
+        let mut buf = vec![0; CHUNK];
+        let result = filter::inspect_input(&mut engine, &input, &mut buf, |engine| {
+            recorder.add(&engine.take_findings());
+            false
+        });
+        recorder.add(&engine.take_findings());
+        result
+    });
+    match result {
+        Ok(()) => Ok(recorder.findings),
+        Err(err) => Err(py_error(&err, Some(&name), &MessagePolicy::new(&rules))),
+    }
+}
+
+/// A Python binary file object's `read`, as a [`Read`], called with the
+/// GIL taken back for each call. A Python exception is kept, to be raised
+/// as it is once the engine has stopped.
+struct PyReader {
+    reader: Py<PyAny>,
+    /// Bytes a `read(n)` returned beyond `n`.
+    extra: Vec<u8>,
+    error: Option<PyErr>,
+}
+
+impl PyReader {
+    fn new(reader: Py<PyAny>) -> PyReader {
+        PyReader { reader, extra: Vec::new(), error: None }
+    }
+
+    fn fail(&mut self, err: PyErr) -> io::Error {
+        self.error = Some(err);
+        io::Error::other("the Python reader raised an exception")
+    }
+}
+
+impl Read for PyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.error.is_some() {
+            return Err(io::Error::other("the Python reader raised an exception"));
+        }
+        if self.extra.is_empty() {
+            let chunk = Python::attach(|py| -> PyResult<Option<Vec<u8>>> {
+                let data = self.reader.bind(py).call_method1("read", (buf.len(),))?;
+                if data.is_none() {
+                    return Ok(None);
+                }
+                let bytes = data.cast::<PyBytes>().map_err(|_| {
+                    PyTypeError::new_err(
+                        "the reader's read() must return bytes (open it in binary mode)",
+                    )
+                })?;
+                Ok(Some(bytes.as_bytes().to_vec()))
+            });
+            match chunk {
+                Ok(Some(chunk)) => self.extra = chunk,
+                // A non-blocking raw stream with nothing yet.
+                Ok(None) => return Err(io::ErrorKind::WouldBlock.into()),
+                Err(err) => return Err(self.fail(err)),
+            }
+        }
+        let n = self.extra.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.extra[..n]);
+        self.extra.drain(..n);
+        Ok(n)
+    }
+}
+
+/// A Python binary file object's `write`, as a [`Write`]: see [`PyReader`].
+struct PyWriter {
+    writer: Py<PyAny>,
+    error: Option<PyErr>,
+}
+
+impl Write for PyWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.error.is_some() {
+            return Err(io::Error::other("the Python writer raised an exception"));
+        }
+        let result = Python::attach(|py| -> PyResult<()> {
+            let writer = self.writer.bind(py);
+            let mut rest = buf;
+            while !rest.is_empty() {
+                let written = writer.call_method1("write", (PyBytes::new(py, rest),))?;
+                // A raw stream may take part of it (and says how much); a
+                // buffered one takes it all, and may return None.
+                let n = if written.is_none() { rest.len() } else { written.extract::<usize>()? };
+                if n == 0 {
+                    return Err(PyOSError::new_err("the writer's write() took no bytes"));
+                }
+                rest = &rest[n.min(rest.len())..];
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(buf.len()),
+            Err(err) => {
+                self.error = Some(err);
+                Err(io::Error::other("the Python writer raised an exception"))
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Copies all of `reader` into an anonymous temporary file (unlinked from
+/// the start, so nothing is left behind whatever happens), in reads of
+/// [`CHUNK`] bytes.
+fn spool(reader: &mut PyReader) -> Result<fs::File, Error> {
+    let mut file = tempfile::tempfile().map_err(Error::Write)?;
+    let mut buf = vec![0; CHUNK];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Read(e)),
+        };
+        file.write_all(&buf[..n]).map_err(Error::Write)?;
+    }
+    file.rewind().map_err(Error::Read)?;
+    Ok(file)
+}
+
+/// Redacts the stream `reader` into `writer`, as `redact_file` would the
+/// same bytes.
+#[pyfunction]
+#[pyo3(signature = (reader, writer, *, include_public = false, patterns = Vec::new(), marker = "default"))]
+fn redact_stream<'py>(
+    py: Python<'py>,
+    reader: Py<PyAny>,
+    writer: Py<PyAny>,
+    include_public: bool,
+    patterns: Vec<String>,
+    marker: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let rules = rules_for(py, include_public, &patterns, marker)?;
+    let mut reader = PyReader::new(reader);
+    let mut writer = PyWriter { writer, error: None };
+    let result = py.detach(|| {
+        let mut file = spool(&mut reader)?;
+        let mut out = BufWriter::with_capacity(CHUNK, &mut writer);
+        let outcome = scrub::scrub_stored(&mut file, &mut out, &rules, Levels::default())?;
+        out.flush().map_err(Error::Write)?;
+        Ok(outcome)
+    });
+    if let Some(err) = reader.error.take().or_else(|| writer.error.take()) {
+        return Err(err);
+    }
+    match result {
+        Ok(outcome) => outcome_dict(py, &outcome),
+        Err(err) => Err(py_error(&err, None, &MessagePolicy::new(&rules))),
+    }
+}
+
+/// Finds the tokens in the stream `reader`, as `check` would in a file
+/// holding the same bytes.
+#[pyfunction]
+#[pyo3(signature = (reader, *, path = None, include_public = false, patterns = Vec::new()))]
+fn check_stream(
+    py: Python<'_>,
+    reader: Py<PyAny>,
+    path: Option<String>,
+    include_public: bool,
+    patterns: Vec<String>,
+) -> PyResult<Vec<Finding>> {
+    let rules = rules_for(py, include_public, &patterns, "default")?;
+    let mut reader = PyReader::new(reader);
+    let mut recorder = Recorder::new(&rules, path.as_deref());
+    let result = py.detach(|| {
+        let mut engine = Engine::new(Arc::clone(&rules)).record_findings();
+        let mut buf = vec![0; CHUNK];
+        let result = filter::inspect_stream(&mut engine, &mut reader, &mut buf, |engine| {
+            recorder.add(&engine.take_findings());
+            false
+        });
+        recorder.add(&engine.take_findings());
+        result
+    });
+    if let Some(err) = reader.error.take() {
+        return Err(err);
+    }
+    match result {
+        Ok(()) => Ok(recorder.findings),
+        Err(err) => Err(py_error(&err, path.as_deref(), &MessagePolicy::new(&rules))),
+    }
+}
+
+/// The native part of `phx_redact`; import `phx_redact` instead.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(redact, m)?)?;
+    m.add_function(wrap_pyfunction!(rules, m)?)?;
+    m.add_function(wrap_pyfunction!(redact_file, m)?)?;
+    m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(redact_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(check_stream, m)?)?;
+    m.add_class::<Redactor>()?;
+    m.add_class::<Finding>()?;
+    m.add("RedactError", m.py().get_type::<RedactError>())?;
+    m.add("RULESET_VERSION", phx_redact::rules::RULESET_VERSION)?;
+    Ok(())
+}
