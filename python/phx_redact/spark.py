@@ -355,11 +355,15 @@ def _row(item: _Item, rules: _Rules, **fields) -> tuple:
     )
 
 
-def _describe(error: BaseException) -> str:
-    # OSError's str() names the file it was given; ours is on the row.
+def _describe(error: BaseException, item: _Item) -> str:
+    """What went wrong, without the file's name (the row has it)."""
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
-    return str(error) or type(error).__name__
+    text = str(error) or type(error).__name__
+    for name in (item.url, item.display, _local_path(item.url)):
+        if text.startswith(name + ": "):
+            return text[len(name) + 2 :]
+    return text
 
 
 def _scrub_task(bins: Iterable[list], job: _Job) -> Iterator[tuple]:
@@ -373,7 +377,7 @@ def _scrub_task(bins: Iterable[list], job: _Job) -> Iterator[tuple]:
             try:
                 yield _scrub_one(item, target, job)
             except Exception as e:  # noqa: BLE001 - one file fails its own row only
-                yield _row(item, job.rules, status="error", error=_describe(e))
+                yield _row(item, job.rules, status="error", error=_describe(e, item))
 
 
 def _scrub_one(item: _Item, target: Optional[str], job: _Job) -> tuple:
@@ -574,7 +578,7 @@ def _audit_task(bins: Iterable[list], job: _Job) -> Iterator[tuple]:
             try:
                 findings = _check_one(item, job)
             except Exception as e:  # noqa: BLE001 - one file fails its own row only
-                yield ("error", shown) + (None,) * 7 + (_say(_describe(e), job.rules),)
+                yield ("error", shown) + (None,) * 7 + (_say(_describe(e, item), job.rules),)
                 continue
             for f in findings:
                 yield (
