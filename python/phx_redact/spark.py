@@ -15,7 +15,8 @@ back in its format, byte for byte what ``phx-redact --output-dir`` writes.
 The same from a shell, or through ``spark-submit``::
 
     python -m phx_redact.spark --master 'local[2]' --output-dir clean/ logs/
-    spark-submit -m phx_redact.spark ...   # see the README for S3
+    spark-submit "$(python -c 'import phx_redact.spark as s; print(s.__file__)')" \
+        --check 's3://bucket/logs/*/'
 
 Exit status of the command line: 0 done and nothing found, 1 found (with
 ``--check``), 2 an error in any file (which wins over a finding).
@@ -23,7 +24,18 @@ Exit status of the command line: 0 done and nothing found, 1 found (with
 
 from __future__ import annotations
 
+if __name__ == "__main__":
+    # Run as a file (spark-submit's way), Python puts this folder first on
+    # sys.path, where phx_redact/logging.py would hide the standard
+    # library's logging from pyspark. Take it off before anything imports.
+    import os as _os
+    import sys as _sys
+
+    _here = _os.path.dirname(_os.path.abspath(__file__))
+    _sys.path[:] = [p for p in _sys.path if _os.path.abspath(p or ".") != _here]
+
 import argparse
+import collections
 import dataclasses
 import functools
 import json
@@ -56,6 +68,16 @@ AUDIT_SCHEMA = (
     "type string, path string, line long, column long, offset long, length long, "
     "rule string, mask string, fingerprint string, message string"
 )
+
+_ScrubRow = collections.namedtuple(
+    "_ScrubRow", [f.split()[0] for f in SCRUB_SCHEMA.split(", ")]
+)
+_AuditRow = collections.namedtuple(
+    "_AuditRow", [f.split()[0] for f in AUDIT_SCHEMA.split(", ")]
+)
+
+# The inputs listed for one key, as the CLI lists them.
+MAX_FILES_PER_KEY = 100
 
 # The names phx-redact gives its temporary files: a folder walk passes over
 # them (and says so), as the CLI does, so that an interrupted run's leftover
@@ -659,6 +681,13 @@ def scrub(
     given, or when the mirror would write two files to one path or over an
     input.
     """
+    rows = _scrub_rows(spark, inputs, output_dir, in_place, partitions, storage_options, rule_options)
+    return spark.createDataFrame(rows, SCRUB_SCHEMA)
+
+
+def _scrub_rows(spark, inputs, output_dir, in_place, partitions, storage_options, rule_options):
+    """:func:`scrub`'s rows as tuples, without Spark SQL (the command line
+    needs no DataFrame, and a first DataFrame costs seconds)."""
     if bool(output_dir) == bool(in_place):
         raise ValueError("give either output_dir or in_place=True")
     rules = _rules(rule_options)
@@ -682,9 +711,9 @@ def scrub(
         .mapPartitions(functools.partial(_scrub_task, job=job))
         .collect()
     )
-    order = {item.display: n for n, item in enumerate(items)}
+    order = {_say(item.display, rules): n for n, item in enumerate(items)}
     rows.sort(key=lambda r: order.get(r[0], len(order)))
-    return spark.createDataFrame(rows, SCRUB_SCHEMA)
+    return rows
 
 
 def _distinct(items: list) -> list:
@@ -723,14 +752,22 @@ def audit(
     acted on, and again at each action unless it is cached. Rewrites
     nothing. Options as for :func:`scrub` (``marker`` is not used).
     """
-    rule_options.pop("marker", None)
+    rdd, _ = _audit_rdd(spark, inputs, partitions, storage_options, rule_options)
+    return spark.createDataFrame(rdd, AUDIT_SCHEMA)
+
+
+def _audit_rdd(spark, inputs, partitions, storage_options, rule_options):
+    """:func:`audit`'s rows as an RDD of tuples (listed now, read lazily),
+    and the rank of each path shown in the listing's order."""
+    rule_options = {k: v for k, v in rule_options.items() if k != "marker"}
     rules = _rules(rule_options)
     items = _list(inputs, storage_options)
     job = _Job(rules, "check", storage_options=storage_options)
     rdd = _spread(spark, items, {}, partitions).mapPartitions(
         functools.partial(_audit_task, job=job)
     )
-    return spark.createDataFrame(rdd, AUDIT_SCHEMA)
+    order = {_say(item.display, rules): n for n, item in enumerate(items)}
+    return rdd, order
 
 
 # ---------------------------------------------------------------- command line
@@ -776,10 +813,10 @@ def _storage_options(pairs: list) -> dict:
     return options
 
 
-def _print_check(df, out, json_lines: bool, rules: _Rules) -> tuple:
+def _print_check(rows: list, out, json_lines: bool) -> tuple:
     keys: dict = {}
     findings = errors = 0
-    for row in df.toLocalIterator():
+    for row in rows:
         if row.type == "error":
             errors += 1
             print(f"phx-redact: {row.path}: {row.message}", file=sys.stderr)
@@ -798,6 +835,18 @@ def _print_check(df, out, json_lines: bool, rules: _Rules) -> tuple:
         key[0] += 1
         if row.path not in key[1]:
             key[1].append(row.path)
+    if json_lines:
+        for (rule, mask, fingerprint), (count, files) in keys.items():
+            line = {
+                "type": "key",
+                "rule": rule,
+                "mask": mask,
+                "fingerprint": fingerprint,
+                "count": count,
+                "files": files[:MAX_FILES_PER_KEY],
+                "more_files": max(0, len(files) - MAX_FILES_PER_KEY),
+            }
+            print(json.dumps(line, separators=(",", ":")), file=out)
     if keys and not json_lines:
         plural = lambda n: "" if n == 1 else "s"  # noqa: E731
         print(
@@ -806,9 +855,11 @@ def _print_check(df, out, json_lines: bool, rules: _Rules) -> tuple:
             file=out,
         )
         for (rule, mask, fingerprint), (count, files) in keys.items():
+            more = len(files) - MAX_FILES_PER_KEY
+            more = f" and {more} more input{plural(more)}" if more > 0 else ""
             print(
                 f"  {rule}  {mask}  fingerprint {fingerprint}  {count} time{plural(count)}"
-                f"  in {', '.join(files)}",
+                f"  in {', '.join(files[:MAX_FILES_PER_KEY])}{more}",
                 file=out,
             )
     return findings, errors
@@ -836,31 +887,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     spark.sparkContext.setLogLevel("ERROR")
     try:
         if args.check:
-            df = audit(
-                spark,
-                args.inputs,
-                partitions=args.partitions,
-                storage_options=storage_options,
-                **rule_options,
-            ).cache()
-            findings, errors = _print_check(df, sys.stdout, args.json, rules)
+            # collect(), not toLocalIterator(): that would read one
+            # partition at a time.
+            rdd, order = _audit_rdd(
+                spark, args.inputs, args.partitions, storage_options, rule_options
+            )
+            # In the order the files were listed, as the CLI prints them.
+            rows = sorted(rdd.collect(), key=lambda r: (order.get(r[1], len(order)), r[4] or 0))
+            findings, errors = _print_check(
+                [_AuditRow(*r) for r in rows], sys.stdout, args.json
+            )
             return 2 if errors else 1 if findings else 0
-        rows = scrub(
+        rows = _scrub_rows(
             spark,
             args.inputs,
-            output_dir=args.output_dir,
-            in_place=args.in_place,
-            partitions=args.partitions,
-            storage_options=storage_options,
-            marker=args.marker,
-            **rule_options,
-        ).collect()
+            args.output_dir,
+            args.in_place,
+            args.partitions,
+            storage_options,
+            {**rule_options, "marker": args.marker},
+        )
     except ValueError as e:
         print(f"phx-redact: {_say(str(e), rules)}", file=sys.stderr)
         return 2
     finally:
         sys.stdout.flush()
-    return _report_scrub(rows)
+    return _report_scrub([_ScrubRow(*r) for r in rows])
 
 
 def _report_scrub(rows: list) -> int:
@@ -886,4 +938,9 @@ def _report_scrub(rows: list) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as a file (spark-submit's way): the installed module's main, so
+    # that the tasks pickle by reference to phx_redact.spark, not to
+    # __main__, which the executors do not have.
+    from phx_redact.spark import main as _main
+
+    sys.exit(_main())

@@ -239,12 +239,13 @@ def test_no_input_at_all_is_an_error_not_a_clean_bill(spark, tmp_path):
 def test_main_exit_status_is_0_none_1_found_2_error(spark, tree, broken_tree, tmp_path, capsys):
     # In this process, on the shared session (getOrCreate returns it).
     assert phx_spark.main(["--check", str(tree / "clean.log")]) == 0
+    capsys.readouterr()
     assert phx_spark.main(["--check", str(tree)]) == 1
-    out = capsys.readouterr().out
-    assert f"{tree}/app.log:" in out and "distinct keys to rotate" in out
+    # The text report is the CLI's, line for line.
+    assert capsys.readouterr().out == cli("--check", "-r", str(tree), check_status=(1,)).stdout.decode()
     assert phx_spark.main(["--check", "--json", str(broken_tree)]) == 2
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert {line["type"] for line in lines} == {"finding", "error"}
+    assert {line["type"] for line in lines} == {"finding", "error", "key"}
     assert phx_spark.main(["--output-dir", str(tmp_path / "out"), str(tree)]) == 0
     assert phx_spark.main(["--output-dir", str(tmp_path / "out2"), str(broken_tree)]) == 2
     err = capsys.readouterr().err
@@ -261,3 +262,21 @@ def test_the_module_runs_as_a_program_and_fails_on_a_corrupt_file(broken_tree, t
     assert done.returncode == 2, done.stderr.decode()[-2000:]
     assert b"broken.log.zst" in done.stderr
     assert (tmp_path / "out" / "app.log").exists()
+
+
+def test_spark_submit_runs_the_job_file_and_passes_on_its_status(tree, tmp_path):
+    submit = Path(sys.executable).with_name("spark-submit")
+    if not submit.exists():
+        pytest.skip("spark-submit is not beside this interpreter")
+    # spark-submit finds Spark through this interpreter's pyspark.
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    done = subprocess.run(
+        [str(submit), "--master", "local[2]", phx_spark.__file__,
+         "--check", "--json", str(tree / "archive")],
+        capture_output=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr.decode()[-2000:]
+    # Line for line what the CLI prints: findings in file order, then keys.
+    expected = cli("--check", "--json", "-r", str(tree / "archive"), check_status=(1,)).stdout
+    assert done.stdout.decode().splitlines() == expected.decode().splitlines()
+    assert b'"type":"key"' in done.stdout
