@@ -14,8 +14,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
 py="$work/venv/bin/python"
+# The build backend runs the venv's maturin by name.
+export PATH="$work/venv/bin:$PATH"
 "$py" -m pip install --quiet --disable-pip-version-check \
-  maturin==1.16.0 pytest==9.2.0 hypothesis==6.170.17
+  maturin==1.16.0 pytest==9.2.0 hypothesis==6.170.17 mypy==1.19.0
 
 step "python: pip install ./python (the abi3 wheel, built fresh)"
 # The pinned maturin builds it (no isolated build environment), with the
@@ -29,13 +31,16 @@ if ! grep -q '^Tag: cp39-abi3-' "$wheel_file"; then
   exit 1
 fi
 
+step "python: the type stubs agree with the module (mypy's stubtest)"
+(cd "$work" && "$py" -m mypy.stubtest phx_redact._native)
+
 step "python: clippy on the extension crate"
 cargo clippy -p phx-redact-python --all-targets --locked -- -D warnings
 
 step "python: pytest"
 # The tests compare the module with the real command line.
 cargo build --locked --quiet --bin phx-redact
-export PHX_REDACT_BIN="$PWD/target/debug/phx-redact"
+export PHX_REDACT_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/phx-redact"
 # Outside the source tree, so that `import phx_redact` is the installed
 # wheel, not python/phx_redact without its compiled part.
 (cd "$work" && "$py" -m pytest -p no:cacheprovider -q "$OLDPWD/python/tests")

@@ -2,7 +2,20 @@
 phx_redact)."""
 
 import os
-from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple, TypeVar, Union
+from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple, TypeVar, Union, final
+
+__all__ = [
+    "RULESET_VERSION",
+    "Finding",
+    "RedactError",
+    "Redactor",
+    "check",
+    "check_stream",
+    "redact",
+    "redact_file",
+    "redact_stream",
+    "rules",
+]
 
 _Data = TypeVar("_Data", bytes, str)
 _Path = Union[str, "os.PathLike[str]"]
@@ -21,6 +34,7 @@ class RedactError(Exception):
     format it cannot read, or content a rewrite would break. The message
     names the input and what to do; it never holds a key."""
 
+@final
 class Finding:
     """A token found, as a ``"finding"`` line of ``phx-redact --check --json``."""
 
@@ -53,18 +67,19 @@ class Finding:
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class Redactor:
     """A streaming redactor: feed it chunks of any size."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         path: Optional[str] = None,
         include_public: bool = False,
         patterns: Sequence[str] = (),
         marker: str = "default",
-    ) -> None: ...
-    def feed(self, data: bytes, /) -> bytes:
+    ) -> "Redactor": ...
+    def feed(self, data: bytes) -> bytes:
         """Redacts the next chunk; returns what can be written out so far."""
     def finish(self) -> bytes:
         """Ends the stream; returns the bytes held back."""

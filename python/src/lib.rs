@@ -232,9 +232,39 @@ impl Recorder {
     }
 }
 
-/// Redacts `data` (bytes or str) and returns the same type.
+/// Redacts ``data`` and returns the same type: bytes for bytes, str for str.
+///
+/// Every secret key becomes a marker and every other byte is kept, as
+/// ``phx-redact`` does to the same text with the same options. The rules
+/// of the last 32 option sets stay compiled, so a call per log line does
+/// not compile them again.
+///
+/// Args:
+///     data: bytes, or str (redacted as UTF-8; lone surrogates are kept,
+///         and a character that a custom pattern cuts in two becomes
+///         U+FFFD).
+///     include_public: also redact public project keys (``phc_``), as
+///         ``--include-public``.
+///     patterns: extra regexes to redact, as ``--pattern`` (the regex
+///         crate's syntax, over bytes); their rules are named
+///         ``pattern-1``, ``pattern-2``, ...
+///     marker: what a token becomes, as ``--marker``: a preset
+///         (``default``, ``posthog``, ``fingerprint``, ``same-length``) or a
+///         template with ``{prefix}``, ``{rule}``, ``{mask}``, ``{last4}``,
+///         ``{fingerprint}``, ``{stars}``, ``{len}``.
+///
+/// Returns:
+///     The redacted data, of ``data``'s type.
+///
+/// Raises:
+///     ValueError: a pattern or the marker is refused; the message says
+///         what is wrong and where, and never quotes the pattern.
+///     TypeError: ``data`` is neither bytes nor str.
 #[pyfunction]
-#[pyo3(signature = (data, *, include_public = false, patterns = Vec::new(), marker = "default"))]
+#[pyo3(
+    signature = (data, *, include_public = false, patterns = Vec::new(), marker = "default"),
+    text_signature = "(data, *, include_public=False, patterns=(), marker='default')"
+)]
 fn redact<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
@@ -274,10 +304,24 @@ fn redact<'py>(
     }
 }
 
-/// The rules these options compile to, as (name, regex) pairs in priority
-/// order: the regexes the engine runs.
+/// The rules these options compile to: (name, regex) pairs in priority
+/// order, the regexes the engine runs (as ``phx-redact --list-rules``).
+///
+/// Args:
+///     include_public: also redact public project keys (``phc_``), as
+///         ``--include-public``.
+///     patterns: extra regexes to redact, as ``--pattern`` (the regex
+///         crate's syntax, over bytes); their rules are named
+///         ``pattern-1``, ``pattern-2``, ...
+///
+/// Raises:
+///     ValueError: a pattern or the marker is refused; the message says
+///         what is wrong and where, and never quotes the pattern.
 #[pyfunction]
-#[pyo3(signature = (*, include_public = false, patterns = Vec::new()))]
+#[pyo3(
+    signature = (*, include_public = false, patterns = Vec::new()),
+    text_signature = "(*, include_public=False, patterns=())"
+)]
 fn rules(
     py: Python<'_>,
     include_public: bool,
@@ -287,8 +331,31 @@ fn rules(
     Ok(rules.rules().iter().map(|r| (r.name.clone(), r.pattern.clone())).collect())
 }
 
-/// A streaming redactor: feed it chunks of any size; a token split across
-/// chunks is still found whole.
+/// A streaming redactor: feed it chunks of any size, then finish it.
+///
+/// A token split across chunks is still found whole: the output is the
+/// same however the stream is cut. Between calls it holds back only the
+/// bytes that may still be part of a token (a few dozen for the built-in
+/// rules), so ``feed`` returns all the rest. It records each token it
+/// finds (see :meth:`findings`). One redactor is one stream: use it from
+/// one thread at a time (a call while another runs raises RuntimeError);
+/// threads that each have their own run in parallel.
+///
+/// Args:
+///     path: the name findings carry (keys in it redacted), or None.
+///     include_public: also redact public project keys (``phc_``), as
+///         ``--include-public``.
+///     patterns: extra regexes to redact, as ``--pattern`` (the regex
+///         crate's syntax, over bytes); their rules are named
+///         ``pattern-1``, ``pattern-2``, ...
+///     marker: what a token becomes, as ``--marker``: a preset
+///         (``default``, ``posthog``, ``fingerprint``, ``same-length``) or a
+///         template with ``{prefix}``, ``{rule}``, ``{mask}``, ``{last4}``,
+///         ``{fingerprint}``, ``{stars}``, ``{len}``.
+///
+/// Raises:
+///     ValueError: a pattern or the marker is refused; the message says
+///         what is wrong and where, and never quotes the pattern.
 #[pyclass(module = "phx_redact")]
 struct Redactor {
     engine: Engine,
@@ -299,7 +366,10 @@ struct Redactor {
 #[pymethods]
 impl Redactor {
     #[new]
-    #[pyo3(signature = (*, path = None, include_public = false, patterns = Vec::new(), marker = "default"))]
+    #[pyo3(
+        signature = (*, path = None, include_public = false, patterns = Vec::new(), marker = "default"),
+        text_signature = "(*, path=None, include_public=False, patterns=(), marker='default')"
+    )]
     fn new(
         py: Python<'_>,
         path: Option<String>,
@@ -315,7 +385,14 @@ impl Redactor {
         })
     }
 
-    /// Redacts the next chunk; returns what can be written out so far.
+    /// Redacts the next chunk of the stream.
+    ///
+    /// Returns:
+    ///     The output that is decided so far (may be shorter or longer than
+    ///     ``data``, or empty while a token is still open).
+    ///
+    /// Raises:
+    ///     ValueError: after :meth:`finish`.
     fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         if self.finished {
             return Err(PyValueError::new_err("feed() after finish(): make a new Redactor"));
@@ -331,8 +408,11 @@ impl Redactor {
         Ok(PyBytes::new(py, &out))
     }
 
-    /// Ends the stream: returns the bytes held back (a token's end, a
-    /// partial prefix). Call it once, after the last feed().
+    /// Ends the stream.
+    ///
+    /// Returns:
+    ///     The rest of the output: what was held back (a token at the very
+    ///     end, a partial prefix). A second call returns ``b""``.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         if self.finished {
             return Ok(PyBytes::new(py, b""));
@@ -345,7 +425,11 @@ impl Redactor {
         Ok(PyBytes::new(py, &out))
     }
 
-    /// The findings so far, in stream order; with clear=True, forgets them.
+    /// The tokens found so far, in stream order, as :class:`Finding`.
+    ///
+    /// Args:
+    ///     clear: forget them once returned (a long-lived redactor's memory
+    ///         then stays bounded).
     #[pyo3(signature = (*, clear = false))]
     fn findings(&mut self, clear: bool) -> Vec<Finding> {
         if clear {
@@ -367,9 +451,49 @@ fn outcome_dict<'py>(py: Python<'py>, outcome: &Outcome) -> PyResult<Bound<'py, 
     Ok(dict)
 }
 
-/// Writes a redacted copy of the file `src` to `dst`, as `--output-dir`.
+/// Writes a redacted copy of the file ``src`` to ``dst``: the bytes
+/// ``phx-redact --output-dir`` writes for it.
+///
+/// A file with nothing to redact is copied as it is; one with a key is
+/// redacted and stored again in its own format (gzip, multi-member too,
+/// zstd, xz, bzip2, lz4; told by its content, not its name). The copy is
+/// written to a temporary file beside ``dst`` and renamed over it, with
+/// ``src``'s mode and times: ``dst`` is whole or untouched, whatever
+/// fails. ``dst``'s folder is made if needed.
+///
+/// Args:
+///     src: the file to read (str or path-like).
+///     dst: where the copy goes; not ``src`` itself.
+///     include_public: also redact public project keys (``phc_``), as
+///         ``--include-public``.
+///     patterns: extra regexes to redact, as ``--pattern`` (the regex
+///         crate's syntax, over bytes); their rules are named
+///         ``pattern-1``, ``pattern-2``, ...
+///     marker: what a token becomes, as ``--marker``: a preset
+///         (``default``, ``posthog``, ``fingerprint``, ``same-length``) or a
+///         template with ``{prefix}``, ``{rule}``, ``{mask}``, ``{last4}``,
+///         ``{fingerprint}``, ``{stars}``, ``{len}``.
+///
+/// Returns:
+///     A dict: ``bytes`` (read, decompressed), ``stored_bytes`` (as
+///     stored), ``tokens`` (redacted), ``format`` (``plain``, ``gzip``,
+///     ``zstd``, ``xz``, ``bzip2``, ``lz4``), ``written`` (True).
+///
+/// Raises:
+///     RedactError: corrupt or truncated compressed data, a format
+///         phx-redact cannot read (zip, 7z, ``.Z``, ...), or an archive, a
+///         database or binary data holding a secret (a rewrite would break
+///         it): as the CLI refuses them, with its message.
+///     OSError: ``src`` cannot be read or ``dst`` written
+///         (``FileNotFoundError``, ``PermissionError``, ...).
+///     ValueError: a pattern or the marker is refused; the message says
+///         what is wrong and where, and never quotes the pattern.
+///         Also when ``dst`` is ``src``.
 #[pyfunction]
-#[pyo3(signature = (src, dst, *, include_public = false, patterns = Vec::new(), marker = "default"))]
+#[pyo3(
+    signature = (src, dst, *, include_public = false, patterns = Vec::new(), marker = "default"),
+    text_signature = "(src, dst, *, include_public=False, patterns=(), marker='default')"
+)]
 fn redact_file<'py>(
     py: Python<'py>,
     src: PathBuf,
@@ -408,9 +532,35 @@ fn redact_file<'py>(
     }
 }
 
-/// Finds the tokens in the file at `path`, as `--check` does.
+/// Finds the tokens in the file at ``path``: the findings
+/// ``phx-redact --check --json PATH`` prints, as :class:`Finding`.
+///
+/// Compressed files are decompressed as the CLI does; the file is read
+/// once, in constant memory (the findings aside), and never written.
+///
+/// Args:
+///     path: the file (str or path-like); findings carry it as given,
+///         keys in it redacted.
+///     include_public: also redact public project keys (``phc_``), as
+///         ``--include-public``.
+///     patterns: extra regexes to redact, as ``--pattern`` (the regex
+///         crate's syntax, over bytes); their rules are named
+///         ``pattern-1``, ``pattern-2``, ...
+///
+/// Returns:
+///     The findings, in file order.
+///
+/// Raises:
+///     RedactError: corrupt or truncated compressed data, or a format
+///         phx-redact cannot read.
+///     OSError: the file cannot be read.
+///     ValueError: a pattern or the marker is refused; the message says
+///         what is wrong and where, and never quotes the pattern.
 #[pyfunction]
-#[pyo3(signature = (path, *, include_public = false, patterns = Vec::new()))]
+#[pyo3(
+    signature = (path, *, include_public = false, patterns = Vec::new()),
+    text_signature = "(path, *, include_public=False, patterns=())"
+)]
 fn check(
     py: Python<'_>,
     path: PathBuf,
@@ -552,10 +702,46 @@ fn spool(reader: &mut PyReader) -> Result<fs::File, Error> {
     Ok(file)
 }
 
-/// Redacts the stream `reader` into `writer`, as `redact_file` would the
-/// same bytes.
+/// Redacts a binary stream into another: the bytes :func:`redact_file`
+/// writes for a file holding the same bytes.
+///
+/// For object stores (fsspec file objects, say). The format is told from
+/// the content. The input is read in 256 KiB calls of ``reader.read(n)``
+/// and spooled to an anonymous temporary file (unlinked from the start, so
+/// nothing is left behind), for a file with nothing to redact is copied
+/// as it is and one with a key rewritten from its start: memory stays
+/// constant, whatever the size. Nothing is written before the whole input
+/// has been decoded, so an input that is refused writes nothing. The GIL is
+/// released but for the calls of ``read`` and ``write``.
+///
+/// Args:
+///     reader: an object with ``read(n) -> bytes`` (``b""`` at the end).
+///     writer: an object with ``write(b)`` (which may return how many bytes
+///         it took).
+///     include_public: also redact public project keys (``phc_``), as
+///         ``--include-public``.
+///     patterns: extra regexes to redact, as ``--pattern`` (the regex
+///         crate's syntax, over bytes); their rules are named
+///         ``pattern-1``, ``pattern-2``, ...
+///     marker: what a token becomes, as ``--marker``: a preset
+///         (``default``, ``posthog``, ``fingerprint``, ``same-length``) or a
+///         template with ``{prefix}``, ``{rule}``, ``{mask}``, ``{last4}``,
+///         ``{fingerprint}``, ``{stars}``, ``{len}``.
+///
+/// Returns:
+///     A dict, as :func:`redact_file`'s.
+///
+/// Raises:
+///     RedactError: as :func:`redact_file`.
+///     OSError: the temporary file cannot be written.
+///     ValueError: a pattern or the marker is refused; the message says
+///         what is wrong and where, and never quotes the pattern.
+///     Whatever ``reader.read`` or ``writer.write`` raises, as it is.
 #[pyfunction]
-#[pyo3(signature = (reader, writer, *, include_public = false, patterns = Vec::new(), marker = "default"))]
+#[pyo3(
+    signature = (reader, writer, *, include_public = false, patterns = Vec::new(), marker = "default"),
+    text_signature = "(reader, writer, *, include_public=False, patterns=(), marker='default')"
+)]
 fn redact_stream<'py>(
     py: Python<'py>,
     reader: Py<PyAny>,
@@ -583,10 +769,35 @@ fn redact_stream<'py>(
     }
 }
 
-/// Finds the tokens in the stream `reader`, as `check` would in a file
-/// holding the same bytes.
+/// Finds the tokens in a binary stream: the findings :func:`check`
+/// returns for a file holding the same bytes.
+///
+/// The format is told from the content; the stream is read once, in
+/// 256 KiB calls of ``reader.read(n)``, in constant memory (the findings
+/// aside). The GIL is released but for the calls of ``read``.
+///
+/// Args:
+///     reader: an object with ``read(n) -> bytes`` (``b""`` at the end).
+///     path: the name findings carry (keys in it redacted), or None.
+///     include_public: also redact public project keys (``phc_``), as
+///         ``--include-public``.
+///     patterns: extra regexes to redact, as ``--pattern`` (the regex
+///         crate's syntax, over bytes); their rules are named
+///         ``pattern-1``, ``pattern-2``, ...
+///
+/// Returns:
+///     The findings, in stream order.
+///
+/// Raises:
+///     RedactError: as :func:`check`.
+///     ValueError: a pattern or the marker is refused; the message says
+///         what is wrong and where, and never quotes the pattern.
+///     Whatever ``reader.read`` raises, as it is.
 #[pyfunction]
-#[pyo3(signature = (reader, *, path = None, include_public = false, patterns = Vec::new()))]
+#[pyo3(
+    signature = (reader, *, path = None, include_public = false, patterns = Vec::new()),
+    text_signature = "(reader, *, path=None, include_public=False, patterns=())"
+)]
 fn check_stream(
     py: Python<'_>,
     reader: Py<PyAny>,
