@@ -10,6 +10,8 @@
 #   - the same at local[1]                         (executor scaling)
 #   - both on one file of the set                  (the fixed cost: JVM,
 #     session, task scheduling), so that the per-file cost shows apart from it
+#   - the job inside one warm session at local[1] and local[2] (per-file
+#     cost and executor scaling without the JVM's start-up in the figure)
 # after checking that the job's mirror is the CLI's, byte for byte. Needs
 # hyperfine, gzip, zstd, Java and a Python with phx_redact[spark]
 # ($PYTHON, else the venv of python/ci-spark.sh, else python3).
@@ -73,6 +75,31 @@ hyperfine --style basic --warmup 1 --runs "${RUNS:-5}" \
   -n "spark-2-one" "$(job 2 "$out/one" "$out/mirror")" \
   -n "spark-1-all" "$(job 1 "$out/in" "$out/mirror")" >/dev/null
 
+# The same jobs inside one warm session (no JVM start-up in the figure):
+# the per-file cost, and how it scales from one executor to two.
+warm() { # master
+  "$python" - "$1" "$out" "${RUNS:-5}" 2>/dev/null <<'PY'
+import json, shutil, statistics, sys, time
+from pyspark.sql import SparkSession
+from phx_redact import spark as job
+master, out, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+session = (SparkSession.builder.master(f"local[{master}]")
+           .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+times = {}
+for name, source in (("all", f"{out}/in"), ("one", f"{out}/one")):
+    runs_s = []
+    for _ in range(runs + 1):  # the first run warms the workers up
+        shutil.rmtree(f"{out}/mirror", ignore_errors=True)
+        start = time.perf_counter()
+        job._scrub_rows(session, [source], f"{out}/mirror", False, None, None, {})
+        runs_s.append(time.perf_counter() - start)
+    times[name] = statistics.median(runs_s[1:])
+print(json.dumps(times))
+PY
+}
+warm 1 >"$out/warm-1.json"
+warm 2 >"$out/warm-2.json"
+
 "$python" - "$out/times.json" "$files" "$size" "$raw" >"$out/results.md" <<'EOF'
 import json, sys
 runs = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
@@ -92,10 +119,19 @@ print(
     f"CLI {per_file('cli-j2') * 1000:.0f} ms "
     f"(ratio {per_file('spark-2') / per_file('cli-j2'):.2f})"
 )
-scale = (t["spark-1-all"] - t["spark-2-one"]) / (t["spark-2-all"] - t["spark-2-one"])
+import os
+warm = {m: json.load(open(os.path.join(os.path.dirname(sys.argv[1]), f"warm-{m}.json"))) for m in (1, 2)}
+print(f"- whole run at local[1]: {t['spark-1-all']:.2f} s")
+print("\nIn one warm session (median; no JVM start-up):\n")
+print("| executors | 120 files | one file | per file |\n|---|---|---|---|")
+for m in (1, 2):
+    w = warm[m]
+    print(f"| local[{m}] | {w['all']:.2f} s | {w['one']:.2f} s | {(w['all'] - w['one']) / (files - 1) * 1000:.1f} ms |")
+pf = lambda m: (warm[m]["all"] - warm[m]["one"]) / (files - 1)
 print(
-    f"- executors: local[1] {t['spark-1-all']:.2f} s, local[2] {t['spark-2-all']:.2f} s; "
-    f"past the fixed cost, 2 executors do the work {scale:.2f}x as fast as 1"
+    f"\n- per file, warm local[2] against `phx-redact -j2`: {pf(2) * 1000:.1f} ms against "
+    f"{per_file('cli-j2') * 1000:.1f} ms (ratio {pf(2) / per_file('cli-j2'):.2f})"
 )
+print(f"- executors: local[2] does the files {pf(1) / pf(2):.2f}x as fast as local[1]")
 EOF
 cat "$out/results.md"

@@ -38,6 +38,7 @@ import argparse
 import collections
 import dataclasses
 import functools
+import heapq
 import json
 import os
 import stat
@@ -132,7 +133,8 @@ class _Item:
     local: bool
     # Why it is passed over, if it is: (reason, whether that is a failure).
     skip: Optional[tuple] = None
-    # The folder it was found in (walked), resolved; None if named directly.
+    # The folder it was found in (walked), resolved (a URL for a store);
+    # None if named directly.
     under: Optional[str] = None
 
 
@@ -276,6 +278,7 @@ def _list_remote(arg: str, storage_options: Optional[dict]) -> list:
         return found
     if fs.isdir(path):
         root = path.rstrip("/")
+        under = fs.unstrip_protocol(root)
         found = []
         for full, info in sorted(fs.find(root, detail=True).items()):
             if info.get("type") == "directory":
@@ -286,7 +289,8 @@ def _list_remote(arg: str, storage_options: Optional[dict]) -> list:
             if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
                 skip = ("temporary file left by an interrupted phx-redact run", False)
             url = fs.unstrip_protocol(full)
-            found.append(_Item(url, url, rel, int(info.get("size") or 0), False, skip=skip))
+            size = int(info.get("size") or 0)
+            found.append(_Item(url, url, rel, size, False, skip=skip, under=under))
         if not found:
             return [_Item(arg, arg, "", 0, False, skip=("folder holds no file", True))]
         return found
@@ -323,8 +327,8 @@ def _mirror_targets(items: list, output_dir: str, rules: _Rules) -> dict:
     for item in items:
         if item.skip is not None:
             continue
-        if out_local and item.under is not None:
-            real_root = os.path.realpath(root)
+        if item.under is not None and out_local == item.local:
+            real_root = os.path.realpath(root) if out_local else root
             if (real_root + "/").startswith(item.under.rstrip("/") + "/"):
                 raise ValueError(
                     f"output_dir {_say(root, rules)} is the input folder "
@@ -353,11 +357,11 @@ def _bins(items: list, count: int) -> list:
     one large archive does not queue behind many small files."""
     count = max(1, min(count, len(items)))
     bins: list = [[] for _ in range(count)]
-    loads = [0] * count
+    loads = [(0, n) for n in range(count)]  # a heap: the lightest group on top
     for item in sorted(items, key=lambda i: i[0].size, reverse=True):
-        lightest = loads.index(min(loads))
+        load, lightest = loads[0]
         bins[lightest].append(item)
-        loads[lightest] += max(item[0].size, 1)
+        heapq.heapreplace(loads, (load + max(item[0].size, 1), lightest))
     return [b for b in bins if b]
 
 
@@ -380,8 +384,9 @@ def _row(item: _Item, rules: _Rules, **fields) -> tuple:
 def _describe(error: BaseException, item: _Item) -> str:
     """What went wrong, without the file's name (the row has it)."""
     if isinstance(error, OSError) and error.strerror:
-        return error.strerror
-    text = str(error) or type(error).__name__
+        text = error.strerror
+    else:
+        text = str(error) or type(error).__name__
     for name in (item.url, item.display, _local_path(item.url)):
         if text.startswith(name + ": "):
             return text[len(name) + 2 :]

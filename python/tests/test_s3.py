@@ -159,3 +159,12 @@ def test_s3_in_place_writes_new_objects_and_says_the_old_versions_remain(
         assert old.read() == (tree / "app.log").read_bytes()
     assert len(fs.object_version_info("inplace/logs/clean.log")) == 1
     assert len(fs.object_version_info("inplace/logs/archive/broken.log.gz")) == 1
+
+
+def test_s3_mirror_inside_its_input_folder_is_refused(spark, s3, tree):
+    fs = fs_for(s3)
+    source = upload(fs, tree, "nested")
+
+    with pytest.raises(ValueError, match="inside"):
+        phx_spark.scrub(spark, [source], output_dir=f"{source}/clean", storage_options=s3)
+    assert not fs.exists("nested/logs/clean")

@@ -280,3 +280,61 @@ def test_spark_submit_runs_the_job_file_and_passes_on_its_status(tree, tmp_path)
     expected = cli("--check", "--json", "-r", str(tree / "archive"), check_status=(1,)).stdout
     assert done.stdout.decode().splitlines() == expected.decode().splitlines()
     assert b'"type":"key"' in done.stdout
+
+
+def test_a_missing_file_fails_its_own_row(spark, tree, tmp_path):
+    missing = str(tree / "gone.log")
+
+    rows = rows_by_path(
+        phx_spark.scrub(spark, [str(tree / "app.log"), missing], output_dir=str(tmp_path / "out"))
+    )
+
+    assert rows[missing].status == "error"
+    [said] = [e for e in cli_findings(missing) if e["type"] == "error"]
+    assert rows[missing].error == said["message"]
+    assert "No such file" in said["message"]
+    assert rows[f"{tree}/app.log"].status == "written"
+
+
+def test_in_place_leaves_a_file_that_grows_meanwhile_as_it_was(tree, tmp_path, monkeypatch):
+    # In this process (no Spark): the task's own function, with a writer
+    # that appends a line while the engine reads, as an active log would.
+    path = copy_tree(tree, tmp_path / "t") / "app.log"
+    original = path.read_bytes()
+    real = phx_spark.phx_redact.redact_file
+
+    def while_a_writer_appends(src, dst, **options):
+        info = real(src, dst, **options)
+        with open(src, "ab") as log:
+            log.write(b"one more line\n")
+        return info
+
+    monkeypatch.setattr(phx_spark.phx_redact, "redact_file", while_a_writer_appends)
+    job = phx_spark._Job(phx_spark._Rules(), "in_place")
+    item = phx_spark._list_local(str(path))[0]
+
+    row = phx_spark._ScrubRow(*next(phx_spark._scrub_task([[(item, None)]], job)))
+
+    assert row.status == "error" and "changed while it was scrubbed" in row.error
+    assert path.read_bytes() == original + b"one more line\n"
+    assert temp_files(path.parent) == []
+
+
+def test_in_place_through_fsspec_on_a_renaming_store(tree, tmp_path):
+    # The path HDFS takes (a temporary name, then a rename), run in this
+    # process on fsspec's local file system.
+    root = copy_tree(tree, tmp_path / "t")
+    theirs = copy_tree(tree, tmp_path / "cli")
+    cli("-q", "--in-place", "-r", str(theirs))
+    job = phx_spark._Job(phx_spark._Rules(), "in_place")
+    items = [
+        phx_spark._Item(f"file://{root}/{rel}", f"file://{root}/{rel}", rel, 0, local=False)
+        for rel in files_under(root)
+    ]
+
+    rows = [phx_spark._ScrubRow(*r) for r in phx_spark._scrub_task([[(i, None) for i in items]], job)]
+
+    assert files_under(root) == files_under(theirs)
+    assert {r.status for r in rows} == {"written", "clean"}
+    assert all(r.note is None for r in rows)  # a rename: no old version kept
+    assert temp_files(root) == []
