@@ -5,7 +5,8 @@
 #
 # FILES files (a third plain, a third gzip, a third zstd; keys of every era,
 # one line in 50) are mirrored by:
-#   - phx-redact -j2 --output-dir                 (the baseline)
+#   - phx-redact -j2 --output-dir                 (the baseline; and -j1, to
+#     show how far the machine itself scales from one core to two)
 #   - python -m phx_redact.spark --master local[2] --output-dir
 #   - the same at local[1]                         (executor scaling)
 #   - both on one file of the set                  (the fixed cost: JVM,
@@ -70,6 +71,7 @@ echo "The Spark job's mirror is the CLI's, byte for byte ($files files)."
 hyperfine --style basic --warmup 1 --runs "${RUNS:-5}" \
   --prepare "rm -rf $out/mirror" --export-json "$out/times.json" --export-markdown "$out/times.md" \
   -n "cli-j2-all" "$bin -q -j2 -r $out/in --output-dir $out/mirror" \
+  -n "cli-j1-all" "$bin -q -j1 -r $out/in --output-dir $out/mirror" \
   -n "cli-j2-one" "$bin -q -j2 -r $out/one --output-dir $out/mirror" \
   -n "spark-2-all" "$(job 2 "$out/in" "$out/mirror")" \
   -n "spark-2-one" "$(job 2 "$out/one" "$out/mirror")" \
@@ -109,7 +111,7 @@ sd = {name: r["stddev"] or 0.0 for name, r in runs.items()}
 per_file = lambda kind: (t[f"{kind}-all"] - t[f"{kind}-one"]) / (files - 1)
 print(f"### Spark job against the CLI ({files} files, {size} on disk, about {raw} MB of text)\n")
 print("| run | mean | ± |\n|---|---|---|")
-for name in ("cli-j2-all", "spark-2-all", "spark-1-all", "cli-j2-one", "spark-2-one"):
+for name in ("cli-j2-all", "cli-j1-all", "spark-2-all", "spark-1-all", "cli-j2-one", "spark-2-one"):
     print(f"| {name} | {t[name]:.2f} s | {sd[name]:.2f} s |")
 print()
 print(f"- whole run, local[2] / `phx-redact -j2`: {t['spark-2-all'] / t['cli-j2-all']:.1f}x")
@@ -133,5 +135,9 @@ print(
     f"{per_file('cli-j2') * 1000:.1f} ms (ratio {pf(2) / per_file('cli-j2'):.2f})"
 )
 print(f"- executors: local[2] does the files {pf(1) / pf(2):.2f}x as fast as local[1]")
+print(
+    f"- the machine's own scaling in the same run: `phx-redact -j2` is "
+    f"{t['cli-j1-all'] / t['cli-j2-all']:.2f}x as fast as `-j1`"
+)
 EOF
 cat "$out/results.md"

@@ -16,7 +16,7 @@ The same from a shell, or through ``spark-submit``::
 
     python -m phx_redact.spark --master 'local[2]' --output-dir clean/ logs/
     spark-submit "$(python -c 'import phx_redact.spark as s; print(s.__file__)')" \
-        --check 's3://bucket/logs/*/'
+        --check 's3://bucket/logs/2026-*'
 
 Exit status of the command line: 0 done and nothing found, 1 found (with
 ``--check``), 2 an error in any file (which wins over a finding).
