@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
 # CI for the Python module: a fresh virtualenv, the wheel built as a user
 # builds it (`pip install ./python`, an optimised abi3 build) and its tag
-# checked, clippy on the crate, then pytest. Needs python3 (3.9+, with
-# venv and pip) and the Rust toolchain; reaches only PyPI and crates.io.
+# checked, the type stubs against the module, clippy on the crate, then
+# pytest against the real binary. Needs python3 (3.9+) and the Rust
+# toolchain; installs python3-venv, zstd and lz4 from Debian where they are
+# missing; reaches only PyPI, crates.io and Debian's archive. Placed after
+# .ci/run's release build, it builds nothing twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*"; }
+
+step "python: Debian packages (venv, and the compressors the tests use)"
+# Debian splits venv's pip bootstrap into python3-venv; zstd and lz4 make
+# the compressed files the tests compare against the binary.
+need=()
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+command -v zstd >/dev/null 2>&1 || need+=(zstd)
+command -v lz4 >/dev/null 2>&1 || need+=(lz4)
+if ((${#need[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
 
 step "python: a fresh virtualenv with pinned tools"
 work=$(mktemp -d)
@@ -38,9 +55,12 @@ step "python: clippy on the extension crate"
 cargo clippy -p phx-redact-python --all-targets --locked -- -D warnings
 
 step "python: pytest"
-# The tests compare the module with the real command line.
-cargo build --locked --quiet --bin phx-redact
-export PHX_REDACT_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/phx-redact"
+# The tests compare the module with the real command line: the release
+# binary, which .ci/run builds anyway (for its own check of the
+# repository), so that CI builds it once.
+cargo build --release --locked --quiet --bin phx-redact
+export PHX_REDACT_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/phx-redact"
 # Outside the source tree, so that `import phx_redact` is the installed
 # wheel, not python/phx_redact without its compiled part.
 (cd "$work" && "$py" -m pytest -p no:cacheprovider -q "$OLDPWD/python/tests")
+step "python: done"

@@ -2,7 +2,7 @@
 phx_redact)."""
 
 import os
-from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple, TypeVar, Union, final
+from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple, Union, final, overload
 
 __all__ = [
     "RULESET_VERSION",
@@ -17,7 +17,6 @@ __all__ = [
     "rules",
 ]
 
-_Data = TypeVar("_Data", bytes, str)
 _Path = Union[str, "os.PathLike[str]"]
 
 RULESET_VERSION: str
@@ -79,21 +78,31 @@ class Redactor:
         patterns: Sequence[str] = (),
         marker: str = "default",
     ) -> "Redactor": ...
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: Union[bytes, bytearray]) -> bytes:
         """Redacts the next chunk; returns what can be written out so far."""
     def finish(self) -> bytes:
         """Ends the stream; returns the bytes held back."""
     def findings(self, *, clear: bool = False) -> List[Finding]:
         """The findings so far, in stream order; ``clear=True`` forgets them."""
 
+@overload
 def redact(
-    data: _Data,
+    data: str,
     *,
     include_public: bool = False,
     patterns: Sequence[str] = (),
     marker: str = "default",
-) -> _Data:
-    """Redacts ``data`` (bytes or str) and returns the same type."""
+) -> str:
+    """Redacts ``data`` (bytes, bytearray or str): str for str, bytes otherwise."""
+
+@overload
+def redact(
+    data: Union[bytes, bytearray],
+    *,
+    include_public: bool = False,
+    patterns: Sequence[str] = (),
+    marker: str = "default",
+) -> bytes: ...
 
 def rules(*, include_public: bool = False, patterns: Sequence[str] = ()) -> List[Tuple[str, str]]:
     """The compiled rules as (name, regex) pairs, in priority order."""

@@ -22,6 +22,13 @@ from ._native import redact
 
 __all__ = ["RedactingFilter"]
 
+# What every record has; anything else came in through `extra=`.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
 
 class RedactingFilter(logging.Filter):
     """Redacts each record's message, its arguments, its traceback and its
@@ -37,6 +44,8 @@ class RedactingFilter(logging.Filter):
       it. The standard :class:`logging.Formatter` prints ``exc_text`` as it
       would have printed the traceback.
     - ``record.stack_info`` (``stack_info=True``) is redacted.
+    - Fields given with ``extra=`` that are strings are redacted too: a
+      JSON formatter prints them all. (Other values are left as they are.)
 
     :param include_public: also redact public project keys (``phc_``).
     :param patterns: extra regexes to redact, as the CLI's ``--pattern``.
@@ -92,4 +101,7 @@ class RedactingFilter(logging.Filter):
             record.exc_info = None
         if record.stack_info:
             record.stack_info = self._redact(record.stack_info)
+        for name, value in list(record.__dict__.items()):
+            if name not in _STANDARD and isinstance(value, str):
+                record.__dict__[name] = self._redact(value)
         return True

@@ -36,6 +36,7 @@ use pyo3::{
     create_exception,
     exceptions::{PyException, PyOSError, PyTypeError, PyValueError},
     prelude::*,
+    pybacked::PyBackedBytes,
     types::{PyBytes, PyDict, PyString},
 };
 
@@ -232,6 +233,34 @@ impl Recorder {
     }
 }
 
+/// Outputs at least this long are copied into their bytes object with the
+/// GIL released.
+const DETACHED_COPY: usize = 64 * 1024;
+
+/// `data` as a new bytes object. A large one is copied with the GIL
+/// released: the copy, and the page faults of the fresh buffer it fills,
+/// would otherwise serialise threads that each redact a large buffer.
+fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    if data.len() < DETACHED_COPY {
+        return Ok(PyBytes::new(py, data));
+    }
+    let len = pyo3::ffi::Py_ssize_t::try_from(data.len())
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("output too large"))?;
+    // SAFETY: PyBytes_FromStringAndSize(NULL, len) returns a new bytes
+    // object (or NULL with an exception set) whose `len` bytes are to be
+    // written before it is shared. Until this function returns it, `bytes`
+    // is its only reference, so no other thread can reach it while the GIL
+    // is released, and its buffer lives as long as `bytes`.
+    unsafe {
+        let ptr = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), len);
+        let bytes = Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyBytes>();
+        let buffer = pyo3::ffi::PyBytes_AsString(ptr).cast::<u8>();
+        let dest = std::slice::from_raw_parts_mut(buffer, data.len());
+        py.detach(|| dest.copy_from_slice(data));
+        Ok(bytes)
+    }
+}
+
 /// Redacts ``data`` and returns the same type: bytes for bytes, str for str.
 ///
 /// Every secret key becomes a marker and every other byte is kept, as
@@ -240,9 +269,9 @@ impl Recorder {
 /// not compile them again.
 ///
 /// Args:
-///     data: bytes, or str (redacted as UTF-8; lone surrogates are kept,
-///         and a character that a custom pattern cuts in two becomes
-///         U+FFFD).
+///     data: bytes (or a bytearray, which gives bytes), or str (redacted
+///         as UTF-8; lone surrogates are kept, and a character that a
+///         custom pattern cuts in two becomes U+FFFD).
 ///     include_public: also redact public project keys (``phc_``), as
 ///         ``--include-public``.
 ///     patterns: extra regexes to redact, as ``--pattern`` (the regex
@@ -254,12 +283,12 @@ impl Recorder {
 ///         ``{fingerprint}``, ``{stars}``, ``{len}``.
 ///
 /// Returns:
-///     The redacted data, of ``data``'s type.
+///     The redacted data: str for str, bytes otherwise.
 ///
 /// Raises:
 ///     ValueError: a pattern or the marker is refused; the message says
 ///         what is wrong and where, and never quotes the pattern.
-///     TypeError: ``data`` is neither bytes nor str.
+///     TypeError: ``data`` is neither bytes, bytearray nor str.
 #[pyfunction]
 #[pyo3(
     signature = (data, *, include_public = false, patterns = Vec::new(), marker = "default"),
@@ -276,11 +305,18 @@ fn redact<'py>(
     if let Ok(bytes) = data.cast::<PyBytes>() {
         let input = bytes.as_bytes();
         let out = py.detach(|| phx_redact::redact(&rules, input));
-        return Ok(PyBytes::new(py, &out).into_any());
+        return Ok(new_bytes(py, &out)?.into_any());
     }
     let Ok(text) = data.cast::<PyString>() else {
+        if let Ok(bytes) = data.extract::<PyBackedBytes>() {
+            // A bytearray: copied once, redacted as bytes.
+            let out = py.detach(|| phx_redact::redact(&rules, &bytes));
+            return Ok(new_bytes(py, &out)?.into_any());
+        }
         let kind = data.get_type().name()?;
-        return Err(PyTypeError::new_err(format!("redact() takes bytes or str, not {kind}")));
+        return Err(PyTypeError::new_err(format!(
+            "redact() takes bytes, bytearray or str, not {kind}"
+        )));
     };
     match text.to_cow() {
         Ok(text) => {
@@ -385,7 +421,7 @@ impl Redactor {
         })
     }
 
-    /// Redacts the next chunk of the stream.
+    /// Redacts the next chunk of the stream (bytes or a bytearray).
     ///
     /// Returns:
     ///     The output that is decided so far (may be shorter or longer than
@@ -393,7 +429,7 @@ impl Redactor {
     ///
     /// Raises:
     ///     ValueError: after :meth:`finish`.
-    fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    fn feed<'py>(&mut self, py: Python<'py>, data: PyBackedBytes) -> PyResult<Bound<'py, PyBytes>> {
         if self.finished {
             return Err(PyValueError::new_err("feed() after finish(): make a new Redactor"));
         }
@@ -401,11 +437,11 @@ impl Redactor {
         let (out, found) = py.detach(|| {
             let mut out = Vec::with_capacity(data.len() + 64);
             // Writing into a Vec cannot fail.
-            let _ = engine.feed(data, &mut out);
+            let _ = engine.feed(&data, &mut out);
             (out, engine.take_findings())
         });
         self.recorder.add(&found);
-        Ok(PyBytes::new(py, &out))
+        new_bytes(py, &out)
     }
 
     /// Ends the stream.
@@ -422,7 +458,7 @@ impl Redactor {
         let _ = self.engine.finish(&mut out);
         let found = self.engine.take_findings();
         self.recorder.add(&found);
-        Ok(PyBytes::new(py, &out))
+        new_bytes(py, &out)
     }
 
     /// The tokens found so far, in stream order, as :class:`Finding`.

@@ -186,3 +186,12 @@ def test_on_a_handler_it_sees_child_loggers_records_on_a_logger_only_its_own(key
         assert stream.getvalue().endswith("child phx_[REDACTED]\n")
     finally:
         parent.removeHandler(handler)
+
+
+def test_string_fields_given_with_extra_are_redacted(logger, keys: Keys):
+    # A JSON formatter prints every field of a record.
+    logger.handler.setFormatter(logging.Formatter("%(message)s token=%(token)s n=%(n)s"))
+    logger.handler.addFilter(RedactingFilter())
+    key = keys.key("phs", 43)
+    logger.info("login", extra={"token": key, "n": 3})
+    assert logger.output() == "login token=phs_[REDACTED] n=3\n"

@@ -107,6 +107,10 @@ def test_bytes_and_str_round_trip_with_non_ascii_text(keys: Keys):
     # keeps it.
     odd = "log-\udcff " + key
     assert phx_redact.redact(odd) == "log-\udcff phx_[REDACTED]"
+    # A bytearray gives bytes, to feed() as to redact().
+    assert phx_redact.redact(bytearray(text.encode())) == expected.encode()
+    redactor = phx_redact.Redactor()
+    assert redactor.feed(bytearray(text.encode())) + redactor.finish() == expected.encode()
     # Nothing to redact: the same text back.
     assert phx_redact.redact("日本語 only") == "日本語 only"
 
@@ -162,7 +166,7 @@ def test_findings_have_the_fields_of_check_json(keys: Keys):
 
 
 def test_type_errors_say_what_is_expected():
-    with pytest.raises(TypeError, match="bytes or str"):
+    with pytest.raises(TypeError, match="bytes, bytearray or str"):
         phx_redact.redact(12)
     with pytest.raises(TypeError):
         phx_redact.redact("x", patterns="phx")  # a str is not a list of patterns
