@@ -686,7 +686,9 @@ def scrub(
     given, or when the mirror would write two files to one path or over an
     input.
     """
-    rows = _scrub_rows(spark, inputs, output_dir, in_place, partitions, storage_options, rule_options)
+    rows = _scrub_rows(
+        spark, inputs, output_dir, in_place, partitions, storage_options, rule_options
+    )
     return spark.createDataFrame(rows, SCRUB_SCHEMA)
 
 

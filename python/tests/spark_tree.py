@@ -84,9 +84,8 @@ def fake_key(prefix: str = "phx_", seed: int = 0) -> str:
 
 def files_under(root: Path) -> dict:
     """Relative path -> bytes, for every file under ``root``."""
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
+    files = (p for p in sorted(root.rglob("*")) if p.is_file())
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in files}
 
 
 def cli_findings(*args: str, cwd=None) -> list:

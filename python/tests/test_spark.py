@@ -145,7 +145,8 @@ def test_a_corrupt_archive_fails_only_its_own_row(spark, broken_tree, tmp_path):
     assert {p for p, row in rows.items() if row.status == "error"} == broken
     assert {row.status for p, row in rows.items() if p not in broken} == {"written"}
     # Each says what the CLI says of it, without its name (the row has it).
-    said = {e["path"]: e["message"] for e in cli_findings("-r", str(broken_tree)) if e["type"] == "error"}
+    errors = [e for e in cli_findings("-r", str(broken_tree)) if e["type"] == "error"]
+    said = {e["path"]: e["message"] for e in errors}
     assert {path: rows[path].error for path in broken} == said
     assert all("corrupt" in message for message in said.values())
     # No partial copy of a broken file, and every other copy is the CLI's.
@@ -242,7 +243,8 @@ def test_main_exit_status_is_0_none_1_found_2_error(spark, tree, broken_tree, tm
     capsys.readouterr()
     assert phx_spark.main(["--check", str(tree)]) == 1
     # The text report is the CLI's, line for line.
-    assert capsys.readouterr().out == cli("--check", "-r", str(tree), check_status=(1,)).stdout.decode()
+    expected = cli("--check", "-r", str(tree), check_status=(1,)).stdout.decode()
+    assert capsys.readouterr().out == expected
     assert phx_spark.main(["--check", "--json", str(broken_tree)]) == 2
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {line["type"] for line in lines} == {"finding", "error", "key"}
@@ -332,7 +334,8 @@ def test_in_place_through_fsspec_on_a_renaming_store(tree, tmp_path):
         for rel in files_under(root)
     ]
 
-    rows = [phx_spark._ScrubRow(*r) for r in phx_spark._scrub_task([[(i, None) for i in items]], job)]
+    rows = phx_spark._scrub_task([[(i, None) for i in items]], job)
+    rows = [phx_spark._ScrubRow(*r) for r in rows]
 
     assert files_under(root) == files_under(theirs)
     assert {r.status for r in rows} == {"written", "clean"}
