@@ -207,15 +207,18 @@ def test_a_key_in_a_file_name_is_in_no_row_and_named_as_the_cli_names_it(spark, 
     src = tmp_path / "in"
     src.mkdir()
     (src / f"leak-{key}.log").write_bytes(b"token " + key.encode() + b"\n")
+    # A broken archive with a key in its name: its error must not show it.
+    (src / f"old-{key}.log.gz").write_bytes(b"\x1f\x8b\x08\x00" + bytes(20))
     ours, theirs = tmp_path / "spark", tmp_path / "cli"
-    cli("-q", "-r", str(src), "--output-dir", str(theirs))
+    cli("-q", "-r", str(src), "--output-dir", str(theirs), check_status=(2,))
 
     rows = phx_spark.scrub(spark, [str(src)], output_dir=str(ours)).collect()
     findings = phx_spark.audit(spark, [str(src)]).collect()
 
     assert files_under(ours) == files_under(theirs)
     assert key not in repr(rows) and key not in repr(findings)
-    assert [r.tokens for r in rows] == [1]
+    assert sorted((r.status, r.tokens) for r in rows) == [("error", None), ("written", 1)]
+    assert {r.type for r in findings} == {"finding", "error"}
 
 
 def test_a_mirror_that_would_write_two_files_to_one_path_is_refused(spark, tree, tmp_path):
