@@ -85,40 +85,45 @@ impl io::Read for RawStdin {
 /// A writer that holds everything written to it until [`flush`], then
 /// hands it to the inner writer in one `write_all`. The filter flushes
 /// once per read, so each read costs one write, however many spans and
-/// markers it is made of. What it holds is bounded by what one read can
-/// become (its bytes, or markers longer than the tokens they replace).
+/// markers it is made of. What it holds is bounded: past `limit` bytes (a
+/// read of short tokens each replaced by a long marker) it writes early.
 ///
 /// [`flush`]: Write::flush
 pub struct PerRead<W: Write> {
     held: Vec<u8>,
+    limit: usize,
     inner: W,
 }
 
 impl<W: Write> PerRead<W> {
-    /// `capacity`: the usual size of one read's output.
+    /// `capacity`: the usual size of one read's output; four times that
+    /// is the most held.
     pub fn new(inner: W, capacity: usize) -> Self {
-        Self { held: Vec::with_capacity(capacity), inner }
+        Self { held: Vec::with_capacity(capacity), limit: 4 * capacity, inner }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        // Cleared whether or not the write succeeds: a failed write ends
+        // the run, and bytes are never sent twice.
+        let result = self.inner.write_all(&self.held);
+        self.held.clear();
+        result
     }
 }
 
 impl<W: Write> Write for PerRead<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.held.extend_from_slice(buf);
-        Ok(buf.len())
+        self.write_all(buf).map(|()| buf.len())
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.held.extend_from_slice(buf);
-        Ok(())
+        if self.held.len() >= self.limit { self.send() } else { Ok(()) }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         if !self.held.is_empty() {
-            // Cleared whether or not the write succeeds: a failed write
-            // ends the run, and bytes are never sent twice.
-            let result = self.inner.write_all(&self.held);
-            self.held.clear();
-            result?;
+            self.send()?;
         }
         self.inner.flush()
     }

@@ -200,3 +200,39 @@ fn standard_input_and_output_pipes_are_widened_to_1_mib() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn a_read_of_short_keys_with_long_markers_is_written_in_bounded_pieces() {
+    // 4 MiB of the shortest keys, each to become a 2,000-byte marker: one
+    // read's output is 80 MiB, which must not be held whole.
+    let mut keys = KeyGen::new(5);
+    let mut input = Vec::new();
+    while input.len() < 4 << 20 {
+        input.extend_from_slice(format!("phx_{} ", keys.alnum(20)).as_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("short-keys.log");
+    fs::write(&path, &input).unwrap();
+    let marker = format!("{{prefix}}{}", "#".repeat(2000));
+    let mut child = cmd().args(["--marker", &marker]).arg(&path).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (mut total, mut buf, mut peak) = (0usize, vec![0; 1 << 16], 0);
+    loop {
+        let n = stdout.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        total += n;
+        // Sampled while the process runs: its high-water mark so far.
+        // (Gone once the process has exited: then the last sample stands.)
+        if let Ok(status) = fs::read_to_string(format!("/proc/{}/status", child.id()))
+            && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            peak = line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap();
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    let tokens = input.len() / 25;
+    assert_eq!(total, input.len() + tokens * (2000 - 20), "every key became its marker");
+    assert!(peak < 48 * 1024, "peak RSS {peak} KiB for 80 MiB of output per read");
+}
