@@ -234,5 +234,6 @@ fn a_read_of_short_keys_with_long_markers_is_written_in_bounded_pieces() {
     assert!(child.wait().unwrap().success());
     let tokens = input.len() / 25;
     assert_eq!(total, input.len() + tokens * (2000 - 20), "every key became its marker");
-    assert!(peak < 48 * 1024, "peak RSS {peak} KiB for 80 MiB of output per read");
+    // The README promises 16 MiB whatever the input and marker.
+    assert!(peak < 16 * 1024, "peak RSS {peak} KiB for 80 MiB of output per read");
 }
