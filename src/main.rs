@@ -87,7 +87,9 @@ fn run() -> anyhow::Result<ExitCode> {
             io::stdout().write_all(text.as_bytes())?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
-        Config::Filter { paths, walk, rules, stats } => filter_run(&paths, walk, &rules, stats),
+        Config::Filter { paths, walk, rules, stats, threads } => {
+            filter_run(&paths, walk, &rules, stats, threads)
+        }
         Config::Check { paths, walk, rules, json, threads, quiet } => {
             check_run(&paths, walk, &rules, json, threads, quiet)
         }
@@ -102,6 +104,7 @@ fn filter_run(
     walk: walk::WalkOptions,
     rules: &Arc<RuleSet>,
     stats: bool,
+    threads: usize,
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (inputs, mut failures) = expand_inputs(paths, walk, Audit::No);
@@ -112,7 +115,7 @@ fn filter_run(
     stdio::widen_stdio_pipes();
     let mut redactor = Redactor::new(Arc::clone(rules));
     let failed = Cell::new(0);
-    let result = filter::redact_inputs(&mut redactor, &inputs, &mut out, |input, err| {
+    let result = filter::redact_inputs(&mut redactor, &inputs, threads, &mut out, |input, err| {
         failed.set(failed.get() + 1);
         report(&format!("{}: {err:#}", input.display()));
     });

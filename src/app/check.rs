@@ -232,6 +232,9 @@ pub fn check<W: Write + ?Sized>(
     let workers = options.threads.clamp(1, inputs.len().clamp(1, crate::app::batch::MAX_THREADS));
     let next_input = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
+    // One worker leaves cores for reading: ahead on a thread of its own,
+    // or a big file in segments on every thread asked for.
+    let lone = (workers == 1).then_some(options.threads.max(1));
     let mut out = Output { out, error: None, failed: &failed };
     std::thread::scope(|scope| {
         // Bounded, so that a slow output slows the readers down rather than
@@ -243,8 +246,7 @@ pub fn check<W: Write + ?Sized>(
             scope.spawn(move || {
                 loop {
                     let i = next_input.fetch_add(1, Ordering::Relaxed);
-                    if i >= inputs.len()
-                        || !check_input(i, &inputs[i], names_of, &tx, failed, workers == 1)
+                    if i >= inputs.len() || !check_input(i, &inputs[i], names_of, &tx, failed, lone)
                     {
                         break;
                     }
@@ -327,8 +329,9 @@ fn check_input(
     names_of: &Names<'_>,
     tx: &mpsc::SyncSender<Message>,
     output_failed: &AtomicBool,
-    // One worker leaves a core for a reading thread; more keep them all.
-    read_ahead: bool,
+    // One worker leaves cores for reading (`Some(threads)`); more keep them
+    // all busy.
+    lone: Option<usize>,
 ) -> bool {
     let rules = names_of.rules;
     let endless = matches!(input, Input::Stdin);
@@ -360,9 +363,11 @@ fn check_input(
         gone
     };
     let after_read = |r: &mut Redactor| send(r, false);
-    let error = match read_ahead {
-        true => filter::inspect_input(&mut redactor, input, &mut buf, after_read),
-        false => filter::inspect_input_here(&mut redactor, input, &mut buf, after_read),
+    let error = match lone {
+        Some(threads) => {
+            filter::inspect_input_on(&mut redactor, input, &mut buf, threads, after_read)
+        }
+        None => filter::inspect_input_here(&mut redactor, input, &mut buf, after_read),
     }
     .err();
     send(&mut redactor, true);

@@ -13,7 +13,7 @@ use crate::{
     app::compress::{self, Format},
 };
 
-use crate::app::{inputs::open_nonblocking, readahead::ReadAhead, stdio::RawStdin};
+use crate::app::{inputs::open_nonblocking, readahead::ReadAhead, segments, stdio::RawStdin};
 pub use crate::io::READ_SIZE;
 use crate::io::read_retrying;
 
@@ -162,7 +162,7 @@ fn decode_layers<'a, R: BufRead + 'a>(
 /// tar or an ar archive, each member's first bytes are looked at, and one stored
 /// compressed ends the read with a [`MemberFormat`] error, for what it
 /// holds cannot be checked. The bytes pass as they are, none held back.
-struct Members<R> {
+pub(super) struct Members<R> {
     inner: R,
     /// The first 512 bytes, until they tell whether this is an archive.
     head: Vec<u8>,
@@ -223,7 +223,7 @@ impl<R: Read> Read for Members<R> {
 /// redactor as it is, with no copy into a buffer of ours, and is one
 /// write when `flush_each_read`. For text read ahead (see
 /// [`ReadAhead`]), that is one write per read of the input.
-fn pump_buffered<R: BufRead + ?Sized, W: Write + ?Sized>(
+pub(super) fn pump_buffered<R: BufRead + ?Sized, W: Write + ?Sized>(
     redactor: &mut Redactor,
     reader: &mut R,
     mut members: Option<&mut Members<()>>,
@@ -280,7 +280,8 @@ pub fn redact_input<W: Write + ?Sized>(
     buf: &mut [u8],
     flush_each_read: bool,
 ) -> Result<(), Error> {
-    pump_input(redactor, input, out, buf, flush_each_read, Reading::Filter, |_| false)
+    let how = Reading::Filter { threads: 1 };
+    pump_input(redactor, input, out, buf, flush_each_read, how, |_| false)
 }
 
 /// Reads one input through `redactor` as [`redact_input`] does, for what the
@@ -304,7 +305,25 @@ pub fn inspect_input(
     buf: &mut [u8],
     after_read: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
-    let how = Reading::Audit { ahead: true };
+    let how = Reading::Audit { ahead: true, threads: 1 };
+    pump_input(redactor, input, &mut io::sink(), buf, false, how, after_read)
+}
+
+/// [`inspect_input`], with a big regular file read and scanned on `threads`
+/// threads at once (see [`segments`](crate::app::segments)): for the audit
+/// of one input, which would otherwise leave cores idle.
+///
+/// # Errors
+///
+/// As [`inspect_input`].
+pub fn inspect_input_on(
+    redactor: &mut Redactor,
+    input: &Input,
+    buf: &mut [u8],
+    threads: usize,
+    after_read: impl FnMut(&mut Redactor) -> bool,
+) -> Result<(), Error> {
+    let how = Reading::Audit { ahead: true, threads };
     pump_input(redactor, input, &mut io::sink(), buf, false, how, after_read)
 }
 
@@ -322,7 +341,7 @@ pub fn inspect_input_here(
     buf: &mut [u8],
     after_read: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
-    let how = Reading::Audit { ahead: false };
+    let how = Reading::Audit { ahead: false, threads: 1 };
     pump_input(redactor, input, &mut io::sink(), buf, false, how, after_read)
 }
 
@@ -361,10 +380,12 @@ fn pump_sniffed<R: Read, W: Write + ?Sized>(
 /// Who reads an input, and so how: see [`pump_input`].
 #[derive(Clone, Copy)]
 enum Reading {
-    /// The filter: standard input byte for byte, files read ahead.
-    Filter,
-    /// The audit, with files read ahead or on the calling thread.
-    Audit { ahead: bool },
+    /// The filter: standard input byte for byte, files read ahead, or in
+    /// segments on `threads` threads when big.
+    Filter { threads: usize },
+    /// The audit, with files read ahead or on the calling thread, or in
+    /// segments on `threads` threads when big.
+    Audit { ahead: bool, threads: usize },
 }
 
 /// The audit (for `--check`): standard input is decompressed like a file,
@@ -400,9 +421,24 @@ fn pump_input<W: Write + ?Sized>(
             pump_sniffed(redactor, stdin, out, buf, flush_each_read, stop)
         }
         Input::Path(path) => {
+            let (Reading::Filter { threads } | Reading::Audit { threads, .. }) = how;
+            if threads > 1 {
+                if let Some((mut file, len)) = in_segments(path)? {
+                    return segments::pump_segments(
+                        redactor,
+                        &mut file,
+                        len,
+                        threads,
+                        out,
+                        flush_each_read,
+                        stop,
+                    )
+                    .map(drop);
+                }
+            }
             let file = match how {
-                Reading::Audit { ahead } => open_without_waiting(path, ahead)?,
-                Reading::Filter => open_ahead(path)?,
+                Reading::Audit { ahead, .. } => open_without_waiting(path, ahead)?,
+                Reading::Filter { .. } => open_ahead(path)?,
             };
             // A path can name a pipe (`<(...)`, /dev/stdin), whose reads can
             // be short: the format is told from as many reads as it takes.
@@ -478,6 +514,29 @@ fn ahead_if_worth_it(file: File, ahead: bool) -> Result<Opened, Error> {
     Ok(Opened::Here(BufReader::with_capacity(READ_SIZE, file)))
 }
 
+/// `path` opened, with its length, when it is a regular file worth reading
+/// in segments: big, and plain text (neither compressed nor an archive,
+/// which go through their decoders and watchers in order).
+fn in_segments(path: &Path) -> Result<Option<(File, u64)>, Error> {
+    // Told from its metadata before it is opened: a FIFO is never opened
+    // here (opening one can block, or signal its writer when closed).
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() >= segments::SEGMENTS_FROM => {}
+        _ => return Ok(None),
+    }
+    let file = File::open(path).map_err(Error::Read)?;
+    let meta = file.metadata().map_err(Error::Read)?;
+    if !meta.is_file() || meta.len() < segments::SEGMENTS_FROM {
+        return Ok(None);
+    }
+    let mut head = vec![0; 4096];
+    let n = read_retrying(&mut &file, &mut head).map_err(Error::Read)?;
+    head.truncate(n);
+    let plain =
+        Format::detect(&head) == Format::Plain && compress::Archive::detect(&head).is_none();
+    Ok(plain.then_some((file, meta.len())))
+}
+
 /// Opens `path` as `cat` does.
 fn open_ahead(path: &Path) -> Result<Opened, Error> {
     ahead_if_worth_it(File::open(path).map_err(Error::Read)?, true)
@@ -532,7 +591,10 @@ fn clear_nonblocking(file: &File) -> Result<(), Error> {
 /// token never spans two inputs.
 ///
 /// An input that cannot be opened or read is passed to `on_error` and the
-/// others are still processed; the count of such inputs is returned.
+/// others are still processed; the count of such inputs is returned. A big
+/// regular file is read and scanned on `threads` threads at once, in
+/// segments joined in order (see [`segments`](crate::app::segments)); the
+/// output is the same at any count.
 ///
 /// # Errors
 ///
@@ -540,13 +602,15 @@ fn clear_nonblocking(file: &File) -> Result<(), Error> {
 pub fn redact_inputs<W: Write + ?Sized>(
     redactor: &mut Redactor,
     inputs: &[Input],
+    threads: usize,
     out: &mut W,
     mut on_error: impl FnMut(&Input, &Error),
 ) -> Result<usize, Error> {
     let mut buf = vec![0; READ_SIZE];
     let mut failures = 0;
+    let how = Reading::Filter { threads };
     for input in inputs {
-        match redact_input(redactor, input, out, &mut buf, true) {
+        match pump_input(redactor, input, out, &mut buf, true, how, |_| false) {
             Ok(()) => {}
             Err(e @ Error::Write(_)) => return Err(e),
             Err(e) => {

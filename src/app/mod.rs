@@ -15,5 +15,6 @@ pub mod policy;
 pub mod readahead;
 pub mod sample;
 pub mod scrub;
+pub mod segments;
 pub mod stdio;
 pub mod walk;

@@ -117,6 +117,11 @@ impl<W: Write> Write for PerRead<W> {
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if self.held.is_empty() && buf.len() >= self.held.capacity() {
+            // A whole read's output in one piece (a segment's, see
+            // `app::segments`): one write, without copying it first.
+            return self.inner.write_all(buf);
+        }
         self.held.extend_from_slice(buf);
         if self.held.len() >= self.limit { self.send() } else { Ok(()) }
     }

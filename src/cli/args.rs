@@ -120,7 +120,8 @@ pub struct Args {
     pub output_dir: Option<PathBuf>,
 
     /// Files scrubbed (or checked) at once with --in-place, --output-dir or
-    /// --check [default: the number of cores].
+    /// --check; when filtering (or checking one file), threads that read
+    /// and scan a big file's parts at once [default: the number of cores].
     #[arg(help_heading = "Batch", short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 

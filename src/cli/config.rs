@@ -27,6 +27,8 @@ pub enum Config {
         walk: WalkOptions,
         /// Compiled and checked.
         rules: Arc<RuleSet>,
+        /// Threads that read and scan a big file's segments at once.
+        threads: usize,
         /// Print counts and timing at the end.
         stats: bool,
     },
@@ -248,7 +250,7 @@ impl Args {
                 let (json, quiet) = (self.json, self.quiet);
                 return Ok(Config::Check { paths, walk, rules, json, threads, quiet });
             }
-            return Ok(Config::Filter { paths, walk, rules, stats: self.stats });
+            return Ok(Config::Filter { paths, walk, rules, stats: self.stats, threads });
         };
         if self.files.is_empty() {
             return Err(Error::Usage(

@@ -73,6 +73,10 @@ use crate::{
 /// How many bytes of a new chunk are copied behind held-back bytes at a
 /// time, to scan across the boundary. Held-back runs are short, so one
 /// round almost always resolves them.
+// Used by the drivers that read a file on several threads (`app::segments`).
+#[cfg(feature = "cli")]
+mod resume;
+
 const STITCH: usize = 256;
 
 /// Redacts secrets from a stream fed to it in chunks of any size.

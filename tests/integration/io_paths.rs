@@ -12,7 +12,10 @@ use std::{
 };
 
 use phx_redact::{
-    app::readahead::AHEAD_SIZE,
+    app::{
+        readahead::AHEAD_SIZE,
+        segments::{EXTEND_MAX, SEGMENT, SEGMENTS_FROM},
+    },
     filter::READ_SIZE,
     sample::{self, Era, KeyGen},
 };
@@ -236,4 +239,111 @@ fn a_read_of_short_keys_with_long_markers_is_written_in_bounded_pieces() {
     assert_eq!(total, input.len() + tokens * (2000 - 20), "every key became its marker");
     // The README promises 16 MiB whatever the input and marker.
     assert!(peak < 16 * 1024, "peak RSS {peak} KiB for 80 MiB of output per read");
+}
+
+/// A log of `segments` segments' length with a key of every era across
+/// each segment's nominal start (a few bytes either side), a line that ends
+/// exactly at one start, and, when `long_line`, a line longer than a
+/// segment's reach past its end across another (which sends the rest of
+/// the file down the plain path).
+fn log_across_segments(segments: u64, long_line: bool, seed: u64) -> Vec<u8> {
+    let len = (segments * SEGMENT) as usize + 12_345;
+    let mut log = sample::log(seed, len / 40, 50);
+    log.truncate(len);
+    let mut keys = KeyGen::new(seed);
+    for k in 1..segments as usize {
+        let at = k * SEGMENT as usize;
+        let key = keys.key(["phx", "phs", "pha", "phr"][k % 4], Era::ALL[k % Era::ALL.len()]);
+        // Across the start, a little further on each time.
+        let start = at - (k * 7) % key.len();
+        log[start - 1] = b' ';
+        log[start..start + key.len()].copy_from_slice(key.as_bytes());
+        log[start + key.len()] = b'\n';
+    }
+    // A line that ends at the byte before segment 2's start.
+    log[2 * SEGMENT as usize - 1] = b'\n';
+    if long_line {
+        let from = 3 * SEGMENT as usize - 1000;
+        let line_end = from + EXTEND_MAX as usize + SEGMENT as usize;
+        for b in &mut log[from..line_end] {
+            if *b == b'\n' {
+                *b = b' ';
+            }
+        }
+        let key = keys.key("phx", Era::ALL[0]);
+        let at = 4 * SEGMENT as usize + 100;
+        log[at..at + key.len()].copy_from_slice(key.as_bytes());
+    }
+    log
+}
+
+#[test]
+fn a_big_file_read_in_segments_on_any_thread_count_is_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, long_line) in [(0, false), (1, true)] {
+        let log = log_across_segments(7, long_line, 40 + i);
+        assert!(log.len() as u64 >= SEGMENTS_FROM);
+        let path = dir.path().join(format!("big-{i}.log"));
+        fs::write(&path, &log).unwrap();
+        let expected = oracle(&log, false);
+        for threads in ["1", "2", "3", "5"] {
+            let out = cmd().args(["-j", threads]).arg(&path).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.stdout == expected,
+                "-j{threads}, long line {long_line}: output differs from the oracle"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_audit_in_segments_finds_what_one_thread_finds_at_the_same_lines_and_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = log_across_segments(6, true, 50);
+    let path = dir.path().join("big.log");
+    fs::write(&path, &log).unwrap();
+    let audit = |threads: &str| {
+        let out = cmd().args(["--check", "--json", "-j", threads]).arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one = audit("1");
+    let expected = Regex::new(TOKEN).unwrap().find_iter(&log).count();
+    assert_eq!(one.lines().filter(|l| l.contains(r#""type":"finding""#)).count(), expected);
+    for threads in ["2", "4"] {
+        assert_eq!(audit(threads), one, "-j{threads}");
+    }
+}
+
+#[test]
+fn a_custom_token_across_a_segment_start_is_redacted_whole() {
+    // A rule whose tokens run across newlines: the stream has not drained
+    // at the segment's start, so the segment is fed in order instead.
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = sample::log(60, (5 * SEGMENT / 40) as usize, 50);
+    log.truncate(5 * SEGMENT as usize);
+    // BEGIN, letters, a newline just before segment 2's start, letters,
+    // END: one token across the start.
+    let at = 2 * SEGMENT as usize - 30;
+    log[at - 1] = b' ';
+    log[at..at + 5].copy_from_slice(b"BEGIN");
+    log[at + 5..at + 60].fill(b'x');
+    log[2 * SEGMENT as usize - 1] = b'\n';
+    log[at + 60..at + 63].copy_from_slice(b"END");
+    log[at + 63] = b' ';
+    let path = dir.path().join("custom.log");
+    fs::write(&path, &log).unwrap();
+    let expected =
+        Regex::new(r"BEGIN[x\n]{0,200}END").unwrap().replace_all(&log, &b"[REDACTED]"[..]);
+    let expected = oracle(&expected, false);
+    for threads in ["1", "2"] {
+        let out = cmd()
+            .args(["-j", threads, "--pattern", r"BEGIN[x\n]{0,200}END"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout == *expected, "-j{threads}: output differs from the oracle");
+    }
 }
