@@ -5,8 +5,8 @@
 //! scan costs more than the copy. Either way one thread sets the pace. So
 //! each thread takes its own segments of the file (segment `k` on thread
 //! `k % threads`), reads them with `pread` and scans them with a redactor
-//! resumed there ([`Redactor::resume_at`]); the calling thread joins them
-//! in order ([`Redactor::continue_with`]) and writes each one's output in
+//! resumed there (`Redactor::resume_at`); the calling thread joins them
+//! in order (`Redactor::continue_with`) and writes each one's output in
 //! one write.
 //!
 //! # Where a segment begins and ends
@@ -95,7 +95,8 @@ pub(crate) fn pump_segments<W: Write + ?Sized>(
     mut stop: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<bool, Error> {
     debug_assert_eq!(redactor.position(), 0);
-    let threads = threads.max(1) as u64;
+    // No more threads than segments, nor than a batch would start.
+    let threads = (threads.clamp(1, crate::app::batch::MAX_THREADS) as u64).min(len / SEGMENT + 1);
     let template = redactor.resume_at(0, None);
     let shared: &File = file;
     let stopped = std::thread::scope(|scope| -> Result<bool, Error> {
