@@ -148,7 +148,8 @@ fn check_run(
         true => Box::new(io::sink()),
         false => Box::new(BufWriter::new(io::stdout().lock())),
     };
-    let options = check::CheckOptions { json, threads };
+    // Quiet, only the exit status tells: tokens are counted, not recorded.
+    let options = check::CheckOptions { json, threads, verdict_only: quiet };
     let outcome = check::check(&inputs, rules, options, &mut out, |name, err| {
         report(&format!("{name}: {err:#}"));
     });

@@ -401,6 +401,18 @@ fn quiet_check_prints_nothing_and_its_status_is_the_verdict() {
         assert_eq!((code, out.as_slice()), (2, &b""[..]));
         assert!(err.contains("missing.log: cannot read"), "{err}");
     }
+    // Quiet, tokens are counted rather than recorded: a run cut at the hold
+    // cap before any rule matched counts too, from standard input as well.
+    let capped = format!("BEGIN{}\n", "a".repeat(70 * 1024));
+    let pattern = "BEGIN[a-z]*END";
+    for quiet in [true, false] {
+        let mut args = vec!["--check", "--pattern", pattern, "-"];
+        if quiet {
+            args.push("-q");
+        }
+        let (code, out, _) = run(&args, capped.as_bytes());
+        assert_eq!((code, out.is_empty()), (1, quiet), "quiet: {quiet}");
+    }
 }
 
 /// The list of keys stops at 10 000; further keys' findings are counted, so
