@@ -423,14 +423,14 @@ fn pump_input<W: Write + ?Sized>(
         Input::Path(path) => {
             let (Reading::Filter { threads } | Reading::Audit { threads, .. }) = how;
             if threads > 1 {
-                if let Some((mut file, len)) = in_segments(path)? {
+                if let Some(mut file) = in_segments(path)? {
                     return segments::pump_segments(
                         redactor,
                         &mut file,
-                        len,
                         threads,
                         out,
                         flush_each_read,
+                        !audit,
                         stop,
                     )
                     .map(drop);
@@ -514,27 +514,30 @@ fn ahead_if_worth_it(file: File, ahead: bool) -> Result<Opened, Error> {
     Ok(Opened::Here(BufReader::with_capacity(READ_SIZE, file)))
 }
 
-/// `path` opened, with its length, when it is a regular file worth reading
+/// `path` opened when it is a regular file worth reading
 /// in segments: big, and plain text (neither compressed nor an archive,
 /// which go through their decoders and watchers in order).
-fn in_segments(path: &Path) -> Result<Option<(File, u64)>, Error> {
+fn in_segments(path: &Path) -> Result<Option<File>, Error> {
     // Told from its metadata before it is opened: a FIFO is never opened
     // here (opening one can block, or signal its writer when closed).
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() && meta.len() >= segments::SEGMENTS_FROM => {}
         _ => return Ok(None),
     }
-    let file = File::open(path).map_err(Error::Read)?;
+    // Opened without blocking, and told again from the open file: the path
+    // may have become a FIFO since, whose open would wait for a writer.
+    let file = open_nonblocking(path).map_err(Error::Read)?;
     let meta = file.metadata().map_err(Error::Read)?;
     if !meta.is_file() || meta.len() < segments::SEGMENTS_FROM {
         return Ok(None);
     }
+    clear_nonblocking(&file)?;
     let mut head = vec![0; 4096];
     let n = read_retrying(&mut &file, &mut head).map_err(Error::Read)?;
     head.truncate(n);
     let plain =
         Format::detect(&head) == Format::Plain && compress::Archive::detect(&head).is_none();
-    Ok(plain.then_some((file, meta.len())))
+    Ok(plain.then_some(file))
 }
 
 /// Opens `path` as `cat` does.

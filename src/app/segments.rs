@@ -38,22 +38,31 @@ use std::{
 
 use crate::{Error, Redactor, io::READ_SIZE};
 
-/// A segment's nominal length: one write of output each.
-pub const SEGMENT: u64 = 1 << 20;
+/// A segment's nominal length: one write of output each. Small enough that
+/// the segments in flight, one per thread with its output and (for the
+/// audit) its findings, stay within the memory the README promises.
+pub const SEGMENT: u64 = 512 * 1024;
 
 /// How far past its nominal end a segment looks for a line start. A longer
 /// line sends the rest of the file down the plain path.
-pub const EXTEND_MAX: u64 = 1 << 20;
+pub const EXTEND_MAX: u64 = 256 * 1024;
+
+/// The most threads that read one file. Each holds a segment in flight
+/// (its bytes, and for the audit its findings: about a megabyte on a dense
+/// log), and the audit's peak stays under the README's 16 MiB with two
+/// (15.0 MiB for half a million findings and a 100 MiB token; 17.8 MiB
+/// with four).
+pub const MAX_THREADS: usize = 2;
 
 /// The most output a segment holds before it gives up on being joined (a
 /// read of short keys with long markers): memory stays bounded. A
 /// segment's output is rarely much longer than its bytes, at most
 /// `SEGMENT + EXTEND_MAX`.
-const OUTPUT_MAX: usize = 3 << 20;
+const OUTPUT_MAX: usize = 2 << 20;
 
 /// Files at least this big are read in segments; below, the threads would
 /// cost more than they save.
-pub const SEGMENTS_FROM: u64 = 4 * SEGMENT;
+pub const SEGMENTS_FROM: u64 = 4 << 20;
 
 /// One segment, scanned.
 struct Scanned {
@@ -77,10 +86,12 @@ enum Segment {
     Past,
 }
 
-/// Redacts the regular file `file`, `len` bytes long when measured, into
+/// Redacts the regular file `file`, as long as it is when this starts, into
 /// `out` as [`pump`](super::filter) would, on `threads` threads (see the
 /// module docs). `stop` sees the redactor after each segment joined and
-/// returns true to stop there.
+/// returns true to stop there. Without `keep_output` (an audit, which wants
+/// only what the redactor records), segments keep no output and nothing is
+/// written to `out`.
 ///
 /// # Errors
 ///
@@ -88,25 +99,28 @@ enum Segment {
 pub(crate) fn pump_segments<W: Write + ?Sized>(
     redactor: &mut Redactor,
     file: &mut File,
-    len: u64,
     threads: usize,
     out: &mut W,
     flush_each: bool,
+    keep_output: bool,
     mut stop: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<bool, Error> {
     debug_assert_eq!(redactor.position(), 0);
-    // No more threads than segments, nor than a batch would start.
-    let threads = (threads.clamp(1, crate::app::batch::MAX_THREADS) as u64).min(len / SEGMENT + 1);
+    // What it grows by from here goes down the plain path.
+    let len = file.metadata().map_err(Error::Read)?.len();
+    // No more threads than segments, nor than MAX_THREADS.
+    let threads = (threads.clamp(1, MAX_THREADS) as u64).min(len / SEGMENT + 1);
     let template = redactor.resume_at(0, None);
     let shared: &File = file;
     let stopped = std::thread::scope(|scope| -> Result<bool, Error> {
-        // One channel per helper, of one segment: a helper runs at most a
-        // segment ahead of the join, so memory stays bounded.
+        // One rendezvous channel per helper: a helper holds at most the
+        // segment it has scanned while it waits to hand it over, so memory
+        // stays bounded.
         // Each helper's outputs come back to it once written: buffers are
         // reused, not faulted in afresh for every segment.
         let helpers: Vec<(mpsc::Receiver<Segment>, mpsc::SyncSender<Vec<u8>>)> = (1..threads)
             .map(|helper| {
-                let (tx, rx) = mpsc::sync_channel(1);
+                let (tx, rx) = mpsc::sync_channel(0);
                 let (used_tx, used_rx) = mpsc::sync_channel::<Vec<u8>>(2);
                 let template = &template;
                 scope.spawn(move || {
@@ -114,7 +128,7 @@ pub(crate) fn pump_segments<W: Write + ?Sized>(
                     let mut k = helper;
                     loop {
                         let out = used_rx.try_recv().unwrap_or_default();
-                        let segment = scan(shared, len, k, template, &mut buf, out);
+                        let segment = scan(shared, len, k, template, &mut buf, out, keep_output);
                         // Past a segment that cannot be joined, the join
                         // stops there: scanning on would only hold memory.
                         let last = match &segment {
@@ -134,7 +148,10 @@ pub(crate) fn pump_segments<W: Write + ?Sized>(
         let (mut buf, mut spare) = (Filled::default(), Vec::new());
         for k in 0.. {
             let segment = match k % threads {
-                0 => scan(shared, len, k, &template, &mut buf, std::mem::take(&mut spare)),
+                0 => {
+                    let out = std::mem::take(&mut spare);
+                    scan(shared, len, k, &template, &mut buf, out, keep_output)
+                }
                 helper => helpers[helper as usize - 1].0.recv().unwrap_or(Segment::Past),
             };
             let scanned = match segment {
@@ -181,6 +198,7 @@ fn scan(
     template: &Redactor,
     buf: &mut Filled,
     mut out: Vec<u8>,
+    keep_output: bool,
 ) -> Segment {
     let nominal = k * SEGMENT;
     if nominal >= len {
@@ -240,10 +258,15 @@ fn scan(
     let before = (start_at > 0).then(|| buf.bytes()[start - 1]);
     let mut redactor = template.resume_at(start_at, before);
     out.clear();
-    // Reserved whole, so that growing never copies it; only what is
-    // written is touched.
-    out.reserve_exact(OUTPUT_MAX);
-    let fed = redactor.feed(&buf.bytes()[start..stop], &mut Bounded(&mut out));
+    let bytes = &buf.bytes()[start..stop];
+    let fed = if keep_output {
+        // Reserved whole, so that growing never copies it; only what is
+        // written is touched.
+        out.reserve_exact(OUTPUT_MAX);
+        redactor.feed(bytes, &mut Bounded(&mut out))
+    } else {
+        redactor.feed(bytes, &mut io::sink())
+    };
     whole &= fed.is_ok();
     Segment::Scanned(Box::new(Scanned { start: start_at, before, out, redactor, whole }))
 }

@@ -281,7 +281,7 @@ fn log_across_segments(segments: u64, long_line: bool, seed: u64) -> Vec<u8> {
 fn a_big_file_read_in_segments_on_any_thread_count_is_byte_exact() {
     let dir = tempfile::tempdir().unwrap();
     for (i, long_line) in [(0, false), (1, true)] {
-        let log = log_across_segments(7, long_line, 40 + i);
+        let log = log_across_segments(SEGMENTS_FROM / SEGMENT + 3, long_line, 40 + i);
         assert!(log.len() as u64 >= SEGMENTS_FROM);
         let path = dir.path().join(format!("big-{i}.log"));
         fs::write(&path, &log).unwrap();
@@ -300,7 +300,7 @@ fn a_big_file_read_in_segments_on_any_thread_count_is_byte_exact() {
 #[test]
 fn an_audit_in_segments_finds_what_one_thread_finds_at_the_same_lines_and_columns() {
     let dir = tempfile::tempdir().unwrap();
-    let log = log_across_segments(6, true, 50);
+    let log = log_across_segments(SEGMENTS_FROM / SEGMENT + 2, true, 50);
     let path = dir.path().join("big.log");
     fs::write(&path, &log).unwrap();
     let audit = |threads: &str| {
@@ -321,8 +321,9 @@ fn a_custom_token_across_a_segment_start_is_redacted_whole() {
     // A rule whose tokens run across newlines: the stream has not drained
     // at the segment's start, so the segment is fed in order instead.
     let dir = tempfile::tempdir().unwrap();
-    let mut log = sample::log(60, (5 * SEGMENT / 40) as usize, 50);
-    log.truncate(5 * SEGMENT as usize);
+    let len = (SEGMENTS_FROM + SEGMENT) as usize;
+    let mut log = sample::log(60, len / 40, 50);
+    log.truncate(len);
     // BEGIN, letters, a newline just before segment 2's start, letters,
     // END: one token across the start.
     let at = 2 * SEGMENT as usize - 30;
@@ -345,5 +346,48 @@ fn a_custom_token_across_a_segment_start_is_redacted_whole() {
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(out.stdout == *expected, "-j{threads}: output differs from the oracle");
+    }
+}
+
+#[test]
+fn an_audit_in_segments_stays_under_16_mib_with_half_a_million_findings() {
+    // The README's promise for the audit, for a file read in segments: each
+    // thread's segment in flight holds its findings until it is joined.
+    let key = KeyGen::new(71).key("phx", Era::Current);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.log");
+    let mut file = fs::File::create(&path).unwrap();
+    let lines = format!("k={key}\n").repeat(1000);
+    for _ in 0..500 {
+        file.write_all(lines.as_bytes()).unwrap();
+    }
+    file.write_all(b"phs_").unwrap();
+    let run = vec![b'Z'; 1 << 20];
+    for _ in 0..100 {
+        file.write_all(&run).unwrap();
+    }
+    file.write_all(b"\n").unwrap();
+    drop(file);
+    for threads in ["2", "8"] {
+        let mut child = cmd().args(["--check", "-j", threads]).arg(&path).spawn().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (mut text, mut buf, mut peak) = (Vec::new(), vec![0; 1 << 16], 0);
+        loop {
+            let n = stdout.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            text.extend_from_slice(&buf[..n]);
+            // Sampled while the process runs (see above).
+            if let Ok(status) = fs::read_to_string(format!("/proc/{}/status", child.id()))
+                && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:"))
+            {
+                peak = line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap();
+            }
+        }
+        assert_eq!(child.wait().unwrap().code(), Some(1));
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("500001 findings, 2 distinct keys"), "-j{threads}");
+        assert!(peak < 16 * 1024, "-j{threads}: peak RSS {peak} KiB");
     }
 }
