@@ -16,21 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mib=${1:-256}
-out=$PWD/target/io
-mkdir -p "$out"
-for tool in hyperfine rg python3; do
-  command -v "$tool" >/dev/null || { echo "floor.sh: $tool is not installed" >&2; exit 2; }
-done
-if [ -n "${PHX:-}" ]; then
-  bin=$(realpath "$PHX")
-else
-  cargo build --release --locked --quiet
-  bin=$PWD/target/release/phx-redact
-fi
-
-real=$out/realistic-${mib}m.log dense=$out/dense-${mib}m.log
-[ -s "$real" ] || "$bin" --generate-sample $((mib * 1024 * 1024 / 107)) --secret-every 100 --seed 7 >"$real"
-[ -s "$dense" ] || "$bin" --generate-sample $((mib * 1024 * 1024 / 2 / 133)) --secret-every 1 --seed 8 >"$dense"
+tools="hyperfine rg python3"
+. benches/io-files.sh
 
 rule='(phx|phs|pha|phr)_([A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})'
 for f in "$real" "$dense"; do

@@ -16,24 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mib=${1:-256}
-out=$PWD/target/io
-mkdir -p "$out"
-for tool in hyperfine rg strace cp cat wc python3; do
-  command -v "$tool" >/dev/null || { echo "io.sh: $tool is not installed" >&2; exit 2; }
-done
-# PHX=/path/to/phx-redact measures another build (an older commit's, say)
-# on the same files.
-if [ -n "${PHX:-}" ]; then
-  bin=$(realpath "$PHX")
-else
-  cargo build --release --locked --quiet
-  bin=$PWD/target/release/phx-redact
-fi
-
-# The generator's lines average about 107 bytes (realistic) and 133 (dense).
-real=$out/realistic-${mib}m.log dense=$out/dense-${mib}m.log tree=$out/tree
-[ -s "$real" ] || "$bin" --generate-sample $((mib * 1024 * 1024 / 107)) --secret-every 100 --seed 7 >"$real"
-[ -s "$dense" ] || "$bin" --generate-sample $((mib * 1024 * 1024 / 2 / 133)) --secret-every 1 --seed 8 >"$dense"
+tools="hyperfine rg strace cp cat wc python3"
+. benches/io-files.sh
+tree=$out/tree
 if [ ! -d "$tree" ]; then
   mkdir -p "$tree.tmp"
   for i in $(seq 1 120); do

@@ -21,7 +21,7 @@ use phx_redact::{
 };
 use regex::bytes::{Captures, Regex};
 
-use crate::common::{TOKEN, cmd, oracle, tool};
+use crate::common::{TOKEN, cmd, oracle, tool, write_many_findings};
 
 /// The oracle for `--marker same-length`: a token's prefix, then a star
 /// for each byte of its body.
@@ -356,17 +356,8 @@ fn an_audit_in_segments_stays_under_16_mib_with_half_a_million_findings() {
     let key = KeyGen::new(71).key("phx", Era::Current);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("many.log");
-    let mut file = fs::File::create(&path).unwrap();
-    let lines = format!("k={key}\n").repeat(1000);
-    for _ in 0..500 {
-        file.write_all(lines.as_bytes()).unwrap();
-    }
-    file.write_all(b"phs_").unwrap();
-    let run = vec![b'Z'; 1 << 20];
-    for _ in 0..100 {
-        file.write_all(&run).unwrap();
-    }
-    file.write_all(b"\n").unwrap();
+    let mut file = std::io::BufWriter::new(fs::File::create(&path).unwrap());
+    write_many_findings(&mut file, &key);
     drop(file);
     for threads in ["2", "8"] {
         let mut child = cmd().args(["--check", "-j", threads]).arg(&path).spawn().unwrap();
