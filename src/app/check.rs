@@ -247,8 +247,12 @@ pub fn check<W: Write + ?Sized>(
     let next_input = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     // One worker leaves cores for reading: ahead on a thread of its own,
-    // or a big file in segments on every thread asked for.
-    let lone = (workers == 1).then_some(options.threads.max(1));
+    // or, when only the verdict is wanted, a big file in segments on every
+    // thread asked for. Findings are not gathered in segments: each
+    // thread's segment in flight would hold a megabyte of them on a dense
+    // log, past the memory the README promises.
+    let segment_threads = if options.verdict_only { options.threads.max(1) } else { 1 };
+    let lone = (workers == 1).then_some(segment_threads);
     let mut out = Output { out, error: None, failed: &failed };
     std::thread::scope(|scope| {
         // Bounded, so that a slow output slows the readers down rather than

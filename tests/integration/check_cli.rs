@@ -258,7 +258,16 @@ fn check_memory_stays_constant_with_many_findings_and_a_huge_token() {
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let writer = std::thread::spawn(move || {
-        crate::common::write_many_findings(&mut stdin, &key);
+        let lines = format!("k={key}\n").repeat(1000);
+        for _ in 0..LINES / 1000 {
+            stdin.write_all(lines.as_bytes()).unwrap();
+        }
+        stdin.write_all(b"phs_").unwrap();
+        let run = vec![b'Z'; 1 << 20];
+        for _ in 0..100 {
+            stdin.write_all(&run).unwrap();
+        }
+        stdin.write_all(b"\n").unwrap();
         stdin // left open: the child stays alive until its memory is read
     });
     let mut line = String::new();

@@ -206,18 +206,3 @@ pub fn tool(name: &str, package: &str) -> Option<PathBuf> {
         )
     }))
 }
-
-/// Half a million lines each holding `key`, then a 100 MiB `phs_` token:
-/// the audit's worst case for memory, in the README's promise.
-pub fn write_many_findings(out: &mut impl std::io::Write, key: &str) {
-    let lines = format!("k={key}\n").repeat(1000);
-    for _ in 0..500 {
-        out.write_all(lines.as_bytes()).unwrap();
-    }
-    out.write_all(b"phs_").unwrap();
-    let run = vec![b'Z'; 1 << 20];
-    for _ in 0..100 {
-        out.write_all(&run).unwrap();
-    }
-    out.write_all(b"\n").unwrap();
-}
