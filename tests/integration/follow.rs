@@ -447,14 +447,16 @@ fn lines_of_several_files_never_mix() {
 }
 
 /// A writer that logs numbered lines (each holding `$KEY`) to `$1`, a line
-/// about every millisecond, through an fd it keeps open; on SIGHUP (sent
+/// about every millisecond, through an fd it keeps open; on SIGUSR1 (sent
 /// by logrotate's postrotate) it reopens `$1`, writes 200 more lines there
 /// and ends. Like most daemons, it goes on writing to the renamed file
-/// until the signal is handled.
+/// until the signal is handled. (Not SIGHUP, the usual one: a shell cannot
+/// trap a signal ignored when it started, and a run under `nohup` ignores
+/// SIGHUP; the writer then never reopened and the test timed out.)
 const ROTATING_WRITER: &str = r#"
 exec 3>>"$1"
 hup=0; after=-1; i=0
-trap 'hup=1' HUP
+trap 'hup=1' USR1
 echo ready
 while [ "$after" -lt 200 ]; do
     if [ "$hup" = 1 ]; then hup=0; exec 3>>"$1"; after=0; fi
@@ -512,7 +514,7 @@ fn rotate_with_logrotate(create: bool) {
     fs::write(
         &conf,
         format!(
-            "{} {{\n    {}\n    rotate 3\n    missingok\n    postrotate\n        {wait_for_go}kill -HUP {}\n    endscript\n}}\n",
+            "{} {{\n    {}\n    rotate 3\n    missingok\n    postrotate\n        {wait_for_go}kill -USR1 {}\n    endscript\n}}\n",
             log.display(),
             if create { "create" } else { "nocreate" },
             writer.0.id(),
