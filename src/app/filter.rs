@@ -305,8 +305,7 @@ pub fn inspect_input(
     buf: &mut [u8],
     after_read: impl FnMut(&mut Redactor) -> bool,
 ) -> Result<(), Error> {
-    let how = Reading::Audit { ahead: true, threads: 1 };
-    pump_input(redactor, input, &mut io::sink(), buf, false, how, after_read)
+    inspect_input_on(redactor, input, buf, 1, after_read)
 }
 
 /// [`inspect_input`], with a big regular file read and scanned on `threads`
