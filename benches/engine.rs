@@ -48,8 +48,8 @@ fn redact(rules: &Arc<RuleSet>, data: &[u8], out: &mut impl io::Write) {
 }
 
 fn oracle(data: &[u8]) -> Vec<u8> {
-    let re = Regex::new(r"(phx|phs|pha|phr)_(?:[A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})")
-        .unwrap();
+    let re =
+        Regex::new(r"(phx|phs|pha|phr)_[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}[A-Za-z0-9_]*").unwrap();
     re.replace_all(data, |c: &regex::bytes::Captures| [&c[1], b"_[REDACTED]"].concat()).into_owned()
 }
 

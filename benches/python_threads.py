@@ -24,7 +24,7 @@ import phx_redact
 from phx_redact.logging import RedactingFilter
 
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-TOKEN = re.compile(rb"(phx|phs|pha|phr)_(?:[A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})")
+TOKEN = re.compile(rb"(phx|phs|pha|phr)_[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}[A-Za-z0-9_]*")
 
 
 def buffer(seed: int, mib: int) -> bytes:

@@ -58,33 +58,32 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     match config {
         Config::Completions { shell } => {
-            let mut out = io::stdout().lock();
-            clap_complete::generate(
-                shell,
-                &mut phx_redact::cli::Args::command(),
-                "phx-redact",
-                &mut out,
-            );
-            out.flush()?;
+            // Into memory first: clap_complete panics when its writer
+            // fails (a full or closed output).
+            let mut script = Vec::new();
+            let mut command = phx_redact::cli::Args::command();
+            clap_complete::generate(shell, &mut command, "phx-redact", &mut script);
+            write_stdout(&script).context("<stdout>")?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
         Config::Man => {
-            let mut out = io::stdout().lock();
-            clap_mangen::Man::new(phx_redact::cli::Args::command()).render(&mut out)?;
-            out.flush()?;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(phx_redact::cli::Args::command()).render(&mut page)?;
+            write_stdout(&page).context("<stdout>")?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
         Config::Sample { lines, seed, one_in } => {
             // Streamed: a count too large to hold runs until the reader
             // stops reading.
             let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-            phx_redact::sample::write_log(seed, lines, one_in, &mut out)?;
-            out.flush()?;
+            phx_redact::sample::write_log(seed, lines, one_in, &mut out)
+                .and_then(|()| out.flush())
+                .context("<stdout>")?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
         Config::ListRules { rules } => {
             let text = policy().redact_str(&rules.describe());
-            io::stdout().write_all(text.as_bytes())?;
+            write_stdout(text.as_bytes()).context("<stdout>")?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
         Config::Filter { paths, walk, rules, stats, threads } => {
@@ -115,10 +114,12 @@ fn filter_run(
     stdio::widen_stdio_pipes();
     let mut redactor = Redactor::new(Arc::clone(rules));
     let failed = Cell::new(0);
-    let result = filter::redact_inputs(&mut redactor, &inputs, threads, &mut out, |input, err| {
-        failed.set(failed.get() + 1);
-        report(&format!("{}: {err:#}", input.display()));
-    });
+    let output = phx_redact::app::inputs::FileId::of_stdout();
+    let result =
+        filter::redact_inputs(&mut redactor, &inputs, threads, &mut out, output, |input, err| {
+            failed.set(failed.get() + 1);
+            report(&format!("{}: {err:#}", input.display()));
+        });
     failures += match result {
         Ok(count) => count,
         // The reader went away (`| head`): quietly, but an input
@@ -187,6 +188,13 @@ fn follow_run(
         let status = i32::from(exit_codes::ERROR);
         signal_hook::flag::register_conditional_shutdown(signal, status, Arc::clone(&stop))?;
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    // A followed file that is the output would be read back without end.
+    if let Some(output) = phx_redact::app::inputs::FileId::of_stdout() {
+        for path in paths {
+            let input = Input::Path(path.clone());
+            output.refuse_as_input(&input).with_context(|| path.display().to_string())?;
+        }
     }
     let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     follow::follow(paths, rules, options, &mut out, &stop, |path, message| {
@@ -287,12 +295,28 @@ fn argument_error(err: &clap::Error) -> ExitCode {
         return ExitCode::from(exit_codes::ERROR);
     }
     let text = policy().redact_str(&err.render().to_string());
-    let _ = if err.use_stderr() {
-        io::stderr().lock().write_all(text.as_bytes())
+    if err.use_stderr() {
+        let _ = io::stderr().lock().write_all(text.as_bytes());
     } else {
-        io::stdout().lock().write_all(text.as_bytes())
-    };
+        // `--help` or `--version` into a full output is an error; into a
+        // reader that went away (`--help | head -1`), not.
+        match write_stdout(text.as_bytes()) {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                report(&format!("<stdout>: {e}"));
+                return ExitCode::from(exit_codes::ERROR);
+            }
+            _ => {}
+        }
+    }
     ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(exit_codes::ERROR))
+}
+
+/// Writes `bytes` to standard output and flushes it, so that a failure is
+/// seen here rather than lost when the process exits.
+fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
 }
 
 /// Whether descriptor 1 was closed when the process started (`>&-`). Rust's

@@ -21,7 +21,7 @@ use regex::bytes::{Captures, Regex};
 
 /// A key's body, as the README defines it: written here, not taken from
 /// the crate.
-const KEY_BODY: &str = r"(?:[A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})";
+const KEY_BODY: &str = r"[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}[A-Za-z0-9_]*";
 
 /// The built-in secret kinds, in the crate's priority order.
 const SECRET_KINDS: [&str; 4] = ["phx", "phs", "pha", "phr"];

@@ -30,7 +30,7 @@ use serde::Serialize;
 use crate::{
     Error, Finding, Redactor, RuleSet,
     app::filter::{self, Input, READ_SIZE},
-    app::policy::MessagePolicy,
+    app::policy::{MessagePolicy, PrintedName},
     engine::marker::Mask,
     engine::rules::CAPPED,
 };
@@ -155,7 +155,13 @@ impl Keys {
         }
     }
 
-    fn into_keys(self, rules: &RuleSet, rule_names: &[String], names: &[String]) -> Vec<Key> {
+    fn into_keys(
+        self,
+        rules: &RuleSet,
+        rule_names: &[String],
+        names: &[PrintedName],
+        json: bool,
+    ) -> Vec<Key> {
         self.tallies
             .into_iter()
             .map(|t| Key {
@@ -163,7 +169,11 @@ impl Keys {
                 mask: t.mask.to_string(),
                 fingerprint: rules.fingerprints.short(&t.hash),
                 count: t.count,
-                files: t.files.iter().map(|&i| names[i].clone()).collect(),
+                files: t
+                    .files
+                    .iter()
+                    .map(|&i| if json { &names[i].json } else { &names[i].text }.clone())
+                    .collect(),
                 more_files: t.more_files,
             })
             .collect()
@@ -200,7 +210,7 @@ enum Message {
     Text(usize, Vec<u8>, Vec<Found>),
     /// Input `.0` is done: its name, why it failed if it did, and the
     /// tokens it counted without recording them.
-    Done(usize, String, Option<Error>, u64),
+    Done(usize, PrintedName, Option<Error>, u64),
 }
 
 /// What the printers need to name things: the rules' names and the
@@ -240,7 +250,7 @@ pub fn check<W: Write + ?Sized>(
         verdict_only: options.verdict_only,
     };
     let mut keys = Keys::default();
-    let mut names = vec![String::new(); inputs.len()];
+    let mut names = vec![PrintedName::default(); inputs.len()];
     let mut failures = 0;
     let mut unrecorded = 0;
     let workers = options.threads.clamp(1, inputs.len().clamp(1, crate::app::batch::MAX_THREADS));
@@ -300,10 +310,10 @@ pub fn check<W: Write + ?Sized>(
                 if let Some(error) = &error {
                     failures += 1;
                     if options.json {
-                        out.write(|out| write_json_error(out, &names[next], error, &policy));
+                        out.write(|out| write_json_error(out, &names[next].json, error, &policy));
                     }
                     out.write(|out| out.flush());
-                    on_error(&names[next], error);
+                    on_error(&names[next].text, error);
                 }
                 next += 1;
                 if let Some((texts, _)) = pending.get_mut(next) {
@@ -316,7 +326,7 @@ pub fn check<W: Write + ?Sized>(
         }
     });
     let unlisted = keys.unlisted;
-    let keys = keys.into_keys(rules, &rule_names, &names);
+    let keys = keys.into_keys(rules, &rule_names, &names, options.json);
     out.write(|out| write_keys(out, &keys, unlisted, options.json));
     Outcome { keys, unlisted, unrecorded, failures, output_error: out.error.map(Error::Write) }
 }
@@ -364,7 +374,7 @@ fn check_input(
     // FIFO) after each read, so that `tail -f | phx-redact --check` shows
     // them as they come.
     let batched = matches!(input, Input::Path(p) if fs::metadata(p).is_ok_and(|m| m.is_file()));
-    let name = names_of.policy.redact_str(&input.display().to_string());
+    let name = names_of.policy.printed_name(input.name_bytes());
     let mut redactor = Redactor::new(Arc::clone(rules));
     if !names_of.verdict_only {
         redactor = redactor.record_findings();
@@ -415,6 +425,10 @@ pub struct JsonFinding<'a> {
     pub kind: &'static str,
     /// The input's name, through the message policy.
     pub path: &'a str,
+    /// The name's exact bytes in base64, when they are not UTF-8 (`path`
+    /// then shows U+FFFD for the bytes that are not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_base64: Option<&'a str>,
     /// 1-based line of the token's first byte.
     pub line: u64,
     /// 1-based byte column of the token's first byte.
@@ -443,6 +457,7 @@ impl<'a> JsonFinding<'a> {
         JsonFinding {
             kind: "finding",
             path,
+            path_base64: None,
             line: f.line,
             column: f.column,
             offset: f.offset,
@@ -489,15 +504,16 @@ struct JsonKey<'a> {
 
 fn write_finding<W: Write + ?Sized>(
     out: &mut W,
-    name: &str,
+    name: &PrintedName,
     f: &Finding,
     names_of: &Names<'_>,
 ) -> io::Result<()> {
     let rule = rule_name(names_of.rule_names, f.rule);
     if !names_of.json {
-        return writeln!(out, "{name}:{}:{}: {rule}: {}", f.line, f.column, f.mask);
+        return writeln!(out, "{}:{}:{}: {rule}: {}", name.text, f.line, f.column, f.mask);
     }
-    let line = JsonFinding::new(name, f, names_of.rules, names_of.rule_names);
+    let mut line = JsonFinding::new(&name.json, f, names_of.rules, names_of.rule_names);
+    line.path_base64 = name.json_base64.as_deref();
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")
 }

@@ -13,7 +13,12 @@ use crate::{
     app::compress::{self, Format},
 };
 
-use crate::app::{inputs::open_nonblocking, readahead::ReadAhead, segments, stdio::RawStdin};
+use crate::app::{
+    inputs::{FileId, open_nonblocking},
+    readahead::ReadAhead,
+    segments,
+    stdio::RawStdin,
+};
 pub use crate::io::READ_SIZE;
 use crate::io::read_retrying;
 
@@ -598,6 +603,9 @@ fn clear_nonblocking(file: &File) -> Result<(), Error> {
 /// segments joined in order (see [`segments`](crate::app::segments)); the
 /// output is the same at any count.
 ///
+/// An input that is the file `out` writes to (`output`) is refused, as
+/// `cat` refuses it.
+///
 /// # Errors
 ///
 /// [`Error::Write`] when the output fails, which ends the run.
@@ -606,13 +614,18 @@ pub fn redact_inputs<W: Write + ?Sized>(
     inputs: &[Input],
     threads: usize,
     out: &mut W,
+    output: Option<FileId>,
     mut on_error: impl FnMut(&Input, &Error),
 ) -> Result<usize, Error> {
     let mut buf = vec![0; READ_SIZE];
     let mut failures = 0;
     let how = Reading::Filter { threads };
     for input in inputs {
-        match pump_input(redactor, input, out, &mut buf, true, how, |_| false) {
+        let pumped = match output.map(|id| id.refuse_as_input(input)) {
+            Some(Err(e)) => Err(e),
+            _ => pump_input(redactor, input, out, &mut buf, true, how, |_| false),
+        };
+        match pumped {
             Ok(()) => {}
             Err(e @ Error::Write(_)) => return Err(e),
             Err(e) => {

@@ -2,9 +2,12 @@
 //! standard input), and the one way a file is opened for reading.
 
 use std::{
-    fs::File,
+    fs::{File, Metadata},
     io,
-    os::unix::fs::OpenOptionsExt,
+    os::{
+        fd::{AsFd, BorrowedFd},
+        unix::fs::{MetadataExt, OpenOptionsExt},
+    },
     path::{Path, PathBuf},
 };
 
@@ -39,6 +42,15 @@ impl Input {
             Input::Path(p) => p.display(),
         }
     }
+
+    /// The name's exact bytes, for [`MessagePolicy::printed_name`](crate::app::policy::MessagePolicy::printed_name).
+    pub fn name_bytes(&self) -> &[u8] {
+        use std::os::unix::ffi::OsStrExt;
+        match self {
+            Input::Stdin => b"<stdin>",
+            Input::Path(p) => p.as_os_str().as_bytes(),
+        }
+    }
 }
 
 /// Opens `path` for reading without blocking in `open` itself: opening a
@@ -47,4 +59,51 @@ impl Input {
 /// anything but a regular file).
 pub(crate) fn open_nonblocking(path: &Path) -> io::Result<File> {
     File::options().read(true).custom_flags(libc::O_NONBLOCK).open(path)
+}
+
+/// A regular file's identity: its device and inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The identity of the regular file open on `fd`; None for anything
+    /// else (a pipe, a terminal, /dev/null), which cannot be read back.
+    pub fn of_fd(fd: BorrowedFd<'_>) -> Option<FileId> {
+        let meta = File::from(fd.try_clone_to_owned().ok()?).metadata().ok()?;
+        FileId::of(&meta)
+    }
+
+    /// The identity of standard output when it is a regular file.
+    pub fn of_stdout() -> Option<FileId> {
+        FileId::of_fd(io::stdout().as_fd())
+    }
+
+    fn of(meta: &Metadata) -> Option<FileId> {
+        meta.is_file().then(|| FileId { dev: meta.dev(), ino: meta.ino() })
+    }
+
+    /// Refuses `input` when it is this file, as `cat` does: the output
+    /// appended to it would be read back, and `phx-redact X >> X` would
+    /// never end, filling the disk.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Usage`] naming the fault when `input` is this file.
+    pub fn refuse_as_input(self, input: &Input) -> Result<(), crate::Error> {
+        let same = match input {
+            Input::Stdin => FileId::of_fd(io::stdin().as_fd()),
+            Input::Path(path) => std::fs::metadata(path).ok().as_ref().and_then(FileId::of),
+        } == Some(self);
+        if same {
+            return Err(crate::Error::Usage(
+                "input file is output file: what is written would be read back without end; \
+                 write the output to another file"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
 }

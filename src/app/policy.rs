@@ -120,6 +120,96 @@ impl MessagePolicy {
     }
 }
 
+/// A name (a file's, a rule's) as the program prints it, redacted first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrintedName {
+    /// For text output and messages: escaped by [`escape_name`], so that
+    /// it cannot forge a line nor drive a terminal, and two names never
+    /// print alike.
+    pub text: String,
+    /// For JSON: the name as text, exact when it is UTF-8 (JSON escapes
+    /// the rest), with U+FFFD for bytes that are not.
+    pub json: String,
+    /// For JSON, when the name is not UTF-8: its exact bytes in base64, so
+    /// that two names that [`PrintedName::json`] shows alike stay apart.
+    pub json_base64: Option<String>,
+}
+
+impl MessagePolicy {
+    /// `name` redacted byte for byte (never through a lossy conversion
+    /// first), in each printed form.
+    pub fn printed_name(&self, name: &[u8]) -> PrintedName {
+        use base64::Engine;
+        let redacted = self.redact(name);
+        let json_base64 = std::str::from_utf8(&redacted)
+            .is_err()
+            .then(|| base64::engine::general_purpose::STANDARD.encode(&redacted));
+        PrintedName {
+            text: escape_name(&redacted),
+            json: String::from_utf8_lossy(&redacted).into_owned(),
+            json_base64,
+        }
+    }
+}
+
+/// `name` as text output prints it, as `ls` and ripgrep escape names: a
+/// backslash, a control character (a newline would forge a line, an
+/// escape sequence would drive the terminal), a bidirectional override
+/// (which reorders what a reader sees) and a byte that is not UTF-8 are
+/// each written as an escape (`\\`, `\n`, `\u{1b}`, `\u{202e}`, `\xff`),
+/// so that the exact bytes can be read back.
+pub fn escape_name(name: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(name.len());
+    for chunk in name.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                push_escaped(&mut out, c);
+            }
+        }
+        for byte in chunk.invalid() {
+            let _ = write!(out, "\\x{byte:02x}");
+        }
+    }
+    out
+}
+
+/// `line` with its control characters and bidirectional overrides escaped
+/// (backslashes kept as they are): the last guard of every message, where
+/// a name was formatted into the text before it got here.
+pub fn escape_controls(line: &str) -> String {
+    if !line.chars().any(needs_escape) {
+        return line.to_string();
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    for c in line.chars() {
+        push_escaped(&mut out, c);
+    }
+    out
+}
+
+/// Control characters (C0, DEL, C1) and the bidirectional formatting
+/// characters that can reorder a line on screen.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    use std::fmt::Write;
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if needs_escape(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+        c => out.push(c),
+    }
+}
+
 /// Every built-in rule, compiled once per process, when first needed: a
 /// run that prints no message does not pay for it.
 fn builtin() -> Arc<RuleSet> {
@@ -158,6 +248,19 @@ mod tests {
         // A clean path is left as it is, root and dots included.
         let clean = Path::new("/var/log/app/../app.log");
         assert_eq!(policy().redact_path(clean), clean);
+    }
+
+    #[test]
+    fn names_print_escaped_and_recoverable() {
+        assert_eq!(escape_name(b"a\nb:1:1: phx: x"), "a\\nb:1:1: phx: x");
+        assert_eq!(escape_name("\u{1b}[31m\\\u{202e}".as_bytes()), "\\u{1b}[31m\\\\\\u{202e}");
+        assert_eq!(escape_name(b"caf\xe9.log"), "caf\\xe9.log");
+        assert_eq!(escape_name("café.log".as_bytes()), "café.log");
+        let (a, b) = (policy().printed_name(b"x\xff"), policy().printed_name(b"x\xfe"));
+        assert_eq!(a.json, b.json);
+        assert_ne!(a.json_base64, b.json_base64);
+        assert_eq!(policy().printed_name(b"plain").json_base64, None);
+        assert_eq!(escape_controls("a\tb\\c"), "a\\tb\\c");
     }
 
     #[test]

@@ -184,8 +184,8 @@ pub struct Args {
 
 const AFTER_HELP: &str = "\
 A token is a secret prefix followed by a run of ASCII letters, digits and
-underscores that starts with 20 letters or digits, or is at least 40 long:
-    (phx|phs|pha|phr)_(?:[A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})
+underscores with 20 letters or digits in a row starting in its first 21:
+    (phx|phs|pha|phr)_[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}[A-Za-z0-9_]*
 Custom rules (--pattern, --rules-file) run in the same pass. A candidate
 still undecided 64 KiB past its start (a rule such as BEGIN.*END) is cut
 there and redacted.

@@ -134,6 +134,12 @@ impl RuleArgs<'_> {
     /// fingerprint key that cannot be read; [`Error::Rule`] when a rule or
     /// the marker is refused. No message quotes a custom rule's regex.
     pub fn rule_set(&self) -> Result<RuleSet, Error> {
+        RuleSet::with_options(self.rules()?, self.options()?)
+    }
+
+    /// The rules asked for, in order: the built-in ones, then the
+    /// `--pattern` rules, then the rules file's.
+    fn rules(&self) -> Result<Vec<Rule>, Error> {
         let mut names: Vec<&str> = if self.names.is_empty() {
             SECRET_KINDS.to_vec()
         } else {
@@ -175,11 +181,28 @@ impl RuleArgs<'_> {
                 "no rules: --rule none needs --pattern or --rules-file".into(),
             ));
         }
-        let options = Options {
+        Ok(rules)
+    }
+
+    /// The marker, the fingerprint key and the hold cap.
+    fn options(&self) -> Result<Options, Error> {
+        Ok(Options {
             marker: self.marker.to_string(),
             fingerprints: Fingerprinter::from_file_or_env(self.fingerprint_key)?,
             hold_cap: HOLD_CAP,
-        };
+            markers_written: true,
+        })
+    }
+
+    /// The rules for an audit, which writes no marker: a marker a second
+    /// run could match is no reason to refuse them.
+    ///
+    /// # Errors
+    ///
+    /// As [`RuleArgs::rule_set`], but for a marker's second run.
+    pub fn audit_rule_set(&self) -> Result<RuleSet, Error> {
+        let rules = self.rules()?;
+        let options = Options { markers_written: false, ..self.options()? };
         RuleSet::with_options(rules, options)
     }
 }
@@ -187,15 +210,20 @@ impl RuleArgs<'_> {
 impl Args {
     /// The rules the arguments ask for, compiled.
     fn rule_set(&self) -> Result<RuleSet, Error> {
-        RuleArgs {
+        let args = RuleArgs {
             names: &self.rules,
             include_public: self.include_public,
             patterns: &self.patterns,
             rules_file: self.rules_file.as_deref(),
             marker: &self.marker,
             fingerprint_key: self.fingerprint_key.as_deref(),
+        };
+        // An audit writes no marker (--check alone: with --in-place or
+        // --output-dir the arguments are refused further on).
+        if self.check && !self.list_rules && !self.in_place && self.output_dir.is_none() {
+            return args.audit_rule_set();
         }
-        .rule_set()
+        args.rule_set()
     }
 
     /// Validates the arguments and compiles the rules.

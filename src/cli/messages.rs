@@ -7,7 +7,10 @@ use std::{
     sync::{Arc, PoisonError, RwLock},
 };
 
-use crate::{Rule, RuleSet, app::policy::MessagePolicy};
+use crate::{
+    Rule, RuleSet,
+    app::policy::{MessagePolicy, escape_controls},
+};
 
 /// What every message is redacted with: the built-in rules and the custom
 /// rules found on the command line until the arguments are checked, then
@@ -71,8 +74,12 @@ pub fn report(message: &str) {
     report_line(&format!("phx-redact: {message}"));
 }
 
-/// Prints a line on stderr as it is (a summary), through the policy.
+/// Prints a line on stderr as it is (a summary), through the policy, with
+/// its control characters escaped: a name formatted into it (a file's, a
+/// rule's) can hold a newline that would forge a line, or an escape
+/// sequence that would drive the terminal.
 pub fn report_line(line: &str) {
+    let line = escape_controls(&policy().redact_str(line));
     // Not `eprintln!`, which panics when stderr is a closed pipe.
-    let _ = writeln!(io::stderr().lock(), "{}", policy().redact_str(line));
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }

@@ -523,3 +523,87 @@ fn what_a_walk_passes_over_was_not_checked_and_is_never_clean() {
     assert_eq!(code, 2, "{err}");
     assert!(String::from_utf8_lossy(&out).contains("current.log:"), "{err}");
 }
+
+/// A file name with a newline cannot forge a finding line, an escape
+/// sequence never reaches the terminal, and two names that are not UTF-8
+/// stay apart in JSON: text escapes them (as `ls` and ripgrep do), JSON
+/// keeps their exact bytes in `path_base64`.
+#[test]
+fn names_are_printed_escaped_and_kept_exact_in_json() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut keys = KeyGen::new(71);
+    let key = keys.key("phx", Era::Current);
+    let names: [&[u8]; 4] = [
+        b"forged\nevil.log:1:1: phx: phx_...fake",
+        b"\x1b[2Jclear.log",
+        b"bad\xff.log",
+        b"bad\xfe.log",
+    ];
+    for name in names {
+        fs::write(dir.path().join(std::ffi::OsStr::from_bytes(name)), format!("k={key}\n"))
+            .unwrap();
+    }
+    let (code, out, err) = run(&["--check", "-r", dir.path().to_str().unwrap()], b"");
+    assert_eq!((code, err.as_str()), (1, ""));
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains('\u{1b}'), "{text}");
+    let findings = finding_lines(text.as_bytes());
+    assert_eq!(findings.len(), 4, "{text}");
+    for expected in [
+        r"forged\nevil.log:1:1: phx: phx_...fake:1:3: phx: ",
+        r"\u{1b}[2Jclear.log:1:3: ",
+        r"bad\xff.log:1:3: ",
+        r"bad\xfe.log:1:3: ",
+    ] {
+        assert!(findings.iter().any(|f| f.contains(expected)), "{expected} in {text}");
+    }
+
+    let (code, out, _) = run(&["--check", "--json", "-r", dir.path().to_str().unwrap()], b"");
+    assert_eq!(code, 1);
+    let mut exact: Vec<Vec<u8>> = Vec::new();
+    for line in String::from_utf8(out).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["type"] != "finding" {
+            continue;
+        }
+        let path = v["path"].as_str().unwrap().as_bytes().to_vec();
+        exact.push(match v.get("path_base64") {
+            Some(b64) => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap()
+            }
+            None => path,
+        });
+    }
+    for name in names {
+        let full = [dir.path().as_os_str().as_bytes(), b"/", name].concat();
+        assert!(exact.contains(&full), "{:?} not in {exact:?}", String::from_utf8_lossy(&full));
+    }
+}
+
+/// A stderr message names a file with a newline or an escape sequence in
+/// it on one line, escaped.
+#[test]
+fn a_message_naming_a_file_is_one_line_without_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("gone\nphx-redact: forged\x1b[2J.log");
+    let (code, _, err) = run(&[missing.to_str().unwrap()], b"");
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(r"gone\nphx-redact: forged\u{1b}[2J.log: "), "{err}");
+}
+
+/// `--check` writes no marker, so a marker that a second run could match
+/// is no reason to refuse its rule; the filter still refuses it.
+#[test]
+fn check_takes_a_rule_whose_marker_only_a_rewrite_would_refuse() {
+    let args = ["--pattern", "K[0-9]{3}", "--marker", "{prefix}"];
+    let input = b"a K123456 b\n";
+    let (code, out, err) = run(&[&args[..], &["--check", "-"]].concat(), input);
+    assert_eq!((code, err.as_str()), (1, ""));
+    assert!(String::from_utf8(out).unwrap().starts_with("<stdin>:1:3: pattern-1: "));
+    let (code, out, err) = run(&args, input);
+    assert_eq!((code, out.is_empty()), (2, true));
+    assert!(err.contains("its marker"), "{err}");
+}

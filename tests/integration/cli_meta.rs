@@ -69,3 +69,40 @@ fn version_names_the_rule_set() {
     assert!(version.starts_with("phx-redact "), "{version}");
     assert!(version.contains(phx_redact::rules::RULESET_VERSION), "{version}");
 }
+
+/// Every way the command line writes to standard output, into a full
+/// output (`/dev/full`): exit 2 and one message, never a panic (101) nor a
+/// silent 0.
+#[test]
+fn every_output_into_a_full_device_is_exit_2_with_one_message() {
+    let runs: [&[&str]; 9] = [
+        &["--help"],
+        &["-h"],
+        &["--version"],
+        &["-V"],
+        &["--completions", "bash"],
+        &["--completions", "zsh"],
+        &["--man"],
+        &["--list-rules"],
+        &["--generate-sample", "10"],
+    ];
+    for args in runs {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let out =
+            crate::common::cmd().args(args).stdin(Stdio::null()).stdout(full).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("phx-redact: <stdout>: "), "{args:?}: {err}");
+        assert_eq!(err.matches("No space left on device").count(), 1, "{args:?}: {err}");
+    }
+}
+
+/// `--help | head -1`: the reader has what it wanted; not an error.
+#[test]
+fn help_into_a_reader_that_goes_away_is_not_an_error() {
+    let mut child = crate::common::cmd().arg("--help").spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}

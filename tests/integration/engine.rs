@@ -25,8 +25,12 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
             let kind = ["phx", "phs", "pha", "phr", "phc"][kind];
             KeyGen::new(seed).key(kind, Era::ALL[era]).into_bytes()
         }),
-        // Long bodies with underscores anywhere: keys by length alone.
+        // Runs with underscores: before a run of 20 (at, under and over the
+        // 21st byte), and long runs with no 20 in a row at all.
         1 => "[A-Za-z0-9_]{38,42}".prop_map(String::into_bytes),
+        1 => ("[A-Za-z0-9]{0,6}(_[A-Za-z0-9]{0,5}){1,5}", 19usize..=21, any::<u64>())
+            .prop_map(|(lead, n, seed)| format!("{lead}{}", KeyGen::new(seed).alnum(n)).into_bytes()),
+        1 => (1usize..20).prop_map(|n| "phx_".repeat(n).into_bytes()),
         1 => prop::collection::vec(any::<u8>(), 0..8),
     ]
 }
@@ -87,19 +91,47 @@ fn lookalikes_pass_untouched() {
 
 #[test]
 fn a_long_body_with_an_early_underscore_is_a_key() {
-    // Peer scanners call 40 or more of `[A-Za-z0-9_]` a key wherever the `_`
-    // falls; 39 with an early `_` is still not one.
+    // Up to 20 bytes with an `_` before 20 letters or digits in a row do not
+    // hide a key (kingfisher's `phx_` + 14 + `_` + 28 among them); from the
+    // 22nd byte on, the 20 in a row come too late.
     let mut keys = KeyGen::new(12);
     for kind in ["phx", "phs", "pha", "phr"] {
-        let long = format!("{kind}_ab_{}", keys.alnum(37));
-        let short = format!("{kind}_ab_{}", keys.alnum(36));
+        let early = format!("{kind}_ab_{}", keys.alnum(20));
+        let kingfisher = format!("{kind}_{}_{}", keys.alnum(14), keys.alnum(28));
+        let at_21 = format!("{kind}_{}{}", "a_".repeat(10), keys.alnum(20));
+        let late = format!("{kind}_{}_{}", "a_".repeat(10), keys.alnum(30));
         let phoenix = format!("phx_join_{}", keys.alnum(5));
-        let line = format!("a={long} b={short} {phoenix}\n");
-        let expected = format!("a={kind}_[REDACTED] b={short} {phoenix}\n");
+        let line = format!("a={early} b={kingfisher} c={at_21} d={late} {phoenix}\n");
+        let expected = format!(
+            "a={kind}_[REDACTED] b={kind}_[REDACTED] c={kind}_[REDACTED] d={late} {phoenix}\n"
+        );
         for size in [1, 3, 1000] {
             assert_eq!(redact_chunked(line.as_bytes(), &[size], false), expected.as_bytes());
+            assert_eq!(crate::common::oracle(line.as_bytes(), false), expected.as_bytes());
         }
     }
+}
+
+#[test]
+fn a_long_run_with_no_twenty_in_a_row_is_not_a_key() {
+    // mask-go's case: 16 bare prefixes, 64 bytes of `[A-Za-z0-9_]` with no
+    // 20 letters or digits in a row. The rules of 2026-11 called any 40
+    // such bytes a key.
+    let bare = "phx_".repeat(16);
+    let underscored = format!("phx_{}", "ab_".repeat(30));
+    let line = format!("x={bare} y={underscored}\n");
+    for size in [1, 5, 1000] {
+        assert_eq!(redact_chunked(line.as_bytes(), &[size], false), line.as_bytes());
+    }
+    // A key glued after them is still found: the token starts at the
+    // first prefix whose body reaches the key's run by its 21st byte (the
+    // 12th prefix, 20 bytes before the key's).
+    let mut keys = KeyGen::new(13);
+    let key = format!("phx_{}", keys.alnum(48));
+    let glued = format!("{bare}{key}\n");
+    let expected = format!("{}phx_[REDACTED]\n", "phx_".repeat(11));
+    assert_eq!(redact_chunked(glued.as_bytes(), &[3], false), expected.as_bytes());
+    assert_eq!(crate::common::oracle(glued.as_bytes(), false), expected.as_bytes());
 }
 
 #[test]

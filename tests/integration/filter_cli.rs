@@ -284,3 +284,51 @@ fn an_input_that_failed_before_the_reader_went_away_still_fails_the_run() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.log: cannot read"));
     assert_eq!(fs::read_to_string(&status).unwrap(), "2\n");
 }
+
+/// `phx-redact X >> X` would read back what it writes without end, filling
+/// the disk: refused, as `cat` refuses it, and the file keeps its bytes.
+/// The same for standard input (`< X >> X`), a followed file, and a file
+/// in a walked folder; the other inputs still go through.
+#[test]
+fn an_input_that_is_the_output_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let other = dir.path().join("other.log");
+    fs::write(&log, "a line\n").unwrap();
+    fs::write(&other, "another line\n").unwrap();
+    let append = || fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let runs: [Vec<&std::ffi::OsStr>; 3] = [
+        vec![log.as_os_str(), other.as_os_str()],
+        vec!["-r".as_ref(), dir.path().as_os_str()],
+        vec!["-".as_ref()],
+    ];
+    for args in runs {
+        let stdin = fs::File::open(&log).unwrap();
+        let mut child = cmd().args(&args).stdin(stdin).stdout(append()).spawn().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{args:?}: still running, {} bytes", fs::metadata(&log).unwrap().len());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(2), "{args:?}: {err}");
+        let name = if args.len() == 1 { "<stdin>" } else { "app.log" };
+        assert!(err.contains(&format!("{name}: input file is output file")), "{args:?}: {err}");
+        let expected = if args.len() == 1 { "a line\n" } else { "a line\nanother line\n" };
+        assert_eq!(fs::read_to_string(&log).unwrap(), expected, "{args:?}");
+        fs::write(&log, "a line\n").unwrap();
+    }
+    // --follow X >> X: refused before anything is read.
+    let out = cmd().args(["--follow".as_ref(), log.as_os_str()]).stdout(append()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("app.log: input file is output file"), "{err}");
+    assert_eq!(fs::read_to_string(&log).unwrap(), "a line\n");
+}

@@ -176,6 +176,17 @@ fn a_long_body_with_an_early_underscore_is_redacted_and_found() {
     assert!(String::from_utf8(out).unwrap().contains(":1:7: phx: "));
 }
 
+#[test]
+fn a_run_of_bare_prefixes_is_neither_redacted_nor_found() {
+    // mask-go's false positive: 64 bytes of `[A-Za-z0-9_]` with no 20
+    // letters or digits in a row.
+    let input = format!("events={}\n", "phx_".repeat(16));
+    let (code, out, err) = run(&[], input.as_bytes());
+    assert_eq!((code, out, err.as_str()), (0, input.clone().into_bytes(), ""));
+    let (code, _, _) = run(&["--check", "-"], input.as_bytes());
+    assert_eq!(code, 0);
+}
+
 /// Runs the binary with `args` over `input`, killing it and failing if it
 /// has not finished after `limit` (a guard against a hang, not a timing).
 fn run_within(args: &[&str], input: Vec<u8>, limit: std::time::Duration) -> (i32, Vec<u8>, String) {

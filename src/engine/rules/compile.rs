@@ -174,8 +174,9 @@ impl RuleSet {
     /// pattern does not compile or compiles past [`NFA_SIZE_LIMIT`] or
     /// [`DFA_SIZE_LIMIT`] or nests deeper than [`NEST_LIMIT`] (the error
     /// names the rule), a rule can match the empty string, a marker
-    /// does not parse or could itself be matched by a rule (so that a
-    /// second run would change the output), or the hold cap is below
+    /// does not parse or, where markers are written
+    /// ([`Options::markers_written`]), could itself be matched by a rule (so
+    /// that a second run would change the output), or the hold cap is below
     /// [`MIN_HOLD_CAP`].
     pub fn with_options(rules: Vec<Rule>, options: Options) -> Result<RuleSet, Error> {
         check_rules(&rules, &options)?;
@@ -228,7 +229,9 @@ impl RuleSet {
         }
         set.choose_prefilter(prefixes);
         let bound = hold_bound(&set.dfa, &set.starts());
-        set.check_markers(bound.is_none_or(|bound| bound >= set.hold_cap))?;
+        if options.markers_written {
+            set.check_markers(bound.is_none_or(|bound| bound >= set.hold_cap))?;
+        }
         set.self_loops = set.find_self_loops();
         (set.chain_of, set.chains) = set.find_chains();
         set.max_held = bound.map_or(set.hold_cap, |bound| bound.min(set.hold_cap));

@@ -44,21 +44,26 @@ pub use file::{RULES_FILE_LIMIT, load_rules_file};
 /// The version of the built-in rules' definition, printed by `--version`:
 /// when it changes, what counts as a secret changed, and an audit made
 /// with another version may have seen other tokens.
-pub const RULESET_VERSION: &str = "2026-11: 20 alnum or 40 [A-Za-z0-9_] body";
+pub const RULESET_VERSION: &str =
+    "2026-12: a [A-Za-z0-9_] body with 20 alnum in a row in its first 40";
 
 /// The body that follows a secret prefix: a run of ASCII letters, digits
-/// and underscores that either starts with 20 letters or digits, or is at
-/// least 40 long.
+/// and underscores holding 20 letters or digits in a row that start within
+/// its first 21 bytes (so by its 40th byte the question is settled).
 ///
 /// 20, not the full length of any one era, so that truncated keys and every
-/// era of PostHog's formats are caught. The trailing `_` in the first
-/// branch makes two glued keys (`phx_<a>phx_<b>`) one token, so the second
-/// key's body is never left in the clear. The second branch fails closed
-/// where peer scanners (trufflehog, kingfisher) do: 40 or more such bytes
-/// are a key even with an `_` early in them, while Phoenix's `phx_join`
-/// and the like stay far too short to be one. Both branches end at the end
-/// of the same run, so which one matched never changes a token's extent.
-pub const BODY: &str = "(?:[A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})";
+/// era of PostHog's formats are caught. The trailing `[A-Za-z0-9_]*` makes
+/// two glued keys (`phx_<a>phx_<b>`) one token, so the second key's body is
+/// never left in the clear. Up to 20 bytes with `_` before the 20 letters
+/// or digits fail closed where peer scanners (kingfisher's `phx_` + 14 +
+/// `_` + 28) do, while a run with no 20 letters or digits in a row (Phoenix's
+/// `phx_join`, mask-go's `phx_phx_phx_…`) is never a key however long it is.
+/// The run of 20 must start by the body's 21st byte so that the engine
+/// decides every candidate within 45 bytes: a rule that could wait for its
+/// 20 letters or digits without end would hold the stream back to the cap.
+/// Every way of matching ends at the end of the run, so the greedy `{0,20}`
+/// never changes a token's extent.
+pub const BODY: &str = "[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}[A-Za-z0-9_]*";
 
 /// One kind of secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,6 +135,9 @@ pub struct Options {
     pub fingerprints: Fingerprinter,
     /// See [`HOLD_CAP`]; at least [`MIN_HOLD_CAP`].
     pub hold_cap: usize,
+    /// Whether the markers are written (true but for an audit, which
+    /// writes none): only then is each checked against a second run.
+    pub markers_written: bool,
 }
 
 /// The smallest hold cap accepted (small caps are for tests).
@@ -141,6 +149,7 @@ impl Default for Options {
             marker: "default".into(),
             fingerprints: Fingerprinter::unkeyed(),
             hold_cap: HOLD_CAP,
+            markers_written: true,
         }
     }
 }
