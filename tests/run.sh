@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The README's test command: installs the real tools the tests drive, where
+# they are missing, then runs every Rust test (unit, integration, property
+# tests, doc examples). Needs the Rust toolchain, and root (or sudo) only
+# when a Debian package is missing. Arguments go to `cargo test`
+# (`bash tests/run.sh -- follow::` runs the follow tests alone).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Each tool the tests drive, with the Debian package that brings it:
+# logrotate rotates followed logs; pzstd, xz, bzip2 and lz4 make real
+# archives and pigz real gzip members; attr and acl set what --in-place must
+# keep; tar, ar (binutils) and python3's sqlite3 make archives it must not
+# break; strace counts the filter's writes per read.
+tools=(logrotate:logrotate pzstd:zstd zstd:zstd xz:xz-utils bzip2:bzip2 lz4:lz4
+  setfattr:attr setfacl:acl tar:tar ar:binutils gzip:gzip pigz:pigz
+  python3:python3 strace:strace setpriv:util-linux)
+missing=()
+for pair in "${tools[@]}"; do
+  tool=${pair%%:*} package=${pair#*:}
+  if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ] && [ ! -x "/sbin/$tool" ]; then
+    [[ " ${missing[*]} " == *" $package "* ]] || missing+=("$package")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "tests/run.sh: installing the tools the tests drive: ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: no apt-get; install ${missing[*]} (Debian names), or set" \
+      "PHX_REDACT_ALLOW_MISSING_TOOLS=1 to skip the tests that need them" >&2
+    exit 2
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+exec cargo test --all-features --locked "$@"
