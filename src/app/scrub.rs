@@ -5,16 +5,23 @@
 //! `.phx-redact-*.tmp`), which gets the original's permissions, owner,
 //! group and times, is synced, and only then renamed over the destination;
 //! the folder is synced after. A failure at any point, a kill included,
-//! leaves the original as it was; a killed run can leave a temporary file,
-//! which the next run reports (see [`crate::walk`]).
+//! leaves the original as it was. SIGINT, SIGTERM and SIGHUP remove the
+//! temporary files in flight ([`crate::app::atomic`]); a run killed
+//! otherwise (SIGKILL, a crash) can leave one, which the next run reports
+//! (see [`crate::walk`]).
+//!
+//! A mirror's folders are opened one level at a time below its root, never
+//! through a symbolic link: a link there is refused. A file is copied as it
+//! was read, not as `stat` sized it (a pseudo-file in /proc says 0 bytes).
 //!
 //! What cannot be scrubbed without losing something is refused and left
 //! as it was, with a message that says what to do ([`Refusal`]): a FIFO or
 //! a device; in place, a file with other names (hard links), which a
 //! rename would leave holding the secret, and a file a process has open
 //! for writing (a live log), whose next lines would go to the deleted
-//! original; and a file whose mode bits, extended attributes or ACLs the
-//! new copy cannot be given.
+//! original; a file whose owner, group, mode bits, extended attributes or
+//! ACLs the new copy cannot be given; and a file whose size `stat` does
+//! not tell, whose change while read could not be seen.
 
 use std::{
     ffi::{OsStr, OsString},
