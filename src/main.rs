@@ -211,6 +211,8 @@ fn batch_run(
     rules: &Arc<RuleSet>,
     options: &batch::BatchOptions,
 ) -> anyhow::Result<ExitCode> {
+    // SIGINT, SIGTERM and SIGHUP remove the temporary files in flight.
+    phx_redact::app::atomic::remove_temps_on_signals().context("signal handlers")?;
     let (files, skipped) = walk::expand(paths, walk);
     let mut failures = match options.dest {
         // A mirror that lacks a file is not the tree's copy.

@@ -111,12 +111,20 @@ pub fn run(
         .map_err(|e| Error::Read(std::io::Error::other(e)))?;
     pool.install(|| {
         jobs.par_iter().for_each(|&(found, rel)| {
-            let result = scrub::scrub_file(&found.path, rel, &options.dest, rules, levels);
+            let mut outcome = scrub::Outcome::default();
+            let result = scrub::scrub_file_counted(
+                &found.path,
+                rel,
+                &options.dest,
+                rules,
+                levels,
+                &mut outcome,
+            );
+            // A failed file's bytes were read all the same.
+            counts.bytes.fetch_add(outcome.bytes, Ordering::Relaxed);
+            bar.inc(outcome.stored_bytes);
             match result {
-                Ok(outcome) => {
-                    counts.add(&outcome);
-                    bar.inc(outcome.stored_bytes);
-                }
+                Ok(()) => counts.add(&outcome),
                 Err(e) => {
                     counts.failed.fetch_add(1, Ordering::Relaxed);
                     bar.suspend(|| on_error(&found.path, &e));
@@ -142,11 +150,15 @@ fn compression_threads(threads: usize, files: usize) -> usize {
 
 /// Refuses a mirror that would lose data, before anything is written: two
 /// files bound for the same path (`a/app.log` and `b/app.log`), a mirror
-/// in an input folder (or that folder itself), or an output path that is
-/// an input. Paths are compared resolved, so that `./x` and `x`, or a link
-/// and its target, are the same.
+/// in an input folder (or that folder itself), an output path that is
+/// an input, or a symbolic link where a folder of the mirror goes (which
+/// could lead anywhere, the inputs included). Paths are compared resolved,
+/// so that `./x` and `x`, or a link and its target, are the same. (The
+/// writes themselves follow no link below the root either, in case one is
+/// made during the run.)
 fn check_mirror(files: &[Found], rels: &[PathBuf], root: &Path) -> Result<(), Error> {
     let root = resolve_lenient(root);
+    no_links_below(&root, rels)?;
     let mut folders: Vec<&PathBuf> = files.iter().filter_map(|f| f.under.as_ref()).collect();
     folders.dedup();
     for folder in folders {
@@ -180,6 +192,35 @@ fn check_mirror(files: &[Found], rels: &[PathBuf], root: &Path) -> Result<(), Er
                 file.path.display(),
                 target.display()
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a symbolic link below `root` on the way to any of `rels`'
+/// folders.
+fn no_links_below(root: &Path, rels: &[PathBuf]) -> Result<(), Error> {
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    for rel in rels {
+        let mut path = root.to_path_buf();
+        for part in rel.parent().into_iter().flat_map(Path::components) {
+            path.push(part);
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            match fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(Error::Usage(format!(
+                        "--output-dir: {} is a symbolic link inside the mirror, and nothing is \
+                         written through one; nothing was written. Remove the link, or choose \
+                         another folder",
+                        path.display()
+                    )));
+                }
+                Ok(_) => {}
+                // Not there yet: nothing below it is either.
+                Err(_) => break,
+            }
         }
     }
     Ok(())
@@ -240,7 +281,6 @@ impl Counts {
         self.scanned.fetch_add(1, Ordering::Relaxed);
         self.changed.fetch_add(u64::from(outcome.written && outcome.tokens > 0), Ordering::Relaxed);
         self.tokens.fetch_add(outcome.tokens, Ordering::Relaxed);
-        self.bytes.fetch_add(outcome.bytes, Ordering::Relaxed);
     }
 
     fn summary(&self) -> Summary {

@@ -5,16 +5,23 @@
 //! `.phx-redact-*.tmp`), which gets the original's permissions, owner,
 //! group and times, is synced, and only then renamed over the destination;
 //! the folder is synced after. A failure at any point, a kill included,
-//! leaves the original as it was; a killed run can leave a temporary file,
-//! which the next run reports (see [`crate::walk`]).
+//! leaves the original as it was. SIGINT, SIGTERM and SIGHUP remove the
+//! temporary files in flight ([`crate::app::atomic`]); a run killed
+//! otherwise (SIGKILL, a crash) can leave one, which the next run reports
+//! (see [`crate::walk`]).
+//!
+//! A mirror's folders are opened one level at a time below its root, never
+//! through a symbolic link: a link there is refused. A file is copied as it
+//! was read, not as `stat` sized it (a pseudo-file in /proc says 0 bytes).
 //!
 //! What cannot be scrubbed without losing something is refused and left
 //! as it was, with a message that says what to do ([`Refusal`]): a FIFO or
 //! a device; in place, a file with other names (hard links), which a
 //! rename would leave holding the secret, and a file a process has open
 //! for writing (a live log), whose next lines would go to the deleted
-//! original; and a file whose mode bits, extended attributes or ACLs the
-//! new copy cannot be given.
+//! original; a file whose owner, group, mode bits, extended attributes or
+//! ACLs the new copy cannot be given; and a file whose size `stat` does
+//! not tell, whose change while read could not be seen.
 
 use std::{
     ffi::{OsStr, OsString},
@@ -37,6 +44,7 @@ use crate::{
     filter,
 };
 
+use crate::app::atomic::{Beneath, Folder};
 pub use crate::app::atomic::{TEMP_PREFIX, TEMP_SUFFIX};
 
 /// Where a scrubbed file goes.
@@ -106,6 +114,21 @@ pub enum Refusal {
         /// Why.
         source: io::Error,
     },
+    /// A symbolic link below a mirror's root, where a folder of the mirror
+    /// goes: writing through it would write outside the mirror (into the
+    /// inputs, say).
+    LinkInMirror {
+        /// The link.
+        path: PathBuf,
+    },
+    /// In place, a file whose size `stat` does not tell (a pseudo-file in
+    /// /proc or /sys): whether it changed while read cannot be known.
+    SizeUnknown {
+        /// The size `stat` gave.
+        stat: u64,
+        /// The bytes read.
+        read: u64,
+    },
 }
 
 impl fmt::Display for Refusal {
@@ -150,6 +173,18 @@ impl fmt::Display for Refusal {
                 f,
                 "the rewritten copy cannot keep the original's {what} ({source}); left as it was"
             ),
+            Refusal::LinkInMirror { path } => write!(
+                f,
+                "{} is a symbolic link inside --output-dir: nothing is written through it; \
+                 remove the link, or choose another folder",
+                path.display()
+            ),
+            Refusal::SizeUnknown { stat, read } => write!(
+                f,
+                "its size says {stat} bytes but {read} were read (a pseudo-file, as in /proc or \
+                 /sys?): whether it changed cannot be told, so it is not rewritten in place; left \
+                 as it was (use --output-dir)"
+            ),
         }
     }
 }
@@ -181,6 +216,24 @@ pub fn scrub_file(
     rules: &Arc<RuleSet>,
     levels: Levels,
 ) -> Result<Outcome, Error> {
+    let mut outcome = Outcome::default();
+    scrub_file_counted(path, rel, dest, rules, levels, &mut outcome).map(|()| outcome)
+}
+
+/// [`scrub_file`], with what was read and done kept in `outcome` whether it
+/// succeeds or fails: a summary counts the bytes a failed file was read for.
+///
+/// # Errors
+///
+/// As [`scrub_file`].
+pub fn scrub_file_counted(
+    path: &Path,
+    rel: &Path,
+    dest: &Dest,
+    rules: &Arc<RuleSet>,
+    levels: Levels,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
     // Write through a link to the file it names, never over the link itself.
     let path = &fs::canonicalize(path).map_err(Error::Read)?;
     // Decide on a FIFO or a device from its metadata, before opening it:
@@ -198,9 +251,9 @@ pub fn scrub_file(
     }
     let mut file = match dest {
         Dest::InPlace => Watched::in_place(file),
-        Dest::Mirror { .. } => Watched { file, lease: Lease::None },
+        Dest::Mirror { .. } => Watched { file, lease: Lease::None, read: 0 },
     };
-    let result = scrub_open(&mut file, path, rel, &before, dest, rules, levels);
+    let result = scrub_open(&mut file, path, rel, &before, dest, rules, levels, outcome);
     match result {
         // Whatever failed, a broken lease is the reason to report: a writer
         // came, and the file must be left for it.
@@ -209,6 +262,7 @@ pub fn scrub_file(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn scrub_open(
     file: &mut Watched,
     path: &Path,
@@ -217,10 +271,15 @@ fn scrub_open(
     dest: &Dest,
     rules: &Arc<RuleSet>,
     levels: Levels,
-) -> Result<Outcome, Error> {
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
     let mut reader = BufReader::with_capacity(filter::READ_SIZE, file);
-    let mut outcome = Outcome { stored_bytes: before.len(), ..Outcome::default() };
-    let dirty = first_pass(&mut reader, rules, &mut outcome)?;
+    let found = first_pass(&mut reader, rules, outcome);
+    // What was read, not what `stat` said: a file in /proc or /sys says 0
+    // or 4096 bytes, whatever it holds.
+    let scanned = reader.get_ref().read;
+    outcome.stored_bytes = scanned;
+    let dirty = found?;
     let format = outcome.format;
     // Content that records lengths (an archive, a database, a binary) or
     // that is compressed twice cannot be rewritten without breaking it:
@@ -231,46 +290,70 @@ fn scrub_open(
         }
     }
 
-    let target = match dest {
-        Dest::InPlace if !dirty => return Ok(outcome),
-        Dest::InPlace => path.to_path_buf(),
-        Dest::Mirror { root } => root.join(rel),
+    let (folder, name) = match dest {
+        Dest::InPlace if !dirty => return Ok(()),
+        Dest::InPlace => {
+            refuse_in_place(&reader.get_ref().lease, path, before)?;
+            // More read than `stat` says, and `stat` still says it: a
+            // pseudo-file, refused before a temporary file is tried.
+            if scanned > before.len() && unchanged(&reader.get_ref().file, before)? {
+                return Err(Error::Refused(Refusal::SizeUnknown {
+                    stat: before.len(),
+                    read: scanned,
+                }));
+            }
+            let folder = path.parent().unwrap_or(Path::new("/"));
+            let name =
+                path.file_name().ok_or_else(|| Error::Read(io::ErrorKind::InvalidInput.into()))?;
+            (Folder::open(folder).map_err(Error::Write)?, name)
+        }
+        Dest::Mirror { root } => mirror_folder(root, rel)?,
     };
-    if matches!(dest, Dest::InPlace) {
-        refuse_in_place(&reader.get_ref().lease, path, before)?;
-    }
-    let folder = target.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(folder).map_err(Error::Write)?;
-    let mut temp = crate::app::atomic::temp_in(folder).map_err(Error::Write)?;
+    let mut temp = folder.temp().map_err(Error::Write)?;
 
     // The second pass reads the same open file again, not whatever the
     // path names by now.
     let file = reader.into_inner();
-    file.file.seek(SeekFrom::Start(0)).map_err(Error::Read)?;
-    if !dirty {
-        copy_as_scanned(file, temp.as_file_mut(), before)?;
+    file.rewind().map_err(Error::Read)?;
+    if !dirty && scanned == before.len() {
+        copy_as_scanned(file, temp.as_file_mut(), before, scanned)?;
     } else {
+        // A clean file whose size `stat` gets wrong (a pseudo-file) cannot
+        // be checked for change by its size: what is copied is read again,
+        // and so goes through the redactor like a dirty file's.
         let reader = BufReader::with_capacity(filter::READ_SIZE, &mut *file);
-        second_pass(reader, temp.as_file_mut(), rules, levels, &mut outcome)?;
+        second_pass(reader, temp.as_file_mut(), rules, levels, outcome)?;
+        outcome.stored_bytes = outcome.stored_bytes.max(file.read);
     }
-    copy_metadata(temp.as_file(), &file.file, before)?;
+    let in_place = matches!(dest, Dest::InPlace);
+    copy_metadata(temp.as_file(), &file.file, before, in_place)?;
     // In place, the data must be on disk before the rename makes it the
     // only copy. A mirror's original stays, so a crash costs only a rerun
     // there, and syncing each file would make a mirror disk-bound.
-    let durable = matches!(dest, Dest::InPlace);
-    if durable {
+    if in_place {
         temp.as_file().sync_all().map_err(Error::Write)?;
-    }
-
-    if matches!(dest, Dest::InPlace) {
         still_as_read(file, path, before)?;
     }
-    temp.persist(&target).map_err(|e| Error::Write(e.error))?;
-    if durable {
-        File::open(folder).and_then(|f| f.sync_all()).map_err(Error::Write)?;
+    temp.persist(name).map_err(Error::Write)?;
+    if in_place {
+        folder.sync().map_err(Error::Write)?;
     }
     outcome.written = true;
-    Ok(outcome)
+    Ok(())
+}
+
+/// The folder of a file's mirror copy, below `root` (made as needed), and
+/// the copy's name. Below the root no symbolic link is followed: one in the
+/// destination could lead into the inputs, or anywhere else.
+fn mirror_folder<'a>(root: &Path, rel: &'a Path) -> Result<(Folder, &'a OsStr), Error> {
+    let name = rel.file_name().ok_or_else(|| Error::Write(io::ErrorKind::InvalidInput.into()))?;
+    fs::create_dir_all(root).map_err(Error::Write)?;
+    let root = Folder::open(root).map_err(Error::Write)?;
+    match root.open_beneath(rel.parent().unwrap_or(Path::new(""))) {
+        Ok(folder) => Ok((folder, name)),
+        Err(Beneath::Link(path)) => Err(Error::Refused(Refusal::LinkInMirror { path })),
+        Err(Beneath::Io(e)) => Err(Error::Write(e)),
+    }
 }
 
 /// The first pass over a stored file: its format (into `outcome`), and
@@ -289,9 +372,10 @@ fn first_pass<R: io::BufRead>(
     outcome.format = Format::sniff(reader).map_err(Error::Read)?;
     let mut redactor = Redactor::new(Arc::clone(rules));
     let mut buf = vec![0; filter::READ_SIZE];
-    let dirty = filter::holds_a_token(&mut redactor, outcome.format, reader, &mut buf)?;
+    let dirty = filter::holds_a_token(&mut redactor, outcome.format, reader, &mut buf);
+    // Counted whether or not the pass failed: the summary says what was read.
     outcome.bytes = redactor.stats().bytes_in;
-    Ok(dirty)
+    dirty
 }
 
 /// The second pass over a file that holds a token: its content redacted,
@@ -307,9 +391,11 @@ fn second_pass<R: io::BufRead, W: Write>(
     let mut encoder = Encoder::new(outcome.format, out, levels).map_err(Error::Write)?;
     let mut redactor = Redactor::new(Arc::clone(rules));
     let mut buf = vec![0; filter::READ_SIZE];
-    filter::redact_stored(&mut redactor, outcome.format, reader, &mut encoder, &mut buf, false)?;
+    let result =
+        filter::redact_stored(&mut redactor, outcome.format, reader, &mut encoder, &mut buf, false);
+    outcome.bytes = outcome.bytes.max(redactor.stats().bytes_in);
+    result?;
     encoder.finish().and_then(|mut w| w.flush()).map_err(Error::Write)?;
-    outcome.bytes = redactor.stats().bytes_in;
     outcome.tokens = redactor.stats().total_tokens();
     Ok(())
 }
@@ -382,25 +468,33 @@ fn refuse_in_place(lease: &Lease, path: &Path, before: &fs::Metadata) -> Result<
     Ok(())
 }
 
-/// Copies a clean file to its mirror byte for byte: the bytes the first
-/// pass scanned, not whatever was appended since (a live log), which no
-/// one checked.
+/// Copies a clean file to its mirror byte for byte: the `scanned` bytes
+/// the first pass read, not whatever was appended since (a live log), which
+/// no one checked.
 fn copy_as_scanned(
     file: &mut Watched,
     temp: &mut File,
     before: &fs::Metadata,
+    scanned: u64,
 ) -> Result<(), Error> {
-    let copied = io::copy(&mut (&mut *file).take(before.len()), temp).map_err(Error::Write)?;
+    let copied = io::copy(&mut (&mut *file).take(scanned), temp).map_err(Error::Write)?;
     // And only if those bytes are still what was scanned: a file
     // rewritten, cut or grown while it was read is left for a rerun.
     let now = file.file.metadata().map_err(Error::Read)?;
-    if copied != before.len()
+    if copied != scanned
         || (now.len(), now.mtime(), now.mtime_nsec())
             != (before.len(), before.mtime(), before.mtime_nsec())
     {
         return Err(Error::Changed);
     }
     Ok(())
+}
+
+/// Whether `file`'s size and time are still those of `before`.
+fn unchanged(file: &File, before: &fs::Metadata) -> Result<bool, Error> {
+    let now = file.metadata().map_err(Error::Read)?;
+    Ok((now.len(), now.mtime(), now.mtime_nsec())
+        == (before.len(), before.mtime(), before.mtime_nsec()))
 }
 
 /// Checks, just before the rename, that a file rewritten in place is still
@@ -420,6 +514,12 @@ fn still_as_read(file: &Watched, path: &Path, before: &fs::Metadata) -> Result<(
         != (before.len(), before.mtime(), before.mtime_nsec(), before.ino())
     {
         return Err(Error::Changed);
+    }
+    // The size did not change, yet the read did not match it: `stat` does
+    // not tell this file's size (a pseudo-file), so it cannot tell whether
+    // it changed either.
+    if file.read != before.len() {
+        return Err(Error::Refused(Refusal::SizeUnknown { stat: before.len(), read: file.read }));
     }
     Ok(())
 }
@@ -442,6 +542,8 @@ fn still_as_read(file: &Watched, path: &Path, before: &fs::Metadata) -> Result<(
 struct Watched {
     file: File,
     lease: Lease,
+    /// Bytes read since the last [`Watched::rewind`].
+    read: u64,
 }
 
 /// Whether a read lease is held on a file.
@@ -469,7 +571,14 @@ impl Watched {
         } else {
             Lease::None
         };
-        Watched { file, lease }
+        Watched { file, lease, read: 0 }
+    }
+
+    /// Back to the start, for another pass; the count starts again.
+    fn rewind(&mut self) -> io::Result<()> {
+        self.file.seek(SeekFrom::Start(0))?;
+        self.read = 0;
+        Ok(())
     }
 
     /// Whether a lease was held and has been broken (or is being broken).
@@ -501,7 +610,9 @@ impl Read for Watched {
         if self.lease_broken() {
             return Err(io::Error::other("opened for writing while being scrubbed"));
         }
-        self.file.read(buf)
+        let n = self.file.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
     }
 }
 
@@ -586,15 +697,29 @@ pub(crate) fn kind_name(kind: fs::FileType) -> &'static str {
 ///
 /// The order matters: a chown clears the setuid and setgid bits and file
 /// capabilities, and an ACL sets the group bits, so the owner goes first,
-/// then the attributes, then the mode. The owner and group are kept only
-/// where permitted: an unprivileged user keeps the file as their own,
-/// unless it is setuid or setgid, which would then be theirs.
-fn copy_metadata(file: &File, original: &File, like: &fs::Metadata) -> Result<(), Error> {
+/// then the attributes, then the mode.
+///
+/// In place (`keep_owner`), the owner and group are kept or the file is
+/// refused: a user who may rename in the folder but does not own the file
+/// (or is not in its group) would otherwise take it over, and shut out the
+/// group that read it. A mirror's copy is a new file: it is the runner's
+/// where the owner cannot be given, unless it is setuid or setgid, which
+/// would then be theirs.
+fn copy_metadata(
+    file: &File,
+    original: &File,
+    like: &fs::Metadata,
+    keep_owner: bool,
+) -> Result<(), Error> {
     let refuse = |what: &str, source: io::Error| {
         Error::Refused(Refusal::Metadata { what: what.to_string(), source })
     };
     let special = like.mode() & 0o6000;
     match std::os::unix::fs::fchown(file, Some(like.uid()), Some(like.gid())) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied && keep_owner => {
+            let what = format!("owner and group ({}:{})", like.uid(), like.gid());
+            return Err(refuse(&what, e));
+        }
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied && special != 0 => {
             return Err(refuse("setuid/setgid owner and group", e));
         }

@@ -453,3 +453,54 @@ fn a_mirror_that_lacks_a_file_is_not_a_success() {
     // What could be mirrored still is.
     assert_eq!(fs::read(mirror.join("real.log")).unwrap(), oracle(&log, false));
 }
+
+#[test]
+fn sigint_sigterm_and_sighup_remove_the_temporary_files_and_keep_the_originals() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    fs::create_dir(&input).unwrap();
+    let path = input.join("app.log");
+    let log = sample::log(44, 600_000, 50);
+    fs::write(&path, &log).unwrap();
+    let mirror = dir.path().join("mirror");
+    fs::create_dir(&mirror).unwrap();
+    for (signal, status) in [(libc::SIGTERM, 143), (libc::SIGINT, 130), (libc::SIGHUP, 129)] {
+        for mirrored in [false, true] {
+            let (mut command, written) = (cmd(), if mirrored { &mirror } else { &input });
+            match mirrored {
+                true => command.arg("--output-dir").arg(&mirror).arg(&path),
+                false => command.arg("--in-place").arg(&path),
+            };
+            let mut child = command.spawn().unwrap();
+            wait_for_temp(written, &mut child);
+            // SAFETY: kill(2) on our child, not yet reaped.
+            unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+            let out = child.wait_with_output().unwrap();
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(status), "signal {signal}: {err}");
+            assert!(err.contains("interrupted by SIG"), "{err}");
+            assert!(temps(written).is_empty(), "signal {signal}: {:?}", temps(written));
+            assert_eq!(fs::read(&path).unwrap(), log, "the original is as it was");
+            assert!(!mirror.join("app.log").exists());
+        }
+    }
+    // Nothing is left for an audit to trip on.
+    let out = run(&[Path::new("--check"), Path::new("-q"), Path::new("-r"), &mirror]);
+    assert_eq!(out.status.code(), Some(2), "an empty mirror: nothing to check");
+    assert!(stderr(&out).contains("nothing to check"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_failed_file_counts_the_bytes_it_was_read_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let log = sample::log(45, 200, 3);
+    fs::write(&path, &log).unwrap();
+    // Refused once read: a second name (hard link) holds it.
+    fs::hard_link(&path, dir.path().join("other.log")).unwrap();
+    let out = run(&[Path::new("--in-place"), &path]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let summary = format!("{} bytes read, 1 failed", log.len());
+    assert!(err.contains(&summary), "{err}");
+}

@@ -421,3 +421,218 @@ fn a_huge_j_does_not_spawn_a_thread_per_count() {
     let found = String::from_utf8_lossy(&out.stdout);
     assert!(found.contains("3000 findings, 1 distinct key to rotate"), "{found}");
 }
+
+/// Every file below `dir`, with its bytes, links as their targets.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut all = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.unwrap();
+        let kind = entry.file_type();
+        let bytes = if kind.is_symlink() {
+            fs::read_link(entry.path()).unwrap().as_os_str().as_bytes().to_vec()
+        } else if kind.is_file() {
+            fs::read(entry.path()).unwrap()
+        } else {
+            continue;
+        };
+        all.push((entry.path().to_path_buf(), bytes));
+    }
+    all
+}
+
+#[test]
+fn a_folder_link_inside_the_mirror_is_never_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    let outside = dir.path().join("outside");
+    fs::create_dir_all(input.join("logs")).unwrap();
+    fs::create_dir_all(outside.join("logs")).unwrap();
+    fs::write(input.join("logs/app.log"), dirty_log(106)).unwrap();
+    fs::write(outside.join("logs/app.log"), b"someone else's file\n").unwrap();
+    // A link into the inputs, and one to a folder elsewhere, where the
+    // mirror's `logs` folder goes.
+    for target in [input.join("logs"), outside.join("logs")] {
+        let mirror = dir.path().join("mirror");
+        let _ = fs::remove_dir_all(&mirror);
+        fs::create_dir(&mirror).unwrap();
+        std::os::unix::fs::symlink(&target, mirror.join("logs")).unwrap();
+        let (inputs, others) = (snapshot(&input), snapshot(&outside));
+        let out =
+            run_guarded(&[os("-r"), os("--output-dir"), mirror.as_os_str(), input.as_os_str()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        let link = mirror.join("logs");
+        assert!(err.contains(&format!("{} is a symbolic link", link.display())), "{err}");
+        assert!(!crate::common::holds_a_token(err.as_bytes()), "{err}");
+        assert_eq!(snapshot(&input), inputs, "the inputs are as they were");
+        assert_eq!(snapshot(&outside), others, "the folder outside is as it was");
+    }
+}
+
+#[test]
+fn a_link_made_inside_the_mirror_during_a_run_is_not_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    fs::create_dir_all(input.join("z")).unwrap();
+    // A first file big enough to see its temporary file, then one in `z/`.
+    let big = sample::log(107, 600_000, 50);
+    fs::write(input.join("a.log"), &big).unwrap();
+    fs::write(input.join("z/app.log"), dirty_log(108)).unwrap();
+    let mirror = dir.path().join("mirror");
+    fs::create_dir(&mirror).unwrap();
+    let inputs = snapshot(&input);
+    let child = cmd()
+        .args([os("-j1"), os("-r"), os("--output-dir"), mirror.as_os_str(), input.as_os_str()])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !fs::read_dir(&mirror).unwrap().any(|e| {
+        e.unwrap().file_name().to_string_lossy().starts_with(phx_redact::scrub::TEMP_PREFIX)
+    }) {
+        assert!(Instant::now() < deadline, "no temporary file appeared");
+        std::thread::yield_now();
+    }
+    // The check before the run saw no link: this one comes after it.
+    std::os::unix::fs::symlink(input.join("z"), mirror.join("z")).unwrap();
+    let out = wait_guarded(child);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{} is a symbolic link", mirror.join("z").display())), "{err}");
+    assert_eq!(snapshot(&input), inputs, "the inputs are as they were");
+    assert_eq!(fs::read(mirror.join("a.log")).unwrap(), oracle(&big, false));
+}
+
+#[test]
+fn a_link_at_a_mirror_file_path_is_replaced_not_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    fs::create_dir(&input).unwrap();
+    let log = dirty_log(109);
+    fs::write(input.join("app.log"), &log).unwrap();
+    let elsewhere = dir.path().join("elsewhere.log");
+    fs::write(&elsewhere, b"someone else's file\n").unwrap();
+    let mirror = dir.path().join("mirror");
+    fs::create_dir(&mirror).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, mirror.join("app.log")).unwrap();
+    // And one to the input itself, under a second name.
+    fs::write(input.join("b.log"), &log).unwrap();
+    std::os::unix::fs::symlink(input.join("b.log"), mirror.join("b.log")).unwrap();
+    let out = run_guarded(&[os("-r"), os("--output-dir"), mirror.as_os_str(), input.as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(fs::read(&elsewhere).unwrap(), b"someone else's file\n");
+    assert_eq!(fs::read(input.join("b.log")).unwrap(), log);
+    for name in ["app.log", "b.log"] {
+        let meta = fs::symlink_metadata(mirror.join(name)).unwrap();
+        assert!(meta.is_file(), "{name}: the link was replaced by the copy");
+        assert_eq!(fs::read(mirror.join(name)).unwrap(), oracle(&log, false));
+    }
+}
+
+#[test]
+fn a_file_whose_size_stat_gets_wrong_is_mirrored_as_read_and_refused_in_place() {
+    // /proc/version says 0 bytes, and holds a line that does not change.
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = dir.path().join("mirror");
+    let out = run_guarded(&[os("--output-dir"), mirror.as_os_str(), os("/proc/version")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let read = fs::read("/proc/version").unwrap();
+    assert!(!read.is_empty());
+    assert_eq!(fs::read(mirror.join("version")).unwrap(), read);
+    let out =
+        run_guarded(&[os("--check"), mirror.join("version").as_os_str(), os("/proc/version")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // One that holds a key: the domain name, in a UTS namespace of its own
+    // (as root; `unshare` from util-linux).
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped the key in /proc: not root");
+        return;
+    }
+    let key = format!("phx_{}", "q".repeat(30));
+    let script = format!(
+        r#"echo {key} > /proc/sys/kernel/domainname || exit 9
+        "$1" --output-dir "$2" /proc/sys/kernel/domainname; echo "mirror=$?"
+        "$1" --in-place /proc/sys/kernel/domainname; echo "in-place=$?"
+        cat /proc/sys/kernel/domainname"#
+    );
+    let out = Command::new("unshare")
+        .args(["--uts", "sh", "-c", &script, "sh"])
+        .arg(crate::common::bin())
+        .arg(&mirror)
+        .output()
+        .unwrap();
+    let (text, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(out.status.success(), "{text}{err}");
+    assert!(text.starts_with("mirror=0\nin-place=2\n"), "{text}{err}");
+    assert!(text.ends_with(&format!("{key}\n")), "in place, left as it was: {text}");
+    assert!(err.contains("its size says 0 bytes but 35 were read"), "{err}");
+    assert!(!err.contains(&key), "{err}");
+    assert_eq!(fs::read(mirror.join("domainname")).unwrap(), b"phx_[REDACTED]\n");
+}
+
+/// Runs the binary as uid and gid 65534 (nobody), with no other group.
+fn run_as_nobody(args: &[&std::ffi::OsStr]) -> Output {
+    let child = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(crate::common::bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_guarded(child)
+}
+
+#[test]
+fn in_place_by_a_user_who_cannot_keep_the_owner_or_group_is_refused() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root, to run as another user");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A folder the user may make files and rename in.
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let log = dirty_log(110);
+    // Another user's file, readable by all; then the user's own file in a
+    // group they are not in.
+    for (name, uid, gid) in [("syslog.log", 4242, 4242), ("own.log", 65534, 4242)] {
+        let path = dir.path().join(name);
+        fs::write(&path, &log).unwrap();
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let out = run_as_nobody(&[os("--in-place"), path.as_os_str()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "{}: the rewritten copy cannot keep the original's owner and group ({uid}:{gid})",
+                path.display()
+            )),
+            "{err}"
+        );
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (uid, gid, 0o644));
+        assert_eq!(fs::read(&path).unwrap(), log);
+        // The summary counts the bytes read, though the file failed.
+        let summary = format!(
+            "0 files scanned, 0 changed, 0 tokens redacted, {} bytes read, 1 failed",
+            log.len()
+        );
+        assert!(err.contains(&summary), "{err}");
+        let left: Vec<_> =
+            fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 1, "no temporary file: {left:?}");
+
+        // Root may give the copy its owner: rewritten, owner and group kept.
+        let out = run_guarded(&[os("--in-place"), path.as_os_str()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(fs::read(&path).unwrap(), oracle(&log, false));
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (uid, gid, 0o644));
+        fs::remove_file(&path).unwrap();
+    }
+}
