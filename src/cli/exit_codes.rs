@@ -14,6 +14,10 @@ pub const FOUND: u8 = 1;
 /// a finding: a failure must never look like "nothing found", nor a
 /// finding like a failure.
 pub const ERROR: u8 = 2;
+// A scrub (`--in-place`, `--output-dir`) ended by SIGINT, SIGTERM or SIGHUP
+// removes its temporary files and exits 128 + the signal's number (130,
+// 143, 129), as a shell reports a process a signal ended: see
+// `app::atomic::remove_temps_on_signals`.
 
 /// The exit code for a check that had `failures` failed inputs and found
 /// `found` tokens.
