@@ -219,7 +219,7 @@ fn refuse_a_big_window(header: &[u8]) -> io::Result<()> {
 
 /// A size as messages say it: MiB, or GiB from 1 GiB.
 pub(crate) fn size(bytes: u64) -> String {
-    if bytes >= 1 << 30 && bytes % (1 << 30) == 0 {
+    if bytes >= 1 << 30 && bytes.is_multiple_of(1 << 30) {
         format!("{} GiB", bytes >> 30)
     } else {
         format!("{} MiB", bytes.div_ceil(1 << 20))
