@@ -32,6 +32,15 @@ pub enum Error {
         error: io::Error,
     },
     #[cfg(feature = "cli")]
+    /// A compressed input whose decoder would need more memory than
+    /// phx-redact allows (an xz dictionary, a zstd window): nothing in it
+    /// was checked, and it was left as it was.
+    OverLimit {
+        /// What it needs and the limit, format named (`xz data that
+        /// needs ...`).
+        need: String,
+    },
+    #[cfg(feature = "cli")]
     /// The input is stored in a compressed or archive format that cannot
     /// be read: nothing in it was scanned, so it is neither clean nor
     /// rewritten.
@@ -90,6 +99,12 @@ impl fmt::Display for Error {
                 write!(f, "corrupt or truncated {format} data: {error}")
             }
             #[cfg(feature = "cli")]
+            Error::OverLimit { need } => write!(
+                f,
+                "{need}: nothing in it was checked, and it was left as it was; decompress it \
+                 with its own tool and run phx-redact on what it holds"
+            ),
+            #[cfg(feature = "cli")]
             Error::Unsupported { format } => write!(
                 f,
                 "{format} data, which phx-redact cannot read: nothing in it was checked; \
@@ -134,6 +149,11 @@ impl Error {
     /// a decoding error names the format.
     #[cfg(feature = "cli")]
     pub(crate) fn corrupt(format: crate::app::compress::Format, e: io::Error) -> Error {
+        if let Some(over) =
+            e.get_ref().and_then(|e| e.downcast_ref::<crate::app::compress::OverLimit>())
+        {
+            return Error::OverLimit { need: over.0.clone() };
+        }
         match format {
             crate::app::compress::Format::Plain => Error::Read(e),
             crate::app::compress::Format::Unsupported(format) => Error::Unsupported { format },

@@ -225,9 +225,11 @@ struct Names<'a> {
 }
 
 /// Checks `inputs`, writing each finding to `out` as `PATH:LINE:COLUMN:
-/// RULE: MASK` (or a JSON line), in input order, then the list of keys to
-/// rotate. An input that fails is passed to `on_error` (by its redacted
-/// name) when its turn comes, and the others are still checked.
+/// RULE: MASK` (`PATH:PLACE: RULE: MASK` for one in a compressed file's
+/// header field or skippable frame; or a JSON line), in input order, then
+/// the list of keys to rotate. An input that fails is passed to `on_error`
+/// (by its redacted name) when its turn comes, and the others are still
+/// checked.
 ///
 /// When `out` fails, the check goes on without printing, and says why in
 /// [`Outcome::output_error`]: the verdict still covers every file, so that
@@ -443,6 +445,11 @@ pub struct JsonFinding<'a> {
     pub mask: String,
     /// The token's short fingerprint.
     pub fingerprint: String,
+    /// Where the token is when not in the content: a compressed file's
+    /// header field or skippable frame (`gzip header FNAME`), within which
+    /// `line`, `column` and `offset` count. Absent for the content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<&'static str>,
 }
 
 impl<'a> JsonFinding<'a> {
@@ -465,6 +472,7 @@ impl<'a> JsonFinding<'a> {
             rule: rule_name(rule_names, f.rule),
             mask: f.mask.to_str().into_owned(),
             fingerprint: rules.fingerprints.short(&f.fingerprint),
+            place: f.place,
         }
     }
 }
@@ -510,7 +518,12 @@ fn write_finding<W: Write + ?Sized>(
 ) -> io::Result<()> {
     let rule = rule_name(names_of.rule_names, f.rule);
     if !names_of.json {
-        return writeln!(out, "{}:{}:{}: {rule}: {}", name.text, f.line, f.column, f.mask);
+        let name = &name.text;
+        return match f.place {
+            // Not in the content: the field is the place, its line none.
+            Some(place) => writeln!(out, "{name}:{place}: {rule}: {}", f.mask),
+            None => writeln!(out, "{name}:{}:{}: {rule}: {}", f.line, f.column, f.mask),
+        };
     }
     let mut line = JsonFinding::new(&name.json, f, names_of.rules, names_of.rule_names);
     line.path_base64 = name.json_base64.as_deref();

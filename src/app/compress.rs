@@ -8,11 +8,20 @@
 //! [`Format::Unsupported`]: its bytes are never scanned as text, for they
 //! would look clean whatever they hold, and never rewritten.
 
-use std::io::{self, BufRead, Read, Write};
+use std::{
+    io::{self, BufRead, Read, Write},
+    rc::Rc,
+};
 
-use flate2::{Compression, bufread::MultiGzDecoder};
+use flate2::Compression;
 
 pub use crate::app::gzip_blocks::{GZIP_BLOCK, GzBlocks};
+pub use crate::app::zstd_frames::ZSTD_WINDOW_MAX;
+use crate::app::{
+    gzip_members::GzMembers,
+    meta_scan::MetaSink,
+    zstd_frames::{ZSTD_WINDOW_LOG_MAX, ZstdFrames},
+};
 
 /// How a file's bytes are stored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -525,25 +534,82 @@ impl Default for Levels {
     }
 }
 
-/// The decompressed bytes of `reader`, stored as `format`.
+/// The decompressed bytes of `reader`, stored as `format`. The bytes
+/// around the content that a decoder would step over unseen (gzip's header
+/// fields, skippable frames) go to `meta`, to be scanned; a decoder that
+/// would need more memory than phx-redact allows fails with an
+/// [`OverLimit`] error.
 ///
 /// # Errors
 ///
-/// Those of setting up the zstd decoder; `Unsupported` for a format that
-/// cannot be read.
-pub fn decoder<'a, R: BufRead + 'a>(format: Format, reader: R) -> io::Result<Box<dyn Read + 'a>> {
+/// Those of setting up the zstd or xz decoder; `Unsupported` for a format
+/// that cannot be read.
+pub(crate) fn decoder<'a, R: BufRead + 'a>(
+    format: Format,
+    reader: R,
+    meta: &MetaSink,
+) -> io::Result<Box<dyn Read + 'a>> {
+    let meta = Rc::clone(meta);
     Ok(match format {
         Format::Plain => Box::new(reader),
-        Format::Gzip => Box::new(MultiGzDecoder::new(reader)),
+        Format::Gzip => Box::new(GzMembers::new(reader, meta)),
         // libzstd steps over skippable frames and reads on past each frame.
-        Format::Zstd => Box::new(zstd::stream::read::Decoder::new(PzstdLayout::new(reader))?),
-        Format::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(reader)),
+        Format::Zstd => {
+            let walked = PzstdLayout::new(ZstdFrames::new(reader, meta));
+            let mut decoder = zstd::stream::read::Decoder::new(walked)?;
+            decoder.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+            Box::new(decoder)
+        }
+        Format::Xz => {
+            let stream = liblzma::stream::Stream::new_stream_decoder(
+                XZ_MEMORY_MAX,
+                liblzma::stream::CONCATENATED,
+            )?;
+            Box::new(XzLimited(liblzma::bufread::XzDecoder::new_stream(reader, stream)))
+        }
         Format::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(reader)),
-        Format::Lz4 => Box::new(Lz4Frames::new(reader)),
+        Format::Lz4 => Box::new(Lz4Frames::new(reader, meta)),
         Format::Unsupported(name) => {
             return Err(io::Error::new(io::ErrorKind::Unsupported, format!("{name} data")));
         }
     })
+}
+
+/// The most memory liblzma may use to decode an xz file: what `xz -9`'s
+/// 64 MiB dictionary needs (65 MiB), with room to spare, but not the
+/// gigabytes a dictionary declared by a hostile header would take.
+pub const XZ_MEMORY_MAX: u64 = 96 << 20;
+
+/// A decoder's need of memory over phx-redact's limit. Its text names the
+/// format, the need and the limit.
+#[derive(Debug)]
+pub(crate) struct OverLimit(pub(crate) String);
+
+impl std::fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OverLimit {}
+
+/// An xz decoder whose memory limit, when reached, says so.
+struct XzLimited<R: BufRead>(liblzma::bufread::XzDecoder<R>);
+
+impl<R: BufRead> Read for XzLimited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            let limit = e.get_ref().and_then(|e| e.downcast_ref::<liblzma::stream::Error>());
+            if !matches!(limit, Some(liblzma::stream::Error::MemLimit)) {
+                return e;
+            }
+            io::Error::other(OverLimit(format!(
+                "xz data that needs more than phx-redact's limit of {} to decode (its \
+                 dictionary is larger than the 64 MiB of xz -9)",
+                crate::app::zstd_frames::size(XZ_MEMORY_MAX)
+            )))
+        })
+    }
 }
 
 /// LZ4 frames one after another, skippable ones stepped over.
@@ -554,6 +620,7 @@ pub fn decoder<'a, R: BufRead + 'a>(format: Format, reader: R) -> io::Result<Box
 /// input inside a frame what it is.
 struct Lz4Frames<R: BufRead> {
     decoder: lz4_flex::frame::FrameDecoder<DryWatch<R>>,
+    meta: MetaSink,
 }
 
 /// A reader that remembers whether it was ever asked for bytes it did not
@@ -572,9 +639,29 @@ impl<R: Read> Read for DryWatch<R> {
 }
 
 impl<R: BufRead> Lz4Frames<R> {
-    fn new(inner: R) -> Lz4Frames<R> {
+    fn new(inner: R, meta: MetaSink) -> Lz4Frames<R> {
         let watch = DryWatch { inner, ran_dry: false };
-        Lz4Frames { decoder: lz4_flex::frame::FrameDecoder::new(watch) }
+        Lz4Frames { decoder: lz4_flex::frame::FrameDecoder::new(watch), meta }
+    }
+
+    /// Passes a skippable frame's `len` bytes of payload to the metadata
+    /// scanner as they come.
+    fn skip(&mut self, mut len: u64) -> io::Result<()> {
+        let mut meta = self.meta.borrow_mut();
+        meta.start("lz4 skippable frame");
+        let inner = &mut self.decoder.get_mut().inner;
+        while len > 0 {
+            let data = inner.fill_buf()?;
+            if data.is_empty() {
+                return Err(truncated("skippable frame"));
+            }
+            let n = data.len().min(usize::try_from(len).unwrap_or(usize::MAX));
+            meta.feed(&data[..n]);
+            inner.consume(n);
+            len -= n as u64;
+        }
+        meta.end();
+        Ok(())
     }
 }
 
@@ -599,10 +686,12 @@ impl<R: BufRead> Read for Lz4Frames<R> {
                         _ => None,
                     });
                     let Some(len) = skip else { return Err(e) };
-                    let watch = self.decoder.get_mut();
-                    let skipped = io::copy(&mut (&mut watch.inner).take(len), &mut io::sink())?;
-                    if skipped < len {
-                        return Err(truncated("skippable frame"));
+                    self.skip(len)?;
+                    // A skippable frame may end the input (lz4 reads
+                    // such a file): the decoder must not be asked for a
+                    // frame that is not there.
+                    if self.decoder.get_mut().inner.fill_buf()?.is_empty() {
+                        return Ok(0);
                     }
                     continue;
                 }

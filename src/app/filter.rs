@@ -6,15 +6,17 @@ use std::{
     io::{self, BufRead, BufReader, Read, Write},
     os::{fd::AsRawFd, unix::fs::FileTypeExt},
     path::Path,
+    sync::Arc,
 };
 
 use crate::{
-    Error, Redactor,
+    Error, Redactor, RuleSet,
     app::compress::{self, Format},
 };
 
 use crate::app::{
     inputs::{FileId, open_nonblocking},
+    meta_scan::{MetaScan, MetaSink},
     readahead::ReadAhead,
     segments,
     stdio::RawStdin,
@@ -114,9 +116,20 @@ fn pump_stored<R: BufRead, W: Write + ?Sized>(
         let mut reader = reader;
         pump_buffered(redactor, &mut reader, Some(&mut members), out, flush_each_read, stop)
     } else {
-        let (decoded, _) = decode_layers(format, reader)?;
-        let mut members = Members { inner: decoded, head: Vec::with_capacity(512), walk: None };
-        pump(redactor, &mut members, out, buf, flush_each_read, stop)
+        // What the decoders find around the content (a key in a gzip
+        // header's FNAME, in a skippable frame) counts as the content's,
+        // after each read and at the end.
+        let meta = MetaScan::sink(redactor.rules());
+        let mut stop = stop;
+        let result = decode_layers(format, reader, &meta).and_then(|(decoded, _)| {
+            let mut members = Members { inner: decoded, head: Vec::with_capacity(512), walk: None };
+            pump(redactor, &mut members, out, buf, flush_each_read, |redactor| {
+                meta.borrow_mut().hand_over(redactor);
+                stop(redactor)
+            })
+        });
+        meta.borrow_mut().hand_over(redactor);
+        result
     };
     result.map_err(|e| match e {
         Error::Read(e) => match e.get_ref().and_then(|e| e.downcast_ref::<MemberFormat>()) {
@@ -142,8 +155,10 @@ const MAX_LAYERS: usize = 3;
 fn decode_layers<'a, R: BufRead + 'a>(
     format: Format,
     reader: R,
+    meta: &MetaSink,
 ) -> Result<(Box<dyn Read + 'a>, Vec<Format>), Error> {
-    let mut decoded = compress::decoder(format, reader).map_err(|e| Error::corrupt(format, e))?;
+    let mut decoded =
+        compress::decoder(format, reader, meta).map_err(|e| Error::corrupt(format, e))?;
     let mut layers = vec![format];
     if format == Format::Plain {
         return Ok((decoded, layers));
@@ -158,7 +173,7 @@ fn decode_layers<'a, R: BufRead + 'a>(
             return Err(Error::Unsupported { format: "deeply nested compressed" });
         }
         let rest = BufReader::with_capacity(READ_SIZE, rest);
-        decoded = compress::decoder(inner, rest).map_err(|e| Error::corrupt(inner, e))?;
+        decoded = compress::decoder(inner, rest, meta).map_err(|e| Error::corrupt(inner, e))?;
         layers.push(inner);
     }
 }
@@ -459,9 +474,12 @@ fn pump_input<W: Write + ?Sized>(
 pub(crate) fn unrewritable<R: io::Read + io::Seek>(
     format: Format,
     file: &mut R,
+    rules: &Arc<RuleSet>,
 ) -> Result<Option<String>, Error> {
     file.seek(io::SeekFrom::Start(0)).map_err(Error::Read)?;
-    let (decoded, layers) = decode_layers(format, BufReader::new(file))?;
+    // Only the layout is wanted here: the fields were scanned before.
+    let meta = MetaScan::sink(rules);
+    let (decoded, layers) = decode_layers(format, BufReader::new(file), &meta)?;
     if layers.len() > 1 {
         let names: Vec<String> =
             layers.iter().rev().map(|f| format!("{} data", f.name())).collect();

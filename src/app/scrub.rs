@@ -285,7 +285,7 @@ fn scrub_open(
     // that is compressed twice cannot be rewritten without breaking it:
     // it is scanned, and refused here.
     if dirty {
-        if let Some(what) = filter::unrewritable(format, &mut reader.get_mut().file)? {
+        if let Some(what) = filter::unrewritable(format, &mut reader.get_mut().file, rules)? {
             return Err(Error::Archive { what });
         }
     }
@@ -436,7 +436,7 @@ pub fn scrub_stored<F: Read + Seek, W: Write>(
         let sink = &mut io::sink();
         filter::redact_stored(&mut redactor, outcome.format, &mut reader, sink, &mut buf, false)?;
         drop(reader);
-        if let Some(what) = filter::unrewritable(outcome.format, &mut *file)? {
+        if let Some(what) = filter::unrewritable(outcome.format, &mut *file, rules)? {
             return Err(Error::Archive { what });
         }
     }

@@ -180,6 +180,11 @@ pub struct Finding {
     pub mask: Mask,
     /// Its hash, keyed if a key was given.
     pub fingerprint: [u8; 32],
+    /// Where it is when not in the content itself, but in bytes around it
+    /// that were scanned as a stream of their own: a compressed file's
+    /// header field (`gzip header FNAME`) or skippable frame. Its offset,
+    /// line and column are then within that field. None in the content.
+    pub place: Option<&'static str>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -303,6 +308,21 @@ impl Redactor {
             findings.line_start = 0;
         }
         result.map(|_| ())
+    }
+
+    /// Counts as this stream's the tokens of `found` (their bytes aside)
+    /// and records `findings` (when findings are recorded): what another
+    /// redactor, under the same rules, found in bytes that belong to this
+    /// input but not to its content, such as a compressed file's header
+    /// fields. A file whose only key is there is not clean.
+    pub fn add_found(&mut self, found: &Stats, findings: impl IntoIterator<Item = Finding>) {
+        for (mine, theirs) in self.stats.tokens.iter_mut().zip(&found.tokens) {
+            *mine += theirs;
+        }
+        self.stats.capped += found.capped;
+        if let Some(mine) = &mut self.findings {
+            mine.list.extend(findings);
+        }
     }
 
     /// How many bytes are held back, waiting for more input.
@@ -782,6 +802,7 @@ impl Redactor {
                 len: self.seen.len,
                 mask: self.seen.mask(),
                 fingerprint: self.seen.hash(),
+                place: None,
             });
         }
         marker.render(name, prefix, &self.seen, &rules.fingerprints, out)
