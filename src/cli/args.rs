@@ -162,6 +162,15 @@ pub struct Args {
     #[arg(help_heading = "Follow", long, value_name = "SECONDS", requires = "follow", value_parser = parse_seconds)]
     pub rotate_wait: Option<Duration>,
 
+    /// With --follow: never read a followed path that is a symbolic link
+    /// or a hard link (a file with more than one name), at start or after
+    /// a swap: it is said once on stderr and waited out until a regular
+    /// file is back. For a sidecar that can read more than the application
+    /// writing the logs. Only the path's last component is checked; its
+    /// folders are trusted.
+    #[arg(help_heading = "Follow", long, requires = "follow")]
+    pub refuse_links: bool,
+
     /// For --generate-sample: one line in N holds a secret, and as many a
     /// look-alike (1: every other line a secret; 0: none).
     #[arg(
