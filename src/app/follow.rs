@@ -483,27 +483,19 @@ impl Tail {
             (None, None) => 0,
         };
         if !owed.is_empty() {
-            let found = find_by_identity(&folder_of(&self.path), &owed, self.refuse_links);
-            for (identity, _, offset) in &owed {
-                // Never lose lines silently: the file may have been
-                // compressed, moved to another folder, or truncated and
-                // written again while no run was reading it.
-                if !found.iter().any(|(_, id, _)| id == identity) {
-                    notice(
-                        &self.path,
-                        &format!(
-                            "the file it was when the last run stopped is not in its folder any \
-                             more (compressed, moved or truncated while phx-redact was \
-                             stopped): lines written to it after byte {offset}, if any, were \
-                             not read"
-                        ),
-                    );
-                }
-            }
-            for (file, identity, offset) in found {
-                if let Some(reader) = Reader::new(file, identity, offset, rules) {
-                    self.rotated.push(reader);
-                }
+            let folder = folder_of(&self.path);
+            let mut found =
+                find_by_identity(&folder, &owed, self.refuse_links).into_iter().peekable();
+            let mut open: Vec<Identity> = opened.iter().map(|(_, id, _)| *id).collect();
+            for (identity, head, offset) in &owed {
+                let reader = match found.next_if(|(_, id, _)| id == identity) {
+                    Some((file, identity, offset)) => Reader::new(file, identity, offset, rules),
+                    // Not by its inode: truncated (copytruncate) while no
+                    // run was reading it? Its copy starts as it did.
+                    None => self.owed_copy(&folder, *head, *offset, &open, rules, notice),
+                };
+                open.extend(reader.as_ref().map(|r| r.identity));
+                self.rotated.extend(reader);
             }
         }
         match opened {
@@ -518,6 +510,43 @@ impl Tail {
                 self.said = Some(why);
             }
         }
+    }
+
+    /// The reader of a copy (copytruncate's) of a file the last run was
+    /// reading, from `offset`, where it is no more by its inode; or, with
+    /// none, that lines were not read, said. Never lose lines silently.
+    fn owed_copy(
+        &self,
+        folder: &Path,
+        head: Option<&Head>,
+        offset: u64,
+        open: &[Identity],
+        rules: &Arc<RuleSet>,
+        notice: &mut impl FnMut(&Path, &str),
+    ) -> Option<Reader> {
+        let copy = head
+            .filter(|head| head.len > 0)
+            .and_then(|head| find_copy(folder, head, offset, open, self.refuse_links));
+        let Some((file, identity, name)) = copy else {
+            notice(
+                &self.path,
+                &format!(
+                    "the file it was when the last run stopped is not in its folder any more \
+                     (compressed, moved or truncated while phx-redact was stopped): lines \
+                     written to it after byte {offset}, if any, were not read"
+                ),
+            );
+            return None;
+        };
+        notice(
+            &self.path,
+            &format!(
+                "was truncated while phx-redact was stopped; reading the rest of its old \
+                 content, from byte {offset}, in {}, a copy of it",
+                name.display()
+            ),
+        );
+        Reader::new(file, identity, offset, rules)
     }
 
     /// Reads a batch of what is new in each open file, follows the path to

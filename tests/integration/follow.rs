@@ -1406,3 +1406,36 @@ fn refuse_links_waits_out_a_link_at_start_and_by_default_a_link_is_followed() {
     assert!(status.success());
     assert!(rest.is_empty(), "nothing through the link: {rest:?}");
 }
+
+#[test]
+fn copytruncate_while_stopped_the_rest_of_the_old_content_comes_from_the_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    let first: String = (0..50).map(|i| key_line("old", i)).collect();
+    fs::write(&log, &first).unwrap();
+    let args = [&log, Path::new("--from-start"), Path::new("--state"), &state];
+    let follower = Follower::start(&args);
+    assert_eq!(follower.lines(50), redacted(&first));
+    assert!(follower.stop().0.success());
+
+    // While stopped: more lines, then copytruncate, then new lines.
+    let rest: String = (50..80).map(|i| key_line("old", i)).collect();
+    append(&log, &rest);
+    fs::copy(&log, dir.path().join("app.log.1")).unwrap();
+    File::options().write(true).open(&log).unwrap().set_len(0).unwrap();
+    let new: String = (0..100).map(|i| key_line("new", i)).collect();
+    append(&log, &new);
+
+    let follower = Follower::start(&args);
+    let mut expected = redacted(&rest);
+    expected.extend(redacted(&new));
+    let mut seen = follower.lines(expected.len());
+    let (status, more, notices) = follower.stop();
+    assert!(status.success());
+    seen.extend(more);
+    assert_whole_redacted_lines(&seen, &(first + &rest), &new);
+    let (of_old, of_new): (Vec<String>, Vec<String>) =
+        seen.into_iter().partition(|l| l.starts_with("old "));
+    assert_eq!(of_old, redacted(&rest), "the rest of the old content, once: {notices:?}");
+    assert_eq!(of_new, redacted(&new));
+}
