@@ -152,7 +152,9 @@ pub struct Args {
     /// with an old inode is read from its start. A state file that cannot
     /// be used (empty, cut short, not a state) is reported, renamed to
     /// FILE.corrupt-SECONDS, and each file is followed as on a first start:
-    /// from its end (its start with --from-start).
+    /// from its end (its start with --from-start). A state file is one
+    /// follower's: FILE.lock beside it is locked while it runs, and a
+    /// second follower given the same FILE exits 2 at once.
     #[arg(help_heading = "Follow", long, value_name = "FILE", requires = "follow")]
     pub state: Option<PathBuf>,
 
