@@ -197,10 +197,14 @@ fn follow_run(
         }
     }
     let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    follow::follow(paths, rules, options, &mut out, &stop, |path, message| {
+    let followed = follow::follow(paths, rules, options, &mut out, &stop, |path, message| {
         report(&format!("{}: {message}", path.display()));
-    })
-    .context("--follow")?;
+    });
+    match followed {
+        // Names the state file already (one in use by another follower).
+        Err(err @ phx_redact::Error::Usage(_)) => return Err(err.into()),
+        result => result.context("--follow")?,
+    }
     Ok(ExitCode::from(exit_codes::SUCCESS))
 }
 

@@ -4,7 +4,10 @@
 //! Each followed file is read from where it was left, redacted, and written
 //! out a whole line at a time, so that lines from several files never mix.
 //! Rotation is noticed by the path naming a new file (rename and recreate,
-//! or delete and recreate) or by the file shrinking (copytruncate). inotify
+//! or delete and recreate) or by the file shrinking or no longer starting
+//! with the same first KiB (copytruncate: a follower held up by a slow
+//! reader may look again only once the file has grown past where it was
+//! read to; its size then says nothing). inotify
 //! (through `notify`) wakes the loop at once; where it is not available, the
 //! loop polls every [`POLL`].
 //!
@@ -18,6 +21,26 @@
 //! its last unfinished line goes out and it is closed. (Fluent Bit's
 //! `Rotate_Wait`; GNU `tail -F` drops those lines.) Lines of one file keep
 //! their order; lines of the old and the new file may interleave.
+//!
+//! # Truncation
+//!
+//! The first KiB of each open file is checked after every read and at its
+//! end: bytes read once the file was truncated and written again are not
+//! used, as they start in the middle of a line (a key's body without its
+//! prefix). The file is read again from its start, and what it held of its
+//! old content (an unfinished line, lines a custom rule held) is dropped,
+//! never written cut short. The rest of the old content is read from a
+//! copy beside it that starts with the same KiB (copytruncate's
+//! `app.log.1`); with no copy left (compressed at once), what was not read
+//! is said, from which byte.
+//!
+//! # Sharing and links
+//!
+//! A state file is one follower's: `STATE.lock` beside it is locked
+//! (`flock`) for the run, and a second follower on it exits 2 at once.
+//! With [`FollowOptions::refuse_links`], a followed path that is a
+//! symbolic link or a hard link is not opened (O_NOFOLLOW), said once, and
+//! waited out until a regular file is back.
 //!
 //! # Fairness and stopping
 //!
@@ -70,7 +93,7 @@ use std::{
     io::{self, Seek, SeekFrom, Write},
     os::unix::{
         ffi::OsStrExt,
-        fs::{FileExt, MetadataExt},
+        fs::{FileExt, MetadataExt, OpenOptionsExt},
     },
     path::{Path, PathBuf},
     sync::{
@@ -123,11 +146,20 @@ pub struct FollowOptions {
     pub state: Option<PathBuf>,
     /// How long a rotated file must be quiet before it is closed.
     pub rotate_wait: Duration,
+    /// Open no followed path that is a symbolic link or a hard link: a
+    /// sidecar that can read more than the application must not be made
+    /// to ship a file swapped in for the log.
+    pub refuse_links: bool,
 }
 
 impl Default for FollowOptions {
     fn default() -> FollowOptions {
-        FollowOptions { from_start: false, state: None, rotate_wait: ROTATE_WAIT }
+        FollowOptions {
+            from_start: false,
+            state: None,
+            rotate_wait: ROTATE_WAIT,
+            refuse_links: false,
+        }
     }
 }
 
@@ -200,7 +232,11 @@ impl Head {
     fn of(file: &File, len: u64) -> Option<Head> {
         let mut buf = vec![0; len.min(HEAD_LEN) as usize];
         file.read_exact_at(&mut buf, 0).ok()?;
-        Some(Head { len: buf.len() as u64, blake3: blake3::hash(&buf).to_hex().to_string() })
+        Some(Head::over(&buf))
+    }
+
+    fn over(bytes: &[u8]) -> Head {
+        Head { len: bytes.len() as u64, blake3: blake3::hash(bytes).to_hex().to_string() }
     }
 
     /// Whether `file` starts as the file this was taken of. Without a head
@@ -255,6 +291,18 @@ fn path_hash(path: &Path) -> String {
     blake3::hash(path.as_os_str().as_bytes()).to_hex().to_string()
 }
 
+/// How a batch of reads ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Batch {
+    /// At the budget: more is waiting.
+    Budget,
+    /// At the end of the file.
+    End,
+    /// The file no longer starts as it did: truncated (and maybe written
+    /// again past where it was read to). Nothing of the last read was used.
+    Truncated,
+}
+
 /// One open file being read.
 struct Reader {
     file: File,
@@ -287,8 +335,14 @@ struct Tail {
     shown: String,
     current: Option<Reader>,
     rotated: Vec<Reader>,
-    /// The path is gone and this has been said.
+    /// The path is gone (or holds what is not read) and this has been
+    /// said.
     reported_missing: bool,
+    /// Why the path is not read, as last said: said again only when it
+    /// changes (a link, then a hard link).
+    said: Option<String>,
+    /// See [`FollowOptions::refuse_links`].
+    refuse_links: bool,
 }
 
 /// Follows `paths` until `stop` is set, writing redacted whole lines to
@@ -306,6 +360,10 @@ pub fn follow<W: Write>(
     stop: &AtomicBool,
     mut notice: impl FnMut(&Path, &str),
 ) -> Result<(), Error> {
+    // Held until the followers stops: a second one on the same state would
+    // overwrite this one's positions with its own, and the next start of
+    // either would find its files gone from the state.
+    let _lock = options.state.as_deref().map(lock_state).transpose()?;
     let saved = match &options.state {
         Some(state) => load_state(state, &mut notice)?,
         None => HashMap::new(),
@@ -320,6 +378,8 @@ pub fn follow<W: Write>(
             current: None,
             rotated: Vec::new(),
             reported_missing: false,
+            said: None,
+            refuse_links: options.refuse_links,
         })
         .collect();
     for tail in &mut tails {
@@ -397,7 +457,7 @@ impl Tail {
         rules: &Arc<RuleSet>,
         notice: &mut impl FnMut(&Path, &str),
     ) {
-        let opened = open_regular(&self.path).and_then(|file| {
+        let opened = open_regular(&self.path, self.refuse_links).and_then(|file| {
             let meta = file.metadata().ok()?;
             Some((file, Identity::of(&meta), meta.len()))
         });
@@ -423,36 +483,70 @@ impl Tail {
             (None, None) => 0,
         };
         if !owed.is_empty() {
-            let found = find_by_identity(&folder_of(&self.path), &owed);
-            for (identity, _, offset) in &owed {
-                // Never lose lines silently: the file may have been
-                // compressed, moved to another folder, or truncated and
-                // written again while no run was reading it.
-                if !found.iter().any(|(_, id, _)| id == identity) {
-                    notice(
-                        &self.path,
-                        &format!(
-                            "the file it was when the last run stopped is not in its folder any \
-                             more (compressed, moved or truncated while phx-redact was \
-                             stopped): lines written to it after byte {offset}, if any, were \
-                             not read"
-                        ),
-                    );
-                }
-            }
-            for (file, identity, offset) in found {
-                if let Some(reader) = Reader::new(file, identity, offset, rules) {
-                    self.rotated.push(reader);
-                }
+            let folder = folder_of(&self.path);
+            let mut found =
+                find_by_identity(&folder, &owed, self.refuse_links).into_iter().peekable();
+            let mut open: Vec<Identity> = opened.iter().map(|(_, id, _)| *id).collect();
+            for (identity, head, offset) in &owed {
+                let reader = match found.next_if(|(_, id, _)| id == identity) {
+                    Some((file, identity, offset)) => Reader::new(file, identity, offset, rules),
+                    // Not by its inode: truncated (copytruncate) while no
+                    // run was reading it? Its copy starts as it did.
+                    None => self.owed_copy(&folder, *head, *offset, &open, rules, notice),
+                };
+                open.extend(reader.as_ref().map(|r| r.identity));
+                self.rotated.extend(reader);
             }
         }
         match opened {
             Some((file, identity, _)) => self.current = Reader::new(file, identity, offset, rules),
             None => {
-                notice(&self.path, "does not exist (yet); waiting for it");
+                let why = path_metadata(&self.path, self.refuse_links)
+                    .ok()
+                    .and_then(|meta| not_followed(&meta, self.refuse_links));
+                let why = why.unwrap_or_else(|| "does not exist (yet); waiting for it".into());
+                notice(&self.path, &why);
                 self.reported_missing = true;
+                self.said = Some(why);
             }
         }
+    }
+
+    /// The reader of a copy (copytruncate's) of a file the last run was
+    /// reading, from `offset`, where it is no more by its inode; or, with
+    /// none, that lines were not read, said. Never lose lines silently.
+    fn owed_copy(
+        &self,
+        folder: &Path,
+        head: Option<&Head>,
+        offset: u64,
+        open: &[Identity],
+        rules: &Arc<RuleSet>,
+        notice: &mut impl FnMut(&Path, &str),
+    ) -> Option<Reader> {
+        let copy = head
+            .filter(|head| head.len > 0)
+            .and_then(|head| find_copy(folder, head, offset, open, self.refuse_links));
+        let Some((file, identity, name)) = copy else {
+            notice(
+                &self.path,
+                &format!(
+                    "the file it was when the last run stopped is not in its folder any more \
+                     (compressed, moved or truncated while phx-redact was stopped): lines \
+                     written to it after byte {offset}, if any, were not read"
+                ),
+            );
+            return None;
+        };
+        notice(
+            &self.path,
+            &format!(
+                "was truncated while phx-redact was stopped; reading the rest of its old \
+                 content, from byte {offset}, in {}, a copy of it",
+                name.display()
+            ),
+        );
+        Reader::new(file, identity, offset, rules)
     }
 
     /// Reads a batch of what is new in each open file, follows the path to
@@ -469,8 +563,9 @@ impl Tail {
         let mut more = false;
         // The renamed files first: what is in them was mostly written
         // before what is in the new one.
-        for reader in &mut self.rotated {
-            more |= reader.read_batch(buf, out)?;
+        for i in 0..self.rotated.len() {
+            let batch = self.rotated[i].read_batch(buf, out)?;
+            more |= self.after_batch(Some(i), batch, notice);
         }
         let mut i = 0;
         while i < self.rotated.len() {
@@ -481,9 +576,10 @@ impl Tail {
             }
         }
         if let Some(reader) = &mut self.current {
-            more |= reader.read_batch(buf, out)?;
+            let batch = reader.read_batch(buf, out)?;
+            more |= self.after_batch(None, batch, notice);
         }
-        let meta = match fs::metadata(&self.path) {
+        let meta = match path_metadata(&self.path, self.refuse_links) {
             Ok(meta) => meta,
             Err(_) => {
                 if !self.reported_missing {
@@ -500,23 +596,20 @@ impl Tail {
                     notice(&self.path, "is back");
                 }
                 self.reported_missing = false;
+                self.said = None;
                 if meta.len() < reader.offset {
-                    notice(&self.path, "was truncated; reading it again from the start");
-                    reader.end_file(out)?;
-                    reader.rewind();
-                    more |= reader.read_batch(buf, out)?;
+                    more |= self.after_batch(None, Batch::Truncated, notice);
                 }
             }
             _ => {
                 // A new file at the path (or the first one).
-                let Some(file) = open_regular(&self.path) else {
-                    if !meta.is_file() && !self.reported_missing {
-                        let kind = crate::app::scrub::kind_name(meta.file_type());
-                        notice(
-                            &self.path,
-                            &format!("is a {kind}, not a log file; waiting for one"),
-                        );
+                let Some(file) = open_regular(&self.path, self.refuse_links) else {
+                    if let Some(why) = not_followed(&meta, self.refuse_links)
+                        && self.said.as_ref() != Some(&why)
+                    {
+                        notice(&self.path, &why);
                         self.reported_missing = true;
+                        self.said = Some(why);
                     }
                     return Ok(more);
                 };
@@ -540,11 +633,39 @@ impl Tail {
                     notice(&self.path, "is back");
                 }
                 self.reported_missing = false;
-                more |= reader.read_batch(buf, out)?;
+                self.said = None;
+                let batch = reader.read_batch(buf, out)?;
                 self.current = Some(reader);
+                more |= self.after_batch(None, batch, notice);
             }
         }
         Ok(more)
+    }
+
+    /// Acts on how a batch of the current file (`None`) or of a rotated one
+    /// ended: a truncated file is read again from its start, and the rest
+    /// of its old content from a copy if there is one. Returns whether more
+    /// is waiting.
+    fn after_batch(
+        &mut self,
+        rotated: Option<usize>,
+        batch: Batch,
+        notice: &mut impl FnMut(&Path, &str),
+    ) -> bool {
+        if batch != Batch::Truncated {
+            return batch == Batch::Budget;
+        }
+        let open: Vec<Identity> =
+            self.current.iter().chain(&self.rotated).map(|r| r.identity).collect();
+        let folder = folder_of(&self.path);
+        let reader = match rotated {
+            Some(i) => &mut self.rotated[i],
+            None => self.current.as_mut().expect("a batch of the current file"),
+        };
+        let (copy, message) = reader.restart(&folder, &open, self.refuse_links);
+        notice(&self.path, &message);
+        self.rotated.extend(copy);
+        true
     }
 }
 
@@ -569,20 +690,90 @@ impl Reader {
         })
     }
 
-    /// Reads from the start again (the file was truncated).
-    fn rewind(&mut self) {
+    /// Reads the file again from its start: it was truncated, and maybe
+    /// written again. What was held of its old content (an unfinished
+    /// line, lines a custom rule held) is dropped, never written cut short
+    /// (a key cut there would go out partly in the clear): the old content
+    /// from [`Reader::committed`] on is read from a copy of the file beside
+    /// it (copytruncate's), if there is one. Returns that copy's reader,
+    /// and what to say.
+    fn restart(
+        &mut self,
+        folder: &Path,
+        open: &[Identity],
+        refuse_links: bool,
+    ) -> (Option<Reader>, String) {
+        let (from, read_to) = (self.committed, self.offset);
+        let rules = Arc::clone(self.redactor.rules());
+        let copy = self
+            .head
+            .take()
+            .filter(|head| head.len > 0)
+            .and_then(|head| find_copy(folder, &head, from, open, refuse_links))
+            .and_then(|(file, identity, name)| {
+                Some((Reader::new(file, identity, from, &rules)?, name))
+            });
         if self.file.seek(SeekFrom::Start(0)).is_ok() {
             self.offset = 0;
-            self.line_end = 0;
-            self.committed = 0;
-            // What is there now may not start as it did.
-            self.head = None;
         }
+        self.line_end = self.offset;
+        self.committed = self.offset;
+        self.redactor = Redactor::new(rules);
+        self.line.clear();
+        self.last_data = Instant::now();
+        let message = match &copy {
+            Some((_, name)) => format!(
+                "was truncated; reading its old content from byte {from} on in {}, a copy \
+                 of it, and the file again from its start",
+                name.display()
+            ),
+            None => {
+                let held = if read_to > from {
+                    format!(
+                        " (bytes {from} to {read_to}, an unfinished line, were read but not written)"
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "was truncated; lines of its old content after byte {from}, if it had any, \
+                     were not read{held}: no copy of it is in its folder (compressed or moved \
+                     already); reading it again from its start"
+                )
+            }
+        };
+        (copy.map(|(reader, _)| reader), message)
     }
 
-    /// Reads up to [`BATCH`] bytes, writing whole lines. Returns whether
-    /// it stopped at the budget rather than at the end of the file.
-    fn read_batch<W: Write>(&mut self, buf: &mut [u8], out: &mut W) -> Result<bool, Error> {
+    /// Whether the file still starts as it did: a file truncated and
+    /// written again past where it was read to (copytruncate while a slow
+    /// reader held up the writes) does not, whatever its size says. The
+    /// fingerprint grows with the file up to [`HEAD_LEN`], checked on the
+    /// bytes it had, in one read.
+    fn unchanged(&mut self) -> bool {
+        let mut buf = [0; HEAD_LEN as usize];
+        let mut n = 0;
+        while n < buf.len() {
+            match self.file.read_at(&mut buf[n..], n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Gone from under us: the path is looked at next.
+                Err(_) => return true,
+            }
+        }
+        let known = self.head.as_ref().map_or(0, |head| head.len as usize);
+        if n < known || self.head.as_ref().is_some_and(|head| Head::over(&buf[..known]) != *head) {
+            return false;
+        }
+        if n > known || self.head.is_none() {
+            self.head = Some(Head::over(&buf[..n]));
+        }
+        true
+    }
+
+    /// Reads up to [`BATCH`] bytes, writing whole lines.
+    fn read_batch<W: Write>(&mut self, buf: &mut [u8], out: &mut W) -> Result<Batch, Error> {
         self.read_upto(BATCH, buf, out)
     }
 
@@ -612,6 +803,10 @@ impl Reader {
                 Ok(n) => n,
                 Err(_) => break,
             };
+            if !self.unchanged() {
+                // What was read may be the new content's: not written.
+                break;
+            }
             // Up to the newline only: what follows is the next line, which
             // would go out cut short.
             let take = memchr::memchr(b'\n', &buf[..n]).map_or(n, |i| i + 1);
@@ -620,27 +815,39 @@ impl Reader {
         Ok(())
     }
 
-    /// Reads up to `budget` bytes, writing whole lines. Returns whether it
-    /// stopped at the budget rather than at the end of the file.
+    /// Reads up to `budget` bytes, writing whole lines.
+    ///
+    /// The file's first bytes are checked after each read, and at its end:
+    /// a read that a blocked write held up may come after the file was
+    /// truncated and written again past this offset, and then it is in
+    /// the middle of a line of the new content (a key's body without its
+    /// prefix). Bytes read before a check that fails are not used.
     fn read_upto<W: Write>(
         &mut self,
         mut budget: usize,
         buf: &mut [u8],
         out: &mut W,
-    ) -> Result<bool, Error> {
+    ) -> Result<Batch, Error> {
         while budget > 0 {
             let want = buf.len().min(budget);
             let n = match read_retrying(&mut self.file, &mut buf[..want]) {
-                Ok(0) => return Ok(false),
+                Ok(0) => break,
                 Ok(n) => n,
                 // A read error on a followed file (it went away under us) is
                 // like its end: the path is looked at again next time.
-                Err(_) => return Ok(false),
+                Err(_) => return Ok(Batch::End),
             };
+            if !self.unchanged() {
+                return Ok(Batch::Truncated);
+            }
             budget -= n;
             self.consume(&buf[..n], out)?;
         }
-        Ok(true)
+        if budget > 0 {
+            // At the end: cut to nothing, or to less than was read?
+            return Ok(if self.unchanged() { Batch::End } else { Batch::Truncated });
+        }
+        Ok(Batch::Budget)
     }
 
     /// Redacts `chunk`, the next bytes of the file, writing whole lines.
@@ -696,8 +903,9 @@ impl Reader {
     /// them (a short file still grows).
     fn head(&mut self) -> Option<Head> {
         if self.head.as_ref().is_none_or(|h| h.len < HEAD_LEN) {
-            let len = self.file.metadata().ok()?.len();
-            self.head = Head::of(&self.file, len).or(self.head.take());
+            // A change is acted on by the next read; till then the head
+            // of the content read so far is the one to keep.
+            self.unchanged();
         }
         self.head.clone()
     }
@@ -723,11 +931,70 @@ fn folder_of(path: &Path) -> PathBuf {
 /// Opens `path` if it is a regular file. Whatever else a rotation (or a
 /// hostile user) leaves at a followed path is taken as no file yet: a FIFO
 /// would block the open until a writer came, and SIGTERM with it, and a
-/// device never ends.
-fn open_regular(path: &Path) -> Option<File> {
-    let file = crate::app::inputs::open_nonblocking(path).ok()?;
+/// device never ends. With `refuse_links`, a symbolic link is not opened
+/// (O_NOFOLLOW: no race between a look and the open), nor a file with more
+/// than one name (a hard link to a file the writer could not read).
+fn open_regular(path: &Path, refuse_links: bool) -> Option<File> {
+    let nofollow = if refuse_links { libc::O_NOFOLLOW } else { 0 };
+    let file =
+        File::options().read(true).custom_flags(libc::O_NONBLOCK | nofollow).open(path).ok()?;
     // O_NONBLOCK changes nothing for a regular file's reads.
-    file.metadata().ok()?.is_file().then_some(file)
+    let meta = file.metadata().ok()?;
+    (meta.is_file() && !(refuse_links && meta.nlink() > 1)).then_some(file)
+}
+
+/// Why the thing at a followed path (as `lstat` sees it, with
+/// `refuse_links`) is not read, if it is not; said once, until a file is
+/// back.
+fn not_followed(meta: &fs::Metadata, refuse_links: bool) -> Option<String> {
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        Some("is a symbolic link; not read (--refuse-links); waiting for a regular file".into())
+    } else if !kind.is_file() {
+        let kind = crate::app::scrub::kind_name(kind);
+        Some(format!("is a {kind}, not a log file; waiting for one"))
+    } else if refuse_links && meta.nlink() > 1 {
+        Some(format!(
+            "has {} names (hard links); not read (--refuse-links); waiting for a file of its own",
+            meta.nlink()
+        ))
+    } else {
+        None
+    }
+}
+
+/// The metadata of a followed path: of the link itself with
+/// `refuse_links`, which never reads through one.
+fn path_metadata(path: &Path, refuse_links: bool) -> io::Result<fs::Metadata> {
+    if refuse_links { fs::symlink_metadata(path) } else { fs::metadata(path) }
+}
+
+/// A copy of a truncated file beside it (copytruncate's `app.log.1`): a
+/// regular file of its folder, none of those in `open`, that starts with
+/// `head` and holds at least `from` bytes. Returns it with its name (the
+/// first in name order, if several).
+fn find_copy(
+    folder: &Path,
+    head: &Head,
+    from: u64,
+    open: &[Identity],
+    refuse_links: bool,
+) -> Option<(File, Identity, PathBuf)> {
+    let mut names: Vec<PathBuf> = fs::read_dir(folder)
+        .ok()?
+        .flatten()
+        .filter(|e| e.metadata().is_ok_and(|m| m.is_file() && m.len() >= from))
+        .filter(|e| e.metadata().is_ok_and(|m| !open.contains(&Identity::of(&m))))
+        .map(|e| e.path())
+        .collect();
+    names.sort();
+    names.into_iter().find_map(|path| {
+        let file = open_regular(&path, refuse_links)?;
+        let meta = file.metadata().ok()?;
+        let identity = Identity::of(&meta);
+        (!open.contains(&identity) && meta.len() >= from && Head::matches(Some(head), &file))
+            .then_some((file, identity, path))
+    })
 }
 
 /// Opens the files in `folder` that have the identities and first bytes
@@ -737,6 +1004,7 @@ fn open_regular(path: &Path) -> Option<File> {
 fn find_by_identity(
     folder: &Path,
     owed: &[(Identity, Option<&Head>, u64)],
+    refuse_links: bool,
 ) -> Vec<(File, Identity, u64)> {
     let Ok(entries) = fs::read_dir(folder) else { return Vec::new() };
     let mut found: Vec<(usize, File, Identity, u64)> = Vec::new();
@@ -749,7 +1017,7 @@ fn find_by_identity(
             continue;
         }
         // The identity again from the open file: the name may have moved on.
-        if let Some(file) = open_regular(&entry.path())
+        if let Some(file) = open_regular(&entry.path(), refuse_links)
             && file.metadata().is_ok_and(|m| Identity::of(&m) == identity)
             && Head::matches(head, &file)
         {
@@ -819,6 +1087,48 @@ fn load_state(
             (hash, p)
         })
         .collect())
+}
+
+/// Takes the lock on the state file `state`: an advisory lock (`flock`)
+/// on `STATE.lock` beside it, which holds the pid of its holder. Not on
+/// the state file itself, which each save replaces (a new inode, that a
+/// second follower could lock at the same time).
+///
+/// # Errors
+///
+/// [`Error::Usage`] naming the state when another follower holds it;
+/// [`Error::Write`] when the lock file cannot be made or locked.
+pub fn lock_state(state: &Path) -> Result<File, Error> {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".lock");
+    let mut lock = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(PathBuf::from(name))
+        .map_err(Error::Write)?;
+    match lock.try_lock() {
+        Ok(()) => {
+            // For the message of the next follower refused, and a person.
+            lock.set_len(0).map_err(Error::Write)?;
+            lock.write_all(format!("{}\n", std::process::id()).as_bytes()).map_err(Error::Write)?;
+            Ok(lock)
+        }
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = io::read_to_string(&lock).unwrap_or_default();
+            let holder = match holder.trim().parse::<u32>() {
+                Ok(pid) => format!(" (pid {pid})"),
+                Err(_) => String::new(),
+            };
+            Err(Error::Usage(format!(
+                "{}: in use by another phx-redact --follow{holder}; each follower needs a \
+                 state file of its own",
+                state.display()
+            )))
+        }
+        Err(fs::TryLockError::Error(e)) => Err(Error::Write(e)),
+    }
 }
 
 /// Renames a bad state file to `STATE.corrupt-SECONDS` (since the epoch),

@@ -152,7 +152,9 @@ pub struct Args {
     /// with an old inode is read from its start. A state file that cannot
     /// be used (empty, cut short, not a state) is reported, renamed to
     /// FILE.corrupt-SECONDS, and each file is followed as on a first start:
-    /// from its end (its start with --from-start).
+    /// from its end (its start with --from-start). A state file is one
+    /// follower's: FILE.lock beside it is locked while it runs, and a
+    /// second follower given the same FILE exits 2 at once.
     #[arg(help_heading = "Follow", long, value_name = "FILE", requires = "follow")]
     pub state: Option<PathBuf>,
 
@@ -161,6 +163,15 @@ pub struct Args {
     /// SECONDS, then close it [default: 5].
     #[arg(help_heading = "Follow", long, value_name = "SECONDS", requires = "follow", value_parser = parse_seconds)]
     pub rotate_wait: Option<Duration>,
+
+    /// With --follow: never read a followed path that is a symbolic link
+    /// or a hard link (a file with more than one name), at start or after
+    /// a swap: it is said once on stderr and waited out until a regular
+    /// file is back. For a sidecar that can read more than the application
+    /// writing the logs. Only the path's last component is checked; its
+    /// folders are trusted.
+    #[arg(help_heading = "Follow", long, requires = "follow")]
+    pub refuse_links: bool,
 
     /// For --generate-sample: one line in N holds a secret, and as many a
     /// look-alike (1: every other line a secret; 0: none).

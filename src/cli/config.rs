@@ -262,6 +262,7 @@ impl Args {
                 from_start: self.from_start,
                 state: self.state,
                 rotate_wait: self.rotate_wait.unwrap_or(follow::ROTATE_WAIT),
+                refuse_links: self.refuse_links,
             };
             return Ok(Config::Follow { paths: self.files, rules, options });
         }

@@ -1185,3 +1185,257 @@ fn a_fifo_put_in_a_followed_files_place_neither_blocks_nor_stops_a_first_sigterm
     assert!(status.success(), "{status}");
     assert!(rest.is_empty(), "{rest:?}");
 }
+
+/// Where the follower `pid` reads `log`: the position of its descriptor.
+fn read_position(pid: u32, log: &Path) -> Option<u64> {
+    let fds = fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    let fd = fds.flatten().find(|fd| fs::read_link(fd.path()).is_ok_and(|l| l == log))?;
+    let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_str()?));
+    info.ok()?.lines().find_map(|l| l.strip_prefix("pos:")?.trim().parse().ok())
+}
+
+/// Whether process `pid` is blocked writing to a pipe (its reader stopped).
+fn blocked_in_write(pid: u32) -> bool {
+    let wchan = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+    let syscall = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+    wchan.contains("pipe_write") || syscall.starts_with("1 ")
+}
+
+/// Line `i` of a generation of a log, every one holding a key whose body
+/// is `K`, its number, then x's: a body without its prefix shows as x's.
+fn key_line(generation: &str, i: usize) -> String {
+    format!("{generation} {i:09} token=phx_K{i:08}{}\n", "x".repeat(39))
+}
+
+/// Where a key's body starts in a [`key_line`].
+const KEY_BODY_AT: usize = "old 000000000 token=phx_".len();
+
+/// copytruncate while the follower is blocked writing to a reader that
+/// stopped reading, then the file written again past where it was read
+/// to, with a key's body at that offset. Returns the output, the notices
+/// and the old and the new content.
+fn copytruncate_under_backpressure(keep_copy: bool) -> (Vec<String>, Vec<String>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, copy) = (dir.path().join("app.log"), dir.path().join("app.log.1"));
+    let old: String = (0..20_000).map(|i| key_line("old", i)).collect();
+    fs::write(&log, &old).unwrap();
+    let child = cmd().args(["--follow", "--from-start"]).arg(&log).spawn().unwrap();
+    let mut child = Killer(child);
+    let pid = child.0.id();
+    let notices = lines_of(child.0.stderr.take().unwrap());
+    let stdout = child.0.stdout.take().unwrap();
+    // Nobody reads: the follower fills the pipe and blocks in write.
+    wait_until("the follower blocks writing", || blocked_in_write(pid));
+    let stale = read_position(pid, &log).unwrap();
+    assert!(stale < old.len() as u64 / 2, "blocked at {stale} of {}", old.len());
+
+    fs::copy(&log, &copy).unwrap();
+    File::options().write(true).open(&log).unwrap().set_len(0).unwrap();
+    if !keep_copy {
+        fs::remove_file(&copy).unwrap();
+    }
+    // A first line of a length that puts the stale offset 20 bytes into
+    // a key's body.
+    let len = key_line("new", 0).len();
+    let mut pad = (stale as usize + len - (KEY_BODY_AT + 20) % len) % len;
+    if pad < 2 {
+        pad += len;
+    }
+    let new: String = std::iter::once(format!("{}\n", "p".repeat(pad - 1)))
+        .chain((0..20_000).map(|i| key_line("new", i)))
+        .collect();
+    assert!(new.len() as u64 > stale + BATCH, "{stale}");
+    append(&log, &new);
+
+    let lines = lines_of(stdout);
+    let last = redacted(&key_line("new", 19_999)).pop().unwrap();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    while seen.last() != Some(&last) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        seen.push(lines.recv_timeout(left).expect("the last new line never came"));
+    }
+    // SAFETY: kill(2) with a pid this test spawned and has not reaped.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    let status = child.wait_for(DEADLINE, || seen.extend(lines.try_iter())).unwrap();
+    assert!(status.success(), "{status}");
+    seen.extend(lines.iter());
+    (seen, notices.iter().collect(), old, new)
+}
+
+/// Every line of `seen` is a whole line of `old` or `new`, redacted: no
+/// line spliced from two, none starting inside one (a key's body without
+/// its prefix), no body in the clear.
+fn assert_whole_redacted_lines(seen: &[String], old: &str, new: &str) {
+    let mut whole = redacted(old);
+    whole.extend(redacted(new));
+    whole.sort();
+    for line in seen {
+        assert!(!line.contains(&"x".repeat(20)), "a key's body in the clear: {line:?}");
+        assert!(!holds_a_token(line.as_bytes()), "a key in the clear");
+        assert!(whole.binary_search(line).is_ok(), "not a whole line of the input: {line:?}");
+    }
+}
+
+#[test]
+fn copytruncate_while_a_slow_reader_blocks_the_follower_reads_the_rest_from_the_copy() {
+    let (seen, notices, old, new) = copytruncate_under_backpressure(true);
+    assert_whole_redacted_lines(&seen, &old, &new);
+    // The copy and the new content are read side by side, each in order.
+    let (of_old, of_new): (Vec<String>, Vec<String>) =
+        seen.into_iter().partition(|l| l.starts_with("old "));
+    assert_eq!(of_old.len(), 20_000, "every old line once: {notices:?}");
+    assert_eq!(of_old, redacted(&old));
+    assert_eq!(of_new, redacted(&new));
+    assert!(
+        notices.iter().any(|n| n.contains("was truncated") && n.contains("app.log.1, a copy")),
+        "{notices:?}"
+    );
+}
+
+#[test]
+fn copytruncate_while_a_slow_reader_blocks_the_follower_without_a_copy_says_what_was_lost() {
+    let (seen, notices, old, new) = copytruncate_under_backpressure(false);
+    assert_whole_redacted_lines(&seen, &old, &new);
+    let new_lines = redacted(&new);
+    assert!(seen.ends_with(&new_lines), "the new content, all of it, from its start");
+    let notice = notices.iter().find(|n| n.contains("was truncated")).expect("said");
+    let shipped_old = seen.len() - new_lines.len();
+    let end_of_shipped = old.lines().take(shipped_old).map(|l| l.len() + 1).sum::<usize>();
+    assert!(
+        notice.contains(&format!("after byte {end_of_shipped}")) && notice.contains("not read"),
+        "{notice}"
+    );
+}
+
+#[test]
+fn a_second_follower_on_the_same_state_is_refused_and_the_first_keeps_its_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, other, state) =
+        (dir.path().join("app.log"), dir.path().join("other.log"), dir.path().join("state.json"));
+    File::create(&log).unwrap();
+    File::create(&other).unwrap();
+    let first = Follower::start(&[&log, Path::new("--state"), &state]);
+    wait_for_file(&state);
+    // Saves that replace the state file: the lock must outlive them.
+    for i in 0..3 {
+        append(&log, &format!("before {i}\n"));
+        assert_eq!(first.lines(1), [format!("before {i}")]);
+    }
+    let mut second =
+        Killer(cmd().arg("--follow").arg(&other).arg("--state").arg(&state).spawn().unwrap());
+    let status = second.wait_for(DEADLINE, || {}).expect("the second follower runs on");
+    assert_eq!(status.code(), Some(2), "{status}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut second.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "phx-redact: {}: in use by another phx-redact --follow (pid {}); each follower \
+             needs a state file of its own",
+            state.display(),
+            first.pid()
+        )
+    );
+    let (status, ..) = first.stop();
+    assert!(status.success());
+
+    // Written while nothing followed: the restart finds its position.
+    let text: String = (0..100).map(|i| format!("while down {i}\n")).collect();
+    append(&log, &text);
+    let restarted = Follower::start(&[&log, Path::new("--state"), &state]);
+    assert_eq!(restarted.lines(100), text.lines().collect::<Vec<_>>());
+    assert!(restarted.stop().0.success());
+}
+
+/// A follower of `log` with `--refuse-links`, and a file it must never
+/// ship, outside the logs (what a root sidecar could read and the
+/// application could not).
+fn start_refusing_links(dir: &Path, log: &Path) -> (Follower, PathBuf) {
+    let secret = dir.join("shadow");
+    fs::write(&secret, "root-only content\n").unwrap();
+    let follower = Follower::start(&[log, Path::new("--from-start"), Path::new("--refuse-links")]);
+    (follower, secret)
+}
+
+#[test]
+fn refuse_links_never_reads_a_link_swapped_in_for_the_log_and_follows_the_next_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    fs::write(&log, "first\n").unwrap();
+    let (follower, secret) = start_refusing_links(dir.path(), &log);
+    assert_eq!(follower.lines(1), ["first"]);
+
+    fs::rename(&log, dir.path().join("app.log.1")).unwrap();
+    std::os::unix::fs::symlink(&secret, &log).unwrap();
+    follower.notice("app.log: is a symbolic link; not read (--refuse-links)");
+    append(&secret, "written after the swap\n");
+    // A hard link is the same door where the kernel lets one be made.
+    fs::remove_file(&log).unwrap();
+    fs::hard_link(&secret, &log).unwrap();
+    follower.notice("app.log: has 2 names (hard links); not read (--refuse-links)");
+
+    fs::remove_file(&log).unwrap();
+    fs::write(&log, "a regular file again\n").unwrap();
+    follower.notice("app.log: is back as a new file");
+    assert_eq!(follower.lines(1), ["a regular file again"]);
+    let (status, rest, notices) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "{rest:?}");
+    assert!(!notices.iter().any(|n| n.contains("symbolic")), "said once: {notices:?}");
+}
+
+#[test]
+fn refuse_links_waits_out_a_link_at_start_and_by_default_a_link_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let target = dir.path().join("pod.log");
+    fs::write(&target, "through the link\n").unwrap();
+    std::os::unix::fs::symlink(&target, &log).unwrap();
+    // Logs are often links (/var/log/containers/*.log): read by default.
+    let follower = Follower::start(&[&log, Path::new("--from-start")]);
+    assert_eq!(follower.lines(1), ["through the link"]);
+    assert!(follower.stop().0.success());
+
+    let (follower, _) = start_refusing_links(dir.path(), &log);
+    follower.notice("app.log: is a symbolic link; not read (--refuse-links); waiting");
+    fs::remove_file(&log).unwrap();
+    fs::write(&log, "regular\n").unwrap();
+    assert_eq!(follower.lines(1), ["regular"]);
+    let (status, rest, _) = follower.stop();
+    assert!(status.success());
+    assert!(rest.is_empty(), "nothing through the link: {rest:?}");
+}
+
+#[test]
+fn copytruncate_while_stopped_the_rest_of_the_old_content_comes_from_the_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    let first: String = (0..50).map(|i| key_line("old", i)).collect();
+    fs::write(&log, &first).unwrap();
+    let args = [&log, Path::new("--from-start"), Path::new("--state"), &state];
+    let follower = Follower::start(&args);
+    assert_eq!(follower.lines(50), redacted(&first));
+    assert!(follower.stop().0.success());
+
+    // While stopped: more lines, then copytruncate, then new lines.
+    let rest: String = (50..80).map(|i| key_line("old", i)).collect();
+    append(&log, &rest);
+    fs::copy(&log, dir.path().join("app.log.1")).unwrap();
+    File::options().write(true).open(&log).unwrap().set_len(0).unwrap();
+    let new: String = (0..100).map(|i| key_line("new", i)).collect();
+    append(&log, &new);
+
+    let follower = Follower::start(&args);
+    let mut expected = redacted(&rest);
+    expected.extend(redacted(&new));
+    let mut seen = follower.lines(expected.len());
+    let (status, more, notices) = follower.stop();
+    assert!(status.success());
+    seen.extend(more);
+    assert_whole_redacted_lines(&seen, &(first + &rest), &new);
+    let (of_old, of_new): (Vec<String>, Vec<String>) =
+        seen.into_iter().partition(|l| l.starts_with("old "));
+    assert_eq!(of_old, redacted(&rest), "the rest of the old content, once: {notices:?}");
+    assert_eq!(of_new, redacted(&new));
+}
