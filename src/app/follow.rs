@@ -940,7 +940,21 @@ fn open_regular(path: &Path, refuse_links: bool) -> Option<File> {
         File::options().read(true).custom_flags(libc::O_NONBLOCK | nofollow).open(path).ok()?;
     // O_NONBLOCK changes nothing for a regular file's reads.
     let meta = file.metadata().ok()?;
-    (meta.is_file() && !(refuse_links && meta.nlink() > 1)).then_some(file)
+    if !meta.is_file() {
+        return None;
+    }
+    if refuse_links {
+        // The count of names is read after the open, and a second name can
+        // go between the open and that read (the hard link to a file the
+        // writer could not read, removed at once): the path must still
+        // name the file opened, and both must have one name.
+        let at_path = fs::symlink_metadata(path).ok()?;
+        let same = at_path.dev() == meta.dev() && at_path.ino() == meta.ino();
+        if !same || meta.nlink() > 1 || at_path.nlink() > 1 {
+            return None;
+        }
+    }
+    Some(file)
 }
 
 /// Why the thing at a followed path (as `lstat` sees it, with
