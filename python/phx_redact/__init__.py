@@ -5,8 +5,9 @@ The engine is phx-redact's own, compiled in (no second implementation of
 the rules): the output is what the ``phx-redact`` command line gives for
 the same input and options, byte for byte.
 
-- :func:`redact` redacts ``bytes`` or ``str``.
-- :class:`Redactor` redacts a stream fed in chunks, and records findings.
+- :func:`redact` redacts ``str``, ``bytes`` or any bytes-like object.
+- :class:`Redactor` redacts a stream fed in chunks, and records findings;
+  threads may share one (their calls take turns).
 - :func:`redact_file` and :func:`check` handle files as the CLI's
   ``--output-dir`` and ``--check`` do (gzip, zstd, xz, bzip2, lz4 kept in
   their format); :func:`redact_stream` and :func:`check_stream` do the same

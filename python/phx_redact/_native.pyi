@@ -1,7 +1,10 @@
 """Type stubs for phx_redact._native, the compiled engine (re-exported by
 phx_redact)."""
 
+import array
+import mmap
 import os
+import sys
 from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple, Union, final, overload
 
 __all__ = [
@@ -18,6 +21,13 @@ __all__ = [
 ]
 
 _Path = Union[str, "os.PathLike[str]"]
+
+# Any object with the buffer protocol: bytes, bytearray, memoryview, array,
+# mmap (collections.abc.Buffer from Python 3.12; the module takes any).
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer as _BytesLike
+else:
+    _BytesLike = Union[bytes, bytearray, memoryview, "array.array[Any]", mmap.mmap]
 
 RULESET_VERSION: str
 """The version of the built-in rules' definition (as ``phx-redact --version``)."""
@@ -68,7 +78,14 @@ class Finding:
 
 @final
 class Redactor:
-    """A streaming redactor: feed it chunks of any size."""
+    """A streaming redactor: feed it chunks of any size.
+
+    It may be shared by threads: calls take turns (none raises, no chunk is
+    lost), each ``feed`` applied whole in the order the calls get the
+    redactor. When threads race, that order, and the interleaving of their
+    chunks in the one stream, is theirs to decide; a call returns what it
+    decided, which may include bytes another thread's chunk left held back.
+    """
 
     def __new__(
         cls,
@@ -78,8 +95,9 @@ class Redactor:
         patterns: Sequence[str] = (),
         marker: str = "default",
     ) -> "Redactor": ...
-    def feed(self, data: Union[bytes, bytearray]) -> bytes:
-        """Redacts the next chunk; returns what can be written out so far."""
+    def feed(self, data: _BytesLike) -> bytes:
+        """Redacts the next chunk (bytes-like); returns what can be written
+        out so far."""
     def finish(self) -> bytes:
         """Ends the stream; returns the bytes held back."""
     def findings(self, *, clear: bool = False) -> List[Finding]:
@@ -93,11 +111,12 @@ def redact(
     patterns: Sequence[str] = (),
     marker: str = "default",
 ) -> str:
-    """Redacts ``data`` (bytes, bytearray or str): str for str, bytes otherwise."""
+    """Redacts ``data`` (str, or bytes or any bytes-like object: bytearray,
+    memoryview, array, mmap): str for str, bytes otherwise."""
 
 @overload
 def redact(
-    data: Union[bytes, bytearray],
+    data: _BytesLike,
     *,
     include_public: bool = False,
     patterns: Sequence[str] = (),
@@ -133,7 +152,12 @@ def redact_stream(
     patterns: Sequence[str] = (),
     marker: str = "default",
 ) -> Dict[str, Any]:
-    """Redacts a binary stream into another, as :func:`redact_file` would."""
+    """Redacts a binary stream into another, as :func:`redact_file` would.
+
+    Every byte reaches ``writer`` or an exception is raised: short writes are
+    completed, and a non-blocking reader or writer that is not ready is
+    waited on (``select.poll`` on its ``fileno()``); ``writer.flush()`` is
+    called at the end if it exists."""
 
 def check_stream(
     reader: _Reader,

@@ -15,37 +15,64 @@ handler emits, whichever logger it came from. A handler is the safer place.
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Iterable
+from typing import Any, Iterable
 
 from ._native import redact
 
 __all__ = ["RedactingFilter"]
 
-# What every record has; anything else came in through `extra=`.
-_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
-    "message",
-    "asctime",
-    "taskName",
-}
+# How deep lists, tuples and dicts given with `extra=` are walked; a value
+# nested deeper is treated as any other object (see `_clean`).
+_MAX_DEPTH = 8
+
+# Values that cannot hold a key, left as they are.
+_INERT = (int, float, complex, type(None))
+
+# Fields the filter has dealt with before its walk over every field.
+_DONE = frozenset({"msg", "args", "exc_info"})
+
+# Fields that repeat from record to record (names of the logger, the
+# thread, the code): their redaction is remembered.
+_NAMES = frozenset(
+    {"name", "levelname", "pathname", "filename", "module", "funcName", "threadName",
+     "processName", "taskName"}
+)
 
 
 class RedactingFilter(logging.Filter):
-    """Redacts each record's message, its arguments, its traceback and its
-    stack information, and lets every record through.
+    """Redacts every field of each record a formatter can print, and lets
+    every record through.
 
     - The message is rendered with its arguments (``record.getMessage()``),
       redacted, and stored in ``record.msg``; ``record.args`` is cleared, so
-      no formatter can render a raw argument again.
+      no formatter can render a raw argument again. A message that cannot be
+      rendered (its ``__str__`` raises, or its arguments do not fit) becomes
+      a redacted line that says so, with what can be shown of the message
+      and its arguments: logging's own error report would print their raw
+      ``repr`` to stderr, and a filter must not raise into the caller.
     - An exception (``logger.exception(...)``, ``exc_info=True``) is
       formatted into ``record.exc_text`` and redacted, and ``record.exc_info``
       is cleared (unless ``keep_exc_info``): the exception object still holds
       the key, and a formatter that renders ``exc_info`` itself would show
       it. The standard :class:`logging.Formatter` prints ``exc_text`` as it
       would have printed the traceback.
-    - ``record.stack_info`` (``stack_info=True``) is redacted.
-    - Fields given with ``extra=`` that are strings are redacted too: a
-      JSON formatter prints them all. (Other values are left as they are.)
+    - Every other field is redacted too: each string attribute of the
+      record (the logger's ``name``, ``threadName``, ``processName``,
+      ``taskName``, ``stack_info``, ``funcName``, ``module``, ``filename``,
+      ``pathname``, ``levelname``, a ``message`` or ``asctime`` an earlier
+      handler's formatter cached, and every ``extra=`` field), so that
+      ``%(anything)s`` or ``json.dumps(record.__dict__)`` prints no key.
+    - ``extra=`` values that are not strings: bytes and bytearrays are
+      redacted (as bytes); lists, tuples and dicts are copied with their
+      string and bytes leaves (and keys) redacted, ``_MAX_DEPTH`` (8) levels
+      deep (the caller's objects are never changed); numbers and None are
+      left. Any other object (or a container nested deeper) whose ``str()``
+      or ``repr()`` holds a key is replaced by its redacted ``str()``; one
+      whose ``str()`` raises is replaced by a placeholder naming its type.
+      Other objects are left as they are. The name of an ``extra=`` field
+      that holds a key is redacted too.
 
     :param include_public: also redact public project keys (``phc_``).
     :param patterns: extra regexes to redact, as the CLI's ``--pattern``.
@@ -74,8 +101,11 @@ class RedactingFilter(logging.Filter):
         # Compiles the rules now: a bad pattern fails at configuration,
         # not at the first record.
         self._redact("")
+        # Names and field names repeat: a call of the engine for each, at
+        # each record, would cost several times the record itself.
+        self._redact_name = functools.lru_cache(maxsize=1024)(self._redact)
 
-    def _redact(self, text: str) -> str:
+    def _redact(self, text: Any) -> Any:
         return redact(
             text,
             include_public=self.include_public,
@@ -87,21 +117,92 @@ class RedactingFilter(logging.Filter):
         """Redacts ``record`` in place; returns True (the record is kept)."""
         if not super().filter(record):
             return True
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001: logging would report it with the raw args
-            message = f"{record.msg!s} (arguments that do not format: {record.args!r})"
-        record.msg = self._redact(message)
+        record.msg = self._redact(_render(record))
         record.args = ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self._redact(record.exc_text)
         if not self.keep_exc_info:
             record.exc_info = None
-        if record.stack_info:
-            record.stack_info = self._redact(record.stack_info)
-        for name, value in list(record.__dict__.items()):
-            if name not in _STANDARD and isinstance(value, str):
-                record.__dict__[name] = self._redact(value)
+        fields = record.__dict__
+        for name, value in list(fields.items()):
+            if name in _DONE:
+                continue
+            if isinstance(value, _INERT):
+                clean = value
+            elif name in _NAMES and type(value) is str:
+                clean = self._redact_name(value)
+            else:
+                clean = self._clean(value, 0)
+            clean_name = self._redact_name(name)
+            if clean_name != name:
+                del fields[name]
+            if clean is not value or clean_name != name:
+                fields[clean_name] = clean
         return True
+
+    def _clean(self, value: Any, depth: int) -> Any:
+        """`value` with every key redacted: `value` itself when it holds
+        none, else a redacted copy (never a change to the caller's object)."""
+        if isinstance(value, _INERT):
+            return value
+        if isinstance(value, str):
+            clean = self._redact(value)
+            return value if clean == value else clean
+        if isinstance(value, (bytes, bytearray)):
+            clean = self._redact(bytes(value))
+            return value if clean == value else clean
+        if depth < _MAX_DEPTH and type(value) in (list, tuple):
+            items = [self._clean(v, depth + 1) for v in value]
+            if all(a is b for a, b in zip(items, value)):
+                return value
+            return type(value)(items)
+        if depth < _MAX_DEPTH and type(value) is dict:
+            pairs = [(self._clean(k, depth + 1), self._clean(v, depth + 1)) for k, v in value.items()]
+            if all(k is a and v is b for (k, v), (a, b) in zip(pairs, value.items())):
+                return value
+            return dict(pairs)
+        try:
+            shown = (str(value), repr(value))
+        except Exception:  # noqa: BLE001: a formatter would fail on it; it is not shown
+            return self._redact(f"<{type(value).__name__} that cannot be shown>")
+        if any(self._redact(s) != s for s in shown):
+            return self._redact(shown[0])
+        return value
+
+
+def _render(record: logging.LogRecord) -> str:
+    """The record's message with its arguments, or, when it cannot be
+    rendered, a line that says so (never an exception: a filter that raised
+    would raise into the caller's ``logger.info``)."""
+    try:
+        return record.getMessage()
+    except Exception as err:  # noqa: BLE001: logging would report it with the raw args
+        return (
+            f"{_text(record.msg)} (a message that does not format: "
+            f"{type(err).__name__}: {_text(err)}; arguments: {_args(record.args)})"
+        )
+
+
+def _text(value: object) -> str:
+    """`str(value)`, or a description of it when its ``__str__`` raises."""
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001: described instead
+        return f"<{type(value).__name__} whose str() raises>"
+
+
+def _args(args: object) -> str:
+    """The ``repr`` of a record's arguments, an argument whose ``__repr__``
+    raises described instead."""
+
+    def one(value: object) -> str:
+        try:
+            return repr(value)
+        except Exception:  # noqa: BLE001: described instead
+            return f"<{type(value).__name__} whose repr() raises>"
+
+    if isinstance(args, tuple):
+        return "(" + ", ".join(one(a) for a in args) + ")"
+    if isinstance(args, dict):
+        return "{" + ", ".join(f"{one(k)}: {one(v)}" for k, v in args.items()) + "}"
+    return one(args)

@@ -649,9 +649,21 @@ def _rules(rule_options: dict) -> _Rules:
 
 def _spread(spark, items: list, targets: dict, partitions: Optional[int]):
     sc = spark.sparkContext
+    _workers_run_this_python(sc)
     count = partitions or sc.defaultParallelism * 4
     bins = _bins([(item, targets.get(id(item))) for item in items], count)
     return sc.parallelize(bins, len(bins))
+
+
+def _workers_run_this_python(sc) -> None:
+    """On a local master, the Python workers run this interpreter, which has
+    phx_redact, unless the user chose one: Spark's default is ``python3``
+    from PATH, which in a virtualenv that is not activated lacks the module.
+    (``spark.pyspark.python`` reaches a driver started by ``spark-submit``
+    as ``PYSPARK_PYTHON``.) On a cluster this path may not exist on the
+    executors, so their Python stays the user's to give."""
+    if not os.environ.get("PYSPARK_PYTHON") and sc.master.startswith("local"):
+        sc.pythonExec = sys.executable
 
 
 def scrub(

@@ -34,10 +34,10 @@ use phx_redact::{
 };
 use pyo3::{
     create_exception,
-    exceptions::{PyException, PyOSError, PyTypeError, PyValueError},
+    exceptions::{PyBlockingIOError, PyException, PyOSError, PyTypeError, PyValueError},
     prelude::*,
     pybacked::PyBackedBytes,
-    types::{PyBytes, PyDict, PyString},
+    types::{PyBytes, PyDict, PyMemoryView, PyString},
 };
 
 create_exception!(
@@ -261,6 +261,30 @@ fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>>
     }
 }
 
+/// `data`'s bytes when it is bytes-like: bytes (not copied), or any object
+/// with the buffer protocol (bytearray, memoryview, array, mmap, ...),
+/// copied once in C order. `None` for anything else (str included).
+fn bytes_like(data: &Bound<'_, PyAny>) -> PyResult<Option<PyBackedBytes>> {
+    if data.is_instance_of::<PyString>() {
+        return Ok(None);
+    }
+    if let Ok(bytes) = data.extract::<PyBackedBytes>() {
+        return Ok(Some(bytes));
+    }
+    // The limited API has no buffer access before 3.11: a memoryview's
+    // tobytes() makes the copy.
+    let view = match PyMemoryView::from(data) {
+        Ok(view) => view,
+        Err(err) if err.is_instance_of::<PyTypeError>(data.py()) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let bytes = view.call_method0("tobytes")?.cast_into::<PyBytes>()?;
+    // Released now, not at collection: an mmap with an export open
+    // cannot be closed or resized.
+    view.call_method0("release")?;
+    Ok(Some(bytes.into()))
+}
+
 /// Redacts ``data`` and returns the same type: bytes for bytes, str for str.
 ///
 /// Every secret key becomes a marker and every other byte is kept, as
@@ -269,9 +293,10 @@ fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>>
 /// not compile them again.
 ///
 /// Args:
-///     data: bytes (or a bytearray, which gives bytes), or str (redacted
-///         as UTF-8; lone surrogates are kept, and a character that a
-///         custom pattern cuts in two becomes U+FFFD).
+///     data: bytes, or any bytes-like object (bytearray, memoryview,
+///         array, mmap: its bytes, copied once), which gives bytes; or str
+///         (redacted as UTF-8; lone surrogates are kept, and a character
+///         that a custom pattern cuts in two becomes U+FFFD).
 ///     include_public: also redact public project keys (``phc_``), as
 ///         ``--include-public``.
 ///     patterns: extra regexes to redact, as ``--pattern`` (the regex
@@ -288,7 +313,7 @@ fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>>
 /// Raises:
 ///     ValueError: a pattern or the marker is refused; the message says
 ///         what is wrong and where, and never quotes the pattern.
-///     TypeError: ``data`` is neither bytes, bytearray nor str.
+///     TypeError: ``data`` is neither bytes-like nor str.
 #[pyfunction]
 #[pyo3(
     signature = (data, *, include_public = false, patterns = Vec::new(), marker = "default"),
@@ -308,15 +333,14 @@ fn redact<'py>(
         return Ok(new_bytes(py, &out)?.into_any());
     }
     let Ok(text) = data.cast::<PyString>() else {
-        if let Ok(bytes) = data.extract::<PyBackedBytes>() {
-            // A bytearray: copied once, redacted as bytes.
-            let out = py.detach(|| phx_redact::redact(&rules, &bytes));
-            return Ok(new_bytes(py, &out)?.into_any());
-        }
-        let kind = data.get_type().name()?;
-        return Err(PyTypeError::new_err(format!(
-            "redact() takes bytes, bytearray or str, not {kind}"
-        )));
+        let Some(bytes) = bytes_like(data)? else {
+            let kind = data.get_type().name()?;
+            return Err(PyTypeError::new_err(format!(
+                "redact() takes bytes, a bytes-like object or str, not {kind}"
+            )));
+        };
+        let out = py.detach(|| phx_redact::redact(&rules, &bytes));
+        return Ok(new_bytes(py, &out)?.into_any());
     };
     match text.to_cow() {
         Ok(text) => {
@@ -373,9 +397,17 @@ fn rules(
 /// same however the stream is cut. Between calls it holds back only the
 /// bytes that may still be part of a token (a few dozen for the built-in
 /// rules), so ``feed`` returns all the rest. It records each token it
-/// finds (see :meth:`findings`). One redactor is one stream: use it from
-/// one thread at a time (a call while another runs raises RuntimeError);
-/// threads that each have their own run in parallel.
+/// finds (see :meth:`findings`).
+///
+/// One redactor is one stream, and may be shared by threads: its calls
+/// take turns (a lock, waited on with the GIL released), so none raises
+/// and no chunk is lost. Each ``feed`` is applied whole, in the order the
+/// calls get the redactor; when threads race, that order is theirs to
+/// decide, and so is the interleaving of their chunks in the one stream
+/// (a line two threads each feed half of is two halves in either order).
+/// A call returns what that call decided, which may include bytes another
+/// thread's chunk left held back. Threads that each have their own
+/// redactor run in parallel.
 ///
 /// Args:
 ///     path: the name findings carry (keys in it redacted), or None.
@@ -392,11 +424,25 @@ fn rules(
 /// Raises:
 ///     ValueError: a pattern or the marker is refused; the message says
 ///         what is wrong and where, and never quotes the pattern.
-#[pyclass(module = "phx_redact")]
+#[pyclass(frozen, module = "phx_redact")]
 struct Redactor {
+    stream: Mutex<Stream>,
+}
+
+/// A [`Redactor`]'s state, behind its lock.
+struct Stream {
     engine: Engine,
     recorder: Recorder,
     finished: bool,
+}
+
+impl Redactor {
+    /// Runs `f` on the stream, holding its lock: waited for, and held,
+    /// with the GIL released, so that a thread holding the lock can always
+    /// take the GIL back (a thread waiting with the GIL would deadlock it).
+    fn with_stream<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Stream) -> T + Send) -> T {
+        py.detach(|| f(&mut self.stream.lock().unwrap_or_else(PoisonError::into_inner)))
+    }
 }
 
 #[pymethods]
@@ -415,13 +461,16 @@ impl Redactor {
     ) -> PyResult<Redactor> {
         let rules = rules_for(py, include_public, &patterns, marker)?;
         Ok(Redactor {
-            engine: Engine::new(Arc::clone(&rules)).record_findings(),
-            recorder: Recorder::new(&rules, path.as_deref()),
-            finished: false,
+            stream: Mutex::new(Stream {
+                engine: Engine::new(Arc::clone(&rules)).record_findings(),
+                recorder: Recorder::new(&rules, path.as_deref()),
+                finished: false,
+            }),
         })
     }
 
-    /// Redacts the next chunk of the stream (bytes or a bytearray).
+    /// Redacts the next chunk of the stream: bytes or any bytes-like
+    /// object (bytearray, memoryview, array, mmap).
     ///
     /// Returns:
     ///     The output that is decided so far (may be shorter or longer than
@@ -429,19 +478,33 @@ impl Redactor {
     ///
     /// Raises:
     ///     ValueError: after :meth:`finish`.
-    fn feed<'py>(&mut self, py: Python<'py>, data: PyBackedBytes) -> PyResult<Bound<'py, PyBytes>> {
-        if self.finished {
-            return Err(PyValueError::new_err("feed() after finish(): make a new Redactor"));
-        }
-        let engine = &mut self.engine;
-        let (out, found) = py.detach(|| {
+    ///     TypeError: ``data`` is not bytes-like.
+    fn feed<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let Some(data) = bytes_like(data)? else {
+            let kind = data.get_type().name()?;
+            return Err(PyTypeError::new_err(format!(
+                "feed() takes bytes or a bytes-like object, not {kind}"
+            )));
+        };
+        let out = self.with_stream(py, |stream| {
+            if stream.finished {
+                return None;
+            }
             let mut out = Vec::with_capacity(data.len() + 64);
             // Writing into a Vec cannot fail.
-            let _ = engine.feed(&data, &mut out);
-            (out, engine.take_findings())
+            let _ = stream.engine.feed(&data, &mut out);
+            let found = stream.engine.take_findings();
+            stream.recorder.add(&found);
+            Some(out)
         });
-        self.recorder.add(&found);
-        new_bytes(py, &out)
+        match out {
+            Some(out) => new_bytes(py, &out),
+            None => Err(PyValueError::new_err("feed() after finish(): make a new Redactor")),
+        }
     }
 
     /// Ends the stream.
@@ -449,15 +512,17 @@ impl Redactor {
     /// Returns:
     ///     The rest of the output: what was held back (a token at the very
     ///     end, a partial prefix). A second call returns ``b""``.
-    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        if self.finished {
-            return Ok(PyBytes::new(py, b""));
-        }
-        self.finished = true;
-        let mut out = Vec::new();
-        let _ = self.engine.finish(&mut out);
-        let found = self.engine.take_findings();
-        self.recorder.add(&found);
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let out = self.with_stream(py, |stream| {
+            let mut out = Vec::new();
+            if !stream.finished {
+                stream.finished = true;
+                let _ = stream.engine.finish(&mut out);
+                let found = stream.engine.take_findings();
+                stream.recorder.add(&found);
+            }
+            out
+        });
         new_bytes(py, &out)
     }
 
@@ -467,12 +532,14 @@ impl Redactor {
     ///     clear: forget them once returned (a long-lived redactor's memory
     ///         then stays bounded).
     #[pyo3(signature = (*, clear = false))]
-    fn findings(&mut self, clear: bool) -> Vec<Finding> {
-        if clear {
-            std::mem::take(&mut self.recorder.findings)
-        } else {
-            self.recorder.findings.clone()
-        }
+    fn findings(&self, py: Python<'_>, clear: bool) -> Vec<Finding> {
+        self.with_stream(py, |stream| {
+            if clear {
+                std::mem::take(&mut stream.recorder.findings)
+            } else {
+                stream.recorder.findings.clone()
+            }
+        })
     }
 }
 
@@ -623,6 +690,27 @@ fn check(
     }
 }
 
+/// Waits until the descriptor of the file object `stream` is ready for
+/// `event` (`"POLLIN"`, `"POLLOUT"`), through Python's `select.poll`: it
+/// lets the GIL go while it waits and runs signal handlers (Ctrl-C raises
+/// KeyboardInterrupt) as any Python call does. A stream with no `fileno()`
+/// cannot be waited on: a BlockingIOError says so (nothing is dropped).
+fn wait_ready(stream: &Bound<'_, PyAny>, event: &str) -> PyResult<()> {
+    let py = stream.py();
+    let Ok(fd) = stream.call_method0("fileno") else {
+        let eagain: i32 = py.import("errno")?.getattr("EAGAIN")?.extract()?;
+        return Err(PyBlockingIOError::new_err((
+            eagain,
+            "the non-blocking stream is not ready and has no fileno() to wait on",
+        )));
+    };
+    let select = py.import("select")?;
+    let poll = select.call_method0("poll")?;
+    poll.call_method1("register", (fd, select.getattr(event)?))?;
+    poll.call_method0("poll")?;
+    Ok(())
+}
+
 /// A Python binary file object's `read`, as a [`Read`], called with the
 /// GIL taken back for each call. A Python exception is kept, to be raised
 /// as it is once the engine has stopped.
@@ -642,6 +730,35 @@ impl PyReader {
         self.error = Some(err);
         io::Error::other("the Python reader raised an exception")
     }
+
+    /// The next `read(n)`. On a non-blocking stream with nothing yet
+    /// (`None`, or BlockingIOError), waits until it is readable and reads
+    /// again.
+    fn read_chunk(&self, n: usize) -> PyResult<Vec<u8>> {
+        Python::attach(|py| {
+            let reader = self.reader.bind(py);
+            loop {
+                let data = match reader.call_method1("read", (n,)) {
+                    Ok(data) if !data.is_none() => data,
+                    Ok(_) => {
+                        wait_ready(reader, "POLLIN")?;
+                        continue;
+                    }
+                    Err(err) if err.is_instance_of::<PyBlockingIOError>(py) => {
+                        wait_ready(reader, "POLLIN")?;
+                        continue;
+                    }
+                    Err(err) => return Err(err),
+                };
+                let bytes = data.cast::<PyBytes>().map_err(|_| {
+                    PyTypeError::new_err(
+                        "the reader's read() must return bytes (open it in binary mode)",
+                    )
+                })?;
+                return Ok(bytes.as_bytes().to_vec());
+            }
+        })
+    }
 }
 
 impl Read for PyReader {
@@ -653,22 +770,8 @@ impl Read for PyReader {
             return Err(io::Error::other("the Python reader raised an exception"));
         }
         if self.extra.is_empty() {
-            let chunk = Python::attach(|py| -> PyResult<Option<Vec<u8>>> {
-                let data = self.reader.bind(py).call_method1("read", (buf.len(),))?;
-                if data.is_none() {
-                    return Ok(None);
-                }
-                let bytes = data.cast::<PyBytes>().map_err(|_| {
-                    PyTypeError::new_err(
-                        "the reader's read() must return bytes (open it in binary mode)",
-                    )
-                })?;
-                Ok(Some(bytes.as_bytes().to_vec()))
-            });
-            match chunk {
-                Ok(Some(chunk)) => self.extra = chunk,
-                // A non-blocking raw stream with nothing yet.
-                Ok(None) => return Err(io::ErrorKind::WouldBlock.into()),
+            match self.read_chunk(buf.len()) {
+                Ok(chunk) => self.extra = chunk,
                 Err(err) => return Err(self.fail(err)),
             }
         }
@@ -680,9 +783,81 @@ impl Read for PyReader {
 }
 
 /// A Python binary file object's `write`, as a [`Write`]: see [`PyReader`].
+/// Every byte is taken or an exception raised: a short write is followed
+/// by a write of the rest, and a non-blocking writer that is not ready is
+/// waited on.
 struct PyWriter {
     writer: Py<PyAny>,
+    /// Whether the writer is an `io.RawIOBase`, whose `write` returns None
+    /// when it took nothing (a non-blocking descriptor that is full); any
+    /// other writer that returns None took everything.
+    raw: bool,
     error: Option<PyErr>,
+}
+
+impl PyWriter {
+    fn new(py: Python<'_>, writer: Py<PyAny>) -> PyResult<PyWriter> {
+        let raw_base = py.import("io")?.getattr("RawIOBase")?;
+        let raw = writer.bind(py).is_instance(&raw_base)?;
+        Ok(PyWriter { writer, raw, error: None })
+    }
+
+    fn write_all_py(&self, buf: &[u8]) -> PyResult<()> {
+        Python::attach(|py| {
+            let writer = self.writer.bind(py);
+            let mut rest = buf;
+            while !rest.is_empty() {
+                let taken = match writer.call_method1("write", (PyBytes::new(py, rest),)) {
+                    Ok(n) if n.is_none() && self.raw => {
+                        wait_ready(writer, "POLLOUT")?;
+                        0
+                    }
+                    Ok(n) if n.is_none() => rest.len(),
+                    Ok(n) => match n.extract::<usize>()? {
+                        0 => return Err(PyOSError::new_err("the writer's write() took no bytes")),
+                        n => n,
+                    },
+                    // A buffered writer over a non-blocking descriptor: it
+                    // took `characters_written` bytes of this call.
+                    Err(err) if err.is_instance_of::<PyBlockingIOError>(py) => {
+                        let taken = err.value(py).getattr("characters_written");
+                        let taken = taken.and_then(|n| n.extract::<usize>()).unwrap_or(0);
+                        wait_ready(writer, "POLLOUT")?;
+                        taken
+                    }
+                    Err(err) => return Err(err),
+                };
+                rest = &rest[taken.min(rest.len())..];
+            }
+            Ok(())
+        })
+    }
+
+    /// The writer's own `flush()`, if it has one, until it has flushed:
+    /// a buffered writer over a non-blocking descriptor may still hold
+    /// bytes, which must not wait for a `close()` that could fail.
+    fn flush_py(&self) -> PyResult<()> {
+        Python::attach(|py| {
+            let writer = self.writer.bind(py);
+            if !writer.hasattr("flush")? {
+                return Ok(());
+            }
+            loop {
+                match writer.call_method0("flush") {
+                    Ok(_) => return Ok(()),
+                    Err(err) if err.is_instance_of::<PyBlockingIOError>(py) => {
+                        wait_ready(writer, "POLLOUT")?;
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+        })
+    }
+
+    fn fail(&mut self, err: PyErr) -> io::Error {
+        self.error = Some(err);
+        io::Error::other("the Python writer raised an exception")
+    }
 }
 
 impl Write for PyWriter {
@@ -690,32 +865,17 @@ impl Write for PyWriter {
         if self.error.is_some() {
             return Err(io::Error::other("the Python writer raised an exception"));
         }
-        let result = Python::attach(|py| -> PyResult<()> {
-            let writer = self.writer.bind(py);
-            let mut rest = buf;
-            while !rest.is_empty() {
-                let written = writer.call_method1("write", (PyBytes::new(py, rest),))?;
-                // A raw stream may take part of it (and says how much); a
-                // buffered one takes it all, and may return None.
-                let n = if written.is_none() { rest.len() } else { written.extract::<usize>()? };
-                if n == 0 {
-                    return Err(PyOSError::new_err("the writer's write() took no bytes"));
-                }
-                rest = &rest[n.min(rest.len())..];
-            }
-            Ok(())
-        });
-        match result {
+        match self.write_all_py(buf) {
             Ok(()) => Ok(buf.len()),
-            Err(err) => {
-                self.error = Some(err);
-                Err(io::Error::other("the Python writer raised an exception"))
-            }
+            Err(err) => Err(self.fail(err)),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        if self.error.is_some() {
+            return Err(io::Error::other("the Python writer raised an exception"));
+        }
+        self.flush_py().map_err(|err| self.fail(err))
     }
 }
 
@@ -752,8 +912,16 @@ fn spool(reader: &mut PyReader) -> Result<fs::File, Error> {
 ///
 /// Args:
 ///     reader: an object with ``read(n) -> bytes`` (``b""`` at the end).
-///     writer: an object with ``write(b)`` (which may return how many bytes
-///         it took).
+///         A non-blocking one that has nothing yet (``None``, or
+///         BlockingIOError) is waited on (``select.poll`` on its
+///         ``fileno()``) and read again.
+///     writer: an object with ``write(b)``. Every byte is written or an
+///         exception raised: a write that took part (a count short of
+///         ``len(b)``, or BlockingIOError's ``characters_written``) is
+///         followed by one of the rest; a raw stream (``io.RawIOBase``)
+///         that returns None took nothing, and is waited on as a reader is
+///         (any other writer that returns None took everything). Its
+///         ``flush()``, if it has one, is called at the end.
 ///     include_public: also redact public project keys (``phc_``), as
 ///         ``--include-public``.
 ///     patterns: extra regexes to redact, as ``--pattern`` (the regex
@@ -772,7 +940,10 @@ fn spool(reader: &mut PyReader) -> Result<fs::File, Error> {
 ///     OSError: the temporary file cannot be written.
 ///     ValueError: a pattern or the marker is refused; the message says
 ///         what is wrong and where, and never quotes the pattern.
-///     Whatever ``reader.read`` or ``writer.write`` raises, as it is.
+///     BlockingIOError: a non-blocking reader or writer is not ready and
+///         has no ``fileno()`` to wait on.
+///     Whatever ``reader.read``, ``writer.write`` or ``writer.flush``
+///         raises, as it is.
 #[pyfunction]
 #[pyo3(
     signature = (reader, writer, *, include_public = false, patterns = Vec::new(), marker = "default"),
@@ -788,7 +959,7 @@ fn redact_stream<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let rules = rules_for(py, include_public, &patterns, marker)?;
     let mut reader = PyReader::new(reader);
-    let mut writer = PyWriter { writer, error: None };
+    let mut writer = PyWriter::new(py, writer)?;
     let result = py.detach(|| {
         let mut file = spool(&mut reader)?;
         let mut out = BufWriter::with_capacity(CHUNK, &mut writer);
@@ -813,7 +984,8 @@ fn redact_stream<'py>(
 /// aside). The GIL is released but for the calls of ``read``.
 ///
 /// Args:
-///     reader: an object with ``read(n) -> bytes`` (``b""`` at the end).
+///     reader: an object with ``read(n) -> bytes`` (``b""`` at the end);
+///         a non-blocking one is waited on, as :func:`redact_stream`'s.
 ///     path: the name findings carry (keys in it redacted), or None.
 ///     include_public: also redact public project keys (``phc_``), as
 ///         ``--include-public``.

@@ -166,7 +166,32 @@ def test_findings_have_the_fields_of_check_json(keys: Keys):
 
 
 def test_type_errors_say_what_is_expected():
-    with pytest.raises(TypeError, match="bytes, bytearray or str"):
+    with pytest.raises(TypeError, match="bytes, a bytes-like object or str, not int"):
         phx_redact.redact(12)
     with pytest.raises(TypeError):
         phx_redact.redact("x", patterns="phx")  # a str is not a list of patterns
+
+
+def test_any_bytes_like_object_is_redacted_as_bytes(keys: Keys, tmp_path):
+    import array
+    import mmap
+
+    data = "".join(f"{i} é key={keys.key()}\n" for i in range(200)).encode()
+    expected = oracle(data)
+    path = tmp_path / "mapped.log"
+    path.write_bytes(data)
+    with open(path, "r+b") as f, mmap.mmap(f.fileno(), 0) as mapped:
+        for obj in (bytearray(data), memoryview(data), array.array("B", data), mapped):
+            assert phx_redact.redact(obj) == expected, type(obj)
+            redactor = phx_redact.Redactor()
+            view = memoryview(data)
+            head = redactor.feed(obj[:1000] if not isinstance(obj, mmap.mmap) else view[:1000])
+            assert head + redactor.feed(view[1000:]) + redactor.finish() == expected
+        # No export of the mapping is left open: it can still be resized.
+        mapped.resize(len(data) + 1)
+    # A strided view is its bytes in order; a typed array its raw bytes.
+    assert phx_redact.redact(memoryview(data)[::2]) == oracle(data[::2])
+    wide = array.array("H", data[: len(data) // 2 * 2])
+    assert phx_redact.redact(wide) == oracle(wide.tobytes())
+    with pytest.raises(TypeError, match="not str"):
+        phx_redact.Redactor().feed("text")  # type: ignore[arg-type]

@@ -269,6 +269,27 @@ def test_the_module_runs_as_a_program_and_fails_on_a_corrupt_file(broken_tree, t
     assert (tmp_path / "out" / "app.log").exists()
 
 
+def test_the_module_runs_from_a_virtualenv_that_is_not_activated(tree, tmp_path):
+    # Spark starts its workers with `python3` from PATH unless told: here
+    # that is an interpreter without phx_redact, as for a user who runs the
+    # venv's python by its path without activating the venv.
+    venv_bin = os.path.dirname(sys.executable)
+    path = os.pathsep.join(
+        p for p in os.environ.get("PATH", "").split(os.pathsep) if p and os.path.abspath(p) != venv_bin
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "VIRTUAL_ENV")}
+    env["PATH"] = path
+    ours, theirs = tmp_path / "spark", tmp_path / "cli"
+    done = subprocess.run(
+        [sys.executable, "-m", "phx_redact.spark", "--master", "local[2]",
+         "--output-dir", str(ours), str(tree / "app.log")],
+        capture_output=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    cli("-q", str(tree / "app.log"), "--output-dir", str(theirs))
+    assert files_under(ours) == files_under(theirs)
+
+
 def test_spark_submit_runs_the_job_file_and_passes_on_its_status(tree, tmp_path):
     submit = Path(sys.executable).with_name("spark-submit")
     if not submit.exists():

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
 
@@ -145,3 +148,80 @@ def test_a_stream_larger_than_memory_would_hold_is_read_in_constant_memory():
     grew_kib = int(out.stdout)
     # The input is 96 MiB; a whole copy in memory would show as much.
     assert grew_kib < 24 * 1024, f"peak memory grew by {grew_kib} KiB"
+
+
+def nonblocking_pipe_writer(buffered: bool):
+    """The write end of a pipe in non-blocking mode, as a raw (FileIO) or a
+    buffered file object, and a thread draining the read end slowly into
+    `received`."""
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    received = bytearray()
+
+    def drain() -> None:
+        with open(r, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(16384):
+                received.extend(chunk)
+                time.sleep(0.0005)  # slower than the writer: its pipe fills
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    writer = open(w, "wb", buffering=io.DEFAULT_BUFFER_SIZE if buffered else 0)
+    return writer, reader, received
+
+
+@pytest.mark.parametrize("buffered", [False, True], ids=["raw", "buffered"])
+def test_a_non_blocking_writer_gets_every_byte(keys: Keys, buffered):
+    data = b"".join(f"{i} GET /x?key={keys.key()} {'y' * 80}\n".encode() for i in range(50_000))
+    writer, reader, received = nonblocking_pipe_writer(buffered)
+    try:
+        stats = phx_redact.redact_stream(io.BytesIO(data), writer)
+    finally:
+        writer.close()
+        reader.join()
+    assert stats["written"] and stats["tokens"] == 50_000
+    assert len(received) == len(phx_redact.redact(data))
+    assert bytes(received) == phx_redact.redact(data)
+
+
+class NeverReady(io.RawIOBase):
+    """A raw non-blocking stream that takes nothing, and has no descriptor
+    to wait on."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> None:
+        return None
+
+
+def test_a_raw_writer_that_takes_nothing_and_cannot_be_waited_on_raises(keys: Keys):
+    data = f"key={keys.key()}\n".encode()
+    with pytest.raises(BlockingIOError, match="no fileno"):
+        phx_redact.redact_stream(io.BytesIO(data), NeverReady())
+
+
+def test_a_non_blocking_reader_is_read_to_its_end(keys: Keys):
+    data = b"".join(f"{i} key={keys.key()}\n".encode() for i in range(20_000))
+    for run in (lambda f: phx_redact.redact_stream(f, out), lambda f: phx_redact.check_stream(f)):
+        out = io.BytesIO()
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+
+        def feed() -> None:
+            with open(w, "wb", buffering=0) as pipe:
+                for i in range(0, len(data), 8192):
+                    pipe.write(data[i : i + 8192])
+                    time.sleep(0.0005)  # the reader finds the pipe empty
+
+        writer = threading.Thread(target=feed)
+        writer.start()
+        try:
+            with open(r, "rb", buffering=0) as f:
+                result = run(f)
+        finally:
+            writer.join()
+        if isinstance(result, dict):
+            assert out.getvalue() == phx_redact.redact(data)
+        else:
+            assert len(result) == 20_000

@@ -99,3 +99,35 @@ def test_another_thread_runs_while_the_engine_runs():
 def test_the_watcher_sees_a_call_that_holds_the_gil_as_such():
     # The probe above can fail: a pure-Python call holds the GIL throughout.
     assert not gil_released_during(lambda: sum(range(200_000)))
+
+
+def test_threads_sharing_one_redactor_never_raise_and_lose_no_chunk():
+    # Each chunk is whole lines, so nothing is held back between chunks and
+    # each feed() returns exactly its own chunk redacted, whichever thread
+    # got the redactor first.
+    chunks = [big_log(Keys(seed), 2_000) for seed in range(32)]
+    redactor = phx_redact.Redactor()
+    outputs: list[tuple[int, bytes]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def work(t: int) -> None:
+        start.wait()
+        for i in range(t, len(chunks), 4):
+            try:
+                outputs.append((i, redactor.feed(chunks[i])))
+            except BaseException as e:  # noqa: BLE001: reported below
+                errors.append(e)
+            redactor.findings()
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert redactor.finish() == b""
+    assert sorted(i for i, _ in outputs) == list(range(len(chunks)))
+    for i, out in outputs:
+        assert out == oracle(chunks[i]), i
+    assert len(redactor.findings()) == 32 * 2_000
