@@ -117,3 +117,10 @@ pub use cli::exit_codes;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The guide's Rust examples run as doctests too (its shell and Python
+/// snippets are run by `tests/integration/docs.rs` and
+/// `python/tests/test_docs.py`).
+#[doc = include_str!("../docs/architecture.md")]
+#[cfg(doctest)]
+pub struct GuideDoctests;

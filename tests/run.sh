@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 # break; strace counts the filter's writes per read.
 tools=(logrotate:logrotate pzstd:zstd zstd:zstd xz:xz-utils bzip2:bzip2 lz4:lz4
   setfattr:attr setfacl:acl tar:tar ar:binutils gzip:gzip pigz:pigz
-  python3:python3 strace:strace setpriv:util-linux)
+  python3:python3 strace:strace setpriv:util-linux pkill:procps)
 missing=()
 for pair in "${tools[@]}"; do
   tool=${pair%%:*} package=${pair#*:}
