@@ -3,17 +3,17 @@
 //! over it. Used by the in-place scrub, the mirror, and follow mode's state
 //! file.
 //!
-//! A scrub reaches its folder by descriptor ([`Folder`]): below a mirror's
+//! A scrub reaches its folder by descriptor (`Folder`): below a mirror's
 //! root, each level is opened without following a symbolic link, so that a
 //! link planted in the destination (into the inputs, or anywhere else) is
-//! refused rather than written through. Its temporary files ([`Temp`]) are
+//! refused rather than written through. Its temporary files (`Temp`) are
 //! listed while they live, so that SIGINT, SIGTERM and SIGHUP remove them
 //! before the process ends ([`remove_temps_on_signals`]).
 
 use std::{
     ffi::{OsStr, OsString},
     fs::File,
-    io,
+    io::{self, Write},
     os::fd::OwnedFd,
     path::{Component, Path, PathBuf},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
@@ -212,7 +212,11 @@ pub fn remove_temps_on_signals() -> io::Result<()> {
                 SIGTERM => "SIGTERM",
                 _ => "SIGHUP",
             };
-            eprintln!(
+            // Not `eprintln!`, which panics when stderr is a closed pipe
+            // (`--in-place -r logs 2>&1 | head`): this thread would die
+            // before the exit, and every later signal go unheard.
+            let _ = writeln!(
+                io::stderr().lock(),
                 "phx-redact: interrupted by {name}: temporary files removed, the files not yet \
                  done left as they were"
             );

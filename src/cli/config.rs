@@ -257,6 +257,7 @@ impl Args {
             check_followable(&self.files)?;
             if let Some(state) = &self.state {
                 follow::check_state_folder(state)?;
+                check_state_is_not_followed(state, &self.files)?;
             }
             let options = FollowOptions {
                 from_start: self.from_start,
@@ -323,4 +324,27 @@ fn check_followable(files: &[PathBuf]) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// Refuses a `--state` file that is a followed file or the output: each
+/// save would replace the log (after setting it aside as a state file that
+/// cannot be read), and the follower would then follow its own saves, or
+/// read back its own output, without end.
+fn check_state_is_not_followed(state: &std::path::Path, files: &[PathBuf]) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let id = |path: &std::path::Path| std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    let Some(state_id) = id(state) else { return Ok(()) };
+    let output = crate::app::inputs::FileId::of_stdout();
+    let clash = files.iter().find(|f| id(f) == Some(state_id)).cloned().or_else(|| {
+        let as_input = crate::app::inputs::Input::Path(state.to_path_buf());
+        output.and_then(|o| o.refuse_as_input(&as_input).err()).map(|_| PathBuf::from("<stdout>"))
+    });
+    match clash {
+        Some(clash) => Err(Error::Usage(format!(
+            "--state {}: it is {} itself; give the state a file of its own",
+            state.display(),
+            clash.display()
+        ))),
+        None => Ok(()),
+    }
 }

@@ -490,6 +490,26 @@ fn sigint_sigterm_and_sighup_remove_the_temporary_files_and_keep_the_originals()
     assert!(stderr(&out).contains("nothing to check"), "{}", stderr(&out));
 }
 
+/// `--in-place -r logs 2>&1 | head`: the reader of stderr has gone when
+/// the signal comes. The temporary files still go, and the process still
+/// ends at once with 128 + the signal.
+#[test]
+fn a_signal_is_honoured_when_stderr_is_a_closed_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let log = sample::log(46, 600_000, 50);
+    fs::write(&path, &log).unwrap();
+    let mut child = cmd().arg("--in-place").arg(&path).spawn().unwrap();
+    drop(child.stderr.take());
+    wait_for_temp(dir.path(), &mut child);
+    // SAFETY: kill(2) on our child, not yet reaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    assert!(temps(dir.path()).is_empty(), "{:?}", temps(dir.path()));
+    assert_eq!(fs::read(&path).unwrap(), log, "the original is as it was");
+}
+
 #[test]
 fn a_failed_file_counts_the_bytes_it_was_read_for() {
     let dir = tempfile::tempdir().unwrap();

@@ -1439,3 +1439,35 @@ fn copytruncate_while_stopped_the_rest_of_the_old_content_comes_from_the_copy() 
     assert_eq!(of_old, redacted(&rest), "the rest of the old content, once: {notices:?}");
     assert_eq!(of_new, redacted(&new));
 }
+
+/// `--state` naming a followed log (or the output) would set the log aside
+/// as a state file it cannot read, then follow its own saves without end:
+/// refused before anything is read or written, the log as it was.
+#[test]
+fn a_state_file_that_is_a_followed_log_or_the_output_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    fs::write(&log, "a line\n").unwrap();
+    let out = crate::common::cmd()
+        .args(["--follow".as_ref(), "--from-start".as_ref(), "--state".as_ref(), log.as_os_str()])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("app.log itself; give the state a file of its own"), "{err}");
+    assert_eq!(fs::read_to_string(&log).unwrap(), "a line\n");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "nothing set aside");
+
+    let state = dir.path().join("out.json");
+    fs::write(&state, "").unwrap();
+    let output = File::options().append(true).open(&state).unwrap();
+    let out = crate::common::cmd()
+        .args(["--follow".as_ref(), "--state".as_ref(), state.as_os_str(), log.as_os_str()])
+        .stdout(output)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("<stdout> itself"), "{err}");
+}
