@@ -24,8 +24,8 @@
 //!
 //! # Truncation
 //!
-//! The first KiB of each open file is checked after every read and at its
-//! end: bytes read once the file was truncated and written again are not
+//! The first KiB of each open file, and the last bytes read before the
+//! offset ([`TAIL_LEN`]), are checked after every read and at its end: bytes read once the file was truncated and written again are not
 //! used, as they start in the middle of a line (a key's body without its
 //! prefix). The file is read again from its start, and what it held of its
 //! old content (an unfinished line, lines a custom rule held) is dropped,
@@ -323,7 +323,15 @@ struct Reader {
     line: Vec<u8>,
     /// When something was last read from it.
     last_data: Instant,
+    /// The last bytes read (up to [`TAIL_LEN`]), which end at `offset`.
+    tail: Vec<u8>,
 }
+
+/// How many of the last bytes read are checked, with the first KiB, before
+/// a read is used: a file truncated and written again with the same first
+/// KiB (a banner, lines without timestamps) is told by what now stands
+/// just before the offset.
+const TAIL_LEN: usize = 256;
 
 /// One followed path: the file it names, and files it named before that
 /// are still read until quiet.
@@ -687,6 +695,7 @@ impl Reader {
             redactor: Redactor::new(Arc::clone(rules)),
             line: Vec::new(),
             last_data: Instant::now(),
+            tail: Vec::new(),
         })
     }
 
@@ -720,6 +729,7 @@ impl Reader {
         self.committed = self.offset;
         self.redactor = Redactor::new(rules);
         self.line.clear();
+        self.tail.clear();
         self.last_data = Instant::now();
         let message = match &copy {
             Some((_, name)) => format!(
@@ -769,7 +779,25 @@ impl Reader {
         if n > known || self.head.is_none() {
             self.head = Some(Head::over(&buf[..n]));
         }
-        true
+        self.tail_unchanged()
+    }
+
+    /// Whether the bytes just before the offset are still the last bytes
+    /// read.
+    fn tail_unchanged(&self) -> bool {
+        let mut buf = [0; TAIL_LEN];
+        let buf = &mut buf[..self.tail.len()];
+        let Some(at) = self.offset.checked_sub(self.tail.len() as u64) else { return false };
+        let mut n = 0;
+        while n < buf.len() {
+            match self.file.read_at(&mut buf[n..], at + n as u64) {
+                Ok(0) => return false,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return true,
+            }
+        }
+        *buf == *self.tail
     }
 
     /// Reads up to [`BATCH`] bytes, writing whole lines.
@@ -857,6 +885,10 @@ impl Reader {
     /// neither repeats what went out nor skips what the redactor held.
     fn consume<W: Write>(&mut self, chunk: &[u8], out: &mut W) -> Result<(), Error> {
         self.last_data = Instant::now();
+        let keep = chunk.len().min(TAIL_LEN);
+        let drop = (self.tail.len() + keep).saturating_sub(TAIL_LEN);
+        self.tail.drain(..drop);
+        self.tail.extend_from_slice(&chunk[chunk.len() - keep..]);
         // Fed a line at a time: after a newline that leaves nothing
         // unwritten in the redactor (always, with rules that match no
         // newline), the redacted bytes end a whole line, and a restart

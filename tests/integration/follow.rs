@@ -1214,10 +1214,15 @@ const KEY_BODY_AT: usize = "old 000000000 token=phx_".len();
 /// stopped reading, then the file written again past where it was read
 /// to, with a key's body at that offset. Returns the output, the notices
 /// and the old and the new content.
-fn copytruncate_under_backpressure(keep_copy: bool) -> (Vec<String>, Vec<String>, String, String) {
+fn copytruncate_under_backpressure(
+    keep_copy: bool,
+    banner: &str,
+) -> (Vec<String>, Vec<String>, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let (log, copy) = (dir.path().join("app.log"), dir.path().join("app.log.1"));
-    let old: String = (0..20_000).map(|i| key_line("old", i)).collect();
+    let old: String = std::iter::once(banner.to_string())
+        .chain((0..20_000).map(|i| key_line("old", i)))
+        .collect();
     fs::write(&log, &old).unwrap();
     let child = cmd().args(["--follow", "--from-start"]).arg(&log).spawn().unwrap();
     let mut child = Killer(child);
@@ -1237,11 +1242,12 @@ fn copytruncate_under_backpressure(keep_copy: bool) -> (Vec<String>, Vec<String>
     // A first line of a length that puts the stale offset 20 bytes into
     // a key's body.
     let len = key_line("new", 0).len();
-    let mut pad = (stale as usize + len - (KEY_BODY_AT + 20) % len) % len;
+    let mut pad = (stale as usize - banner.len() + len - (KEY_BODY_AT + 20) % len) % len;
     if pad < 2 {
         pad += len;
     }
-    let new: String = std::iter::once(format!("{}\n", "p".repeat(pad - 1)))
+    let new: String = std::iter::once(banner.to_string())
+        .chain(std::iter::once(format!("{}\n", "p".repeat(pad - 1))))
         .chain((0..20_000).map(|i| key_line("new", i)))
         .collect();
     assert!(new.len() as u64 > stale + BATCH, "{stale}");
@@ -1279,7 +1285,7 @@ fn assert_whole_redacted_lines(seen: &[String], old: &str, new: &str) {
 
 #[test]
 fn copytruncate_while_a_slow_reader_blocks_the_follower_reads_the_rest_from_the_copy() {
-    let (seen, notices, old, new) = copytruncate_under_backpressure(true);
+    let (seen, notices, old, new) = copytruncate_under_backpressure(true, "");
     assert_whole_redacted_lines(&seen, &old, &new);
     // The copy and the new content are read side by side, each in order.
     let (of_old, of_new): (Vec<String>, Vec<String>) =
@@ -1295,7 +1301,7 @@ fn copytruncate_while_a_slow_reader_blocks_the_follower_reads_the_rest_from_the_
 
 #[test]
 fn copytruncate_while_a_slow_reader_blocks_the_follower_without_a_copy_says_what_was_lost() {
-    let (seen, notices, old, new) = copytruncate_under_backpressure(false);
+    let (seen, notices, old, new) = copytruncate_under_backpressure(false, "");
     assert_whole_redacted_lines(&seen, &old, &new);
     let new_lines = redacted(&new);
     assert!(seen.ends_with(&new_lines), "the new content, all of it, from its start");
@@ -1306,6 +1312,20 @@ fn copytruncate_while_a_slow_reader_blocks_the_follower_without_a_copy_says_what
         notice.contains(&format!("after byte {end_of_shipped}")) && notice.contains("not read"),
         "{notice}"
     );
+}
+
+/// The same, when the new content starts with the same first KiB as the
+/// old (a 2 KiB banner): told by the bytes just before the offset.
+#[test]
+fn copytruncate_under_backpressure_is_told_even_when_the_first_kib_is_the_same() {
+    let banner: String =
+        (0..60).map(|i| format!("banner line {i:02}: the service is starting up\n")).collect();
+    assert!(banner.len() > 2048);
+    let (seen, notices, old, new) = copytruncate_under_backpressure(true, &banner);
+    assert_whole_redacted_lines(&seen, &old, &new);
+    let of_old = seen.iter().filter(|l| l.starts_with("old ")).count();
+    assert_eq!(of_old, 20_000, "every old line once: {notices:?}");
+    assert!(notices.iter().any(|n| n.contains("was truncated")), "{notices:?}");
 }
 
 #[test]
