@@ -92,6 +92,14 @@ pub struct Args {
     #[arg(help_heading = "Audit", long, requires = "check")]
     pub json: bool,
 
+    /// With --check: the input is a unified diff (`git diff --cached
+    /// --text`); only the lines it adds are checked, each finding placed on
+    /// the new side (NEW-PATH:LINE:COLUMN), so a commit that removes a key
+    /// passes. A binary file whose bytes the diff does not show, a diff cut
+    /// short or input that is not a diff: exit status 2.
+    #[arg(help_heading = "Audit", long, requires = "check")]
+    pub diff: bool,
+
     /// Print the tokens redacted by rule, the bytes and the time on standard
     /// error at the end.
     #[arg(help_heading = "Audit", long, conflicts_with_all = ["follow", "in_place", "output_dir"])]

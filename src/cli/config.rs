@@ -42,6 +42,8 @@ pub enum Config {
         rules: Arc<RuleSet>,
         /// JSON lines rather than text.
         json: bool,
+        /// The inputs are unified diffs: only their added lines count.
+        diff: bool,
         /// Inputs checked at once.
         threads: usize,
         /// Print nothing on standard output.
@@ -276,8 +278,8 @@ impl Args {
             let paths =
                 if self.files.is_empty() { vec![PathBuf::from(STDIN_ARG)] } else { self.files };
             if self.check {
-                let (json, quiet) = (self.json, self.quiet);
-                return Ok(Config::Check { paths, walk, rules, json, threads, quiet });
+                let (json, quiet, diff) = (self.json, self.quiet, self.diff);
+                return Ok(Config::Check { paths, walk, rules, json, diff, threads, quiet });
             }
             return Ok(Config::Filter { paths, walk, rules, stats: self.stats, threads });
         };
