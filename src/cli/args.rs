@@ -62,8 +62,10 @@ pub struct Args {
     pub rules_file: Option<PathBuf>,
 
     /// What a token is replaced with: a preset (default, posthog,
-    /// fingerprint, same-length) or a template with {prefix}, {rule},
-    /// {mask}, {last4}, {fingerprint}, {stars}, {len}.
+    /// fingerprint, same-length), a template with at least one of
+    /// {prefix}, {rule}, {mask}, {last4}, {fingerprint}, {stars}, {len}, or
+    /// a fixed text written `literal:TEXT`. Anything else (a preset's name
+    /// mistyped) is refused.
     #[arg(
         help_heading = "Rules and markers",
         long,
