@@ -67,8 +67,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
         Config::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(phx_redact::cli::Args::command()).render(&mut page)?;
+            let page = phx_redact::cli::man::page()?;
             write_stdout(&page).context("<stdout>")?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
