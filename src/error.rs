@@ -85,6 +85,12 @@ pub enum Error {
     /// something or leave a secret behind.
     #[cfg(feature = "cli")]
     Refused(crate::app::scrub::Refusal),
+    /// `--check --diff`: the input is not a unified diff that can be
+    /// checked (cut short inside a hunk, a malformed line), or it holds a
+    /// file whose added bytes it does not show (a binary file): so it is
+    /// never called clean.
+    #[cfg(feature = "cli")]
+    Diff(String),
 }
 
 impl fmt::Display for Error {
@@ -137,6 +143,8 @@ impl fmt::Display for Error {
             ),
             #[cfg(feature = "cli")]
             Error::Refused(refusal) => write!(f, "{refusal}"),
+            #[cfg(feature = "cli")]
+            Error::Diff(message) => f.write_str(message),
         }
     }
 }

@@ -16,7 +16,7 @@ use phx_redact::{
     Redactor, RuleSet, batch, check,
     cli::Config,
     cli::messages::{early_policy, policy, report, report_line, set_policy},
-    exit_codes,
+    diff_check, exit_codes,
     filter::{self, Input},
     follow,
     policy::MessagePolicy,
@@ -67,8 +67,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
         Config::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(phx_redact::cli::Args::command()).render(&mut page)?;
+            let page = phx_redact::cli::man::page()?;
             write_stdout(&page).context("<stdout>")?;
             Ok(ExitCode::from(exit_codes::SUCCESS))
         }
@@ -89,7 +88,10 @@ fn run() -> anyhow::Result<ExitCode> {
         Config::Filter { paths, walk, rules, stats, threads } => {
             filter_run(&paths, walk, &rules, stats, threads)
         }
-        Config::Check { paths, walk, rules, json, threads, quiet } => {
+        Config::Check { paths, rules, json, diff: true, quiet, .. } => {
+            diff_check_run(&paths, &rules, json, quiet)
+        }
+        Config::Check { paths, walk, rules, json, threads, quiet, .. } => {
             check_run(&paths, walk, &rules, json, threads, quiet)
         }
         Config::Follow { paths, rules, options } => follow_run(&paths, &rules, &options),
@@ -169,6 +171,45 @@ fn check_run(
         // An empty set of inputs is not a clean bill.
         report("nothing to check: no files found");
         failures = 1;
+    }
+    Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
+}
+
+/// Audits unified diffs: only the lines they add (`--check --diff`).
+fn diff_check_run(
+    paths: &[PathBuf],
+    rules: &Arc<RuleSet>,
+    json: bool,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut out: Box<dyn Write> = match quiet {
+        true => Box::new(io::sink()),
+        false => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let policy = MessagePolicy::new(rules);
+    let rule_names = check::rule_names(rules, &policy);
+    let mut diff = diff_check::DiffCheck::new(rules, &policy, &rule_names, json, &mut out);
+    let on_error = |name: &str, err: &phx_redact::Error| report(&format!("{name}: {err:#}"));
+    for path in paths {
+        if filter::is_stdin(path) {
+            diff.check(b"<stdin>", io::stdin().lock(), on_error);
+            continue;
+        }
+        let name = path.as_os_str().as_encoded_bytes();
+        match std::fs::File::open(path) {
+            Ok(file) => diff.check(name, io::BufReader::with_capacity(1 << 16, file), on_error),
+            Err(e) => diff.fail(name, &phx_redact::Error::Read(e), on_error),
+        }
+    }
+    let outcome = diff.finish();
+    let mut failures = outcome.failures;
+    match &outcome.output_error {
+        Some(err) if err.is_broken_pipe() => {}
+        Some(err) => {
+            report(&format!("<stdout>: {err:#}"));
+            failures += 1;
+        }
+        None => {}
     }
     Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
 }

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 # break; strace counts the filter's writes per read.
 tools=(logrotate:logrotate pzstd:zstd zstd:zstd xz:xz-utils bzip2:bzip2 lz4:lz4
   setfattr:attr setfacl:acl tar:tar ar:binutils gzip:gzip pigz:pigz
-  python3:python3 strace:strace setpriv:util-linux pkill:procps)
+  python3:python3 strace:strace setpriv:util-linux pkill:procps git:git)
 missing=()
 for pair in "${tools[@]}"; do
   tool=${pair%%:*} package=${pair#*:}
@@ -22,6 +22,8 @@ for pair in "${tools[@]}"; do
     [[ " ${missing[*]} " == *" $package "* ]] || missing+=("$package")
   fi
 done
+# python3 -m venv (for the pre-commit framework, below) is a package of its own.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if ((${#missing[@]})); then
   echo "tests/run.sh: installing the tools the tests drive: ${missing[*]}" >&2
   sudo=""
@@ -33,6 +35,14 @@ if ((${#missing[@]})); then
   fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The pre-commit framework, for the hook's test (diff_check::), in a venv
+# under the target folder: nothing is installed system-wide.
+venv="${CARGO_TARGET_DIR:-target}/pre-commit-venv"
+if ! command -v pre-commit >/dev/null 2>&1 && [ ! -x "$venv/bin/pre-commit" ]; then
+  echo "tests/run.sh: installing the pre-commit framework into $venv" >&2
+  python3 -m venv "$venv" && "$venv/bin/pip" install -q pre-commit
 fi
 
 exec cargo test --all-features --locked "$@"

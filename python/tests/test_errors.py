@@ -77,3 +77,13 @@ def test_file_names_holding_a_key_never_show(tmp_path: Path, keys: Keys):
     redactor.feed(log.read_bytes())
     redactor.finish()
     assert redactor.findings()[0].path == finding.path
+
+
+def test_a_mistyped_preset_is_refused_with_the_closest_one():
+    for call in (
+        lambda: phx_redact.redact("x", marker="posthg"),
+        lambda: phx_redact.Redactor(marker="posthg"),
+    ):
+        with pytest.raises(ValueError, match="did you mean --marker posthog"):
+            call()
+    assert phx_redact.redact("x", marker="literal:[HIDDEN]") == "x"

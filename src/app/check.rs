@@ -112,15 +112,15 @@ struct Tally {
 
 /// The distinct keys, by whole hash, in the order first found.
 #[derive(Default)]
-struct Keys {
+pub(crate) struct Keys {
     tallies: Vec<Tally>,
     index: HashMap<[u8; 32], usize, BuildHasherDefault<HashPrefix>>,
     /// Findings of keys that did not fit in the list.
-    unlisted: u64,
+    pub(crate) unlisted: u64,
 }
 
 impl Keys {
-    fn add(&mut self, found: &[Found], input: usize) {
+    pub(crate) fn add(&mut self, found: &[Found], input: usize) {
         for f in found {
             let i = match self.index.get(&f.hash) {
                 Some(&i) => i,
@@ -155,7 +155,7 @@ impl Keys {
         }
     }
 
-    fn into_keys(
+    pub(crate) fn into_keys(
         self,
         rules: &RuleSet,
         rule_names: &[String],
@@ -198,10 +198,10 @@ impl Hasher for HashPrefix {
 }
 
 /// A finding, as much as the key list needs of it.
-struct Found {
-    hash: [u8; 32],
-    rule: Option<usize>,
-    mask: Mask,
+pub(crate) struct Found {
+    pub(crate) hash: [u8; 32],
+    pub(crate) rule: Option<usize>,
+    pub(crate) mask: Mask,
 }
 
 /// What a worker tells the printer.
@@ -215,13 +215,13 @@ enum Message {
 
 /// What the printers need to name things: the rules' names and the
 /// messages, through the policy.
-struct Names<'a> {
-    rules: &'a Arc<RuleSet>,
-    policy: &'a MessagePolicy,
+pub(crate) struct Names<'a> {
+    pub(crate) rules: &'a Arc<RuleSet>,
+    pub(crate) policy: &'a MessagePolicy,
     /// Each rule's name, redacted: a rules file names its rules.
-    rule_names: &'a [String],
-    json: bool,
-    verdict_only: bool,
+    pub(crate) rule_names: &'a [String],
+    pub(crate) json: bool,
+    pub(crate) verdict_only: bool,
 }
 
 /// Checks `inputs`, writing each finding to `out` as `PATH:LINE:COLUMN:
@@ -510,7 +510,7 @@ struct JsonKey<'a> {
     key: &'a Key,
 }
 
-fn write_finding<W: Write + ?Sized>(
+pub(crate) fn write_finding<W: Write + ?Sized>(
     out: &mut W,
     name: &PrintedName,
     f: &Finding,
@@ -531,7 +531,7 @@ fn write_finding<W: Write + ?Sized>(
     out.write_all(b"\n")
 }
 
-fn write_json_error<W: Write + ?Sized>(
+pub(crate) fn write_json_error<W: Write + ?Sized>(
     out: &mut W,
     name: &str,
     error: &Error,
@@ -545,7 +545,7 @@ fn write_json_error<W: Write + ?Sized>(
 
 /// Writes the list of keys to rotate, after the findings; `unlisted`
 /// findings were of keys beyond the list.
-fn write_keys<W: Write + ?Sized>(
+pub(crate) fn write_keys<W: Write + ?Sized>(
     out: &mut W,
     keys: &[Key],
     unlisted: u64,

@@ -91,6 +91,7 @@ use std::{
     collections::HashMap,
     fs::{self, File},
     io::{self, Seek, SeekFrom, Write},
+    mem,
     os::unix::{
         ffi::OsStrExt,
         fs::{FileExt, MetadataExt, OpenOptionsExt},
@@ -150,6 +151,8 @@ pub struct FollowOptions {
     /// sidecar that can read more than the application must not be made
     /// to ship a file swapped in for the log.
     pub refuse_links: bool,
+    /// Where each finding goes, as a JSON line (`-`: standard error).
+    pub findings: Option<PathBuf>,
 }
 
 impl Default for FollowOptions {
@@ -159,6 +162,7 @@ impl Default for FollowOptions {
             state: None,
             rotate_wait: ROTATE_WAIT,
             refuse_links: false,
+            findings: None,
         }
     }
 }
@@ -351,6 +355,10 @@ struct Tail {
     said: Option<String>,
     /// See [`FollowOptions::refuse_links`].
     refuse_links: bool,
+    /// Findings are recorded (`--findings`).
+    record: bool,
+    /// Findings of readers closed or restarted since the last drain.
+    found: Vec<crate::Finding>,
 }
 
 /// Follows `paths` until `stop` is set, writing redacted whole lines to
@@ -388,8 +396,11 @@ pub fn follow<W: Write>(
             reported_missing: false,
             said: None,
             refuse_links: options.refuse_links,
+            record: options.findings.is_some(),
+            found: Vec::new(),
         })
         .collect();
+    let mut findings = Findings::open(options.findings.as_deref(), rules)?;
     for tail in &mut tails {
         let saved = saved.get(&tail.hash);
         tail.open_initial(saved, options.from_start, rules, &mut notice);
@@ -417,6 +428,9 @@ pub fn follow<W: Write>(
             more |= tail.poll(&mut buf, out, rules, options.rotate_wait, &mut notice)?;
         }
         out.flush().map_err(Error::Write)?;
+        if let Some(findings) = &mut findings {
+            tails.iter_mut().try_for_each(|tail| findings.drain(tail))?;
+        }
         if let Some(state) = &options.state {
             // After every round that moved, once its lines are flushed: a
             // kill repeats at most this round. (The first save also tells
@@ -448,6 +462,9 @@ pub fn follow<W: Write>(
             for reader in tail.rotated.iter_mut().chain(&mut tail.current) {
                 reader.read_to_line_end(&mut buf, out, deadline)?;
                 reader.end_file(out)?;
+            }
+            if let Some(findings) = &mut findings {
+                findings.drain(tail)?;
             }
         }
         out.flush().map_err(Error::Write)?;
@@ -497,7 +514,9 @@ impl Tail {
             let mut open: Vec<Identity> = opened.iter().map(|(_, id, _)| *id).collect();
             for (identity, head, offset) in &owed {
                 let reader = match found.next_if(|(_, id, _)| id == identity) {
-                    Some((file, identity, offset)) => Reader::new(file, identity, offset, rules),
+                    Some((file, identity, offset)) => {
+                        Reader::new(file, identity, offset, rules, self.record)
+                    }
                     // Not by its inode: truncated (copytruncate) while no
                     // run was reading it? Its copy starts as it did.
                     None => self.owed_copy(&folder, *head, *offset, &open, rules, notice),
@@ -507,7 +526,9 @@ impl Tail {
             }
         }
         match opened {
-            Some((file, identity, _)) => self.current = Reader::new(file, identity, offset, rules),
+            Some((file, identity, _)) => {
+                self.current = Reader::new(file, identity, offset, rules, self.record)
+            }
             None => {
                 let why = path_metadata(&self.path, self.refuse_links)
                     .ok()
@@ -554,7 +575,7 @@ impl Tail {
                 name.display()
             ),
         );
-        Reader::new(file, identity, offset, rules)
+        Reader::new(file, identity, offset, rules, self.record)
     }
 
     /// Reads a batch of what is new in each open file, follows the path to
@@ -578,7 +599,9 @@ impl Tail {
         let mut i = 0;
         while i < self.rotated.len() {
             if self.rotated[i].last_data.elapsed() >= rotate_wait {
-                self.rotated.remove(i).end_file(out)?;
+                let mut reader = self.rotated.remove(i);
+                reader.end_file(out)?;
+                self.found.extend(reader.redactor.take_findings());
             } else {
                 i += 1;
             }
@@ -622,7 +645,9 @@ impl Tail {
                     return Ok(more);
                 };
                 let Ok(meta) = file.metadata() else { return Ok(more) };
-                let Some(mut reader) = Reader::new(file, Identity::of(&meta), 0, rules) else {
+                let Some(mut reader) =
+                    Reader::new(file, Identity::of(&meta), 0, rules, self.record)
+                else {
                     return Ok(more);
                 };
                 if let Some(mut old) = self.current.take() {
@@ -670,7 +695,10 @@ impl Tail {
             Some(i) => &mut self.rotated[i],
             None => self.current.as_mut().expect("a batch of the current file"),
         };
+        // What it found of the old content was read: it stays found.
+        let found = reader.redactor.take_findings();
         let (copy, message) = reader.restart(&folder, &open, self.refuse_links);
+        self.found.extend(found);
         notice(&self.path, &message);
         self.rotated.extend(copy);
         true
@@ -683,8 +711,10 @@ impl Reader {
         identity: Identity,
         offset: u64,
         rules: &Arc<RuleSet>,
+        record: bool,
     ) -> Option<Reader> {
         file.seek(SeekFrom::Start(offset)).ok()?;
+        let redactor = Redactor::new(Arc::clone(rules));
         Some(Reader {
             file,
             identity,
@@ -692,7 +722,7 @@ impl Reader {
             offset,
             line_end: offset,
             committed: offset,
-            redactor: Redactor::new(Arc::clone(rules)),
+            redactor: if record { redactor.record_findings() } else { redactor },
             line: Vec::new(),
             last_data: Instant::now(),
             tail: Vec::new(),
@@ -714,20 +744,22 @@ impl Reader {
     ) -> (Option<Reader>, String) {
         let (from, read_to) = (self.committed, self.offset);
         let rules = Arc::clone(self.redactor.rules());
+        let record = self.redactor.records_findings();
         let copy = self
             .head
             .take()
             .filter(|head| head.len > 0)
             .and_then(|head| find_copy(folder, &head, from, open, refuse_links))
             .and_then(|(file, identity, name)| {
-                Some((Reader::new(file, identity, from, &rules)?, name))
+                Some((Reader::new(file, identity, from, &rules, record)?, name))
             });
         if self.file.seek(SeekFrom::Start(0)).is_ok() {
             self.offset = 0;
         }
         self.line_end = self.offset;
         self.committed = self.offset;
-        self.redactor = Redactor::new(rules);
+        let redactor = Redactor::new(rules);
+        self.redactor = if record { redactor.record_findings() } else { redactor };
         self.line.clear();
         self.tail.clear();
         self.last_data = Instant::now();
@@ -950,6 +982,59 @@ impl Reader {
         self.line_end = self.offset;
         self.committed = self.offset;
         Ok(())
+    }
+}
+
+/// Where `--findings` writes: each finding as a JSON line, as `--check
+/// --json` writes it.
+struct Findings {
+    out: Box<dyn Write>,
+    rules: Arc<RuleSet>,
+    policy: MessagePolicy,
+    rule_names: Vec<String>,
+}
+
+impl Findings {
+    /// Opens `path` to append to (`-`: standard error), if findings are
+    /// asked for.
+    fn open(path: Option<&Path>, rules: &Arc<RuleSet>) -> Result<Option<Findings>, Error> {
+        let Some(path) = path else { return Ok(None) };
+        let out: Box<dyn Write> = if path.as_os_str() == "-" {
+            Box::new(io::stderr())
+        } else {
+            let file = fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(Error::Write)?;
+            Box::new(file)
+        };
+        let policy = MessagePolicy::new(rules);
+        let rule_names = crate::app::check::rule_names(rules, &policy);
+        Ok(Some(Findings { out, rules: Arc::clone(rules), policy, rule_names }))
+    }
+
+    /// Writes what `tail`'s readers found since the last drain, in one
+    /// write (lines of two followers on one file never mix).
+    fn drain(&mut self, tail: &mut Tail) -> Result<(), Error> {
+        let mut found = mem::take(&mut tail.found);
+        for reader in tail.rotated.iter_mut().chain(&mut tail.current) {
+            found.extend(reader.redactor.take_findings());
+        }
+        if found.is_empty() {
+            return Ok(());
+        }
+        let name = self.policy.printed_name(tail.path.as_os_str().as_bytes());
+        let mut text = Vec::new();
+        for f in &found {
+            let mut line =
+                crate::app::check::JsonFinding::new(&name.json, f, &self.rules, &self.rule_names);
+            line.path_base64 = name.json_base64.as_deref();
+            serde_json::to_writer(&mut text, &line).map_err(|e| Error::Write(e.into()))?;
+            text.push(b'\n');
+        }
+        self.out.write_all(&text).and_then(|()| self.out.flush()).map_err(Error::Write)
     }
 }
 

@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod batch;
 pub mod check;
 pub mod compress;
+pub mod diff_check;
 pub mod filter;
 pub mod follow;
 mod gzip_blocks;

@@ -97,8 +97,8 @@ impl KeyGen {
 }
 
 /// A synthetic log of `lines` lines in access-log, JSON, env-dump and plain
-/// shapes, where on average one line in `one_in` holds a secret and as many
-/// hold a decoy (`one_in == 1`: every other line a secret; `0`: none).
+/// shapes, where on average one line in `one_in` holds a key, half of them
+/// secrets and half decoys (`one_in == 1`: every line; `0`: none).
 /// Lines end in `\n`. See [`write_log`] for a log too large to hold.
 pub fn log(seed: u64, lines: usize, one_in: usize) -> Vec<u8> {
     let mut out = Vec::new();

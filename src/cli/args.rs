@@ -47,7 +47,9 @@ pub struct Args {
         help_heading = "Rules and markers",
         long = "rule",
         value_name = "NAMES",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = Offered(&["phx", "phs", "pha", "phr", "phc", "all", "none"]),
+        hide_possible_values = true
     )]
     pub rules: Vec<String>,
 
@@ -62,13 +64,17 @@ pub struct Args {
     pub rules_file: Option<PathBuf>,
 
     /// What a token is replaced with: a preset (default, posthog,
-    /// fingerprint, same-length) or a template with {prefix}, {rule},
-    /// {mask}, {last4}, {fingerprint}, {stars}, {len}.
+    /// fingerprint, same-length), a template with at least one of
+    /// {prefix}, {rule}, {mask}, {last4}, {fingerprint}, {stars}, {len}, or
+    /// a fixed text written `literal:TEXT`. Anything else (a preset's name
+    /// mistyped) is refused.
     #[arg(
         help_heading = "Rules and markers",
         long,
         value_name = "TEMPLATE",
-        default_value = "default"
+        default_value = "default",
+        value_parser = Offered(&["default", "posthog", "fingerprint", "same-length"]),
+        hide_possible_values = true
     )]
     pub marker: String,
 
@@ -91,6 +97,14 @@ pub struct Args {
     /// With --check: JSON lines, one per finding, then one per key.
     #[arg(help_heading = "Audit", long, requires = "check")]
     pub json: bool,
+
+    /// With --check: the input is a unified diff (`git diff --cached
+    /// --text`); only the lines it adds are checked, each finding placed on
+    /// the new side (NEW-PATH:LINE:COLUMN), so a commit that removes a key
+    /// passes. A binary file whose bytes the diff does not show, a diff cut
+    /// short or input that is not a diff: exit status 2.
+    #[arg(help_heading = "Audit", long, requires = "check")]
+    pub diff: bool,
 
     /// Print the tokens redacted by rule, the bytes and the time on standard
     /// error at the end.
@@ -134,9 +148,20 @@ pub struct Args {
     pub zstd_level: i32,
 
     /// Follow the FILEs like `tail -F`: through rotation, until SIGTERM or
-    /// SIGINT, writing whole redacted lines.
+    /// SIGINT, writing whole redacted lines. The FILEs are the paths named
+    /// at start: a shell glob (`app-*.log`) is expanded once, and a file
+    /// made later that it would match is not followed (restart the
+    /// follower, or follow a fixed name that rotation reuses).
     #[arg(help_heading = "Follow", short, long, conflicts_with_all = ["in_place", "output_dir", "recursive"])]
     pub follow: bool,
+
+    /// With --follow: write each finding, as a JSON line the shape of
+    /// `--check --json`'s (the followed path redacted, line and column
+    /// counted from where this run began reading the file), to FILE, or
+    /// to standard error for `-`: a sidecar can alert on a key while it
+    /// redacts. The FILE is appended to.
+    #[arg(help_heading = "Follow", long, value_name = "FILE", requires = "follow")]
+    pub findings: Option<PathBuf>,
 
     /// With --follow: read what the files already hold first, instead of
     /// starting at their end.
@@ -147,7 +172,8 @@ pub struct Args {
     /// from it on the next start, so that no line is lost or repeated.
     /// Saved atomically after each batch written (at most 1 MiB per file):
     /// after a SIGKILL, the next start loses nothing and repeats at most
-    /// that batch. The paths are kept as hashes, never as they are. A
+    /// that batch. Each path is matched by its hash, and shown redacted
+    /// for a person reading the file: a key in a path never appears. A
     /// file is known by its inode and its first KiB, so a file made again
     /// with an old inode is read from its start. A state file that cannot
     /// be used (empty, cut short, not a state) is reported, renamed to
@@ -173,8 +199,9 @@ pub struct Args {
     #[arg(help_heading = "Follow", long, requires = "follow")]
     pub refuse_links: bool,
 
-    /// For --generate-sample: one line in N holds a secret, and as many a
-    /// look-alike (1: every other line a secret; 0: none).
+    /// For --generate-sample: one line in N, on average, holds a key, half
+    /// of them secrets and half look-alikes that are not redacted (1: every
+    /// line; 0: none).
     #[arg(
         help_heading = "Input",
         long,
@@ -193,7 +220,7 @@ pub struct Args {
     pub man: bool,
 }
 
-const AFTER_HELP: &str = "\
+pub(crate) const AFTER_HELP: &str = "\
 A token is a secret prefix followed by a run of ASCII letters, digits and
 underscores with 20 letters or digits in a row starting in its first 21:
     (phx|phs|pha|phr)_[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}[A-Za-z0-9_]*
@@ -222,6 +249,31 @@ fn version() -> &'static str {
     static VERSION: LazyLock<String> =
         LazyLock::new(|| format!("{} (rule set {})", env!("CARGO_PKG_VERSION"), RULESET_VERSION));
     VERSION.as_str()
+}
+
+/// A value parser that takes any text, and offers `.0` to shell
+/// completions (a marker is also a template; a rule name is checked with
+/// its own message, in `config`).
+#[derive(Clone, Copy)]
+struct Offered(&'static [&'static str]);
+
+impl clap::builder::TypedValueParser for Offered {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.0.iter().map(clap::builder::PossibleValue::new)))
+    }
 }
 
 /// A number of seconds, such as `5` or `0.5`.

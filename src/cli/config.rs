@@ -42,6 +42,8 @@ pub enum Config {
         rules: Arc<RuleSet>,
         /// JSON lines rather than text.
         json: bool,
+        /// The inputs are unified diffs: only their added lines count.
+        diff: bool,
         /// Inputs checked at once.
         threads: usize,
         /// Print nothing on standard output.
@@ -239,6 +241,7 @@ impl Args {
         if self.man {
             return Ok(Config::Man);
         }
+        self.refuse_flags_of_other_modes()?;
         if let Some(lines) = self.generate_sample {
             return Ok(Config::Sample { lines, seed: self.seed, one_in: self.secret_every });
         }
@@ -264,6 +267,7 @@ impl Args {
                 state: self.state,
                 rotate_wait: self.rotate_wait.unwrap_or(follow::ROTATE_WAIT),
                 refuse_links: self.refuse_links,
+                findings: self.findings,
             };
             return Ok(Config::Follow { paths: self.files, rules, options });
         }
@@ -277,8 +281,8 @@ impl Args {
             let paths =
                 if self.files.is_empty() { vec![PathBuf::from(STDIN_ARG)] } else { self.files };
             if self.check {
-                let (json, quiet) = (self.json, self.quiet);
-                return Ok(Config::Check { paths, walk, rules, json, threads, quiet });
+                let (json, quiet, diff) = (self.json, self.quiet, self.diff);
+                return Ok(Config::Check { paths, walk, rules, json, diff, threads, quiet });
             }
             return Ok(Config::Filter { paths, walk, rules, stats: self.stats, threads });
         };
@@ -295,6 +299,102 @@ impl Args {
         let levels = Levels { gzip: self.gzip_level, zstd: self.zstd_level, ..Levels::default() };
         let options = BatchOptions { dest, threads, progress: !self.quiet, levels };
         Ok(Config::Batch { paths: self.files, walk, rules, options })
+    }
+}
+
+/// The flags that choose what to rules to apply, which every mode but
+/// `--generate-sample` takes.
+const RULE_FLAGS: [&str; 6] =
+    ["--rule", "--include-public", "--pattern", "--rules-file", "--marker", "--fingerprint-key"];
+
+impl Args {
+    /// The run's mode, and the flags it takes besides the rule flags.
+    fn mode(&self) -> (&'static str, &'static [&'static str]) {
+        const INPUTS: [&str; 4] = ["FILE", "--recursive", "--follow-links", "--threads"];
+        match () {
+            () if self.generate_sample.is_some() => {
+                ("--generate-sample", &["--seed", "--secret-every"])
+            }
+            () if self.list_rules => ("--list-rules", &[]),
+            () if self.follow => (
+                "--follow",
+                &[
+                    "FILE",
+                    "--from-start",
+                    "--state",
+                    "--rotate-wait",
+                    "--refuse-links",
+                    "--findings",
+                ],
+            ),
+            () if self.in_place || self.output_dir.is_some() => (
+                if self.in_place { "--in-place" } else { "--output-dir" },
+                &[
+                    "FILE",
+                    "--recursive",
+                    "--follow-links",
+                    "--threads",
+                    "--quiet",
+                    "--gzip-level",
+                    "--zstd-level",
+                    "--in-place",
+                    "--output-dir",
+                ],
+            ),
+            () if self.check && self.diff => ("--check --diff", &["FILE", "--json", "--quiet"]),
+            () if self.check => {
+                ("--check", &[INPUTS[0], INPUTS[1], INPUTS[2], INPUTS[3], "--json", "--quiet"])
+            }
+            () => (
+                "redacting to standard output",
+                &[INPUTS[0], INPUTS[1], INPUTS[2], INPUTS[3], "--stats"],
+            ),
+        }
+    }
+
+    /// Each flag, and whether it was given (a value other than its default).
+    fn given(&self) -> [(&'static str, bool); 22] {
+        [
+            ("FILE", !self.files.is_empty()),
+            ("--recursive", self.recursive),
+            ("--follow-links", self.follow_links),
+            ("--seed", self.seed != 1),
+            ("--secret-every", self.secret_every != 10),
+            ("--rule", !self.rules.is_empty()),
+            ("--include-public", self.include_public),
+            ("--pattern", !self.patterns.is_empty()),
+            ("--rules-file", self.rules_file.is_some()),
+            ("--marker", self.marker != "default"),
+            ("--fingerprint-key", self.fingerprint_key.is_some()),
+            ("--json", self.json),
+            ("--stats", self.stats),
+            ("--quiet", self.quiet),
+            ("--threads", self.threads.is_some()),
+            ("--gzip-level", self.gzip_level != 6),
+            ("--zstd-level", self.zstd_level != 3),
+            ("--from-start", self.from_start),
+            ("--state", self.state.is_some()),
+            ("--rotate-wait", self.rotate_wait.is_some()),
+            ("--refuse-links", self.refuse_links),
+            ("--findings", self.findings.is_some()),
+        ]
+    }
+
+    /// Refuses a flag the run's mode would not use: never ignored.
+    fn refuse_flags_of_other_modes(&self) -> Result<(), Error> {
+        let (mode, takes) = self.mode();
+        let rules = self.generate_sample.is_none();
+        let unused = self.given().into_iter().find(|&(flag, given)| {
+            given && !takes.contains(&flag) && !(rules && RULE_FLAGS.contains(&flag))
+        });
+        let Some((flag, _)) = unused else { return Ok(()) };
+        let hint = match (mode, flag) {
+            ("--follow", "--json") => "; --findings FILE (or -) writes each finding as JSON",
+            ("--follow", "--quiet") => "; a follower prints nothing but its output and notices",
+            _ => "",
+        };
+        let flag = if flag == "FILE" { "a FILE" } else { flag };
+        Err(Error::Usage(format!("{flag} does not apply to {mode}, which would ignore it{hint}")))
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod config;
 pub mod exit_codes;
+pub mod man;
 pub mod messages;
 
 pub use args::Args;

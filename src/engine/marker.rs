@@ -22,6 +22,50 @@ pub const PRESETS: [(&str, &str); 4] = [
 pub const PLACEHOLDERS: &str =
     "{prefix}, {rule}, {mask}, {last4}, {fingerprint}, {stars}, {len} ({{ and }} for braces)";
 
+/// What starts a marker that is a fixed text, with no placeholder
+/// (`literal:[HIDDEN]`): one without the prefix is refused, as a typo of a
+/// preset's name would be.
+pub const LITERAL: &str = "literal:";
+
+/// Why a marker with no placeholder is refused, and the closest preset.
+fn no_placeholder(spec: &str) -> String {
+    let closest = PRESETS
+        .iter()
+        .map(|(name, _)| (edit_distance(spec, name), *name))
+        .min()
+        .filter(|(distance, name)| *distance <= name.len() / 2)
+        .map(|(_, name)| format!("did you mean --marker {name}? "))
+        .unwrap_or_default();
+    let presets: Vec<&str> = PRESETS.iter().map(|(name, _)| *name).collect();
+    // Quoted only when too short to hold a secret: a marker can be
+    // anything pasted, a key included.
+    let (shown, fixed) = match spec.chars().count() <= 16 {
+        true => (format!("marker {spec:?}"), format!("{LITERAL}{spec}")),
+        false => ("the marker".to_string(), format!("{LITERAL}TEXT")),
+    };
+    format!(
+        "{shown} is neither a preset ({}) nor a template with a placeholder \
+         ({PLACEHOLDERS}); {closest}for a fixed text, write {fixed}",
+        presets.join(", ")
+    )
+}
+
+/// The Levenshtein distance between two short texts, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 /// Tokens shorter than this are never partly shown by `{mask}` or `{last4}`:
 /// four bytes at each end would reveal too much of a short secret.
 pub const MIN_REVEAL_LEN: u64 = 16;
@@ -86,8 +130,23 @@ impl Marker {
     ///
     /// [`Error::Rule`] for an unknown placeholder or an unmatched brace.
     pub fn parse(spec: &str) -> Result<Marker, Error> {
+        // A fixed text, asked for in so many words: a preset's name with a
+        // typo in it must not become the marker.
+        if let Some(text) = spec.strip_prefix(LITERAL) {
+            let pieces = if text.is_empty() { Vec::new() } else { vec![Piece::Text(text.into())] };
+            return Ok(Marker { template: spec.to_string(), pieces });
+        }
         let template =
             PRESETS.iter().find(|(name, _)| *name == spec).map_or(spec, |(_, template)| template);
+        let marker = Marker::parse_template(template)?;
+        if marker.pieces.iter().all(|p| matches!(p, Piece::Text(_))) {
+            return Err(Error::Rule(no_placeholder(spec)));
+        }
+        Ok(marker)
+    }
+
+    /// Parses a template: text and placeholders.
+    fn parse_template(template: &str) -> Result<Marker, Error> {
         let mut pieces = Vec::new();
         let mut text = Vec::new();
         let mut rest = template;

@@ -240,6 +240,11 @@ impl Redactor {
         self
     }
 
+    /// Whether it records findings (see [`Redactor::record_findings`]).
+    pub fn records_findings(&self) -> bool {
+        self.findings.is_some()
+    }
+
     /// The findings recorded since the last call, in stream order.
     pub fn take_findings(&mut self) -> Vec<Finding> {
         self.findings.as_mut().map(|f| std::mem::take(&mut f.list)).unwrap_or_default()

@@ -1490,4 +1490,33 @@ fn a_state_file_that_is_a_followed_log_or_the_output_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("<stdout> itself"), "{err}");
+#[test]
+fn findings_go_to_a_side_channel_as_check_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let name_key = format!("phs_{}", "n".repeat(40));
+    let folder = dir.path().join(&name_key);
+    fs::create_dir(&folder).unwrap();
+    let (log, state, found) =
+        (folder.join("app.log"), dir.path().join("state.json"), dir.path().join("found.jsonl"));
+    fs::write(&log, "before\n").unwrap();
+    let follower =
+        Follower::start(&[&log, Path::new("--state"), &state, Path::new("--findings"), &found]);
+    wait_for_file(&state);
+    let key = format!("phx_{}", "k".repeat(40));
+    append(&log, &format!("one\ntwo {key}\n"));
+    assert_eq!(follower.lines(2), ["one".to_string(), "two phx_[REDACTED]".to_string()]);
+    let mut text = String::new();
+    wait_until("a finding in the side channel", || {
+        text = fs::read_to_string(&found).unwrap_or_default();
+        text.ends_with('\n')
+    });
+    let (status, _, _) = follower.stop();
+    assert!(status.success());
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with(r#"{"type":"finding","path":""#), "{text}");
+    assert!(text.contains("phs_[REDACTED]/app.log"), "{text}");
+    // Lines count from where this run began reading: its end, "one" is 1.
+    assert!(text.contains(r#""line":2,"column":5,"#), "{text}");
+    assert!(text.contains(r#""rule":"phx","mask":"phx_...kkkk""#), "{text}");
+    assert!(!text.contains(&key) && !text.contains(&name_key), "{text}");
 }

@@ -5,6 +5,7 @@ mod check_cli;
 mod cli_meta;
 mod common;
 mod decoder_limits;
+mod diff_check;
 mod docs;
 mod engine;
 mod filter_cli;

@@ -290,8 +290,9 @@ fn a_marker_a_second_run_would_change_is_refused() {
     let pin = vec![Rule::custom("pin", "[0-9]{4,}")];
     assert!(refusal(pin.clone(), "posthog").contains("could itself be redacted"));
     assert!(refusal(pin.clone(), "#{last4}").contains("could itself be redacted"));
-    // A marker that spells a token out.
-    let literal = format!("phx_{}", "A".repeat(20));
+    // A marker that spells a token out (a fixed text is asked for with
+    // `literal:`; without it, it is no template and refused as such).
+    let literal = format!("literal:phx_{}", "A".repeat(20));
     assert!(refusal(Rule::defaults(false), &literal).contains("could itself be redacted"));
     // So would a fingerprint or a length: their digits could be a PIN.
     assert!(refusal(pin.clone(), "fingerprint").contains("could itself be redacted"));

@@ -374,3 +374,30 @@ fn a_refused_rule_never_echoes_its_text_nor_prints_control_characters() {
     assert!(err.contains("rule 5: its name holds a control character"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err:?}");
 }
+
+#[test]
+fn a_marker_that_is_no_preset_nor_template_is_refused_with_the_closest_preset() {
+    let k = format!("phx_{}", "k".repeat(40));
+    let input = format!("a {k}\n");
+    for (marker, hint) in [
+        ("posthg", "did you mean --marker posthog?"),
+        ("defualt", "did you mean --marker default?"),
+        ("same_length", "did you mean --marker same-length?"),
+        ("[HIDDEN]", "write literal:[HIDDEN]"),
+        ("{{prefix}}", "write literal:{{prefix}}"),
+    ] {
+        let (code, out, err) = run(&["--marker", marker], input.as_bytes());
+        assert_eq!((code, out.as_slice()), (2, &b""[..]), "{marker}");
+        assert!(err.contains("neither a preset") && err.contains(hint), "{marker}: {err}");
+        // A rules file's marker, and the audit, refuse it too.
+        let (code, _, _) = run(&["--check", "--marker", marker], input.as_bytes());
+        assert_eq!(code, 2, "{marker}");
+    }
+    // A fixed text, asked for explicitly.
+    let (code, out, err) = run(&["--marker", "literal:[HIDDEN]"], input.as_bytes());
+    assert_eq!((code, out.as_slice(), err.as_str()), (0, &b"a [HIDDEN]\n"[..], ""));
+    // A key in a marker never shows in the message.
+    let (code, _, err) = run(&["--marker", &format!("x{k}")], input.as_bytes());
+    assert_eq!(code, 2);
+    assert!(!err.contains(&k) && err.contains("literal:TEXT"), "{err}");
+}
