@@ -1490,6 +1490,8 @@ fn a_state_file_that_is_a_followed_log_or_the_output_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("<stdout> itself"), "{err}");
+}
+
 #[test]
 fn findings_go_to_a_side_channel_as_check_json_lines() {
     let dir = tempfile::tempdir().unwrap();
