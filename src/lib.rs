@@ -108,7 +108,7 @@ pub use io::{RedactReader, RedactWriter};
 // integration tests; not part of the documented API.
 #[cfg(feature = "cli")]
 #[doc(hidden)]
-pub use app::{batch, check, compress, filter, follow, policy, sample, scrub, stdio, walk};
+pub use app::{batch, check, compress, filter, follow, keys, policy, sample, scrub, stdio, walk};
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub use cli::exit_codes;
