@@ -261,3 +261,41 @@ fn a_clean_run_says_no_keys_found_on_a_terminal_and_nothing_more_when_piped() {
     assert_eq!(err.lines().count(), 1, "the summary only: {err}");
     assert!(err.ends_with(" 0 failed\n"), "{err}");
 }
+
+/// The leak runbook's commands (docs/leak-runbook.md), run as written, in
+/// a folder holding `logs/`, with phx-redact on the PATH.
+#[test]
+fn the_leak_runbook_runs_as_written() {
+    const AUDIT: &str = "phx-redact --check -r logs/ --keys-out keys-to-rotate.jsonl";
+    const SCRUB: &str = "phx-redact --in-place -r logs/ --keys-out keys-scrubbed.jsonl";
+    const PROVE: &str = "phx-redact --check -r logs/";
+    let dir = tempfile::tempdir().unwrap();
+    let keys = leaky_tree(dir.path(), 45);
+    let bin_dir = crate::common::bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let sh = |line: &str| {
+        let out = Command::new("sh")
+            .args(["-c", line])
+            .env("PATH", &path)
+            .current_dir(dir.path())
+            .output();
+        let out = out.unwrap();
+        no_key_in(line, &out.stdout, &keys);
+        no_key_in(line, &out.stderr, &keys);
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, out, _) = sh(AUDIT);
+    assert_eq!(code, Some(1), "keys found: {out}");
+    assert!(out.contains("5 distinct keys to rotate:\n  phx  "), "{out}");
+    let (code, out, err) = sh(SCRUB);
+    assert_eq!((code, out.as_str()), (Some(0), ""), "{err}");
+    assert!(err.contains("14 tokens redacted") && err.contains("What to do:"), "{err}");
+    let saved = fs::read(dir.path().join("keys-to-rotate.jsonl")).unwrap();
+    assert_eq!(fs::read(dir.path().join("keys-scrubbed.jsonl")).unwrap(), saved);
+    assert_eq!(json_lines(&saved).len(), 5);
+    assert_eq!(sh(PROVE), (Some(0), String::new(), String::new()));
+}
