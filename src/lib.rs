@@ -109,7 +109,7 @@ pub use io::{RedactReader, RedactWriter};
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub use app::{
-    batch, check, compress, diff_check, filter, follow, policy, sample, scrub, stdio, walk,
+    batch, check, compress, diff_check, filter, follow, keys, policy, sample, scrub, stdio, walk,
 };
 #[cfg(feature = "cli")]
 #[doc(hidden)]

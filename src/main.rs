@@ -1,7 +1,8 @@
 use std::{
     cell::Cell,
-    io::{self, BufWriter, Write},
-    path::PathBuf,
+    io::{self, BufWriter, IsTerminal, Write},
+    os::unix::fs::MetadataExt,
+    path::{Path, PathBuf},
     process::ExitCode,
     sync::{
         Arc,
@@ -14,11 +15,12 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use phx_redact::{
     Redactor, RuleSet, batch, check,
+    check::KeyList,
     cli::Config,
     cli::messages::{early_policy, policy, report, report_line, set_policy},
     diff_check, exit_codes,
     filter::{self, Input},
-    follow,
+    follow, keys,
     policy::MessagePolicy,
     scrub::Dest,
     stdio,
@@ -91,11 +93,17 @@ fn run() -> anyhow::Result<ExitCode> {
         Config::Check { paths, rules, json, diff: true, quiet, .. } => {
             diff_check_run(&paths, &rules, json, quiet)
         }
-        Config::Check { paths, walk, rules, json, threads, quiet, .. } => {
-            check_run(&paths, walk, &rules, json, threads, quiet)
-        }
+        Config::Check { paths, walk, rules, json, threads, quiet, keys_out, .. } => check_run(
+            &paths,
+            walk,
+            &rules,
+            CheckFlags { json, threads, quiet },
+            keys_out.as_deref(),
+        ),
         Config::Follow { paths, rules, options } => follow_run(&paths, &rules, &options),
-        Config::Batch { paths, walk, rules, options } => batch_run(&paths, walk, &rules, &options),
+        Config::Batch { paths, walk, rules, options, keys_out } => {
+            batch_run(&paths, walk, &rules, &options, keys_out.as_deref())
+        }
     }
 }
 
@@ -137,22 +145,39 @@ fn filter_run(
     Ok(exit_codes::for_failures(failures))
 }
 
-/// Audits the inputs: where each token is, and the keys to rotate.
+/// How `--check` prints.
+struct CheckFlags {
+    json: bool,
+    threads: usize,
+    quiet: bool,
+}
+
+/// Audits the inputs: where each token is, and the keys to rotate (also
+/// into `keys_out`).
 fn check_run(
     paths: &[PathBuf],
     walk: walk::WalkOptions,
     rules: &Arc<RuleSet>,
-    json: bool,
-    threads: usize,
-    quiet: bool,
+    flags: CheckFlags,
+    keys_out: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let (inputs, mut failures) = expand_inputs(paths, walk, Audit::Yes);
+    if let Some(path) = keys_out {
+        let files = inputs.iter().filter_map(|i| match i {
+            Input::Path(p) => Some(p.as_path()),
+            Input::Stdin => None,
+        });
+        keys_out_is_no_input(path, files)?;
+    }
+    let CheckFlags { json, threads, quiet } = flags;
     let mut out: Box<dyn Write> = match quiet {
         true => Box::new(io::sink()),
         false => Box::new(BufWriter::new(io::stdout().lock())),
     };
-    // Quiet, only the exit status tells: tokens are counted, not recorded.
-    let options = check::CheckOptions { json, threads, verdict_only: quiet };
+    // Quiet, only the exit status tells: tokens are counted, not recorded
+    // (unless the keys are to be written).
+    let verdict_only = quiet && keys_out.is_none();
+    let options = check::CheckOptions { json, threads, verdict_only };
     let outcome = check::check(&inputs, rules, options, &mut out, |name, err| {
         report(&format!("{name}: {err:#}"));
     });
@@ -171,6 +196,15 @@ fn check_run(
         // An empty set of inputs is not a clean bill.
         report("nothing to check: no files found");
         failures = 1;
+    }
+    if let Some(path) = keys_out
+        && let Err(err) = keys::write_keys_file(path, &outcome.keys)
+    {
+        report(&format!("--keys-out {}: {err}", path.display()));
+        failures += 1;
+    }
+    if !quiet && !outcome.found() && !inputs.is_empty() {
+        say_no_keys(failures);
     }
     Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
 }
@@ -214,6 +248,37 @@ fn diff_check_run(
     Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
 }
 
+/// Refuses a `--keys-out` file that is one of the inputs: writing the list
+/// over it would lose the log (and a scrub would then find it changed).
+fn keys_out_is_no_input<'a>(
+    keys_out: &Path,
+    mut inputs: impl Iterator<Item = &'a Path>,
+) -> anyhow::Result<()> {
+    let Ok(meta) = std::fs::metadata(keys_out) else { return Ok(()) };
+    let same = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| (m.dev(), m.ino()) == (meta.dev(), meta.ino()))
+    };
+    if inputs.any(same) {
+        anyhow::bail!(phx_redact::Error::Usage(format!(
+            "--keys-out {} is one of the inputs; nothing was written. Write the keys outside \
+             the files being read",
+            keys_out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Says on a terminal that a run found no key; a script reading standard
+/// error gets what it always got.
+fn say_no_keys(failures: usize) {
+    if io::stderr().is_terminal() {
+        match failures {
+            0 => report_line("no keys found"),
+            _ => report_line("no keys found in the files that could be read"),
+        }
+    }
+}
+
 /// Follows the files through rotation until SIGTERM or SIGINT.
 fn follow_run(
     paths: &[PathBuf],
@@ -255,28 +320,60 @@ fn batch_run(
     walk: walk::WalkOptions,
     rules: &Arc<RuleSet>,
     options: &batch::BatchOptions,
+    keys_out: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     // SIGINT, SIGTERM and SIGHUP remove the temporary files in flight.
     phx_redact::app::atomic::remove_temps_on_signals().context("signal handlers")?;
     let (files, skipped) = walk::expand(paths, walk);
+    if let Some(path) = keys_out {
+        keys_out_is_no_input(path, files.iter().map(|f| f.path.as_path()))?;
+    }
     let mut failures = match options.dest {
         // A mirror that lacks a file is not the tree's copy.
         Dest::Mirror { .. } => report_passed_over(&skipped, "not mirrored"),
         Dest::InPlace => report_skipped(&skipped),
     };
     let quiet = !options.progress;
-    let summary = batch::run(&files, rules, options, |path, err| {
+    // The list is on disk before any file changes, or nothing changes.
+    let listed = |list: &KeyList| match keys_out {
+        Some(path) => keys::write_keys_file(path, list).map_err(|err| {
+            phx_redact::Error::Usage(format!(
+                "--keys-out {}: {err}; nothing was scrubbed",
+                path.display()
+            ))
+        }),
+        None => Ok(()),
+    };
+    let summary = batch::run(&files, rules, options, listed, |path, err| {
         report(&format!("{}: {err:#}", path.display()));
     })?;
     failures += summary.failed as usize;
     if !quiet {
         report_line(&format!("{summary}"));
     }
+    // The keys to rotate come last, on stderr with the summary (a scrub's
+    // standard output stays empty), even with -q: they are what to do next.
+    print_keys(&summary.keys);
+    if !quiet && summary.keys.is_empty() && !files.is_empty() {
+        say_no_keys(failures);
+    }
     if files.is_empty() && failures == 0 {
         report("no files to scrub");
         failures = 1;
     }
     Ok(exit_codes::for_failures(failures))
+}
+
+/// Prints the keys to rotate on stderr, as `--check` prints them.
+fn print_keys(list: &KeyList) {
+    let mut text = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = keys::write_keys(&mut text, list, false);
+    // Names in it are escaped already; a line at a time, each through the
+    // policy, as every message.
+    for line in String::from_utf8_lossy(&text).lines() {
+        report_line(line);
+    }
 }
 
 /// Whether inputs are listed for an audit, where an entry passed over (a

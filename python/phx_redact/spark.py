@@ -36,6 +36,7 @@ if __name__ == "__main__":
 
 import argparse
 import collections
+import contextlib
 import dataclasses
 import functools
 import heapq
@@ -804,6 +805,12 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--in-place", action="store_true", help="rewrite each file that holds a key")
     mode.add_argument("--check", action="store_true", help="audit: rewrite nothing")
     p.add_argument("--json", action="store_true", help="with --check: JSON lines")
+    p.add_argument(
+        "--keys-out",
+        metavar="FILE",
+        help="also write the keys to rotate to FILE as JSON lines (mode 0600); a scrub "
+        "writes it before it changes any file",
+    )
     p.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
     p.add_argument("--include-public", action="store_true", help="also redact phc_ keys")
     p.add_argument("--pattern", action="append", default=[], metavar="REGEX")
@@ -832,8 +839,140 @@ def _storage_options(pairs: list) -> dict:
     return options
 
 
-def _print_check(rows: list, out, json_lines: bool) -> tuple:
+# The list of keys to rotate, as the CLI sorts it (src/app/keys.rs): by
+# kind, the most powerful first, then custom rules, then ``capped``; then by
+# count, most found first; then as first found.
+_KIND_ORDER = ("phx", "phs", "pha", "phr", "phc")
+
+# What to do for each kind: the CLI's words (src/app/keys.rs), which the
+# tests compare line for line.
+_ADVICE = {
+    "phx": "personal API key: roll it in PostHog, Settings \u2192 Personal API keys (it acts as "
+    "its user, with its scopes, in the projects it is scoped to)",
+    "phs": "project secret API key (feature flags secure API key): roll it in PostHog, "
+    "Project \u2192 Settings, then give the new one to the servers that use it",
+    "pha": "OAuth tokens: revoke the OAuth app's grant (the user's authorized apps in "
+    "PostHog); a refresh token (phr_) mints new access tokens until it is revoked",
+    "phc": "public project key, public by design: no action",
+    "capped": "text cut at 64 KiB before any rule matched: look at where it was found",
+}
+_ADVICE["phr"] = _ADVICE["pha"]
+_CUSTOM_ADVICE = "rotate it where it was issued"
+
+
+def _tally_keys(rows: list) -> tuple:
+    """The findings counted, and the distinct keys, sorted as the CLI
+    sorts them: ``(rule, mask, fingerprint) -> [count, files]``."""
     keys: dict = {}
+    findings = 0
+    for row in rows:
+        if row.type != "finding":
+            continue
+        findings += 1
+        key = keys.setdefault((row.rule, row.mask, row.fingerprint), [0, []])
+        key[0] += 1
+        if row.path not in key[1]:
+            key[1].append(row.path)
+
+    def rank(item):
+        rule = item[0][0]
+        kind = (
+            _KIND_ORDER.index(rule)
+            if rule in _KIND_ORDER
+            else len(_KIND_ORDER) + (1 if rule == "capped" else 0)
+        )
+        return (kind, -item[1][0])
+
+    # sorted() is stable: keys of one kind and count stay as first found.
+    return findings, dict(sorted(keys.items(), key=rank))
+
+
+def _key_records(keys: dict) -> list:
+    """The keys as ``--check --json`` prints them (``{"type":"key",...}``)."""
+    return [
+        {
+            "type": "key",
+            "rule": rule,
+            "mask": mask,
+            "fingerprint": fingerprint,
+            "count": count,
+            "files": files[:MAX_FILES_PER_KEY],
+            "more_files": max(0, len(files) - MAX_FILES_PER_KEY),
+        }
+        for (rule, mask, fingerprint), (count, files) in keys.items()
+    ]
+
+
+def _print_keys(findings: int, keys: dict, out) -> None:
+    """The keys as the CLI's text list prints them, with what to do."""
+    if not keys:
+        return
+    plural = lambda n: "" if n == 1 else "s"  # noqa: E731
+    print(
+        f"\n{findings} finding{plural(findings)}, "
+        f"{len(keys)} distinct key{plural(len(keys))} to rotate:",
+        file=out,
+    )
+    for (rule, mask, fingerprint), (count, files) in keys.items():
+        more = len(files) - MAX_FILES_PER_KEY
+        more = f" and {more} more input{plural(more)}" if more > 0 else ""
+        print(
+            f"  {rule}  {mask}  fingerprint {fingerprint}  {count} time{plural(count)}"
+            f"  in {', '.join(files[:MAX_FILES_PER_KEY])}{more}",
+            file=out,
+        )
+    print("What to do:", file=out)
+    said: dict = {}
+    for rule, _, _ in keys:
+        rules = said.setdefault(_ADVICE.get(rule, _CUSTOM_ADVICE), [])
+        if rule not in rules:
+            rules.append(rule)
+    for what, rules in said.items():
+        print(f"  {', '.join(rules)}: {what}", file=out)
+
+
+def _write_keys_file(path: str, keys: dict) -> None:
+    """The keys as JSON lines in ``path``, atomically (a temporary file
+    beside it, synced, renamed over it), mode 0600: masks and fingerprints,
+    never a key."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            for record in _key_records(keys):
+                out.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _keys_out(path: str, keys: dict, rules: _Rules, after: str) -> bool:
+    """Writes ``--keys-out``; says why not and returns False if it fails."""
+    try:
+        _write_keys_file(path, keys)
+    except OSError as e:
+        print(f"phx-redact: --keys-out {_say(path, rules)}: {e.strerror or e}{after}",
+              file=sys.stderr)
+        return False
+    return True
+
+
+def _say_no_keys() -> None:
+    """On a terminal only: scripts reading stderr get what they always got."""
+    if sys.stderr.isatty():
+        print("no keys found", file=sys.stderr)
+
+
+def _print_check(rows: list, out, json_lines: bool) -> tuple:
     findings = errors = 0
     for row in rows:
         if row.type == "error":
@@ -850,38 +989,23 @@ def _print_check(rows: list, out, json_lines: bool) -> tuple:
             print(json.dumps(line, separators=(",", ":")), file=out)
         else:
             print(f"{row.path}:{row.line}:{row.column}: {row.rule}: {row.mask}", file=out)
-        key = keys.setdefault((row.rule, row.mask, row.fingerprint), [0, []])
-        key[0] += 1
-        if row.path not in key[1]:
-            key[1].append(row.path)
+    _, keys = _tally_keys(rows)
     if json_lines:
-        for (rule, mask, fingerprint), (count, files) in keys.items():
-            line = {
-                "type": "key",
-                "rule": rule,
-                "mask": mask,
-                "fingerprint": fingerprint,
-                "count": count,
-                "files": files[:MAX_FILES_PER_KEY],
-                "more_files": max(0, len(files) - MAX_FILES_PER_KEY),
-            }
-            print(json.dumps(line, separators=(",", ":")), file=out)
-    if keys and not json_lines:
-        plural = lambda n: "" if n == 1 else "s"  # noqa: E731
-        print(
-            f"\n{findings} finding{plural(findings)}, "
-            f"{len(keys)} distinct key{plural(len(keys))} to rotate:",
-            file=out,
-        )
-        for (rule, mask, fingerprint), (count, files) in keys.items():
-            more = len(files) - MAX_FILES_PER_KEY
-            more = f" and {more} more input{plural(more)}" if more > 0 else ""
-            print(
-                f"  {rule}  {mask}  fingerprint {fingerprint}  {count} time{plural(count)}"
-                f"  in {', '.join(files[:MAX_FILES_PER_KEY])}{more}",
-                file=out,
-            )
-    return findings, errors
+        for record in _key_records(keys):
+            print(json.dumps(record, separators=(",", ":")), file=out)
+    else:
+        _print_keys(findings, keys, out)
+    return findings, errors, keys
+
+
+def _audit_rows(spark, inputs, partitions, storage_options, rule_options) -> list:
+    """The audit's rows, as :data:`AUDIT_SCHEMA` tuples, in the order the
+    files were listed (as the CLI prints them)."""
+    # collect(), not toLocalIterator(): that would read one partition at
+    # a time.
+    rdd, order = _audit_rdd(spark, inputs, partitions, storage_options, rule_options)
+    rows = sorted(rdd.collect(), key=lambda r: (order.get(r[1], len(order)), r[4] or 0))
+    return [_AuditRow(*r) for r in rows]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -905,18 +1029,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     try:
+        audit_args = (spark, args.inputs, args.partitions, storage_options, rule_options)
         if args.check:
-            # collect(), not toLocalIterator(): that would read one
-            # partition at a time.
-            rdd, order = _audit_rdd(
-                spark, args.inputs, args.partitions, storage_options, rule_options
-            )
-            # In the order the files were listed, as the CLI prints them.
-            rows = sorted(rdd.collect(), key=lambda r: (order.get(r[1], len(order)), r[4] or 0))
-            findings, errors = _print_check(
-                [_AuditRow(*r) for r in rows], sys.stdout, args.json
-            )
+            audited = _audit_rows(*audit_args)
+            findings, errors, keys = _print_check(audited, sys.stdout, args.json)
+            if args.keys_out and not _keys_out(args.keys_out, keys, rules, ""):
+                errors += 1
+            if not findings:
+                _say_no_keys()
             return 2 if errors else 1 if findings else 0
+        # The keys first, into --keys-out before any file changes: a run
+        # killed at any moment has lost none of the keys to rotate.
+        findings, keys = _tally_keys(_audit_rows(*audit_args))
+        if args.keys_out and not _keys_out(args.keys_out, keys, rules, "; nothing was scrubbed"):
+            return 2
         rows = _scrub_rows(
             spark,
             args.inputs,
@@ -931,7 +1057,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     finally:
         sys.stdout.flush()
-    return _report_scrub([_ScrubRow(*r) for r in rows])
+    status = _report_scrub([_ScrubRow(*r) for r in rows])
+    # Last, on stderr with the summary: what to do next.
+    _print_keys(findings, keys, sys.stderr)
+    if not keys:
+        _say_no_keys()
+    return status
 
 
 def _report_scrub(rows: list) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,10 @@ from spark_tree import (  # noqa: E402
     files_under,
     session,
 )
+
+
+# A secret-shaped token, as the engine finds one.
+HOLDS_A_TOKEN = re.compile(r"ph[xsar]_[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}")
 
 
 @pytest.fixture(scope="session")
@@ -365,3 +370,40 @@ def test_in_place_through_fsspec_on_a_renaming_store(tree, tmp_path):
     assert {r.status for r in rows} == {"written", "clean"}
     assert all(r.note is None for r in rows)  # a rename: no old version kept
     assert temp_files(root) == []
+
+
+def _key_list(text: str) -> list:
+    """The key list of a report: from its heading to its last advice line."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if "distinct key" in line)
+    end = lines.index("What to do:", start)
+    end += 1
+    while end < len(lines) and lines[end].startswith("  "):
+        end += 1
+    return lines[start:end]
+
+
+@pytest.mark.parametrize("mode", ["--in-place", "--output-dir"])
+def test_a_scrub_writes_the_keys_first_and_ends_with_the_clis_key_list(
+    spark, tree, tmp_path, capsys, mode
+):
+    logs = copy_tree(tree, tmp_path / "logs")
+    # The CLI's audit of the same tree, before anything is scrubbed.
+    audit = cli("--check", "--json", "-r", str(logs), check_status=(1,)).stdout.decode()
+    records = [json.loads(line) for line in audit.splitlines()]
+    records = [r for r in records if r["type"] == "key"]
+    assert len(records) > 3
+    keys_out = tmp_path / "keys.jsonl"
+    text = cli("--check", "-r", str(logs), check_status=(1,)).stdout.decode()
+    capsys.readouterr()
+    target = ["--in-place"] if mode == "--in-place" else ["--output-dir", str(tmp_path / "out")]
+    status = phx_spark.main([*target, "--keys-out", str(keys_out), str(logs)])
+    err = capsys.readouterr().err
+    assert status == 0, err
+    written = keys_out.read_bytes()
+    assert [json.loads(line) for line in written.decode().splitlines()] == records
+    assert keys_out.stat().st_mode & 0o777 == 0o600
+    # Sorted and advised as the CLI's list, last on stderr.
+    assert _key_list(err) == _key_list(text)
+    assert err.rstrip("\n").endswith(_key_list(text)[-1])
+    assert not HOLDS_A_TOKEN.search(err) and not HOLDS_A_TOKEN.search(written.decode())

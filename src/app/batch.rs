@@ -17,9 +17,12 @@ use rayon::prelude::*;
 
 use crate::{
     Error, RuleSet,
+    app::check,
     app::compress::Levels,
+    app::filter::Input,
+    app::keys::KeyList,
     app::policy::MessagePolicy,
-    app::scrub::{self, Dest},
+    app::scrub::{self, Dest, Stamp},
     app::walk::Found,
 };
 
@@ -49,6 +52,8 @@ pub struct Summary {
     pub bytes: u64,
     /// Files that failed.
     pub failed: u64,
+    /// The keys found, listed before any file was written: to rotate.
+    pub keys: KeyList,
 }
 
 impl fmt::Display for Summary {
@@ -69,15 +74,23 @@ pub const MAX_THREADS: usize = 128;
 /// files, nor than [`MAX_THREADS`]). Each failure is passed to `on_error`
 /// as it happens; the other files are still done.
 ///
+/// First the keys in the files are listed (as `--check` lists them), and
+/// the list given to `listed` (for JSON), before any file is written: a
+/// run killed at any moment has lost no key from the list. A file that
+/// cannot be read then is not scrubbed; one that changed since is left as
+/// it was ([`Error::Changed`]). The list, for text, is in the summary.
+///
 /// # Errors
 ///
 /// [`Error::Usage`] before anything is written, when a mirror would write
-/// two files to one path, or over an input; otherwise only when the thread
-/// pool cannot be built.
+/// two files to one path, or over an input; `listed`'s error, before
+/// anything is written; otherwise only when the thread pool cannot be
+/// built.
 pub fn run(
     files: &[Found],
     rules: &Arc<RuleSet>,
     options: &BatchOptions,
+    listed: impl FnOnce(&KeyList) -> Result<(), Error>,
     on_error: impl Fn(&Path, &Error) + Sync,
 ) -> Result<Summary, Error> {
     // A copy in a mirror is named through the message policy: a key in a
@@ -95,6 +108,8 @@ pub fn run(
         Dest::InPlace => distinct(files),
         Dest::Mirror { .. } => files.iter().zip(rels.iter().map(PathBuf::as_path)).collect(),
     };
+    let audit = list_keys(&jobs, rules, options.threads, &on_error);
+    listed(&audit.json)?;
     let total: u64 = jobs.iter().filter_map(|(f, _)| f.path.metadata().ok()).map(|m| m.len()).sum();
     let bar = progress_bar(total, jobs.len(), options.progress);
     let counts = Counts::default();
@@ -110,7 +125,15 @@ pub fn run(
         .build()
         .map_err(|e| Error::Read(std::io::Error::other(e)))?;
     pool.install(|| {
-        jobs.par_iter().for_each(|&(found, rel)| {
+        jobs.par_iter().zip(&audit.stamps).for_each(|(&(found, rel), stamp)| {
+            let Listed::Stamp(stamp) = *stamp else {
+                // Failed while its keys were listed, and said so then.
+                if matches!(stamp, Listed::Failed) {
+                    counts.failed.fetch_add(1, Ordering::Relaxed);
+                }
+                bar.inc(found.path.metadata().map_or(0, |m| m.len()));
+                return;
+            };
             let mut outcome = scrub::Outcome::default();
             let result = scrub::scrub_file_counted(
                 &found.path,
@@ -118,6 +141,7 @@ pub fn run(
                 &options.dest,
                 rules,
                 levels,
+                Some(stamp),
                 &mut outcome,
             );
             // A failed file's bytes were read all the same.
@@ -136,7 +160,54 @@ pub fn run(
         });
     });
     bar.finish_and_clear();
-    Ok(counts.summary())
+    Ok(Summary { keys: audit.text, ..counts.summary() })
+}
+
+/// What listing the keys before a scrub found.
+struct Audit {
+    /// The list, for text and for JSON.
+    text: KeyList,
+    json: KeyList,
+    /// Each job's file as it was listed.
+    stamps: Vec<Listed>,
+}
+
+/// A file to scrub, as its keys were listed.
+enum Listed {
+    /// Read to the end, as it was then; [`Stamp::NOT_A_FILE`]: not a
+    /// regular file, not read (opening one could block), which the scrub
+    /// refuses, as it refuses one that has become a regular file since.
+    Stamp(Stamp),
+    /// Could not be read: not scrubbed.
+    Failed,
+}
+
+/// Lists the keys in the files of `jobs`, as `--check` does, and stamps
+/// each file as it was before it was read: one that changes while read, or
+/// after, is then not rewritten. A file that cannot be read is reported to
+/// `on_error` now.
+fn list_keys(
+    jobs: &[(&Found, &Path)],
+    rules: &Arc<RuleSet>,
+    threads: usize,
+    on_error: &impl Fn(&Path, &Error),
+) -> Audit {
+    let metas: Vec<Option<fs::Metadata>> = jobs
+        .iter()
+        .map(|(f, _)| fs::metadata(&f.path).ok().filter(fs::Metadata::is_file))
+        .collect();
+    let read: Vec<usize> = (0..jobs.len()).filter(|&i| metas[i].is_some()).collect();
+    let inputs: Vec<Input> = read.iter().map(|&i| Input::Path(jobs[i].0.path.clone())).collect();
+    let mut stamps: Vec<Listed> = metas
+        .iter()
+        .map(|m| Listed::Stamp(m.as_ref().map_or(Stamp::NOT_A_FILE, Stamp::of)))
+        .collect();
+    let (text, json) = check::list_keys(&inputs, rules, threads, |i, _, error| {
+        let job = read[i];
+        stamps[job] = Listed::Failed;
+        on_error(&jobs[job].0.path, error);
+    });
+    Audit { text, json, stamps }
 }
 
 /// The threads one file's compression may use when `files` files share
@@ -290,6 +361,7 @@ impl Counts {
             tokens: self.tokens.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            keys: KeyList::default(),
         }
     }
 }

@@ -7,15 +7,14 @@
 //! input order, however many threads read the inputs: memory holds the
 //! findings of one read per input in flight and one entry per distinct key
 //! (at most [`MAX_KEYS`] of them, each naming at most [`MAX_FILES`]
-//! inputs), never all findings.
+//! inputs), never all findings. The list of keys is
+//! [`crate::app::keys`]'s, which a scrub prints too.
 //!
 //! Every name, rule name and message printed passes through the
 //! [`MessagePolicy`] of the rules.
 
 use std::{
-    collections::HashMap,
     fs,
-    hash::{BuildHasherDefault, Hasher},
     io::{self, Write},
     mem,
     sync::{
@@ -30,17 +29,11 @@ use serde::Serialize;
 use crate::{
     Error, Finding, Redactor, RuleSet,
     app::filter::{self, Input, READ_SIZE},
+    app::keys::{Found, Keys, rule_name, write_keys},
     app::policy::{MessagePolicy, PrintedName},
-    engine::marker::Mask,
-    engine::rules::CAPPED,
 };
 
-/// The most distinct keys listed. Findings of further keys are counted, not
-/// kept: a stream of ever new keys must not grow the memory without bound.
-pub const MAX_KEYS: usize = 10_000;
-
-/// The most inputs listed for one key; further inputs are counted.
-pub const MAX_FILES: usize = 100;
+pub use crate::app::keys::{Key, KeyList, MAX_FILES, MAX_KEYS};
 
 /// How to check.
 #[derive(Clone, Copy, Debug)]
@@ -54,32 +47,11 @@ pub struct CheckOptions {
     pub verdict_only: bool,
 }
 
-/// One distinct key found, for the list of keys to rotate.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Key {
-    /// The rule that found it.
-    pub rule: String,
-    /// PostHog's mask of it.
-    pub mask: String,
-    /// Its short fingerprint.
-    pub fingerprint: String,
-    /// How many times it was found.
-    pub count: u64,
-    /// The inputs it was found in, in order, at most [`MAX_FILES`].
-    pub files: Vec<String>,
-    /// How many more inputs it was found in.
-    pub more_files: u64,
-}
-
 /// What a check found, once every finding has been written.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// The distinct keys, in the order they were first found, at most
-    /// [`MAX_KEYS`]. Two findings are the same key when their whole hashes
-    /// are equal.
-    pub keys: Vec<Key>,
-    /// Findings of keys beyond the first [`MAX_KEYS`], which are not listed.
-    pub unlisted: u64,
+    /// The keys to rotate.
+    pub keys: KeyList,
     /// Tokens counted but not recorded, in a verdict-only check.
     pub unrecorded: u64,
     /// How many inputs could not be read to their end.
@@ -93,115 +65,8 @@ pub struct Outcome {
 impl Outcome {
     /// Whether any token was found, listed or not.
     pub fn found(&self) -> bool {
-        !self.keys.is_empty() || self.unlisted > 0 || self.unrecorded > 0
+        !self.keys.is_empty() || self.unrecorded > 0
     }
-}
-
-/// A key as the printer tallies it: the rule by index, the files by input
-/// index, names and hex only at the end.
-struct Tally {
-    hash: [u8; 32],
-    rule: Option<usize>,
-    mask: Mask,
-    count: u64,
-    files: Vec<usize>,
-    /// The last input it was found in, listed or not.
-    last_input: usize,
-    more_files: u64,
-}
-
-/// The distinct keys, by whole hash, in the order first found.
-#[derive(Default)]
-pub(crate) struct Keys {
-    tallies: Vec<Tally>,
-    index: HashMap<[u8; 32], usize, BuildHasherDefault<HashPrefix>>,
-    /// Findings of keys that did not fit in the list.
-    pub(crate) unlisted: u64,
-}
-
-impl Keys {
-    pub(crate) fn add(&mut self, found: &[Found], input: usize) {
-        for f in found {
-            let i = match self.index.get(&f.hash) {
-                Some(&i) => i,
-                None if self.tallies.len() < MAX_KEYS => {
-                    self.tallies.push(Tally {
-                        hash: f.hash,
-                        rule: f.rule,
-                        mask: f.mask,
-                        count: 0,
-                        files: Vec::new(),
-                        last_input: usize::MAX,
-                        more_files: 0,
-                    });
-                    self.index.insert(f.hash, self.tallies.len() - 1);
-                    self.tallies.len() - 1
-                }
-                None => {
-                    self.unlisted += 1;
-                    continue;
-                }
-            };
-            let tally = &mut self.tallies[i];
-            tally.count += 1;
-            if tally.last_input != input {
-                tally.last_input = input;
-                if tally.files.len() < MAX_FILES {
-                    tally.files.push(input);
-                } else {
-                    tally.more_files += 1;
-                }
-            }
-        }
-    }
-
-    pub(crate) fn into_keys(
-        self,
-        rules: &RuleSet,
-        rule_names: &[String],
-        names: &[PrintedName],
-        json: bool,
-    ) -> Vec<Key> {
-        self.tallies
-            .into_iter()
-            .map(|t| Key {
-                rule: rule_name(rule_names, t.rule).to_string(),
-                mask: t.mask.to_string(),
-                fingerprint: rules.fingerprints.short(&t.hash),
-                count: t.count,
-                files: t
-                    .files
-                    .iter()
-                    .map(|&i| if json { &names[i].json } else { &names[i].text }.clone())
-                    .collect(),
-                more_files: t.more_files,
-            })
-            .collect()
-    }
-}
-
-/// Hashes a BLAKE3 output by its first 8 bytes, which are already uniform:
-/// SipHash over 32 bytes for every finding would cost more than the rest.
-#[derive(Default)]
-struct HashPrefix(u64);
-
-impl Hasher for HashPrefix {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for (i, &b) in bytes.iter().take(8).enumerate() {
-            self.0 ^= u64::from(b) << (8 * i);
-        }
-    }
-}
-
-/// A finding, as much as the key list needs of it.
-pub(crate) struct Found {
-    pub(crate) hash: [u8; 32],
-    pub(crate) rule: Option<usize>,
-    pub(crate) mask: Mask,
 }
 
 /// What a worker tells the printer.
@@ -222,6 +87,9 @@ pub(crate) struct Names<'a> {
     pub(crate) rule_names: &'a [String],
     pub(crate) json: bool,
     pub(crate) verdict_only: bool,
+    /// Whether findings are formatted for the output, or only tallied
+    /// (the audit before a scrub).
+    pub(crate) print_findings: bool,
 }
 
 /// Checks `inputs`, writing each finding to `out` as `PATH:LINE:COLUMN:
@@ -242,6 +110,56 @@ pub fn check<W: Write + ?Sized>(
     out: &mut W,
     mut on_error: impl FnMut(&str, &Error),
 ) -> Outcome {
+    let failed = AtomicBool::new(false);
+    let mut out = Output { out, error: None, failed: &failed };
+    let checked = check_inputs(inputs, rules, options, true, &mut out, |_, name, error| {
+        on_error(name, error);
+    });
+    let keys = checked.keys.list(rules, &checked.rule_names, &checked.names, options.json);
+    out.write(|out| write_keys(out, &keys, options.json));
+    let (unrecorded, failures) = (checked.unrecorded, checked.failures);
+    Outcome { keys, unrecorded, failures, output_error: out.error.map(Error::Write) }
+}
+
+/// The keys in `inputs`, as a scrub lists them before it writes anything:
+/// with the inputs named for text, then for JSON. An input that fails is
+/// passed to `on_error`, by its index and its name, and the others are
+/// still read.
+pub fn list_keys(
+    inputs: &[Input],
+    rules: &Arc<RuleSet>,
+    threads: usize,
+    on_error: impl FnMut(usize, &str, &Error),
+) -> (KeyList, KeyList) {
+    let failed = AtomicBool::new(false);
+    let mut sink = io::sink();
+    let mut out = Output { out: &mut sink, error: None, failed: &failed };
+    let options = CheckOptions { json: false, threads, verdict_only: false };
+    let checked = check_inputs(inputs, rules, options, false, &mut out, on_error);
+    let text = checked.keys.list(rules, &checked.rule_names, &checked.names, false);
+    let json = checked.keys.list(rules, &checked.rule_names, &checked.names, true);
+    (text, json)
+}
+
+/// What reading the inputs of a check left: the keys tallied, the names.
+struct Checked {
+    keys: Keys,
+    names: Vec<PrintedName>,
+    rule_names: Vec<String>,
+    unrecorded: u64,
+    failures: usize,
+}
+
+/// Reads `inputs`, writes their findings to `out` (when `print_findings`)
+/// in input order, and tallies their keys.
+fn check_inputs<W: Write + ?Sized>(
+    inputs: &[Input],
+    rules: &Arc<RuleSet>,
+    options: CheckOptions,
+    print_findings: bool,
+    out: &mut Output<'_, W>,
+    mut on_error: impl FnMut(usize, &str, &Error),
+) -> Checked {
     let policy = MessagePolicy::new(rules);
     let rule_names = rule_names(rules, &policy);
     let names_of = Names {
@@ -250,6 +168,7 @@ pub fn check<W: Write + ?Sized>(
         rule_names: &rule_names,
         json: options.json,
         verdict_only: options.verdict_only,
+        print_findings,
     };
     let mut keys = Keys::default();
     let mut names = vec![PrintedName::default(); inputs.len()];
@@ -257,7 +176,7 @@ pub fn check<W: Write + ?Sized>(
     let mut unrecorded = 0;
     let workers = options.threads.clamp(1, inputs.len().clamp(1, crate::app::batch::MAX_THREADS));
     let next_input = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
+    let failed = out.failed;
     // One worker leaves cores for reading: ahead on a thread of its own,
     // or, when only the verdict is wanted, a big file in segments on every
     // thread asked for. Findings are not gathered in segments: each
@@ -265,14 +184,13 @@ pub fn check<W: Write + ?Sized>(
     // log, past the memory the README promises.
     let segment_threads = if options.verdict_only { options.threads.max(1) } else { 1 };
     let lone = (workers == 1).then_some(segment_threads);
-    let mut out = Output { out, error: None, failed: &failed };
     std::thread::scope(|scope| {
         // Bounded, so that a slow output slows the readers down rather than
         // piling findings up in memory.
         let (tx, rx) = mpsc::sync_channel::<Message>(4 * workers);
         for _ in 0..workers {
             let tx = tx.clone();
-            let (next_input, names_of, failed) = (&next_input, &names_of, &failed);
+            let (next_input, names_of) = (&next_input, &names_of);
             scope.spawn(move || {
                 // One read buffer per worker, not one zeroed per input: a
                 // tree of small files paid a sixth of its time for those.
@@ -315,7 +233,7 @@ pub fn check<W: Write + ?Sized>(
                         out.write(|out| write_json_error(out, &names[next].json, error, &policy));
                     }
                     out.write(|out| out.flush());
-                    on_error(&names[next].text, error);
+                    on_error(next, &names[next].text, error);
                 }
                 next += 1;
                 if let Some((texts, _)) = pending.get_mut(next) {
@@ -327,10 +245,7 @@ pub fn check<W: Write + ?Sized>(
             }
         }
     });
-    let unlisted = keys.unlisted;
-    let keys = keys.into_keys(rules, &rule_names, &names, options.json);
-    out.write(|out| write_keys(out, &keys, unlisted, options.json));
-    Outcome { keys, unlisted, unrecorded, failures, output_error: out.error.map(Error::Write) }
+    Checked { keys, names, rule_names, unrecorded, failures }
 }
 
 /// The output of a check. Once a write fails (the reader has gone, the disk
@@ -389,11 +304,14 @@ fn check_input(
             return true;
         }
         for finding in &redactor.take_findings() {
-            // Writing to a Vec cannot fail.
-            let _ = write_finding(&mut text, &name, finding, names_of);
+            if names_of.print_findings {
+                // Writing to a Vec cannot fail.
+                let _ = write_finding(&mut text, &name, finding, names_of);
+            }
             found.push(Found { hash: finding.fingerprint, rule: finding.rule, mask: finding.mask });
         }
-        if found.is_empty() || (batched && !last && text.len() < BATCH) {
+        let small = text.len() < BATCH && found.len() < BATCH / 64;
+        if found.is_empty() || (batched && !last && small) {
             return false;
         }
         let message = Message::Text(index, mem::take(&mut text), mem::take(&mut found));
@@ -412,10 +330,6 @@ fn check_input(
         false => 0,
     };
     !gone && tx.send(Message::Done(index, name, error, counted)).is_ok()
-}
-
-fn rule_name(rule_names: &[String], rule: Option<usize>) -> &str {
-    rule.map_or(CAPPED, |i| rule_names[i].as_str())
 }
 
 /// One finding as a JSON line: what `--check --json` prints for it, and
@@ -492,24 +406,6 @@ struct JsonError<'a> {
     message: String,
 }
 
-/// Findings of keys beyond the list, as a JSON line after the keys.
-#[derive(Serialize)]
-struct JsonUnlisted {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    findings: u64,
-    listed_keys: usize,
-}
-
-/// One key as a JSON line.
-#[derive(Serialize)]
-struct JsonKey<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(flatten)]
-    key: &'a Key,
-}
-
 pub(crate) fn write_finding<W: Write + ?Sized>(
     out: &mut W,
     name: &PrintedName,
@@ -541,60 +437,4 @@ pub(crate) fn write_json_error<W: Write + ?Sized>(
         JsonError { kind: "error", path: name, message: policy.redact_str(&format!("{error:#}")) };
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")
-}
-
-/// Writes the list of keys to rotate, after the findings; `unlisted`
-/// findings were of keys beyond the list.
-pub(crate) fn write_keys<W: Write + ?Sized>(
-    out: &mut W,
-    keys: &[Key],
-    unlisted: u64,
-    json: bool,
-) -> io::Result<()> {
-    if json {
-        for key in keys {
-            serde_json::to_writer(&mut *out, &JsonKey { kind: "key", key })?;
-            out.write_all(b"\n")?;
-        }
-        if unlisted > 0 {
-            let line = JsonUnlisted { kind: "unlisted", findings: unlisted, listed_keys: MAX_KEYS };
-            serde_json::to_writer(&mut *out, &line)?;
-            out.write_all(b"\n")?;
-        }
-        return out.flush();
-    }
-    if !keys.is_empty() {
-        let findings: u64 = keys.iter().map(|k| k.count).sum::<u64>() + unlisted;
-        let plural = |n: u64| if n == 1 { "" } else { "s" };
-        let distinct = if unlisted > 0 {
-            format!("more than {MAX_KEYS} distinct keys to rotate; the first {MAX_KEYS}")
-        } else {
-            format!("{} distinct key{} to rotate", keys.len(), plural(keys.len() as u64))
-        };
-        writeln!(out, "\n{findings} finding{}, {distinct}:", plural(findings))?;
-        for key in keys {
-            let more = match key.more_files {
-                0 => String::new(),
-                n => format!(" and {n} more input{}", plural(n)),
-            };
-            writeln!(
-                out,
-                "  {}  {}  fingerprint {}  {} time{}  in {}{more}",
-                key.rule,
-                key.mask,
-                key.fingerprint,
-                key.count,
-                plural(key.count),
-                key.files.join(", "),
-            )?;
-        }
-        if unlisted > 0 {
-            writeln!(
-                out,
-                "  and {unlisted} more finding{} of keys not listed (the list stops at {MAX_KEYS} keys)",
-                plural(unlisted)
-            )?;
-        }
-    }
-    out.flush()
 }

@@ -24,7 +24,8 @@ use std::{
 
 use crate::{
     Error, Finding, Redactor, RuleSet,
-    app::check::{self, Found, Keys, Names, Outcome},
+    app::check::{self, Names, Outcome},
+    app::keys::{Found, Keys, write_keys},
     app::policy::{MessagePolicy, PrintedName},
 };
 
@@ -54,7 +55,8 @@ impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
         json: bool,
         out: &'a mut W,
     ) -> Self {
-        let names_of = Names { rules, policy, rule_names, json, verdict_only: false };
+        let names_of =
+            Names { rules, policy, rule_names, json, verdict_only: false, print_findings: true };
         DiffCheck {
             names_of,
             out,
@@ -97,18 +99,11 @@ impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
 
     /// Writes the list of keys and says what was found.
     pub fn finish(mut self) -> Outcome {
-        let unlisted = self.keys.unlisted;
-        let keys = mem::take(&mut self.keys).into_keys(
-            self.names_of.rules,
-            self.names_of.rule_names,
-            &self.names,
-            self.names_of.json,
-        );
         let json = self.names_of.json;
-        self.write(|out| check::write_keys(out, &keys, unlisted, json));
+        let keys = self.keys.list(self.names_of.rules, self.names_of.rule_names, &self.names, json);
+        self.write(|out| write_keys(out, &keys, json));
         Outcome {
             keys,
-            unlisted,
             unrecorded: 0,
             failures: self.failures,
             output_error: self.output_error.map(Error::Write),

@@ -13,6 +13,7 @@ pub mod follow;
 mod gzip_blocks;
 mod gzip_members;
 pub mod inputs;
+pub mod keys;
 mod meta_scan;
 pub mod policy;
 pub mod readahead;

@@ -76,6 +76,33 @@ pub struct Outcome {
     pub format: Format,
 }
 
+/// A file as it was when its keys were listed (device, inode, size,
+/// modification time): a scrub rewrites it only if it still is, so that
+/// every key it takes out is in the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+}
+
+impl Stamp {
+    /// A path that was not a regular file when the keys were listed, and
+    /// so was not read: no regular file has inode 0.
+    pub const NOT_A_FILE: Stamp = Stamp { dev: 0, ino: 0, len: 0, mtime: (0, 0) };
+
+    /// The stamp of a file with metadata `meta`.
+    pub fn of(meta: &fs::Metadata) -> Stamp {
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+        }
+    }
+}
+
 /// Why a file was left as it was rather than scrubbed. Each message says
 /// what to do instead.
 #[derive(Debug)]
@@ -217,21 +244,24 @@ pub fn scrub_file(
     levels: Levels,
 ) -> Result<Outcome, Error> {
     let mut outcome = Outcome::default();
-    scrub_file_counted(path, rel, dest, rules, levels, &mut outcome).map(|()| outcome)
+    scrub_file_counted(path, rel, dest, rules, levels, None, &mut outcome).map(|()| outcome)
 }
 
 /// [`scrub_file`], with what was read and done kept in `outcome` whether it
 /// succeeds or fails: a summary counts the bytes a failed file was read for.
+/// With `listed`, the file is scrubbed only if it is still as it was when
+/// its keys were listed.
 ///
 /// # Errors
 ///
-/// As [`scrub_file`].
+/// As [`scrub_file`]; [`Error::Changed`] when the file is not as `listed`.
 pub fn scrub_file_counted(
     path: &Path,
     rel: &Path,
     dest: &Dest,
     rules: &Arc<RuleSet>,
     levels: Levels,
+    listed: Option<Stamp>,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     // Write through a link to the file it names, never over the link itself.
@@ -248,6 +278,11 @@ pub fn scrub_file_counted(
     let before = file.metadata().map_err(Error::Read)?;
     if !before.is_file() {
         return Err(Error::Refused(Refusal::NotRegular { kind: kind_name(before.file_type()) }));
+    }
+    // Changed since its keys were listed: what it holds now may not be in
+    // the list, and a rewrite would take it out unlisted.
+    if listed.is_some_and(|stamp| stamp != Stamp::of(&before)) {
+        return Err(Error::Changed);
     }
     let mut file = match dest {
         Dest::InPlace => Watched::in_place(file),

@@ -111,8 +111,15 @@ pub struct Args {
     #[arg(help_heading = "Audit", long, conflicts_with_all = ["follow", "in_place", "output_dir"])]
     pub stats: bool,
 
-    /// No progress bar and no summary. With --check, nothing on standard
-    /// output: the exit status is the verdict, errors still go to standard
+    /// With --check or a scrub: also write the keys to rotate to FILE, as
+    /// JSON lines (what --check --json prints for them: masks and
+    /// fingerprints, never a key), atomically, mode 0600. A scrub writes it
+    /// before it changes any file.
+    #[arg(help_heading = "Audit", long, value_name = "FILE", conflicts_with_all = ["follow", "stats"])]
+    pub keys_out: Option<PathBuf>,
+
+    /// No progress bar and no summary (a scrub still ends with the keys to
+    /// rotate, if it found any). With --check, nothing on standard output: the exit status is the verdict, errors still go to standard
     /// error (as `grep -q`).
     #[arg(help_heading = "Audit", short, long)]
     pub quiet: bool,

@@ -48,6 +48,8 @@ pub enum Config {
         threads: usize,
         /// Print nothing on standard output.
         quiet: bool,
+        /// Where to write the keys to rotate, as JSON lines.
+        keys_out: Option<PathBuf>,
     },
     /// Print the rules and exit.
     ListRules {
@@ -64,6 +66,9 @@ pub enum Config {
         rules: Arc<RuleSet>,
         /// Where the files go and how.
         options: BatchOptions,
+        /// Where to write the keys to rotate, as JSON lines, before any
+        /// file is written.
+        keys_out: Option<PathBuf>,
     },
     /// Follow files through rotation.
     Follow {
@@ -281,8 +286,23 @@ impl Args {
             let paths =
                 if self.files.is_empty() { vec![PathBuf::from(STDIN_ARG)] } else { self.files };
             if self.check {
-                let (json, quiet, diff) = (self.json, self.quiet, self.diff);
-                return Ok(Config::Check { paths, walk, rules, json, diff, threads, quiet });
+                let (json, quiet, diff, keys_out) =
+                    (self.json, self.quiet, self.diff, self.keys_out);
+                return Ok(Config::Check {
+                    paths,
+                    walk,
+                    rules,
+                    json,
+                    diff,
+                    threads,
+                    quiet,
+                    keys_out,
+                });
+            }
+            if self.keys_out.is_some() {
+                return Err(Error::Usage(
+                    "--keys-out goes with --check, --in-place or --output-dir".into(),
+                ));
             }
             return Ok(Config::Filter { paths, walk, rules, stats: self.stats, threads });
         };
@@ -298,7 +318,7 @@ impl Args {
         }
         let levels = Levels { gzip: self.gzip_level, zstd: self.zstd_level, ..Levels::default() };
         let options = BatchOptions { dest, threads, progress: !self.quiet, levels };
-        Ok(Config::Batch { paths: self.files, walk, rules, options })
+        Ok(Config::Batch { paths: self.files, walk, rules, options, keys_out: self.keys_out })
     }
 }
 

@@ -13,6 +13,7 @@ mod follow;
 mod formats;
 mod hidden_fields;
 mod io_paths;
+mod key_list;
 mod library_io;
 mod messages;
 mod parallel_archive;
