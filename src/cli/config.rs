@@ -359,12 +359,14 @@ impl Args {
                     "--zstd-level",
                     "--in-place",
                     "--output-dir",
+                    "--keys-out",
                 ],
             ),
             () if self.check && self.diff => ("--check --diff", &["FILE", "--json", "--quiet"]),
-            () if self.check => {
-                ("--check", &[INPUTS[0], INPUTS[1], INPUTS[2], INPUTS[3], "--json", "--quiet"])
-            }
+            () if self.check => (
+                "--check",
+                &[INPUTS[0], INPUTS[1], INPUTS[2], INPUTS[3], "--json", "--quiet", "--keys-out"],
+            ),
             () => (
                 "redacting to standard output",
                 &[INPUTS[0], INPUTS[1], INPUTS[2], INPUTS[3], "--stats"],
@@ -373,7 +375,7 @@ impl Args {
     }
 
     /// Each flag, and whether it was given (a value other than its default).
-    fn given(&self) -> [(&'static str, bool); 22] {
+    fn given(&self) -> [(&'static str, bool); 23] {
         [
             ("FILE", !self.files.is_empty()),
             ("--recursive", self.recursive),
@@ -397,6 +399,7 @@ impl Args {
             ("--rotate-wait", self.rotate_wait.is_some()),
             ("--refuse-links", self.refuse_links),
             ("--findings", self.findings.is_some()),
+            ("--keys-out", self.keys_out.is_some()),
         ]
     }
 
