@@ -3,10 +3,13 @@
 //! over it. Used by the in-place scrub, the mirror, and follow mode's state
 //! file.
 //!
-//! A scrub reaches its folder by descriptor (`Folder`): below a mirror's
-//! root, each level is opened without following a symbolic link, so that a
-//! link planted in the destination (into the inputs, or anywhere else) is
-//! refused rather than written through. Its temporary files (`Temp`) are
+//! A scrub reaches its folder by descriptor (`Folder`). In place, the
+//! file's folder is held from before the read to after the rename, so a
+//! folder on the path swapped for a link meanwhile changes nothing. Below
+//! a mirror's root, each level is opened without following a symbolic
+//! link, so that a link planted in the destination (into the inputs, or
+//! anywhere else) is refused rather than written through. Its temporary
+//! files (`Temp`) are
 //! listed while they live, so that SIGINT, SIGTERM and SIGHUP remove them
 //! before the process ends ([`remove_temps_on_signals`]).
 
@@ -37,6 +40,10 @@ pub fn temp_in(folder: &Path) -> io::Result<tempfile::NamedTempFile> {
 pub(crate) struct Folder {
     fd: Arc<OwnedFd>,
     path: PathBuf,
+    /// Held by `O_PATH` (a folder we may search but not read): files in it
+    /// can be opened through it, but it cannot be synced, so nothing is
+    /// made in it.
+    path_only: bool,
 }
 
 /// Why a folder below a mirror's root could not be reached.
@@ -56,7 +63,37 @@ impl Folder {
     pub(crate) fn open(path: &Path) -> io::Result<Folder> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let fd = rustix::fs::open(path, flags, Mode::empty())?;
-        Ok(Folder { fd: Arc::new(fd), path: path.to_path_buf() })
+        Ok(Folder { fd: Arc::new(fd), path: path.to_path_buf(), path_only: false })
+    }
+
+    /// Opens the folder of a file to scrub, following links in `path` (the
+    /// user named it): from then on the file is reached through this
+    /// descriptor, so a folder on `path` swapped for a link later cannot
+    /// redirect where it is read or written. A folder that may be searched
+    /// but not read is still held, to read a file in it.
+    pub(crate) fn open_following(path: &Path) -> io::Result<Folder> {
+        match Folder::open(path) {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                let fd = rustix::fs::open(path, flags, Mode::empty())?;
+                Ok(Folder { fd: Arc::new(fd), path: path.to_path_buf(), path_only: true })
+            }
+            other => other,
+        }
+    }
+
+    /// The status of `name` in this folder; a symbolic link is not followed.
+    pub(crate) fn stat(&self, name: &OsStr) -> io::Result<rustix::fs::Stat> {
+        Ok(rustix::fs::statat(&*self.fd, name, AtFlags::SYMLINK_NOFOLLOW)?)
+    }
+
+    /// Opens the file `name` in this folder for reading, never through a
+    /// symbolic link, and without blocking (a FIFO swapped in since it
+    /// was looked at); `O_NONBLOCK` changes nothing for a regular file.
+    pub(crate) fn open_read(&self, name: &OsStr) -> io::Result<File> {
+        let flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        Ok(File::from(rustix::fs::openat(&*self.fd, name, flags, Mode::empty())?))
     }
 
     /// Opens `rel` below this folder one level at a time, never following a
@@ -72,12 +109,17 @@ impl Folder {
             path.push(name);
             fd = Arc::new(open_or_make(&fd, name).map_err(|e| beneath_error(&fd, name, &path, e))?);
         }
-        Ok(Folder { fd, path })
+        Ok(Folder { fd, path, path_only: false })
     }
 
     /// A new temporary file in this folder, mode 0600, listed until it is
     /// renamed or dropped (see [`remove_temps_on_signals`]).
     pub(crate) fn temp(&self) -> io::Result<Temp> {
+        if self.path_only {
+            // The rename could not be synced: as if the folder could not
+            // be opened to write in.
+            return Err(io::ErrorKind::PermissionDenied.into());
+        }
         let flags =
             OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         loop {

@@ -10,8 +10,13 @@
 //! otherwise (SIGKILL, a crash) can leave one, which the next run reports
 //! (see [`crate::walk`]).
 //!
-//! A mirror's folders are opened one level at a time below its root, never
-//! through a symbolic link: a link there is refused. A file is copied as it
+//! A file's folder is opened once, before the file is read (following the
+//! path as given), and the file is then opened, checked and replaced
+//! through that descriptor alone, never through a link at its name: a
+//! folder on its path swapped for a link during the scrub cannot move the
+//! write out of the folder the file was read from. A mirror's folders are
+//! opened one level at a time below its root, never through a symbolic
+//! link: a link there is refused. A file is copied as it
 //! was read, not as `stat` sized it (a pseudo-file in /proc says 0 bytes).
 //!
 //! What cannot be scrubbed without losing something is refused and left
@@ -266,15 +271,25 @@ pub fn scrub_file_counted(
 ) -> Result<(), Error> {
     // Write through a link to the file it names, never over the link itself.
     let path = &fs::canonicalize(path).map_err(Error::Read)?;
+    let Some(name) = path.file_name() else {
+        return Err(Error::Refused(Refusal::NotRegular { kind: "folder" }));
+    };
+    // The file's folder is opened once, before the file is read, following
+    // the path as given (as asked); the file is then read, replaced and
+    // checked through it alone, so a folder on the path swapped for a link
+    // while the file is scrubbed cannot take the write elsewhere.
+    let folder =
+        Folder::open_following(path.parent().unwrap_or(Path::new("/"))).map_err(Error::Read)?;
+    let source = Source { folder, name, path };
     // Decide on a FIFO or a device from its metadata, before opening it:
     // opening one can block (a FIFO without a writer) or act (a tape).
-    let kind = fs::metadata(path).map_err(Error::Read)?.file_type();
-    if !kind.is_file() {
-        return Err(Error::Refused(Refusal::NotRegular { kind: kind_name(kind) }));
+    let kind = source.folder.stat(name).map_err(Error::Read)?;
+    if let Some(kind) = special_kind(kind.st_mode) {
+        return Err(Error::Refused(Refusal::NotRegular { kind }));
     }
     // Without blocking all the same, in case it was swapped for a FIFO
-    // since; O_NONBLOCK changes nothing for a regular file.
-    let file = crate::app::inputs::open_nonblocking(path).map_err(Error::Read)?;
+    // since; and not through a link swapped in for it.
+    let file = source.folder.open_read(name).map_err(Error::Read)?;
     let before = file.metadata().map_err(Error::Read)?;
     if !before.is_file() {
         return Err(Error::Refused(Refusal::NotRegular { kind: kind_name(before.file_type()) }));
@@ -288,7 +303,7 @@ pub fn scrub_file_counted(
         Dest::InPlace => Watched::in_place(file),
         Dest::Mirror { .. } => Watched { file, lease: Lease::None, read: 0 },
     };
-    let result = scrub_open(&mut file, path, rel, &before, dest, rules, levels, outcome);
+    let result = scrub_open(&mut file, &source, rel, &before, dest, rules, levels, outcome);
     match result {
         // Whatever failed, a broken lease is the reason to report: a writer
         // came, and the file must be left for it.
@@ -297,10 +312,18 @@ pub fn scrub_file_counted(
     }
 }
 
+/// A file to scrub, reached through its folder, held open.
+struct Source<'a> {
+    folder: Folder,
+    name: &'a OsStr,
+    /// Its resolved path, for messages.
+    path: &'a Path,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn scrub_open(
     file: &mut Watched,
-    path: &Path,
+    source: &Source<'_>,
     rel: &Path,
     before: &fs::Metadata,
     dest: &Dest,
@@ -325,10 +348,11 @@ fn scrub_open(
         }
     }
 
+    let mirror;
     let (folder, name) = match dest {
         Dest::InPlace if !dirty => return Ok(()),
         Dest::InPlace => {
-            refuse_in_place(&reader.get_ref().lease, path, before)?;
+            refuse_in_place(&reader.get_ref().lease, source.path, before)?;
             // More read than `stat` says, and `stat` still says it: a
             // pseudo-file, refused before a temporary file is tried.
             if scanned > before.len() && unchanged(&reader.get_ref().file, before)? {
@@ -337,12 +361,14 @@ fn scrub_open(
                     read: scanned,
                 }));
             }
-            let folder = path.parent().unwrap_or(Path::new("/"));
-            let name =
-                path.file_name().ok_or_else(|| Error::Read(io::ErrorKind::InvalidInput.into()))?;
-            (Folder::open(folder).map_err(Error::Write)?, name)
+            // The folder the file was read from, whatever its path names
+            // by now.
+            (&source.folder, source.name)
         }
-        Dest::Mirror { root } => mirror_folder(root, rel)?,
+        Dest::Mirror { root } => {
+            mirror = mirror_folder(root, rel)?;
+            (&mirror.0, mirror.1)
+        }
     };
     let mut temp = folder.temp().map_err(Error::Write)?;
 
@@ -367,7 +393,7 @@ fn scrub_open(
     // there, and syncing each file would make a mirror disk-bound.
     if in_place {
         temp.as_file().sync_all().map_err(Error::Write)?;
-        still_as_read(file, path, before)?;
+        still_as_read(file, source, before)?;
     }
     temp.persist(name).map_err(Error::Write)?;
     if in_place {
@@ -534,7 +560,7 @@ fn unchanged(file: &File, before: &fs::Metadata) -> Result<bool, Error> {
 
 /// Checks, just before the rename, that a file rewritten in place is still
 /// the one that was read.
-fn still_as_read(file: &Watched, path: &Path, before: &fs::Metadata) -> Result<(), Error> {
+fn still_as_read(file: &Watched, source: &Source<'_>, before: &fs::Metadata) -> Result<(), Error> {
     // A writer opened the file since we took the lease: it is waiting
     // for us to let go, and would then write to the deleted original.
     if file.lease_broken() {
@@ -543,10 +569,12 @@ fn still_as_read(file: &Watched, path: &Path, before: &fs::Metadata) -> Result<(
     // An active log grew (or was rotated) while we read it: what was
     // appended is not in the temporary file, so keep the original. This
     // also covers a writer that held the file open before we took the
-    // lease where no lease could be taken.
-    let now = fs::metadata(path).map_err(Error::Read)?;
-    if (now.len(), now.mtime(), now.mtime_nsec(), now.ino())
-        != (before.len(), before.mtime(), before.mtime_nsec(), before.ino())
+    // lease where no lease could be taken. The name is looked up in the
+    // folder the file was read from, and a link there is not followed:
+    // the rename replaces what this finds.
+    let now = source.folder.stat(source.name).map_err(Error::Read)?;
+    if (now.st_size as u64, now.st_mtime, now.st_mtime_nsec as i64, now.st_ino, now.st_dev)
+        != (before.len(), before.mtime(), before.mtime_nsec(), before.ino(), before.dev())
     {
         return Err(Error::Changed);
     }
@@ -708,6 +736,22 @@ fn mount_point(path: &Path, dev: u64) -> PathBuf {
         .last()
         .unwrap_or(Path::new("/"))
         .to_path_buf()
+}
+
+/// How messages name the type of the `st_mode` `mode`; None for a regular
+/// file.
+fn special_kind(mode: u32) -> Option<&'static str> {
+    use rustix::fs::FileType;
+    match FileType::from_raw_mode(mode as _) {
+        FileType::RegularFile => None,
+        FileType::Fifo => Some("FIFO"),
+        FileType::CharacterDevice => Some("character device"),
+        FileType::BlockDevice => Some("block device"),
+        FileType::Socket => Some("socket"),
+        FileType::Directory => Some("folder"),
+        FileType::Symlink => Some("symbolic link"),
+        _ => Some("special file"),
+    }
 }
 
 /// How messages name a file type other than a regular file.

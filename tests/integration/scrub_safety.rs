@@ -1,7 +1,8 @@
 //! What `--in-place`, `--output-dir` and `--check` must refuse or keep, so
 //! that no secret is left behind silently and no original is lost: hard
 //! links, files a live process writes, mirror collisions, FIFOs, special
-//! mode bits, extended attributes and ACLs, and absurd `-j` values.
+//! mode bits, extended attributes and ACLs, absurd `-j` values, and
+//! folders swapped for links while a file is scrubbed.
 
 use std::{
     ffi::CString,
@@ -635,4 +636,100 @@ fn in_place_by_a_user_who_cannot_keep_the_owner_or_group_is_refused() {
         assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (uid, gid, 0o644));
         fs::remove_file(&path).unwrap();
     }
+}
+
+/// A big clean file with a secret at its end (so the first pass reads all
+/// of it, a window a swap can be made in), on tmpfs where there is one.
+fn big_dirty_file(path: &Path, seed: u64) -> Vec<u8> {
+    use std::io::Write;
+    let line = b"2024-05-01T12:00:00Z INFO request served in 12 ms, nothing to see\n";
+    let chunk = line.repeat((1 << 20) / line.len());
+    let mut out = std::io::BufWriter::new(fs::File::create(path).unwrap());
+    for _ in 0..(180 << 20) / chunk.len() {
+        out.write_all(&chunk).unwrap();
+    }
+    let tail = dirty_log(seed);
+    out.write_all(&tail).unwrap();
+    out.flush().unwrap();
+    tail
+}
+
+fn temps_in(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(phx_redact::scrub::TEMP_PREFIX))
+        .collect()
+}
+
+/// Swaps `tree/sub` for a link to `victim/` once the run has the file
+/// open, and swaps it back when a temporary file shows up in `victim/` (as
+/// a write redirected there would need to get past the check before the
+/// rename) or the run ends. Nothing may be written in `victim/`, and the
+/// file asked for is scrubbed through the folder opened before the read.
+fn swap_folder_during_in_place(args: &[&std::ffi::OsStr]) {
+    let base =
+        if Path::new("/dev/shm").is_dir() { Path::new("/dev/shm") } else { Path::new("/tmp") };
+    let dir = tempfile::tempdir_in(base).unwrap();
+    let (tree, victim) = (dir.path().join("tree"), dir.path().join("victim"));
+    fs::create_dir_all(tree.join("sub")).unwrap();
+    fs::create_dir(&victim).unwrap();
+    let target = tree.join("sub/target.conf");
+    let tail = big_dirty_file(&target, 211);
+    let size = fs::metadata(&target).unwrap().len() as usize;
+    let victim_bytes = b"root:x:0:0:root:/root:/bin/sh\n".to_vec();
+    fs::write(victim.join("target.conf"), &victim_bytes).unwrap();
+    let (sub, real) = (tree.join("sub"), tree.join("sub.real"));
+
+    let mut child = cmd()
+        .current_dir(dir.path())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_open(child.id(), &target);
+    fs::rename(&sub, &real).unwrap();
+    std::os::unix::fs::symlink(&victim, &sub).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen_in_victim = false;
+    while child.try_wait().unwrap().is_none() {
+        if !seen_in_victim && !temps_in(&victim).is_empty() {
+            seen_in_victim = true;
+            break;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("phx-redact ran for two minutes");
+        }
+        std::thread::yield_now();
+    }
+    // Back as it was, whether the run is still going (its temporary file
+    // was seen in `victim/`) or over.
+    fs::remove_file(&sub).unwrap();
+    fs::rename(&real, &sub).unwrap();
+    let out = wait_guarded(child);
+    let err = stderr(&out);
+
+    assert!(!seen_in_victim, "a temporary file was made in the folder swapped in: {err}");
+    assert_eq!(fs::read(victim.join("target.conf")).unwrap(), victim_bytes, "{err}");
+    assert_eq!(temps_in(&victim), Vec::<String>::new());
+    assert_eq!(temps_in(&sub), Vec::<String>::new());
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // The file asked for was scrubbed, through the folder held open.
+    let scrubbed = fs::read(&target).unwrap();
+    let redacted = oracle(&tail, false);
+    assert_eq!(scrubbed.len(), size - tail.len() + redacted.len(), "{err}");
+    assert!(scrubbed.ends_with(&redacted), "{err}");
+}
+
+#[test]
+fn in_place_never_writes_through_a_folder_swapped_for_a_link_while_the_file_is_read() {
+    swap_folder_during_in_place(&[os("--in-place"), os("tree/sub/target.conf")]);
+}
+
+#[test]
+fn in_place_walk_never_writes_through_a_folder_swapped_for_a_link_while_the_file_is_read() {
+    swap_folder_during_in_place(&[os("--in-place"), os("-r"), os("tree")]);
 }
