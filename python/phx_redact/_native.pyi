@@ -77,6 +77,15 @@ class Finding:
     def __hash__(self) -> int: ...
 
 @final
+class _RecordScan:
+    """The logging filter's fast path: whether a record may need redacting."""
+
+    def __init__(self, *, include_public: bool = False, patterns: Sequence[str] = ...) -> None: ...
+    def needs_redaction(self, fields: Dict[str, Any], /) -> bool:
+        """True when a name or value of ``fields`` holds a key, or is a value
+        it cannot judge (anything but str, int, float, None, ``()``)."""
+
+@final
 class Redactor:
     """A streaming redactor: feed it chunks of any size.
 
