@@ -776,21 +776,28 @@ impl Redactor {
 /// :func:`redact` for each of them.
 #[pyclass(frozen, module = "phx_redact._native", name = "_RecordScan")]
 struct RecordScan {
-    rules: Arc<RuleSet>,
     /// Whether the rules are the built-in ones only: their tokens are runs
     /// of `[A-Za-z0-9_]` after a prefix, with no anchor nor look-around,
     /// so a token can neither span a newline nor depend on where its text
     /// ends, and the fields can be scanned as one text, newline-separated.
     builtin: bool,
+    /// An engine, and a buffer for the fields' text, kept from call to
+    /// call: a new engine's buffers cost more than a record's scan. Taken
+    /// with the GIL held, which the call never lets go of.
+    scratch: Mutex<(Engine, Vec<u8>)>,
 }
 
 #[pymethods]
 impl RecordScan {
     #[new]
-    #[pyo3(signature = (*, include_public = false, patterns = Vec::new()))]
+    #[pyo3(
+        signature = (*, include_public = false, patterns = Vec::new()),
+        text_signature = "(*, include_public=False, patterns=())"
+    )]
     fn new(py: Python<'_>, include_public: bool, patterns: Vec<String>) -> PyResult<RecordScan> {
         let rules = rules_for(py, include_public, &patterns, "default")?;
-        Ok(RecordScan { rules, builtin: patterns.is_empty() })
+        let scratch = Mutex::new((Engine::new(rules), Vec::with_capacity(1024)));
+        Ok(RecordScan { builtin: patterns.is_empty(), scratch })
     }
 
     /// True when a name or a value of `fields` (a record's `__dict__`)
@@ -798,8 +805,10 @@ impl RecordScan {
     /// str, an int, a float, None or an empty tuple (the filter then
     /// walks every field itself). False: nothing in the record to redact.
     fn needs_redaction(&self, fields: &Bound<'_, PyDict>) -> PyResult<bool> {
-        let mut engine = Engine::new(Arc::clone(&self.rules));
-        let mut text = Vec::with_capacity(512);
+        let mut scratch = self.scratch.lock().unwrap_or_else(PoisonError::into_inner);
+        let (engine, text) = &mut *scratch;
+        text.clear();
+        let before = engine.stats().total_tokens();
         let mut holds_token = |field: &[u8]| -> bool {
             if self.builtin {
                 text.extend_from_slice(field);
@@ -808,37 +817,78 @@ impl RecordScan {
             }
             let _ =
                 engine.feed(field, &mut io::sink()).and_then(|()| engine.finish(&mut io::sink()));
-            engine.stats().total_tokens() > 0
+            engine.stats().total_tokens() > before
         };
-        for (name, value) in fields.iter() {
-            let Ok(name) = name.cast::<PyString>() else { return Ok(true) };
-            let Some(name) = Utf8::of(name)? else { return Ok(true) };
-            if holds_token(name.as_bytes()) {
-                return Ok(true);
-            }
-            if value.is_none()
-                || value.is_instance_of::<pyo3::types::PyInt>()
-                || value.is_instance_of::<pyo3::types::PyFloat>()
-            {
-                continue;
-            }
-            if let Ok(tuple) = value.cast::<pyo3::types::PyTuple>() {
-                if tuple.is_empty() {
-                    continue;
+        let py = fields.py();
+        let (mut pos, mut name, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
+        // The dict is walked with PyDict_Next and its entries' types told
+        // by address: pyo3's iterator and type checks cost more than the
+        // scan of a record's few hundred bytes.
+        // SAFETY: with the GIL held, PyDict_Next gives borrowed references
+        // that stay valid while the dict is unchanged; nothing in the loop
+        // runs Python code that could change it.
+        while unsafe { pyo3::ffi::PyDict_Next(fields.as_ptr(), &mut pos, &mut name, &mut value) }
+            != 0
+        {
+            // SAFETY: `name` and `value` are live objects (above).
+            let (name, value) = unsafe {
+                (Bound::from_borrowed_ptr(py, name), Bound::from_borrowed_ptr(py, value))
+            };
+            for field in [value, name] {
+                match scanned_kind(&field) {
+                    Kind::Inert => {}
+                    Kind::Other => return Ok(true),
+                    Kind::Text => {
+                        // SAFETY: its type is exactly str.
+                        let text = unsafe { field.cast_into_unchecked::<PyString>() };
+                        let Some(text) = Utf8::of(&text)? else { return Ok(true) };
+                        if holds_token(text.as_bytes()) {
+                            return Ok(true);
+                        }
+                    }
                 }
-                return Ok(true);
-            }
-            let Ok(value) = value.cast::<PyString>() else { return Ok(true) };
-            let Some(value) = Utf8::of(value)? else { return Ok(true) };
-            if holds_token(value.as_bytes()) {
-                return Ok(true);
             }
         }
         if self.builtin {
             let _ =
-                engine.feed(&text, &mut io::sink()).and_then(|()| engine.finish(&mut io::sink()));
+                engine.feed(text, &mut io::sink()).and_then(|()| engine.finish(&mut io::sink()));
         }
-        Ok(engine.stats().total_tokens() > 0)
+        Ok(engine.stats().total_tokens() > before)
+    }
+}
+
+/// What [`RecordScan`] makes of a record's field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A str (exactly): scanned.
+    Text,
+    /// None, an int, a float, a bool or an empty tuple (exactly): holds no
+    /// key.
+    Inert,
+    /// Anything else: left to the filter's walk.
+    Other,
+}
+
+/// `value`'s [`Kind`], told by its type's address (subclasses are Other).
+fn scanned_kind(value: &Bound<'_, PyAny>) -> Kind {
+    use pyo3::ffi;
+    let ptr = value.as_ptr();
+    // SAFETY: `ptr` is a live object; of the interpreter's type objects
+    // only the addresses are taken.
+    unsafe {
+        let kind = ffi::Py_TYPE(ptr);
+        if kind == &raw mut ffi::PyUnicode_Type {
+            Kind::Text
+        } else if ptr == ffi::Py_None()
+            || kind == &raw mut ffi::PyLong_Type
+            || kind == &raw mut ffi::PyFloat_Type
+            || kind == &raw mut ffi::PyBool_Type
+            || (kind == &raw mut ffi::PyTuple_Type && ffi::PyTuple_Size(ptr) == 0)
+        {
+            Kind::Inert
+        } else {
+            Kind::Other
+        }
     }
 }
 
