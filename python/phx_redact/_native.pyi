@@ -12,6 +12,7 @@ __all__ = [
     "Finding",
     "RedactError",
     "Redactor",
+    "_RecordScan",
     "check",
     "check_stream",
     "redact",
@@ -75,6 +76,15 @@ class Finding:
         """The finding as ``--check --json`` prints it (``type`` is ``"finding"``)."""
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
+
+@final
+class _RecordScan:
+    """The logging filter's fast path: whether a record may need redacting."""
+
+    def __new__(cls, *, include_public: bool = False, patterns: Sequence[str] = ()) -> "_RecordScan": ...
+    def needs_redaction(self, fields: Dict[str, Any]) -> bool:
+        """True when a name or value of ``fields`` holds a key, or is a value
+        it cannot judge (anything but str, int, float, None, ``()``)."""
 
 @final
 class Redactor:

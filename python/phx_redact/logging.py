@@ -19,7 +19,7 @@ import functools
 import logging
 from typing import Any, Iterable
 
-from ._native import redact
+from ._native import _RecordScan, redact
 
 __all__ = ["RedactingFilter"]
 
@@ -101,6 +101,11 @@ class RedactingFilter(logging.Filter):
         # Compiles the rules now: a bad pattern fails at configuration,
         # not at the first record.
         self._redact("")
+        # One native call per record tells whether any field may hold a
+        # key: most records hold none, and are then left as rendered.
+        self._needs_redaction = _RecordScan(
+            include_public=include_public, patterns=self.patterns
+        ).needs_redaction
         # Names and field names repeat: a call of the engine for each, at
         # each record, would cost several times the record itself.
         self._redact_name = functools.lru_cache(maxsize=1024)(self._redact)
@@ -115,14 +120,25 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redacts ``record`` in place; returns True (the record is kept)."""
-        if not super().filter(record):
+        if self.nlen and not super().filter(record):
             return True
-        record.msg = self._redact(_render(record))
+        record.msg = _render(record)
         record.args = ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if not self.keep_exc_info:
-            record.exc_info = None
+        if record.exc_info:
+            if not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if not self.keep_exc_info:
+                record.exc_info = None
+        # The fast path: a record none of whose fields (names or values)
+        # can hold a key, as the engine decides, is left as it is.
+        if self._needs_redaction(record.__dict__):
+            self._redact_fields(record)
+        return True
+
+    def _redact_fields(self, record: logging.LogRecord) -> None:
+        """Redacts every field of ``record``: the message, then each other
+        name and value."""
+        record.msg = self._redact(record.msg)
         fields = record.__dict__
         for name, value in list(fields.items()):
             if name in _DONE:
@@ -138,7 +154,6 @@ class RedactingFilter(logging.Filter):
                 del fields[name]
             if clean is not value or clean_name != name:
                 fields[clean_name] = clean
-        return True
 
     def _clean(self, value: Any, depth: int) -> Any:
         """`value` with every key redacted: `value` itself when it holds

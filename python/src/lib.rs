@@ -244,7 +244,17 @@ fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>>
     if data.len() < DETACHED_COPY {
         return Ok(PyBytes::new(py, data));
     }
-    let len = pyo3::ffi::Py_ssize_t::try_from(data.len())
+    filled_bytes(py, data.len(), |dest| dest.copy_from_slice(data))
+}
+
+/// A new bytes object of `len` bytes, written by `fill` with the GIL
+/// released: the one copy of a large output, straight into its object.
+fn filled_bytes<'py>(
+    py: Python<'py>,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]) + Send,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let size = pyo3::ffi::Py_ssize_t::try_from(len)
         .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("output too large"))?;
     // SAFETY: PyBytes_FromStringAndSize(NULL, len) returns a new bytes
     // object (or NULL with an exception set) whose `len` bytes are to be
@@ -252,12 +262,130 @@ fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>>
     // is its only reference, so no other thread can reach it while the GIL
     // is released, and its buffer lives as long as `bytes`.
     unsafe {
-        let ptr = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), len);
+        let ptr = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size);
         let bytes = Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyBytes>();
         let buffer = pyo3::ffi::PyBytes_AsString(ptr).cast::<u8>();
-        let dest = std::slice::from_raw_parts_mut(buffer, data.len());
-        py.detach(|| dest.copy_from_slice(data));
+        let dest = std::slice::from_raw_parts_mut(buffer, len);
+        if len < DETACHED_COPY {
+            fill(dest);
+        } else {
+            py.detach(|| {
+                advise_huge_pages(dest.as_mut_ptr(), dest.len());
+                fill(dest);
+            });
+        }
         Ok(bytes)
+    }
+}
+
+/// Outputs at least this long ask the kernel for huge pages.
+const HUGE_OUTPUT: usize = 8 << 20;
+
+/// Asks the kernel to back the fresh buffer `dest` with huge pages where
+/// it can (transparent huge pages, in their `madvise` mode too): a large
+/// output is otherwise written at the speed of its page faults, one per
+/// 4 KiB, which costs more than the engine's whole scan of the input. Only
+/// the 2 MiB-aligned interior of the `len` bytes at `dest` is advised; the
+/// advice changes no content.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+fn advise_huge_pages(dest: *mut u8, len: usize) {
+    #[cfg(target_os = "linux")]
+    if len >= HUGE_OUTPUT {
+        const HUGE: usize = 2 << 20;
+        let start = (dest as usize).next_multiple_of(HUGE);
+        let end = (dest as usize + len) / HUGE * HUGE;
+        if end > start {
+            // SAFETY: the range lies inside the `len` bytes at `dest`,
+            // memory this process owns; MADV_HUGEPAGE is advice and changes no byte (an error,
+            // where huge pages are off, changes nothing either).
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+        }
+    }
+}
+
+/// The engine's output for one input, kept as pieces: runs of the input
+/// itself, by position, and the bytes written from elsewhere (markers, the
+/// held-back tail), in one side buffer. Its length is known before any of
+/// it is copied, so the output is copied once, into an object of its exact
+/// size; a large input is not copied into a growing buffer first.
+struct Pieces<'a> {
+    input: &'a [u8],
+    /// In output order: `(true, range)` is `input[range]`, `(false,
+    /// range)` is `other[range]`.
+    runs: Vec<(bool, std::ops::Range<usize>)>,
+    other: Vec<u8>,
+    len: usize,
+}
+
+impl<'a> Pieces<'a> {
+    /// Pieces of an output whose unchanged runs are taken from `input`.
+    fn new(input: &'a [u8]) -> Pieces<'a> {
+        Pieces { input, runs: Vec::new(), other: Vec::new(), len: 0 }
+    }
+
+    /// `input` redacted with `rules`, as [`phx_redact::redact`] gives it.
+    /// The second value is the number of tokens redacted: none means the
+    /// output is the input (the engine changes tokens only).
+    fn redact(rules: &Arc<RuleSet>, input: &'a [u8]) -> (Pieces<'a>, u64) {
+        let mut pieces = Pieces::new(input);
+        let mut engine = Engine::new(Arc::clone(rules));
+        // Writing into pieces cannot fail.
+        let _ = engine.feed(input, &mut pieces).and_then(|()| engine.finish(&mut pieces));
+        (pieces, engine.stats().total_tokens())
+    }
+
+    /// The output, in a new vector of its exact size.
+    fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len);
+        advise_huge_pages(out.as_mut_ptr(), out.capacity());
+        for (from_input, range) in &self.runs {
+            out.extend_from_slice(self.piece(*from_input, range));
+        }
+        out
+    }
+
+    fn piece(&self, from_input: bool, range: &std::ops::Range<usize>) -> &[u8] {
+        if from_input { &self.input[range.clone()] } else { &self.other[range.clone()] }
+    }
+
+    /// Copies the output into `dest`, which is [`Pieces::len`] bytes long.
+    fn copy_to(&self, dest: &mut [u8]) {
+        let mut at = 0;
+        for (from_input, range) in &self.runs {
+            let src = self.piece(*from_input, range);
+            dest[at..at + src.len()].copy_from_slice(src);
+            at += src.len();
+        }
+        debug_assert_eq!(at, dest.len());
+    }
+}
+
+impl Write for Pieces<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.len += buf.len();
+        // The engine writes the bytes it passes as slices of the buffer it
+        // was fed: those are kept by position. Addresses are compared only.
+        let (start, base) = (buf.as_ptr() as usize, self.input.as_ptr() as usize);
+        let (from_input, range) = if start >= base && start + buf.len() <= base + self.input.len() {
+            (true, start - base..start - base + buf.len())
+        } else {
+            self.other.extend_from_slice(buf);
+            (false, self.other.len() - buf.len()..self.other.len())
+        };
+        match self.runs.last_mut() {
+            Some((last_kind, last)) if *last_kind == from_input && last.end == range.start => {
+                last.end = range.end;
+            }
+            _ => self.runs.push((from_input, range)),
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -328,9 +456,7 @@ fn redact<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let rules = rules_for(py, include_public, &patterns, marker)?;
     if let Ok(bytes) = data.cast::<PyBytes>() {
-        let input = bytes.as_bytes();
-        let out = py.detach(|| phx_redact::redact(&rules, input));
-        return Ok(new_bytes(py, &out)?.into_any());
+        return redact_bytes(&rules, bytes.as_bytes(), data);
     }
     let Ok(text) = data.cast::<PyString>() else {
         let Some(bytes) = bytes_like(data)? else {
@@ -339,27 +465,127 @@ fn redact<'py>(
                 "redact() takes bytes, a bytes-like object or str, not {kind}"
             )));
         };
-        let out = py.detach(|| phx_redact::redact(&rules, &bytes));
-        return Ok(new_bytes(py, &out)?.into_any());
+        return redact_bytes(&rules, &bytes, data);
     };
-    match text.to_cow() {
-        Ok(text) => {
-            let out = py.detach(|| phx_redact::redact(&rules, text.as_bytes()));
+    match Utf8::of(text)? {
+        Some(utf8) => {
+            let input = utf8.as_bytes();
+            let (pieces, tokens) = detach_if(py, input.len(), || Pieces::redact(&rules, input));
+            if tokens == 0 && text.is_exact_instance_of::<PyString>() {
+                return Ok(data.clone());
+            }
+            let out = detach_if(py, pieces.len, || pieces.to_vec());
             // Valid unless a custom rule matched part of a character: the
             // rest of it is then replaced, as with errors="replace".
-            let out = String::from_utf8(out)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            Ok(PyString::new(py, &out).into_any())
+            decode_utf8(py, &out, c"replace")
         }
         // Lone surrogates (a file name decoded with surrogateescape): kept
         // through the UTF-8 round trip that Python itself allows.
-        Err(_) => {
+        None => {
             let encoded = text.call_method1("encode", ("utf-8", "surrogatepass"))?;
             let input = encoded.cast::<PyBytes>()?.as_bytes();
             let out = py.detach(|| phx_redact::redact(&rules, input));
-            let out = PyBytes::new(py, &out);
-            out.call_method1("decode", ("utf-8", "surrogatepass"))
-                .or_else(|_| out.call_method1("decode", ("utf-8", "replace")))
+            decode_utf8(py, &out, c"surrogatepass").or_else(|_| decode_utf8(py, &out, c"replace"))
+        }
+    }
+}
+
+/// `input` (the bytes of `data`) redacted, as bytes: `data` itself when it
+/// is a bytes object with nothing to redact (immutable, so sharing it is
+/// safe), else a new one, the output copied into it once.
+fn redact_bytes<'py>(
+    rules: &Arc<RuleSet>,
+    input: &[u8],
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = data.py();
+    let (pieces, tokens) = detach_if(py, input.len(), || Pieces::redact(rules, input));
+    if tokens == 0 && data.is_exact_instance_of::<PyBytes>() {
+        return Ok(data.clone());
+    }
+    Ok(filled_bytes(py, pieces.len, |dest| pieces.copy_to(dest))?.into_any())
+}
+
+/// `f()`, with the GIL released when `len` (the bytes it goes over) is
+/// large enough for that to pay: below, releasing and taking the GIL back
+/// costs more than a short text's redaction.
+fn detach_if<T: Send>(py: Python<'_>, len: usize, f: impl FnOnce() -> T + Send) -> T {
+    if len < DETACHED_COPY { f() } else { py.detach(f) }
+}
+
+/// `utf8` decoded as a new str, with the error handler `errors`.
+fn decode_utf8<'py>(
+    py: Python<'py>,
+    utf8: &[u8],
+    errors: &std::ffi::CStr,
+) -> PyResult<Bound<'py, PyAny>> {
+    let len = pyo3::ffi::Py_ssize_t::try_from(utf8.len())
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("output too large"))?;
+    // SAFETY: the pointer and length describe `utf8`, alive for the call;
+    // the result is a new reference or NULL with an exception set.
+    unsafe {
+        let ptr = pyo3::ffi::PyUnicode_DecodeUTF8(utf8.as_ptr().cast(), len, errors.as_ptr());
+        Bound::from_owned_ptr_or_err(py, ptr)
+    }
+}
+
+unsafe extern "C" {
+    // In the stable ABI from Python 3.10 (pyo3 declares it only when built
+    // for 3.10 and later; the wheel is built for 3.9): called only there.
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const std::ffi::c_char;
+}
+
+/// A str's UTF-8: borrowed from the str itself from Python 3.10 (an ASCII
+/// str is its own UTF-8, any other caches it), so a large text is not
+/// copied to be scanned; a new bytes object on 3.9.
+enum Utf8<'a, 'py> {
+    Borrowed(&'a [u8]),
+    Encoded(Bound<'py, PyBytes>),
+}
+
+impl<'a, 'py> Utf8<'a, 'py> {
+    /// `text`'s UTF-8, or None when it holds lone surrogates, which UTF-8
+    /// cannot encode.
+    fn of(text: &'a Bound<'py, PyString>) -> PyResult<Option<Utf8<'a, 'py>>> {
+        static BORROWABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let py = text.py();
+        if !*BORROWABLE.get_or_init(|| py.version_info() >= (3, 10)) {
+            // SAFETY: a new reference, or NULL with an exception set.
+            let encoded = unsafe {
+                Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyUnicode_AsUTF8String(text.as_ptr()))
+            };
+            return match encoded {
+                Ok(bytes) => Ok(Some(Utf8::Encoded(bytes.cast_into::<PyBytes>()?))),
+                Err(err) if err.is_instance_of::<pyo3::exceptions::PyUnicodeEncodeError>(py) => {
+                    Ok(None)
+                }
+                Err(err) => Err(err),
+            };
+        }
+        let mut size: pyo3::ffi::Py_ssize_t = 0;
+        // SAFETY: `text` is a str; the buffer returned belongs to it and
+        // lives, unchanged, as long as it does (the borrow of `text`), or
+        // is NULL with an exception set.
+        let ptr = unsafe { PyUnicode_AsUTF8AndSize(text.as_ptr(), &mut size) };
+        if ptr.is_null() {
+            let err = PyErr::fetch(py);
+            if err.is_instance_of::<pyo3::exceptions::PyUnicodeEncodeError>(py) {
+                return Ok(None);
+            }
+            return Err(err);
+        }
+        let len = usize::try_from(size).unwrap_or(0);
+        // SAFETY: as above: `len` bytes at `ptr`, alive as long as `text`.
+        Ok(Some(Utf8::Borrowed(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })))
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Utf8::Borrowed(bytes) => bytes,
+            Utf8::Encoded(bytes) => bytes.as_bytes(),
         }
     }
 }
@@ -490,19 +716,20 @@ impl Redactor {
                 "feed() takes bytes or a bytes-like object, not {kind}"
             )));
         };
+        let input: &[u8] = &data;
         let out = self.with_stream(py, |stream| {
             if stream.finished {
                 return None;
             }
-            let mut out = Vec::with_capacity(data.len() + 64);
-            // Writing into a Vec cannot fail.
-            let _ = stream.engine.feed(&data, &mut out);
+            let mut out = Pieces::new(input);
+            // Writing into pieces cannot fail.
+            let _ = stream.engine.feed(input, &mut out);
             let found = stream.engine.take_findings();
             stream.recorder.add(&found);
             Some(out)
         });
         match out {
-            Some(out) => new_bytes(py, &out),
+            Some(out) => filled_bytes(py, out.len, |dest| out.copy_to(dest)),
             None => Err(PyValueError::new_err("feed() after finish(): make a new Redactor")),
         }
     }
@@ -540,6 +767,128 @@ impl Redactor {
                 stream.recorder.findings.clone()
             }
         })
+    }
+}
+
+/// Tells whether a log record may need redacting, in one call: the
+/// logging filter's fast path (`phx_redact.logging`). Most records hold no
+/// key; one call that scans all their fields costs less than a call of
+/// :func:`redact` for each of them.
+#[pyclass(frozen, module = "phx_redact._native", name = "_RecordScan")]
+struct RecordScan {
+    /// Whether the rules are the built-in ones only: their tokens are runs
+    /// of `[A-Za-z0-9_]` after a prefix, with no anchor nor look-around,
+    /// so a token can neither span a newline nor depend on where its text
+    /// ends, and the fields can be scanned as one text, newline-separated.
+    builtin: bool,
+    /// An engine, and a buffer for the fields' text, kept from call to
+    /// call: a new engine's buffers cost more than a record's scan. Taken
+    /// with the GIL held, which the call never lets go of.
+    scratch: Mutex<(Engine, Vec<u8>)>,
+}
+
+#[pymethods]
+impl RecordScan {
+    #[new]
+    #[pyo3(
+        signature = (*, include_public = false, patterns = Vec::new()),
+        text_signature = "(*, include_public=False, patterns=())"
+    )]
+    fn new(py: Python<'_>, include_public: bool, patterns: Vec<String>) -> PyResult<RecordScan> {
+        let rules = rules_for(py, include_public, &patterns, "default")?;
+        let scratch = Mutex::new((Engine::new(rules), Vec::with_capacity(1024)));
+        Ok(RecordScan { builtin: patterns.is_empty(), scratch })
+    }
+
+    /// True when a name or a value of `fields` (a record's `__dict__`)
+    /// holds a token, or is a value this cannot judge: anything but a
+    /// str, an int, a float, None or an empty tuple (the filter then
+    /// walks every field itself). False: nothing in the record to redact.
+    fn needs_redaction(&self, fields: &Bound<'_, PyDict>) -> PyResult<bool> {
+        let mut scratch = self.scratch.lock().unwrap_or_else(PoisonError::into_inner);
+        let (engine, text) = &mut *scratch;
+        text.clear();
+        let before = engine.stats().total_tokens();
+        let mut holds_token = |field: &[u8]| -> bool {
+            if self.builtin {
+                text.extend_from_slice(field);
+                text.push(b'\n');
+                return false;
+            }
+            let _ =
+                engine.feed(field, &mut io::sink()).and_then(|()| engine.finish(&mut io::sink()));
+            engine.stats().total_tokens() > before
+        };
+        let py = fields.py();
+        let (mut pos, mut name, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
+        // The dict is walked with PyDict_Next and its entries' types told
+        // by address: pyo3's iterator and type checks cost more than the
+        // scan of a record's few hundred bytes.
+        // SAFETY: with the GIL held, PyDict_Next gives borrowed references
+        // that stay valid while the dict is unchanged; nothing in the loop
+        // runs Python code that could change it.
+        while unsafe { pyo3::ffi::PyDict_Next(fields.as_ptr(), &mut pos, &mut name, &mut value) }
+            != 0
+        {
+            // SAFETY: `name` and `value` are live objects (above).
+            let (name, value) = unsafe {
+                (Bound::from_borrowed_ptr(py, name), Bound::from_borrowed_ptr(py, value))
+            };
+            for field in [value, name] {
+                match scanned_kind(&field) {
+                    Kind::Inert => {}
+                    Kind::Other => return Ok(true),
+                    Kind::Text => {
+                        // SAFETY: its type is exactly str.
+                        let text = unsafe { field.cast_into_unchecked::<PyString>() };
+                        let Some(text) = Utf8::of(&text)? else { return Ok(true) };
+                        if holds_token(text.as_bytes()) {
+                            return Ok(true);
+                        }
+                    }
+                }
+            }
+        }
+        if self.builtin {
+            let _ =
+                engine.feed(text, &mut io::sink()).and_then(|()| engine.finish(&mut io::sink()));
+        }
+        Ok(engine.stats().total_tokens() > before)
+    }
+}
+
+/// What [`RecordScan`] makes of a record's field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A str (exactly): scanned.
+    Text,
+    /// None, an int, a float, a bool or an empty tuple (exactly): holds no
+    /// key.
+    Inert,
+    /// Anything else: left to the filter's walk.
+    Other,
+}
+
+/// `value`'s [`Kind`], told by its type's address (subclasses are Other).
+fn scanned_kind(value: &Bound<'_, PyAny>) -> Kind {
+    use pyo3::ffi;
+    let ptr = value.as_ptr();
+    // SAFETY: `ptr` is a live object; of the interpreter's type objects
+    // only the addresses are taken.
+    unsafe {
+        let kind = ffi::Py_TYPE(ptr);
+        if kind == &raw mut ffi::PyUnicode_Type {
+            Kind::Text
+        } else if ptr == ffi::Py_None()
+            || kind == &raw mut ffi::PyLong_Type
+            || kind == &raw mut ffi::PyFloat_Type
+            || kind == &raw mut ffi::PyBool_Type
+            || (kind == &raw mut ffi::PyTuple_Type && ffi::PyTuple_Size(ptr) == 0)
+        {
+            Kind::Inert
+        } else {
+            Kind::Other
+        }
     }
 }
 
@@ -1046,6 +1395,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_stream, m)?)?;
     m.add_class::<Redactor>()?;
     m.add_class::<Finding>()?;
+    m.add_class::<RecordScan>()?;
     m.add("RedactError", m.py().get_type::<RedactError>())?;
     m.add("RULESET_VERSION", phx_redact::rules::RULESET_VERSION)?;
     Ok(())
