@@ -25,8 +25,9 @@
 //! # Truncation
 //!
 //! The first KiB of each open file, and the last bytes read before the
-//! offset (`TAIL_LEN` bytes), are checked after every read and at its end: bytes read once the file was truncated and written again are not
-//! used, as they start in the middle of a line (a key's body without its
+//! offset (`TAIL_LEN` bytes), are checked after every read and at its end:
+//! bytes read once the file was truncated and written again are not used,
+//! as they start in the middle of a line (a key's body without its
 //! prefix). The file is read again from its start, and what it held of its
 //! old content (an unfinished line, lines a custom rule held) is dropped,
 //! never written cut short. The rest of the old content is read from a
