@@ -69,7 +69,16 @@ const MAGICS: &[(&[u8], Format)] = &[
     (&[0x1f, 0x9d], Format::Unsupported("compress (.Z)")),
     (&[0x89, b'L', b'Z', b'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a], Format::Unsupported("lzop")),
     (b"BZ3v1", Format::Unsupported("bzip3")),
+    // Text in UTF-16 or UTF-32 (PowerShell's `>` writes UTF-16): a key
+    // there is `p\0h\0x\0_\0…`, which no rule sees. Never called clean;
+    // iconv turns it into UTF-8, which is scanned.
+    (&[0xff, 0xfe], Format::Unsupported(UTF16)),
+    (&[0xfe, 0xff], Format::Unsupported(UTF16)),
+    (&[0x00, 0x00, 0xfe, 0xff], Format::Unsupported(UTF16)),
 ];
+
+/// How a byte-order mark of UTF-16 or UTF-32 is named, with what to do.
+const UTF16: &str = "UTF-16 or UTF-32 text (convert it to UTF-8 with iconv, then run phx-redact)";
 
 /// What the first bytes of a stream say so far.
 enum Verdict {

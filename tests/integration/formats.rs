@@ -541,3 +541,26 @@ fn compressed_data_nested_one_level_down_is_never_clean() {
         }
     }
 }
+
+/// A log in UTF-16 (PowerShell's `>` writes it, with a byte-order mark):
+/// a key there is `p\0h\0x\0_\0…`, which no rule sees. Never clean, never
+/// rewritten: an error that says how to convert it.
+#[test]
+fn utf16_text_is_never_called_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut keys = sample::KeyGen::new(91);
+    let key = keys.key("phx", sample::Era::Current);
+    let text = format!("\u{feff}token {key}\r\n");
+    let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let path = dir.path().join("ps.log");
+    fs::write(&path, &utf16).unwrap();
+    for args in [&[Path::new("--check"), &path][..], &[Path::new("--in-place"), &path], &[&path]] {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("UTF-16 or UTF-32 text"), "{args:?}: {err}");
+        assert_eq!(fs::read(&path).unwrap(), utf16, "{args:?}");
+    }
+    let (code, _, err) = crate::common::run(&["--check", "-"], &utf16);
+    assert_eq!(code, 2, "{err}");
+}
