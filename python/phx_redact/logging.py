@@ -143,7 +143,7 @@ class RedactingFilter(logging.Filter):
         for name, value in list(fields.items()):
             if name in _DONE:
                 continue
-            if isinstance(value, _INERT):
+            if type(value) in _INERT:
                 clean = value
             elif name in _NAMES and type(value) is str:
                 clean = self._redact_name(value)
@@ -158,12 +158,14 @@ class RedactingFilter(logging.Filter):
     def _clean(self, value: Any, depth: int) -> Any:
         """`value` with every key redacted: `value` itself when it holds
         none, else a redacted copy (never a change to the caller's object)."""
-        if isinstance(value, _INERT):
+        # Exact types only: a subclass of str or int can print anything
+        # from its own __str__ or __repr__, and goes by what it prints.
+        if type(value) in _INERT:
             return value
-        if isinstance(value, str):
+        if type(value) is str:
             clean = self._redact(value)
             return value if clean == value else clean
-        if isinstance(value, (bytes, bytearray)):
+        if type(value) in (bytes, bytearray):
             clean = self._redact(bytes(value))
             return value if clean == value else clean
         if depth < _MAX_DEPTH and type(value) in (list, tuple):

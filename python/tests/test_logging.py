@@ -389,3 +389,30 @@ def test_logging_s_own_error_report_prints_no_key(logger, keys: Keys, capsys):
     err = capsys.readouterr().err
     assert err.count("--- Logging error ---") == 2
     assert key[4:] not in err and "pha_[REDACTED]" in err
+
+
+def test_extra_values_that_subclass_str_or_int_go_by_what_they_print(keys: Keys):
+    # A subclass prints what its own __str__/__repr__ say, not its data.
+    key = keys.key("phx", 40)
+
+    class Shown(str):
+        def __str__(self) -> str:
+            return key
+
+    class Counted(int):
+        def __str__(self) -> str:
+            return key
+
+        __repr__ = __str__
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(s)s %(i)s %(i)r"))
+    handler.addFilter(RedactingFilter())
+    log = logging.getLogger("extra.subclass")
+    log.propagate = False
+    log.addHandler(handler)
+    log.warning("x", extra={"s": Shown("clean"), "i": Counted(3)})
+    out = stream.getvalue()
+    assert key[4:] not in out, out
+    assert out.count("phx_[REDACTED]") == 3, out
