@@ -150,12 +150,14 @@ pub fn run(
             match result {
                 Ok(()) => counts.add(&outcome),
                 Err(e) => {
+                    // Read, then refused (a hard link, a change): scanned
+                    // all the same, as its bytes say.
+                    counts.scanned.fetch_add(u64::from(outcome.bytes > 0), Ordering::Relaxed);
                     counts.failed.fetch_add(1, Ordering::Relaxed);
                     bar.suspend(|| on_error(&found.path, &e));
                 }
             }
-            let done =
-                counts.scanned.load(Ordering::Relaxed) + counts.failed.load(Ordering::Relaxed);
+            let done = counts.finished.fetch_add(1, Ordering::Relaxed) + 1;
             bar.set_message(format!("{done}/{} files", jobs.len()));
         });
     });
@@ -340,6 +342,8 @@ fn progress_bar(total_bytes: u64, files: usize, enabled: bool) -> ProgressBar {
 
 #[derive(Default)]
 struct Counts {
+    /// Files done, scrubbed or failed.
+    finished: AtomicU64,
     scanned: AtomicU64,
     changed: AtomicU64,
     tokens: AtomicU64,

@@ -524,6 +524,9 @@ fn a_failed_file_counts_the_bytes_it_was_read_for() {
     let out = run(&[Path::new("--in-place"), &path]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    let summary = format!("{} bytes read, 1 failed", log.len());
+    let summary = format!(
+        "1 files scanned, 0 changed, 0 tokens redacted, {} bytes read, 1 failed",
+        log.len()
+    );
     assert!(err.contains(&summary), "{err}");
 }
