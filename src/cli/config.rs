@@ -438,6 +438,15 @@ fn check_followable(files: &[PathBuf]) -> Result<(), Error> {
         let kind = std::fs::metadata(f).ok()?.file_type();
         (!kind.is_file()).then(|| (f, crate::app::scrub::kind_name(kind)))
     });
+    if let Some(path) = files.iter().find(|f| is_pseudo_file(f)) {
+        return Err(Error::Usage(format!(
+            "--follow {}: is a kernel pseudo-file (/proc, /sys), whose size says nothing of \
+             what it holds: it cannot be followed. Pipe it into phx-redact instead \
+             (phx-redact < {})",
+            path.display(),
+            path.display()
+        )));
+    }
     if let Some((path, kind)) = special {
         return Err(Error::Usage(format!(
             "--follow {}: is a {kind}, not a log file; follow reads files that grow. \
@@ -470,4 +479,23 @@ fn check_state_is_not_followed(state: &std::path::Path, files: &[PathBuf]) -> Re
         ))),
         None => Ok(()),
     }
+}
+
+/// Whether `path` is on procfs, sysfs, debugfs or tracefs, whose files say
+/// size 0 however much they hold: a follower would take each read for a
+/// truncation and read it again without end.
+fn is_pseudo_file(path: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    const PSEUDO: [i64; 4] = [0x9fa0, 0x6265_6572, 0x6462_6720, 0x7472_6163];
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+    let mut fs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: `c_path` is a NUL-terminated path and `fs` a buffer statfs
+    // fills; it is read only when the call succeeds.
+    if unsafe { libc::statfs(c_path.as_ptr(), fs.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: statfs succeeded, so `fs` is filled.
+    let kind = unsafe { fs.assume_init() }.f_type;
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    PSEUDO.contains(&(kind as i64))
 }

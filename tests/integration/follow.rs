@@ -1522,3 +1522,19 @@ fn findings_go_to_a_side_channel_as_check_json_lines() {
     assert!(text.contains(r#""rule":"phx","mask":"phx_...kkkk""#), "{text}");
     assert!(!text.contains(&key) && !text.contains(&name_key), "{text}");
 }
+
+/// A /proc or /sys file says size 0 whatever it holds: a follower would
+/// take each read for a truncation and read it again without end (167,000
+/// lines in two seconds). Refused at once.
+#[test]
+fn a_kernel_pseudo_file_is_refused_at_once_not_read_in_a_loop() {
+    let out = crate::common::cmd()
+        .args(["--follow", "--from-start", "/proc/self/mounts"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(err.contains("is a kernel pseudo-file"), "{err}");
+}
