@@ -182,16 +182,7 @@ fn check_run(
         report(&format!("{name}: {err:#}"));
     });
     failures += outcome.failures;
-    match &outcome.output_error {
-        // The reader has what it wanted (`| head -1`); the verdict
-        // still stands on what was found.
-        Some(err) if err.is_broken_pipe() => {}
-        Some(err) => {
-            report(&format!("<stdout>: {err:#}"));
-            failures += 1;
-        }
-        None => {}
-    }
+    failures += output_failures(outcome.output_error.as_ref());
     if inputs.is_empty() && failures == 0 {
         // An empty set of inputs is not a clean bill.
         report("nothing to check: no files found");
@@ -236,16 +227,20 @@ fn diff_check_run(
         }
     }
     let outcome = diff.finish();
-    let mut failures = outcome.failures;
-    match &outcome.output_error {
-        Some(err) if err.is_broken_pipe() => {}
-        Some(err) => {
-            report(&format!("<stdout>: {err:#}"));
-            failures += 1;
-        }
-        None => {}
-    }
+    let failures = outcome.failures + output_failures(outcome.output_error.as_ref());
     Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
+}
+
+/// An audit's output error, said, as a failure; a reader that went away
+/// (`| head -1`) is none: the verdict still stands on what was found.
+fn output_failures(error: Option<&phx_redact::Error>) -> usize {
+    match error {
+        Some(err) if !err.is_broken_pipe() => {
+            report(&format!("<stdout>: {err:#}"));
+            1
+        }
+        _ => 0,
+    }
 }
 
 /// Refuses a `--keys-out` file that is one of the inputs: writing the list

@@ -207,3 +207,22 @@ pub fn tool(name: &str, package: &str) -> Option<PathBuf> {
         )
     }))
 }
+
+/// The stdout of a real tool (`argv`, from its Debian package) given
+/// `input` on its stdin; the test fails if the tool does.
+pub fn pipe_through(argv: &[&str], input: &[u8]) -> Vec<u8> {
+    let path = tool(argv[0], "gzip, zstd, xz-utils or lz4").expect("tool");
+    let mut child = Command::new(path)
+        .args(&argv[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "{argv:?}");
+    out.stdout
+}

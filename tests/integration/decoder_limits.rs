@@ -33,24 +33,6 @@ fn leaky_log() -> Vec<u8> {
     format!("token={}\n", KeyGen::new(181).key("phx", Era::Current)).repeat(100).into_bytes()
 }
 
-/// Runs `argv` on `input`; its stdout.
-fn compress(argv: &[&str], input: &[u8]) -> Vec<u8> {
-    let path = tool(argv[0], "xz-utils, zstd or gzip").expect("tool");
-    let mut child = Command::new(path)
-        .args(&argv[1..])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "{argv:?}");
-    out.stdout
-}
-
 /// A varint of xz's headers, from `at`: its length.
 fn varint_len(bytes: &[u8], at: usize) -> usize {
     bytes[at..].iter().position(|b| b & 0x80 == 0).unwrap() + 1
@@ -64,7 +46,7 @@ fn varint_len(bytes: &[u8], at: usize) -> usize {
 fn xz_with_a_4_gib_dictionary() -> Vec<u8> {
     let mut log = vec![0; 160 << 20];
     log.extend_from_slice(&leaky_log());
-    let mut xz = compress(&["xz", "-0", "-T1", "-c"], &log);
+    let mut xz = crate::common::pipe_through(&["xz", "-0", "-T1", "-c"], &log);
     let block = 12; // after the stream header
     let header_len = (usize::from(xz[block]) + 1) * 4;
     let flags = xz[block + 1];
@@ -87,7 +69,7 @@ fn xz_with_a_4_gib_dictionary() -> Vec<u8> {
 /// A zstd frame of `log` that declares a 2 GiB window (its content size
 /// left out, so that its header holds a window descriptor).
 fn zstd_with_a_2_gib_window(log: &[u8]) -> Vec<u8> {
-    let mut zstd = compress(&["zstd", "-q", "-c", "--no-content-size"], log);
+    let mut zstd = crate::common::pipe_through(&["zstd", "-q", "-c", "--no-content-size"], log);
     let descriptor = zstd[4];
     assert_eq!(descriptor & 0x20, 0, "not single-segment: a window descriptor follows");
     zstd[5] = 21 << 3; // 2^(10 + 21)
@@ -133,8 +115,8 @@ fn a_zstd_frame_declaring_a_2_gib_window_is_refused_naming_the_limit() {
 fn the_largest_dictionaries_and_windows_the_tools_write_by_default_still_decode() {
     let log = leaky_log().repeat(50);
     let dir = tempfile::tempdir().unwrap();
-    let xz9 = compress(&["xz", "-9", "-c"], &log);
-    let ultra = compress(&["zstd", "-q", "-c", "--long=27"], &log);
+    let xz9 = crate::common::pipe_through(&["xz", "-9", "-c"], &log);
+    let ultra = crate::common::pipe_through(&["zstd", "-q", "-c", "--long=27"], &log);
     for (name, stored) in [("xz9", xz9), ("ultra.zst", ultra)] {
         let file = dir.path().join(name);
         fs::write(&file, stored).unwrap();
@@ -150,7 +132,7 @@ fn a_gzip_that_expands_a_thousand_times_streams_in_bounded_memory() {
     let key = KeyGen::new(182).key("phs", Era::Current);
     let mut log = vec![0u8; 64 << 20];
     log.extend_from_slice(format!("\ntoken={key}\n").as_bytes());
-    let gz = compress(&["gzip", "-c"], &log);
+    let gz = crate::common::pipe_through(&["gzip", "-c"], &log);
     assert!(gz.len() < 256 << 10);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bomb.gz");

@@ -26,24 +26,6 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// stdout of `argv` with `input` on its stdin.
-fn filter(argv: &[&str], input: &[u8]) -> Vec<u8> {
-    let path = tool(argv[0], "gzip, zstd or lz4").expect("tool");
-    let mut child = Command::new(path)
-        .args(&argv[1..])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "{argv:?}");
-    out.stdout
-}
-
 /// A skippable frame (zstd's and lz4's magic 0x184D2A5n) holding `payload`.
 fn skippable(n: u8, payload: &[u8]) -> Vec<u8> {
     let mut frame = vec![0x50 | n, 0x2a, 0x4d, 0x18];
@@ -56,7 +38,7 @@ fn skippable(n: u8, payload: &[u8]) -> Vec<u8> {
 /// header given `flag` and `field` (FEXTRA: its length first; FNAME and
 /// FCOMMENT: NUL-terminated).
 fn gzip_with(flag: u8, field: &[u8]) -> Vec<u8> {
-    let plain = filter(&["gzip", "-n", "-c"], LOG);
+    let plain = crate::common::pipe_through(&["gzip", "-n", "-c"], LOG);
     assert_eq!(plain[3], 0, "gzip -n writes no optional field");
     let mut out = plain[..10].to_vec();
     out[3] = flag;
@@ -128,14 +110,22 @@ fn found_and_dropped(stored: &[u8], key: &str, place: &str, decompress: &[&str])
     assert!(out.status.success(), "{what}: {}", stderr(&out));
     let mirrored = fs::read(mirror.join("app.log.1")).unwrap();
     assert!(!contains(&mirrored, key.as_bytes()), "{what}: the mirror carries the key on");
-    assert_eq!(filter(decompress, &mirrored), LOG, "{what}: the mirror's content");
+    assert_eq!(
+        crate::common::pipe_through(decompress, &mirrored),
+        LOG,
+        "{what}: the mirror's content"
+    );
     assert_eq!(fs::read(&file).unwrap(), stored, "{what}: the original changed");
 
     let out = output(&[Path::new("--in-place"), &file]);
     assert!(out.status.success(), "{what}: {}", stderr(&out));
     let scrubbed = fs::read(&file).unwrap();
     assert!(!contains(&scrubbed, key.as_bytes()), "{what}: --in-place left the key");
-    assert_eq!(filter(decompress, &scrubbed), LOG, "{what}: the content changed");
+    assert_eq!(
+        crate::common::pipe_through(decompress, &scrubbed),
+        LOG,
+        "{what}: the content changed"
+    );
     let out = output(&[Path::new("--check"), &file]);
     assert_eq!(out.status.code(), Some(0), "{what}: {}", String::from_utf8_lossy(&out.stdout));
 }
@@ -178,7 +168,7 @@ fn every_gzip_member_header_is_scanned_not_just_the_first() {
     assert!(out.status.success(), "{}", stderr(&out));
     let scrubbed = fs::read(&file).unwrap();
     assert!(!contains(&scrubbed, key.as_bytes()));
-    assert_eq!(filter(GUNZIP, &scrubbed), [LOG, LOG].concat());
+    assert_eq!(crate::common::pipe_through(GUNZIP, &scrubbed), [LOG, LOG].concat());
 }
 
 #[test]
@@ -196,7 +186,7 @@ fn a_clean_gzip_name_is_kept_with_the_file() {
 fn a_key_in_a_zstd_or_lz4_skippable_frame_is_found_and_not_kept() {
     let key = key(174);
     let payload = format!("meta {key}\n");
-    let zstd = filter(&["zstd", "-q", "-c"], LOG);
+    let zstd = crate::common::pipe_through(&["zstd", "-q", "-c"], LOG);
     let unzstd: &[&str] = &["zstd", "-q", "-d", "-c"];
     let place = "zstd skippable frame";
     // Before the frame, after it, and among pzstd's own (which hold sizes).
@@ -212,10 +202,10 @@ fn a_key_in_a_zstd_or_lz4_skippable_frame_is_found_and_not_kept() {
         place,
         unzstd,
     );
-    let pzstd = filter(&["pzstd", "-q", "-c", "-p", "2"], LOG);
+    let pzstd = crate::common::pipe_through(&["pzstd", "-q", "-c", "-p", "2"], LOG);
     found_and_dropped(&[pzstd, skippable(3, payload.as_bytes())].concat(), &key, place, unzstd);
 
-    let lz4 = filter(&["lz4", "-q", "-c"], LOG);
+    let lz4 = crate::common::pipe_through(&["lz4", "-q", "-c"], LOG);
     let unlz4: &[&str] = &["lz4", "-q", "-d", "-c"];
     let place = "lz4 skippable frame";
     found_and_dropped(
@@ -231,7 +221,7 @@ fn a_key_in_a_zstd_or_lz4_skippable_frame_is_found_and_not_kept() {
 fn pzstd_and_clean_skippable_frames_are_read_as_before() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("app.log.zst");
-    let pzstd = filter(&["pzstd", "-q", "-c", "-p", "2"], &LOG.repeat(20_000));
+    let pzstd = crate::common::pipe_through(&["pzstd", "-q", "-c", "-p", "2"], &LOG.repeat(20_000));
     let stored = [skippable(1, b"built by ci #4411"), pzstd].concat();
     fs::write(&file, &stored).unwrap();
     let out = output(&[Path::new("--check"), &file]);
@@ -247,7 +237,7 @@ fn a_key_in_a_gzip_name_inside_zstd_is_found() {
     let key = key(175);
     let gz = gzip_named(dir.path(), &format!("{key}.log"));
     let file: PathBuf = dir.path().join("twice.zst");
-    fs::write(&file, filter(&["zstd", "-q", "-c"], &gz)).unwrap();
+    fs::write(&file, crate::common::pipe_through(&["zstd", "-q", "-c"], &gz)).unwrap();
     let out = output(&[Path::new("--check"), &file]);
     let found = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{found}");
@@ -272,7 +262,11 @@ fn a_key_in_a_tar_member_name_is_found() {
         .unwrap();
     assert!(status.success());
     let tar_gz = dir.path().join("logs.tar.gz");
-    fs::write(&tar_gz, filter(&["gzip", "-n", "-c"], &fs::read(&tar).unwrap())).unwrap();
+    fs::write(
+        &tar_gz,
+        crate::common::pipe_through(&["gzip", "-n", "-c"], &fs::read(&tar).unwrap()),
+    )
+    .unwrap();
     for file in [&tar, &tar_gz] {
         let out = output(&[Path::new("--check"), file]);
         let found = String::from_utf8_lossy(&out.stdout);
