@@ -97,7 +97,7 @@ def test_a_pattern_that_cuts_a_character_gives_a_replacement_character():
     # short one.
     for pad in (0, 100_000):
         text = "a" * pad + "x\u00e9y"
-        out = phx_redact.redact(text, patterns=["(?-u:x\\xC3)"], marker="[R]")
+        out = phx_redact.redact(text, patterns=["(?-u:x\\xC3)"], marker="literal:[R]")
         assert out == "a" * pad + "[R]\ufffdy"
 
 
@@ -158,7 +158,7 @@ def test_every_field_is_still_covered_with_custom_patterns(extra):
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
-    handler.addFilter(redacting.RedactingFilter(patterns=[r"tok[0-9]{3}$"], marker="[R]"))
+    handler.addFilter(redacting.RedactingFilter(patterns=[r"tok[0-9]{3}$"], marker="literal:[R]"))
     log.addHandler(handler)
     try:
         log.warning("message", extra=extra)
