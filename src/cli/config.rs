@@ -1,7 +1,10 @@
 //! The configuration of a run: the arguments validated and the rules
 //! compiled, before any byte is read.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use super::args::Args;
 use crate::{
@@ -258,6 +261,7 @@ impl Args {
             || std::thread::available_parallelism().map_or(1, usize::from),
             usize::from,
         );
+        self.check_side_files()?;
         if self.follow {
             if self.files.is_empty() || self.files.iter().any(|f| is_stdin(f)) {
                 return Err(Error::Usage("--follow needs the files to follow (not -)".into()));
@@ -319,6 +323,71 @@ impl Args {
         let levels = Levels { gzip: self.gzip_level, zstd: self.zstd_level, ..Levels::default() };
         let options = BatchOptions { dest, threads, progress: !self.quiet, levels };
         Ok(Config::Batch { paths: self.files, walk, rules, options, keys_out: self.keys_out })
+    }
+}
+
+impl Args {
+    /// Refuses a `--keys-out` or `--findings` file that would be written
+    /// over something else: a device, a FIFO or a link (a keys file is
+    /// renamed into place, so `--keys-out /dev/null` would replace the
+    /// device; a findings FIFO with no reader would block the follower), an
+    /// input or the output, another file the run reads or writes (the state,
+    /// the fingerprint key, the rules file, the other side file), or a path
+    /// inside the mirror, which the scrub would then write over.
+    fn check_side_files(&self) -> Result<(), Error> {
+        use std::os::unix::fs::MetadataExt;
+        let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        let findings = self.findings.as_deref().filter(|p| !is_stdin(p));
+        let named: [(&str, Option<&Path>); 5] = [
+            ("--state", self.state.as_deref()),
+            ("--fingerprint-key", self.fingerprint_key.as_deref()),
+            ("--rules-file", self.rules_file.as_deref()),
+            ("--keys-out", self.keys_out.as_deref()),
+            ("--findings", findings),
+        ];
+        for (flag, path) in [("--keys-out", self.keys_out.as_deref()), ("--findings", findings)] {
+            let Some(path) = path else { continue };
+            let refuse = |what: String| {
+                Err(Error::Usage(format!(
+                    "{flag} {}: {what}; give it a file of its own",
+                    path.display()
+                )))
+            };
+            if let Ok(meta) = std::fs::symlink_metadata(path) {
+                if meta.file_type().is_symlink() {
+                    return refuse("is a symbolic link, not a regular file".into());
+                }
+                if !meta.file_type().is_file() {
+                    let kind = crate::app::scrub::kind_name(meta.file_type());
+                    return refuse(format!("is a {kind}, not a regular file"));
+                }
+            }
+            if let Some(this) = id(path) {
+                let others = named.iter().filter(|(f, _)| *f != flag);
+                if let Some((other, _)) = others.clone().find(|(_, p)| p.and_then(id) == Some(this))
+                {
+                    return refuse(format!("is the {other} file too"));
+                }
+                if self.files.iter().any(|f| id(f) == Some(this)) {
+                    return refuse("is one of the inputs".into());
+                }
+                let as_input = crate::app::inputs::Input::Path(path.to_path_buf());
+                let output = crate::app::inputs::FileId::of_stdout();
+                if output.is_some_and(|o| o.refuse_as_input(&as_input).is_err()) {
+                    return refuse("is the standard output too".into());
+                }
+            }
+            if let Some(root) = &self.output_dir {
+                let inside = std::path::absolute(path)
+                    .ok()
+                    .zip(std::path::absolute(root).ok())
+                    .is_some_and(|(path, root)| path.starts_with(root));
+                if inside {
+                    return refuse("is inside --output-dir, which the scrub writes".into());
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::{
     fs,
+    os::unix::fs::FileTypeExt,
     os::unix::fs::{MetadataExt, PermissionsExt},
     path::{Path, PathBuf},
     process::{Command, Stdio},
@@ -298,4 +299,82 @@ fn the_leak_runbook_runs_as_written() {
     assert_eq!(fs::read(dir.path().join("keys-scrubbed.jsonl")).unwrap(), saved);
     assert_eq!(json_lines(&saved).len(), 5);
     assert_eq!(sh(PROVE), (Some(0), String::new(), String::new()));
+}
+
+/// `--keys-out` and `--findings` are written only where asked: never over a
+/// FIFO, a device or a link (a keys file is renamed into place, so
+/// `--keys-out /dev/null` would have replaced the device), never over a file
+/// the run reads or writes (the fingerprint key, the rules file, the state,
+/// a followed log, the output), never inside the mirror. Each is refused
+/// before anything is read, and the file it names keeps its bytes.
+#[test]
+fn side_files_never_replace_a_device_a_fifo_a_link_or_a_file_the_run_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let mut keys = KeyGen::new(77);
+    fs::write(d("app.log"), format!("k={}\n", keys.key("phx", Era::Current))).unwrap();
+    fs::write(d("fp.key"), "a fingerprint key of enough bytes\n").unwrap();
+    fs::write(d("target.txt"), "kept\n").unwrap();
+    std::os::unix::fs::symlink(d("target.txt"), d("link")).unwrap();
+    let fifo = std::ffi::CString::new(d("fifo")).unwrap();
+    // SAFETY: mkfifo takes a NUL-terminated path and a mode.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    fs::write(d("state.json"), "").unwrap();
+    let (log, fp) = (d("app.log"), d("fp.key"));
+    let runs: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--check".into(), log.clone(), "--keys-out".into(), "/dev/null".into()],
+            "is a character device",
+        ),
+        (vec!["--check".into(), log.clone(), "--keys-out".into(), d("fifo")], "is a FIFO"),
+        (vec!["--check".into(), log.clone(), "--keys-out".into(), d("link")], "is a symbolic link"),
+        (
+            vec![
+                "--check".into(),
+                log.clone(),
+                "--fingerprint-key".into(),
+                fp.clone(),
+                "--keys-out".into(),
+                fp.clone(),
+            ],
+            "is the --fingerprint-key file too",
+        ),
+        (
+            vec![
+                "--output-dir".into(),
+                d("mirror"),
+                log.clone(),
+                "--keys-out".into(),
+                d("mirror/keys.jsonl"),
+            ],
+            "is inside --output-dir",
+        ),
+        (
+            vec!["--follow".into(), log.clone(), "--findings".into(), log.clone()],
+            "is one of the inputs",
+        ),
+        (
+            vec![
+                "--follow".into(),
+                log.clone(),
+                "--state".into(),
+                d("state.json"),
+                "--findings".into(),
+                d("state.json"),
+            ],
+            "is the --state file too",
+        ),
+        (vec!["--follow".into(), log.clone(), "--findings".into(), d("fifo")], "is a FIFO"),
+    ];
+    for (args, says) in runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, err) = run(&args, b"");
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(fs::read_to_string(d("target.txt")).unwrap(), "kept\n");
+    assert_eq!(fs::read_to_string(d("fp.key")).unwrap(), "a fingerprint key of enough bytes\n");
+    assert!(fs::symlink_metadata(d("link")).unwrap().file_type().is_symlink());
+    assert!(!dir.path().join("mirror").exists());
+    assert!(fs::metadata("/dev/null").unwrap().file_type().is_char_device());
 }
