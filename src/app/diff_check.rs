@@ -813,7 +813,7 @@ fn is_mail_start(line: &[u8]) -> bool {
 fn git_name(names: &[u8]) -> Option<Vec<u8>> {
     // The same name twice, quoted alike: the space in the middle splits.
     let mid = names.len() / 2;
-    if names.len() % 2 == 0 || names[mid] != b' ' {
+    if names.len().is_multiple_of(2) || names[mid] != b' ' {
         return None;
     }
     let side = |half: &[u8], prefix: &[u8]| {
@@ -926,5 +926,24 @@ mod tests {
         assert_eq!(new_name(b"b/a b.log\t").unwrap(), b"a b.log");
         assert_eq!(new_name(b"new.log\t2024-01-01 00:00:00").unwrap(), b"new.log");
         assert_eq!(new_name(b"/dev/null"), None);
+    }
+
+    #[test]
+    fn git_names_are_read_when_both_sides_agree() {
+        assert_eq!(git_name(b"a/x and /dev/null b/x and /dev/null").unwrap(), b"x and /dev/null");
+        assert_eq!(
+            git_name(b"\"a/caf\\303\\251\" \"b/caf\\303\\251\"").unwrap(),
+            "café".as_bytes()
+        );
+        assert_eq!(git_name(b"a/x b/y"), None);
+    }
+
+    #[test]
+    fn mail_text_starts_at_a_commit_hash() {
+        let hash = "0123456789abcdef0123456789abcdef01234567";
+        assert!(is_mail_start(format!("From {hash} Mon Sep 17 00:00:00 2001").as_bytes()));
+        assert!(is_mail_start(format!("commit {hash} (HEAD -> main)").as_bytes()));
+        assert!(!is_mail_start(b"From someone"));
+        assert!(!is_mail_start(b"commit 0123"));
     }
 }
