@@ -11,9 +11,20 @@
 //! The diff is read in pieces, never a whole line at a time: an added line
 //! of any length costs what the engine holds, and one header line at most
 //! [`HEADER_CAP`] bytes. A file whose added bytes the diff does not show (a
-//! binary file: `Binary files ... differ`, `GIT binary patch`), a hunk cut
-//! short or a line that is not a hunk's, and input that holds no diff at
-//! all are errors: never clean.
+//! binary file: `Binary files ... differ`, `GIT binary patch`; a file
+//! whose content, from its first byte, is compressed or UTF-16: see
+//! [`Format::detect`]; a new file `diff -r` names in an `Only in` line), a
+//! hunk cut short, a line past a hunk's counts or that is not a hunk's,
+//! and input that holds no diff at all are errors: never clean.
+//!
+//! A key in the name of a file the diff adds (created, renamed or copied
+//! to) is committed too: it is a finding, placed at `name`.
+//!
+//! The mail parts of `git format-patch` and `git log -p` output (headers,
+//! messages, diffstats, signatures) are read as text that adds nothing:
+//! from a `From <hash>`, `commit <hash>` or `-- ` line to the next `diff`
+//! line. Elsewhere, a line outside a hunk that looks like one of its lines
+//! is an error, for its bytes would be seen by no one.
 
 use std::{
     collections::VecDeque,
@@ -25,6 +36,7 @@ use std::{
 use crate::{
     Error, Finding, Redactor, RuleSet,
     app::check::{self, Names, Outcome},
+    app::compress::{Format, SNIFF_MAX},
     app::keys::{Found, Keys, write_keys},
     app::policy::{MessagePolicy, PrintedName},
 };
@@ -122,17 +134,43 @@ impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
     fn report(&mut self, file: &mut FileScan) {
         for mut finding in file.redactor.take_findings() {
             file.place(&mut finding);
-            let index = *file.index.get_or_insert_with(|| {
-                self.names.push(file.name.clone());
-                self.names.len() - 1
-            });
-            let mut text = Vec::new();
-            // Writing to a Vec cannot fail.
-            let _ = check::write_finding(&mut text, &file.name, &finding, &self.names_of);
-            self.write(|out| out.write_all(&text).and_then(|()| out.flush()));
-            let found = Found { hash: finding.fingerprint, rule: finding.rule, mask: finding.mask };
-            self.keys.add(&[found], index);
+            let index = *file.index.get_or_insert_with(|| self.name_index(&file.name));
+            self.print(&file.name, index, finding);
         }
+    }
+
+    /// Scans the name of a file the diff adds: a key there is committed
+    /// too. Its findings are placed at `name`, within it.
+    fn report_name(&mut self, name: &[u8]) {
+        let mut scan = Redactor::new(Arc::clone(self.names_of.rules)).record_findings();
+        // A sink cannot fail to be written.
+        let _ = scan.feed(name, &mut io::sink()).and_then(|()| scan.finish(&mut io::sink()));
+        let printed = self.names_of.policy.printed_name(name);
+        for mut finding in scan.take_findings() {
+            finding.place = Some("name");
+            let index = self.name_index(&printed);
+            self.print(&printed, index, finding);
+        }
+    }
+
+    /// The index of `name` among the names of files with findings: the
+    /// last one's again when it is the same file (its name, then its
+    /// content).
+    fn name_index(&mut self, name: &PrintedName) -> usize {
+        if self.names.last().is_none_or(|last| last.text != name.text) {
+            self.names.push(name.clone());
+        }
+        self.names.len() - 1
+    }
+
+    /// Prints `finding` in the file `name` and counts its key.
+    fn print(&mut self, name: &PrintedName, index: usize, finding: Finding) {
+        let mut text = Vec::new();
+        // Writing to a Vec cannot fail.
+        let _ = check::write_finding(&mut text, name, &finding, &self.names_of);
+        self.write(|out| out.write_all(&text).and_then(|()| out.flush()));
+        let found = Found { hash: finding.fingerprint, rule: finding.rule, mask: finding.mask };
+        self.keys.add(&[found], index);
     }
 }
 
@@ -163,6 +201,12 @@ struct FileScan {
     adjacent: bool,
     /// Its index among the names of files with findings, once it has one.
     index: Option<usize>,
+    /// The first bytes of its new content, while they are gathered to
+    /// tell its format, and the new-side line that continues them.
+    head: Option<(Vec<u8>, u64)>,
+    /// Whether its format was told (or cannot be: its first line is not
+    /// in the diff).
+    told: bool,
 }
 
 impl FileScan {
@@ -192,6 +236,8 @@ impl FileScan {
 /// and the new-side line of the next one.
 #[derive(Clone, Copy, Debug)]
 struct Hunk {
+    /// `-0,0`: no old side, as `diff -N` shows a new file.
+    old_empty: bool,
     old_left: u64,
     new_left: u64,
     new_line: u64,
@@ -210,8 +256,56 @@ enum At {
     Header,
 }
 
+/// Which part of the input the lines outside hunks are in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Zone {
+    /// Before any diff line: a preamble.
+    #[default]
+    Start,
+    /// The mail or log text around a patch (`git format-patch`, `git log
+    /// -p`): a message, a diffstat, a signature.
+    Mail,
+    /// Among a diff's files: a line that looks like a hunk's is an error.
+    Diff,
+}
+
+/// What the line before was, for the lines that must follow one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Prev {
+    #[default]
+    Other,
+    /// A hunk's line (`+`, `-`, ` `).
+    HunkLine,
+    /// An old-side header (`--- `).
+    OldName,
+}
+
+/// What the headers of the file being read say.
+#[derive(Debug, Default)]
+struct Block {
+    /// `diff --git`: git's extended headers say what is added.
+    git: bool,
+    /// The name in `diff --git a/NAME b/NAME`, when both are the same.
+    git_name: Option<Vec<u8>>,
+    /// The name in `+++ NAME`.
+    new_name: Option<Vec<u8>>,
+    /// `deleted file mode` or `+++ /dev/null`.
+    deleted: bool,
+    /// `--- /dev/null`.
+    old_null: bool,
+    /// A hunk was read.
+    hunks: bool,
+    /// The last name scanned as added, not scanned twice.
+    scanned: Option<Vec<u8>>,
+}
+
 #[derive(Default)]
 struct Parser {
+    zone: Zone,
+    prev: Prev,
+    block: Block,
+    /// The line being read belongs to the first bytes of its file.
+    gather: bool,
     at: Option<At>,
     header: Vec<u8>,
     header_cut: bool,
@@ -274,13 +368,15 @@ impl Parser {
                     let file = self.file.as_mut().expect("an added line has a file");
                     file.redactor.feed(piece, &mut io::sink()).map_err(Error::Write)?;
                     file.fed += piece.len() as u64;
+                    self.gather_piece(piece);
                 }
+                At::Skip => self.gather_piece(piece),
                 At::Header => {
                     let room = HEADER_CAP.saturating_sub(self.header.len());
                     self.header_cut |= piece.len() > room;
                     self.header.extend_from_slice(&piece[..piece.len().min(room)]);
                 }
-                At::Skip | At::Start => {}
+                At::Start => {}
             }
             self.offset += piece.len() as u64;
             chunk = &chunk[piece.len()..];
@@ -293,6 +389,7 @@ impl Parser {
 
     /// Decides what a line is from its first byte.
     fn line_starts(&mut self, first: u8) -> Result<At, Error> {
+        self.gather = false;
         let Some(hunk) = &mut self.hunk else {
             return Ok(At::Header);
         };
@@ -301,7 +398,8 @@ impl Parser {
             b'-' => (1, 0),
             // Some tools strip the space of an empty context line.
             b' ' | b'\n' => (1, 1),
-            b'\\' => (0, 0),
+            // Told from the whole line: see `marker_line`.
+            b'\\' => return Ok(At::Header),
             other => {
                 return Err(Error::Diff(format!(
                     "not a unified diff: a hunk line starts with {:?} (byte {}); is the diff \
@@ -321,6 +419,13 @@ impl Parser {
         hunk.new_left -= new;
         let new_line = hunk.new_line;
         hunk.new_line += new;
+        if let Some((_, next)) = self.file.as_mut().and_then(|f| f.head.as_mut()) {
+            // The lines of a hunk follow one another in the new file.
+            if new == 1 {
+                self.gather = true;
+                *next += 1;
+            }
+        }
         if first != b'+' {
             return Ok(At::Skip);
         }
@@ -360,33 +465,56 @@ impl Parser {
                 check.report(file);
                 file.prune();
                 self.after_hunk_line();
+                self.prev = Prev::HunkLine;
+                self.head_full();
             }
             Some(At::Skip) => {
                 if let Some(file) = &mut self.file {
                     file.adjacent = false;
                 }
                 self.after_hunk_line();
+                self.prev = Prev::HunkLine;
+                self.head_full();
             }
             Some(At::Header) => {
                 let line = mem::take(&mut self.header);
                 let cut = mem::replace(&mut self.header_cut, false);
-                self.header_line(&line, cut, check)?;
+                let prev = mem::take(&mut self.prev);
+                self.header_line(&line, cut, prev, check)?;
             }
             Some(At::Start) | None => {}
         }
         Ok(())
     }
 
-    /// A line outside any hunk.
+    /// A line outside any hunk (or a hunk's `\` line), `prev` the kind of
+    /// the line before it.
     fn header_line<W: Write + ?Sized>(
         &mut self,
         line: &[u8],
         cut: bool,
+        prev: Prev,
         check: &mut DiffCheck<'_, W>,
     ) -> Result<(), Error> {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let matters = [&b"diff "[..], b"--- ", b"+++ ", b"@@", b"Binary files ", b"GIT binary"];
+        if line.starts_with(b"\\") {
+            return self.marker_line(line, prev);
+        }
+        if self.zone == Zone::Mail && !line.starts_with(b"diff ") {
+            // A message, a diffstat, a signature: nothing a file adds.
+            return Ok(());
+        }
+        let matters = [
+            &b"diff "[..],
+            b"--- ",
+            b"+++ ",
+            b"@@",
+            b"Binary files ",
+            b"GIT binary",
+            b"rename to ",
+            b"copy to ",
+        ];
         if cut && matters.iter().any(|m| line.starts_with(m)) {
             return Err(Error::Diff(format!(
                 "a diff header line longer than {} KiB (byte {})",
@@ -394,52 +522,251 @@ impl Parser {
                 self.offset
             )));
         }
-        if line.starts_with(b"diff ") || line.starts_with(b"--- ") {
-            self.is_diff = true;
+        if is_mail_start(line) {
             self.end_file(check)?;
-        } else if let Some(name) = line.strip_prefix(b"+++ ") {
+            self.zone = Zone::Mail;
+        } else if line.starts_with(b"diff ") {
             self.is_diff = true;
+            self.zone = Zone::Diff;
             self.end_file(check)?;
-            if let Some(name) = new_name(name) {
-                let rules = Arc::clone(check.names_of.rules);
-                self.file = Some(FileScan {
-                    name: check.names_of.policy.printed_name(&name),
-                    redactor: Redactor::new(rules).record_findings(),
-                    runs: VecDeque::new(),
-                    fed: 0,
-                    stream_line: 1,
-                    last_new_line: 0,
-                    adjacent: false,
-                    index: None,
-                });
+            self.block = Block::default();
+            if let Some(names) = line.strip_prefix(b"diff --git ") {
+                self.block.git = true;
+                self.block.git_name = git_name(names);
             }
+        } else if let Some(name) = line.strip_prefix(b"--- ") {
+            self.is_diff = true;
+            self.zone = Zone::Diff;
+            self.end_file(check)?;
+            if self.block.hunks {
+                // The next file of a diff with no `diff` lines.
+                self.block = Block::default();
+            }
+            self.block.old_null = name.starts_with(b"/dev/null");
+            self.prev = Prev::OldName;
+        } else if let Some(name) = line.strip_prefix(b"+++ ") {
+            if prev != Prev::OldName {
+                return Err(self.past_counts());
+            }
+            self.new_file(name, check)?;
         } else if line.starts_with(b"@@@") {
             return Err(Error::Diff(
                 "a combined diff (@@@), which --diff does not read; check each side's diff".into(),
             ));
         } else if line.starts_with(b"@@") {
-            self.hunk = Some(parse_hunk(line).ok_or_else(|| {
-                Error::Diff(format!(
-                    "not a unified diff: a malformed hunk header (byte {})",
-                    self.offset
-                ))
-            })?);
-            self.after_hunk_line();
-        } else if line.starts_with(b"Binary files ") || line.starts_with(b"GIT binary patch") {
-            // A binary file deleted adds nothing.
-            if !line.ends_with(b" and /dev/null differ") {
-                let shown = check.names_of.policy.printed_name(line).text;
-                self.refusals.push(format!(
-                    "a binary file, whose added bytes the diff does not show, was not checked \
-                     ({shown}); have git show them with git diff --text"
-                ));
-            }
+            self.hunk_header(line, check)?;
+        } else {
+            self.other_line(line, check)?;
         }
         Ok(())
     }
 
+    /// A `\` line: only `\ No newline at end of file`, right after a hunk's
+    /// line. Any other text would be seen by no one.
+    fn marker_line(&mut self, line: &[u8], prev: Prev) -> Result<(), Error> {
+        if self.zone == Zone::Mail && self.hunk.is_none() {
+            return Ok(());
+        }
+        if prev == Prev::HunkLine && line == b"\\ No newline at end of file" {
+            return Ok(());
+        }
+        Err(Error::Diff(format!(
+            "not a unified diff: a line that starts with \\ and is not \"\\ No newline at end of \
+             file\" right after a hunk's line (byte {}); a diff in another language? Run diff \
+             with LC_ALL=C",
+            self.offset
+        )))
+    }
+
+    /// A `+++ ` line: the file whose added lines follow.
+    fn new_file<W: Write + ?Sized>(
+        &mut self,
+        field: &[u8],
+        check: &mut DiffCheck<'_, W>,
+    ) -> Result<(), Error> {
+        self.is_diff = true;
+        self.end_file(check)?;
+        let Some(name) = new_name(field) else {
+            self.block.deleted = true;
+            return Ok(());
+        };
+        if self.block.old_null {
+            self.added_name(&name, check);
+        }
+        self.block.new_name = Some(name.clone());
+        let rules = Arc::clone(check.names_of.rules);
+        self.file = Some(FileScan {
+            name: check.names_of.policy.printed_name(&name),
+            redactor: Redactor::new(rules).record_findings(),
+            runs: VecDeque::new(),
+            fed: 0,
+            stream_line: 1,
+            last_new_line: 0,
+            adjacent: false,
+            index: None,
+            head: None,
+            told: false,
+        });
+        Ok(())
+    }
+
+    /// An `@@ ` line: a hunk starts.
+    fn hunk_header<W: Write + ?Sized>(
+        &mut self,
+        line: &[u8],
+        check: &mut DiffCheck<'_, W>,
+    ) -> Result<(), Error> {
+        let hunk = parse_hunk(line).ok_or_else(|| {
+            Error::Diff(format!(
+                "not a unified diff: a malformed hunk header (byte {})",
+                self.offset
+            ))
+        })?;
+        self.zone = Zone::Diff;
+        // `diff -N` shows a new file as one from an empty one.
+        if !self.block.git && !self.block.hunks && hunk.old_empty {
+            if let Some(name) = self.block.new_name.take() {
+                self.added_name(&name, check);
+            }
+        }
+        self.block.hunks = true;
+        // The new content's first bytes tell its format, as --check's do.
+        let head_goes_on = self.file.as_ref().and_then(|f| f.head.as_ref()).map(|h| h.1);
+        match head_goes_on {
+            Some(next) if next != hunk.new_line => self.tell_format(),
+            Some(_) => {}
+            None => {
+                if let Some(file) = self.file.as_mut().filter(|f| !f.told) {
+                    if hunk.new_line <= 1 && hunk.new_left > 0 {
+                        file.head = Some((Vec::new(), 1));
+                    } else {
+                        file.told = true;
+                    }
+                }
+            }
+        }
+        self.hunk = Some(hunk);
+        self.after_hunk_line();
+        Ok(())
+    }
+
+    /// Any other line outside a hunk.
+    fn other_line<W: Write + ?Sized>(
+        &mut self,
+        line: &[u8],
+        check: &mut DiffCheck<'_, W>,
+    ) -> Result<(), Error> {
+        let shown = || check.names_of.policy.printed_name(line).text;
+        if line.starts_with(b"Binary files ") || line.starts_with(b"GIT binary patch") {
+            self.zone = Zone::Diff;
+            // A binary file deleted adds nothing; the headers say so, not
+            // the line, which ends with a name.
+            if !self.block.deleted {
+                self.refusals.push(format!(
+                    "a binary file, whose added bytes the diff does not show, was not checked \
+                     ({}); have git show them with git diff --text",
+                    shown()
+                ));
+            }
+        } else if line.starts_with(b"Only in ")
+            || (line.starts_with(b"Files ") && line.ends_with(b" differ"))
+            || (line.starts_with(b"File ") && memchr::memmem::find(line, b" while file ").is_some())
+        {
+            self.refusals.push(format!(
+                "a file whose content the diff does not hold ({}); make the diff with diff -ruN, \
+                 or check the files with phx-redact --check",
+                shown()
+            ));
+        } else if line.starts_with(b"***") {
+            return Err(Error::Diff(format!(
+                "not a unified diff: a context diff (diff -c) line (byte {}); make it with diff -u",
+                self.offset
+            )));
+        } else if line.starts_with(b"deleted file mode ") {
+            self.block.deleted = true;
+        } else if line.starts_with(b"new file mode ") {
+            if let Some(name) = self.block.git_name.clone() {
+                self.added_name(&name, check);
+            }
+        } else if let Some(name) =
+            line.strip_prefix(b"rename to ").or_else(|| line.strip_prefix(b"copy to "))
+        {
+            let name = match name.strip_prefix(b"\"") {
+                Some(quoted) => unquote(quoted),
+                None => name.to_vec(),
+            };
+            self.added_name(&name, check);
+        } else if line == b"-- " {
+            // format-patch's signature: mail text follows.
+            self.end_file(check)?;
+            self.zone = Zone::Mail;
+        } else if self.zone == Zone::Diff && matches!(line.first(), Some(b'+' | b'-' | b' ' | b'!'))
+        {
+            return Err(self.past_counts());
+        }
+        Ok(())
+    }
+
+    fn past_counts(&self) -> Error {
+        Error::Diff(format!(
+            "not a unified diff: a line past the hunk's counts (byte {}): the diff is cut or its \
+             counts are wrong",
+            self.offset
+        ))
+    }
+
+    /// Scans `name`, a file's name the diff adds, once per file.
+    fn added_name<W: Write + ?Sized>(&mut self, name: &[u8], check: &mut DiffCheck<'_, W>) {
+        if self.block.scanned.as_deref() != Some(name) {
+            check.report_name(name);
+            self.block.scanned = Some(name.to_vec());
+        }
+    }
+
+    /// Keeps a piece of a line of the new content's first bytes.
+    fn gather_piece(&mut self, piece: &[u8]) {
+        if !self.gather {
+            return;
+        }
+        if let Some((head, _)) = self.file.as_mut().and_then(|f| f.head.as_mut()) {
+            let room = SNIFF_MAX.saturating_sub(head.len());
+            head.extend_from_slice(&piece[..piece.len().min(room)]);
+        }
+    }
+
+    /// Tells the format once enough first bytes are in.
+    fn head_full(&mut self) {
+        let full = self
+            .file
+            .as_ref()
+            .and_then(|f| f.head.as_ref())
+            .is_some_and(|h| h.0.len() >= SNIFF_MAX);
+        if full {
+            self.tell_format();
+        }
+    }
+
+    /// Tells the format of the file's new content from its first bytes: a
+    /// compressed file, or UTF-16 text, added as lines would look clean
+    /// whatever it holds.
+    fn tell_format(&mut self) {
+        let Some(file) = self.file.as_mut() else { return };
+        let Some((head, _)) = file.head.take() else { return };
+        file.told = true;
+        let format = Format::detect(&head);
+        if format != Format::Plain {
+            let name = &file.name.text;
+            self.refusals.push(format!(
+                "{name} adds {} content, which --diff cannot see into: check the file itself \
+                 with phx-redact --check {name}",
+                format.name()
+            ));
+        }
+    }
+
     /// Ends the current file's stream and reports what it still held.
     fn end_file<W: Write + ?Sized>(&mut self, check: &mut DiffCheck<'_, W>) -> Result<(), Error> {
+        self.tell_format();
         if let Some(mut file) = self.file.take() {
             file.redactor.finish(&mut io::sink()).map_err(Error::Write)?;
             check.report(&mut file);
@@ -468,6 +795,33 @@ impl Parser {
         }
         Ok(())
     }
+}
+
+/// Whether `line` starts the mail or log text around a patch: `From
+/// <hash> ` (`git format-patch`) or `commit <hash>` (`git log -p`).
+fn is_mail_start(line: &[u8]) -> bool {
+    let hash = |rest: &[u8], min: usize| {
+        let n = rest.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+        n >= min && matches!(rest.get(n), None | Some(b' '))
+    };
+    line.strip_prefix(b"From ").is_some_and(|rest| hash(rest, 40) && rest.len() > 40)
+        || line.strip_prefix(b"commit ").is_some_and(|rest| hash(rest, 40))
+}
+
+/// The name in `diff --git a/NAME b/NAME` when both sides are the same
+/// (as for a file added), git's `a/` and `b/` dropped.
+fn git_name(names: &[u8]) -> Option<Vec<u8>> {
+    // The same name twice, quoted alike: the space in the middle splits.
+    let mid = names.len() / 2;
+    if names.len().is_multiple_of(2) || names[mid] != b' ' {
+        return None;
+    }
+    let side = |half: &[u8], prefix: &[u8]| {
+        let name = half.strip_prefix(b"\"").map_or(half.to_vec(), unquote);
+        name.strip_prefix(prefix).map_or(name.clone(), <[u8]>::to_vec)
+    };
+    let new = side(&names[mid + 1..], b"b/");
+    (side(&names[..mid], b"a/") == new).then_some(new)
 }
 
 /// The new side's name in a `+++ ` header, or `None` for `/dev/null` (a
@@ -540,9 +894,14 @@ fn parse_hunk(line: &[u8]) -> Option<Hunk> {
             None => Some((r.parse().ok()?, 1)),
         }
     };
-    let (_, old_count) = range(old)?;
+    let (old_start, old_count) = range(old)?;
     let (new_start, new_count) = range(new)?;
-    Some(Hunk { old_left: old_count, new_left: new_count, new_line: new_start })
+    Some(Hunk {
+        old_empty: old_start == 0 && old_count == 0,
+        old_left: old_count,
+        new_left: new_count,
+        new_line: new_start,
+    })
 }
 
 #[cfg(test)]
@@ -567,5 +926,24 @@ mod tests {
         assert_eq!(new_name(b"b/a b.log\t").unwrap(), b"a b.log");
         assert_eq!(new_name(b"new.log\t2024-01-01 00:00:00").unwrap(), b"new.log");
         assert_eq!(new_name(b"/dev/null"), None);
+    }
+
+    #[test]
+    fn git_names_are_read_when_both_sides_agree() {
+        assert_eq!(git_name(b"a/x and /dev/null b/x and /dev/null").unwrap(), b"x and /dev/null");
+        assert_eq!(
+            git_name(b"\"a/caf\\303\\251\" \"b/caf\\303\\251\"").unwrap(),
+            "café".as_bytes()
+        );
+        assert_eq!(git_name(b"a/x b/y"), None);
+    }
+
+    #[test]
+    fn mail_text_starts_at_a_commit_hash() {
+        let hash = "0123456789abcdef0123456789abcdef01234567";
+        assert!(is_mail_start(format!("From {hash} Mon Sep 17 00:00:00 2001").as_bytes()));
+        assert!(is_mail_start(format!("commit {hash} (HEAD -> main)").as_bytes()));
+        assert!(!is_mail_start(b"From someone"));
+        assert!(!is_mail_start(b"commit 0123"));
     }
 }

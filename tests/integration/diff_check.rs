@@ -8,7 +8,7 @@ use std::{
     process::{Command, Stdio},
 };
 
-use crate::common::{bin, contains, peak_rss_kib, run, tool};
+use crate::common::{bin, contains, peak_rss_kib, pipe_through, run, tool};
 
 fn key(c: char) -> String {
     format!("phx_{}", c.to_string().repeat(40))
@@ -50,7 +50,13 @@ impl Repo {
     }
 
     fn write(&self, name: &str, content: &str) {
-        std::fs::write(self.path().join(name), content).unwrap();
+        self.write_bytes(name, content.as_bytes());
+    }
+
+    fn write_bytes(&self, name: &str, content: &[u8]) {
+        let path = self.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
     }
 
     /// The staged diff, as the hook reads it.
@@ -186,7 +192,10 @@ fn names_in_a_diff_are_unquoted_redacted_and_escaped() {
     let (code, out, err) = run(&["--check", "--diff"], diff.as_bytes());
     let out = String::from_utf8(out).unwrap();
     assert_eq!(code, 1, "{err}");
-    assert!(out.starts_with("café\\nphs_[REDACTED].log:1:1: phx: phx_...kkkk\n"), "{out}");
+    // The name of a file added is committed too: its key is a finding.
+    let expect = "café\\nphs_[REDACTED].log:name: phs: phs_...nnnn\n\
+                  café\\nphs_[REDACTED].log:1:1: phx: phx_...kkkk\n";
+    assert!(out.starts_with(expect), "{out}");
     assert!(!out.contains(&name_key));
     // A key in a binary file's header line is not printed either.
     let binary = format!(
@@ -282,4 +291,210 @@ fn the_pre_commit_framework_hook_passes_a_removal_and_refuses_an_addition() {
     assert!(!shown.contains(&k));
     let head = repo.git(&["log", "-1", "--format=%s"]);
     assert_eq!(head, b"remove the leaked key\n");
+}
+
+/// `--check --diff` of `diff`: (status, stdout, stderr), with no key in
+/// what is printed.
+fn check_diff(diff: &[u8], k: &str) -> (i32, String, String) {
+    let (code, out, err) = run(&["--check", "--diff"], diff);
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains(k) && !err.contains(k), "{out}{err}");
+    (code, out, err)
+}
+
+#[test]
+fn compressed_or_wide_content_added_is_refused_not_called_clean() {
+    let Some(repo) = Repo::new() else { return };
+    if tool("gzip", "gzip").is_none() {
+        return;
+    }
+    let k = key('k');
+    let text = format!("a {k}\n");
+    let utf16: Vec<u8> =
+        [0xff, 0xfe].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let cases = [
+        ("k.log.gz", pipe_through(&["gzip", "-c"], text.as_bytes()), "gzip"),
+        ("w.txt", utf16, "UTF-16"),
+    ];
+    for (name, bytes, format) in cases {
+        // A new file, and a file whose first line changes.
+        for step in ["new", "changed"] {
+            let mut content = bytes.clone();
+            if step == "changed" {
+                repo.write(name, "plain\nsecond\n");
+                repo.git(&["add", "-A"]);
+                repo.git(&["commit", "-qm", "plain"]);
+                content.extend_from_slice(b"\nsecond\n");
+            }
+            repo.write_bytes(name, &content);
+            repo.git(&["add", "-A"]);
+            let (code, _, err) = check_diff(&repo.staged(), &k);
+            assert_eq!(code, 2, "{name} {step}: {err}");
+            assert!(err.contains(format) && err.contains("--check"), "{name} {step}: {err}");
+            assert!(err.contains(name), "{name} {step}: {err}");
+            repo.git(&["rm", "-qrf", "--cached", "."]);
+            std::fs::remove_file(repo.path().join(name)).unwrap();
+            if step == "changed" {
+                repo.git(&["commit", "-qm", "gone"]);
+            }
+        }
+    }
+    // Binary bytes that are no format keep being scanned, as --check does.
+    let mut bin = vec![0u8, 1, 2, b'\n'];
+    bin.extend_from_slice(format!("{k}\n").as_bytes());
+    repo.write_bytes("b.bin", &bin);
+    repo.git(&["add", "-A"]);
+    let (code, out, err) = check_diff(&repo.staged(), &k);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.starts_with("b.bin:2:1: phx: phx_...kkkk\n"), "{out}");
+}
+
+#[test]
+fn a_diff_that_does_not_hold_what_it_adds_is_refused() {
+    let k = key('k');
+    // diff -ru: a new file is an "Only in" line, its content not shown.
+    if let Some(diff) = tool("diff", "diffutils") {
+        let dir = tempfile::tempdir().unwrap();
+        for (d, name, content) in
+            [("od", "a", "a\n"), ("nd", "a", "b\n"), ("nd", "s.txt", &format!("{k}\n")[..])]
+        {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+            std::fs::write(dir.path().join(d).join(name), content).unwrap();
+        }
+        let out = Command::new(diff).args(["-ru", "od", "nd"]).current_dir(dir.path()).output();
+        let out = out.unwrap().stdout;
+        assert!(contains(&out, b"Only in nd: s.txt"));
+        let (code, _, err) = check_diff(&out, &k);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("Only in") && err.contains("diff -ruN"), "{err}");
+    }
+    let head = "--- a/f\n+++ b/f\n";
+    let cases = [
+        (
+            "a context diff",
+            format!("*** f\n--- f\n***************\n*** 0 ****\n--- 1 ----\n+ {k}\n"),
+        ),
+        ("more added lines than counted", format!("{head}@@ -1,0 +1,1 @@\n+ok\n+{k}\n")),
+        ("no lines counted", format!("{head}@@ -1,0 +1,0 @@\n+{k}\n")),
+        ("a context line past the counts", format!("{head}@@ -0,0 +1 @@\n+ok\n {k}\n")),
+        ("a backslash line that is not git's", format!("{head}@@ -0,0 +1 @@\n\\{k}\n+ok\n")),
+        (
+            "a backslash line with no line before",
+            format!("{head}@@ -0,0 +1 @@\n+ok\n\\ No newline at end of file\n\\ {k}\n"),
+        ),
+    ];
+    for (what, diff) in cases {
+        let (code, _, err) = check_diff(diff.as_bytes(), &k);
+        assert_eq!(code, 2, "{what}: {err}");
+        assert!(err.starts_with("phx-redact: <stdin>: "), "{what}: {err}");
+    }
+    // git's own marker, after the last line of a hunk, is fine.
+    let diff = format!("{head}@@ -0,0 +1 @@\n+ok\n\\ No newline at end of file\n");
+    assert_eq!(check_diff(diff.as_bytes(), &k).0, 0);
+}
+
+#[test]
+fn format_patch_and_log_output_are_still_read() {
+    let Some(repo) = Repo::new() else { return };
+    let k = key('k');
+    repo.write("a.txt", "one\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "base"]);
+    // Messages with lines that look like hunk lines: bullets, indents.
+    repo.write("a.txt", "one\ntwo\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "two\n\n- a bullet\n+ a plus\n  indented\n*** stars ***\n"]);
+    repo.write("b.txt", &format!("x\n{k}\n"));
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "three\n\n- another bullet\n"]);
+    let series = repo.git(&["format-patch", "--stdout", "--cover-letter", "HEAD~2"]);
+    let (code, out, err) = check_diff(&series, &k);
+    assert_eq!((code, err.as_str()), (1, ""), "{out}");
+    assert!(out.starts_with("b.txt:2:1: phx: phx_...kkkk\n"), "{out}");
+    let (code, out, err) = check_diff(&repo.git(&["log", "-p", "HEAD~2.."]), &k);
+    assert_eq!((code, err.as_str()), (1, ""), "{out}");
+    // Without the key: clean.
+    let clean = repo.git(&["format-patch", "--stdout", "HEAD~2..HEAD~1"]);
+    assert_eq!(check_diff(&clean, &k), (0, String::new(), String::new()));
+}
+
+#[test]
+fn a_binary_file_is_deleted_by_its_header_not_by_its_name() {
+    let Some(repo) = Repo::new() else { return };
+    let k = key('k');
+    let mut bytes = vec![0u8];
+    bytes.extend_from_slice(format!("{k}\n").as_bytes());
+    repo.write_bytes("x and /dev/null", &bytes);
+    repo.git(&["add", "-A"]);
+    let diff = repo.git(&["diff", "--cached"]);
+    assert!(contains(&diff, b"and /dev/null differ"));
+    let (code, _, err) = check_diff(&diff, &k);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("binary file"), "{err}");
+}
+
+#[test]
+fn a_key_in_an_added_file_name_is_a_finding() {
+    let Some(repo) = Repo::new() else { return };
+    let n = format!("phs_{}", "n".repeat(40));
+    repo.write("old.txt", "hi\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "base"]);
+    // Added (with content, and empty), and renamed to.
+    repo.write(&format!("n_{n}.txt"), "hi\n");
+    repo.write(&format!("e_{n}.txt"), "");
+    repo.git(&["mv", "old.txt", &format!("r_{n}.txt")]);
+    repo.git(&["add", "-A"]);
+    let (code, out, err) = check_diff(&repo.staged(), &n);
+    assert_eq!(code, 1, "{err}");
+    for name in ["e", "n", "r"] {
+        let line = format!("{name}_phs_[REDACTED].txt:name: phs: phs_...nnnn\n");
+        assert!(out.contains(&line), "{name}:\n{out}");
+    }
+    assert!(out.contains("1 distinct key to rotate"), "{out}");
+    // A file named so that is only changed adds no name.
+    repo.git(&["commit", "-qm", "names"]);
+    repo.write(&format!("n_{n}.txt"), "hi\nthere\n");
+    repo.git(&["add", "-A"]);
+    assert_eq!(check_diff(&repo.staged(), &n), (0, String::new(), String::new()));
+    // Removing it passes too.
+    repo.git(&["rm", "-qf", &format!("n_{n}.txt")]);
+    assert_eq!(check_diff(&repo.staged(), &n).0, 0);
+}
+
+#[test]
+fn the_hook_command_sees_the_whole_commit_from_a_subdirectory() {
+    let Some(repo) = Repo::new() else { return };
+    let k = key('k');
+    // diff.relative shows only what is below the folder git runs in.
+    repo.git(&["config", "diff.relative", "true"]);
+    repo.write("sub/a.txt", "a\n");
+    repo.write("top.txt", &format!("{k}\n"));
+    repo.git(&["add", "-A"]);
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml");
+    let manifest = std::fs::read_to_string(manifest).unwrap();
+    let entries: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("entry: bash -o pipefail -c '"))
+        .collect();
+    assert_eq!(entries.len(), 2);
+    for entry in entries {
+        let script = entry.strip_suffix('\'').unwrap();
+        let path = format!(
+            "{}:{}",
+            bin().parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = Command::new("bash")
+            .args(["-o", "pipefail", "-c", script])
+            .current_dir(repo.path().join("sub"))
+            .env("PATH", path)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{shown}");
+        assert!(shown.starts_with("top.txt:1:1: phx: phx_...kkkk"), "{shown}");
+    }
 }
