@@ -1018,7 +1018,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (ValueError, TypeError) as e:
         print(f"phx-redact: {_say(str(e), _Rules())}", file=sys.stderr)
         return 2
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        # Not exit 1, which --check means "keys found".
+        print(
+            "phx-redact: the Spark job needs pyspark (and Java 17): "
+            "pip install './python[spark]'",
+            file=sys.stderr,
+        )
+        return 2
 
     # The console progress bar would mix with the findings on a terminal.
     builder = SparkSession.builder.appName("phx-redact").config(
