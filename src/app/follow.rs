@@ -474,6 +474,11 @@ pub fn follow<W: Write>(
 }
 
 impl Tail {
+    /// The followed file's name, which its copies start with.
+    fn stem(&self) -> &std::ffi::OsStr {
+        self.path.file_name().unwrap_or_default()
+    }
+
     /// Opens the file at start-up: where the state says, else at its end
     /// (or start); and renamed files the state says are owed.
     fn open_initial(
@@ -556,7 +561,7 @@ impl Tail {
     ) -> Option<Reader> {
         let copy = head
             .filter(|head| head.len > 0)
-            .and_then(|head| find_copy(folder, head, offset, open, self.refuse_links));
+            .and_then(|head| find_copy(folder, self.stem(), head, offset, open, self.refuse_links));
         let Some((file, identity, name)) = copy else {
             notice(
                 &self.path,
@@ -698,7 +703,8 @@ impl Tail {
         };
         // What it found of the old content was read: it stays found.
         let found = reader.redactor.take_findings();
-        let (copy, message) = reader.restart(&folder, &open, self.refuse_links);
+        let stem = self.path.file_name().unwrap_or_default();
+        let (copy, message) = reader.restart(&folder, stem, &open, self.refuse_links);
         self.found.extend(found);
         notice(&self.path, &message);
         self.rotated.extend(copy);
@@ -740,6 +746,7 @@ impl Reader {
     fn restart(
         &mut self,
         folder: &Path,
+        stem: &std::ffi::OsStr,
         open: &[Identity],
         refuse_links: bool,
     ) -> (Option<Reader>, String) {
@@ -750,7 +757,7 @@ impl Reader {
             .head
             .take()
             .filter(|head| head.len > 0)
-            .and_then(|head| find_copy(folder, &head, from, open, refuse_links))
+            .and_then(|head| find_copy(folder, stem, &head, from, open, refuse_links))
             .and_then(|(file, identity, name)| {
                 Some((Reader::new(file, identity, from, &rules, record)?, name))
             });
@@ -1102,20 +1109,38 @@ fn path_metadata(path: &Path, refuse_links: bool) -> io::Result<fs::Metadata> {
 }
 
 /// A copy of a truncated file beside it (copytruncate's `app.log.1`): a
-/// regular file of its folder, none of those in `open`, that starts with
-/// `head` and holds at least `from` bytes. Returns it with its name (the
-/// first in name order, if several).
+/// regular file of its folder named after it (`stem` and `.`, `-` or `_`:
+/// `app.log.1`, `app.log-20261205`), none of those in `open` nor the
+/// output (a follower writing into the log's folder would otherwise read
+/// its own output back as the copy, without end), that starts with `head`
+/// and holds at least `from` bytes. Returns it with its name (the first in
+/// name order, if several).
 fn find_copy(
     folder: &Path,
+    stem: &std::ffi::OsStr,
     head: &Head,
     from: u64,
     open: &[Identity],
     refuse_links: bool,
 ) -> Option<(File, Identity, PathBuf)> {
+    use std::os::unix::ffi::OsStrExt;
+    let stem = stem.as_bytes();
+    let named_after = |name: &std::ffi::OsStr| {
+        let name = name.as_bytes();
+        name.len() > stem.len()
+            && name.starts_with(stem)
+            && matches!(name[stem.len()], b'.' | b'-' | b'_')
+    };
+    let output = crate::app::inputs::FileId::of_stdout();
     let mut names: Vec<PathBuf> = fs::read_dir(folder)
         .ok()?
         .flatten()
+        .filter(|e| named_after(&e.file_name()))
         .filter(|e| e.metadata().is_ok_and(|m| m.is_file() && m.len() >= from))
+        .filter(|e| {
+            let as_input = crate::app::inputs::Input::Path(e.path());
+            output.is_none_or(|o| o.refuse_as_input(&as_input).is_ok())
+        })
         .filter(|e| e.metadata().is_ok_and(|m| !open.contains(&Identity::of(&m))))
         .map(|e| e.path())
         .collect();

@@ -1538,3 +1538,35 @@ fn a_kernel_pseudo_file_is_refused_at_once_not_read_in_a_loop() {
     assert!(out.stdout.is_empty());
     assert!(err.contains("is a kernel pseudo-file"), "{err}");
 }
+
+/// A follower writing its output into the log's own folder: after a
+/// copytruncate, that output starts as the log did, and was taken for the
+/// log's copy, so the follower read its own output back without end. A
+/// copy is now named after the log (`app.log.1`, `app.log-DATE`), and never
+/// the output.
+#[test]
+fn the_output_in_the_logs_folder_is_never_taken_for_its_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, out) = (dir.path().join("app.log"), dir.path().join("app.log.redacted"));
+    fs::write(&log, "one\ntwo\n").unwrap();
+    let mut child = Killer(
+        cmd()
+            .args(["--follow", "--from-start"])
+            .arg(&log)
+            .stdout(File::create(&out).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
+    wait_until("the first lines", || fs::read_to_string(&out).unwrap() == "one\ntwo\n");
+    append(&log, "three\n");
+    wait_until("the third line", || fs::read_to_string(&out).unwrap().ends_with("three\n"));
+    File::options().write(true).open(&log).unwrap().set_len(0).unwrap();
+    append(&log, "four\n");
+    wait_until("the fourth line", || fs::read_to_string(&out).unwrap().contains("four\n"));
+    // SAFETY: kill(2) with a pid this test spawned and has not reaped.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    let status = child.wait_for(DEADLINE, || {}).unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(fs::read_to_string(&out).unwrap(), "one\ntwo\nthree\nfour\n");
+}
