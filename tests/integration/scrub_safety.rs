@@ -620,7 +620,7 @@ fn in_place_by_a_user_who_cannot_keep_the_owner_or_group_is_refused() {
         assert_eq!(fs::read(&path).unwrap(), log);
         // The summary counts the bytes read, though the file failed.
         let summary = format!(
-            "0 files scanned, 0 changed, 0 tokens redacted, {} bytes read, 1 failed",
+            "1 files scanned, 0 changed, 0 tokens redacted, {} bytes read, 1 failed",
             log.len()
         );
         assert!(err.contains(&summary), "{err}");
