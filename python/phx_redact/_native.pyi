@@ -5,7 +5,7 @@ import array
 import mmap
 import os
 import sys
-from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple, Union, final, overload
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union, final, overload
 
 __all__ = [
     "RULESET_VERSION",
@@ -79,9 +79,20 @@ class Finding:
 
 @final
 class _RecordScan:
-    """The logging filter's fast path: whether a record may need redacting."""
+    """The logging filter's native half: renders a record and tells whether
+    it may need redacting, in one call."""
 
-    def __new__(cls, *, include_public: bool = False, patterns: Sequence[str] = ()) -> "_RecordScan": ...
+    def __new__(
+        cls,
+        *,
+        include_public: bool = False,
+        patterns: Sequence[str] = (),
+        slow: Optional[Callable[[Any], object]] = None,
+    ) -> "_RecordScan": ...
+    def filter(self, record: Any) -> bool:
+        """Renders ``record``'s message into ``msg`` (``args`` cleared); when
+        a field may hold a key, or the record has an exception or a message
+        that does not render, calls ``slow(record)``. Returns True."""
     def needs_redaction(self, fields: Dict[str, Any]) -> bool:
         """True when a name or value of ``fields`` holds a key, or is a value
         it cannot judge (anything but str, int, float, None, ``()``)."""

@@ -98,14 +98,41 @@ class RedactingFilter(logging.Filter):
         self.patterns = tuple(patterns)
         self.marker = marker
         self.keep_exc_info = keep_exc_info
+        # The walk over every field, for the records that need it. Kept
+        # apart from the filter, so that the native half holding it holds
+        # no reference back to the filter (no cycle for the collector).
+        self._fields = _FieldRedactor(include_public, self.patterns, marker, keep_exc_info)
+        # One native call per record renders it and tells whether any
+        # field may hold a key: most records hold none, and are then left
+        # as rendered; the others go to the walk.
+        self._scan = _RecordScan(
+            include_public=include_public, patterns=self.patterns, slow=self._fields.filter
+        )
+        if not name and type(self).filter is RedactingFilter.filter:
+            # The native call is the filter itself (logging calls
+            # `filter.filter(record)`): no Python frame per record.
+            self.filter = self._scan.filter  # type: ignore[method-assign]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redacts ``record`` in place; returns True (the record is kept)."""
+        if self.nlen and not super().filter(record):
+            return True
+        return self._scan.filter(record)
+
+
+class _FieldRedactor:
+    """The filter's walk over every field of a record."""
+
+    def __init__(
+        self, include_public: bool, patterns: tuple[str, ...], marker: str, keep_exc_info: bool
+    ) -> None:
+        self.include_public = include_public
+        self.patterns = patterns
+        self.marker = marker
+        self.keep_exc_info = keep_exc_info
         # Compiles the rules now: a bad pattern fails at configuration,
         # not at the first record.
         self._redact("")
-        # One native call per record tells whether any field may hold a
-        # key: most records hold none, and are then left as rendered.
-        self._needs_redaction = _RecordScan(
-            include_public=include_public, patterns=self.patterns
-        ).needs_redaction
         # Names and field names repeat: a call of the engine for each, at
         # each record, would cost several times the record itself.
         self._redact_name = functools.lru_cache(maxsize=1024)(self._redact)
@@ -118,10 +145,8 @@ class RedactingFilter(logging.Filter):
             marker=self.marker,
         )
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Redacts ``record`` in place; returns True (the record is kept)."""
-        if self.nlen and not super().filter(record):
-            return True
+    def filter(self, record: logging.LogRecord) -> None:
+        """Redacts every field of ``record`` in place."""
         record.msg = _render(record)
         record.args = ()
         if record.exc_info:
@@ -129,11 +154,7 @@ class RedactingFilter(logging.Filter):
                 record.exc_text = logging.Formatter().formatException(record.exc_info)
             if not self.keep_exc_info:
                 record.exc_info = None
-        # The fast path: a record none of whose fields (names or values)
-        # can hold a key, as the engine decides, is left as it is.
-        if self._needs_redaction(record.__dict__):
-            self._redact_fields(record)
-        return True
+        self._redact_fields(record)
 
     def _redact_fields(self, record: logging.LogRecord) -> None:
         """Redacts every field of ``record``: the message, then each other

@@ -11,6 +11,8 @@
 //! run. The stream functions take it back only to call the Python
 //! reader's `read` and the writer's `write`, once per 256 KiB.
 
+mod record;
+
 use std::{
     ffi::OsString,
     fs,
@@ -770,128 +772,6 @@ impl Redactor {
     }
 }
 
-/// Tells whether a log record may need redacting, in one call: the
-/// logging filter's fast path (`phx_redact.logging`). Most records hold no
-/// key; one call that scans all their fields costs less than a call of
-/// :func:`redact` for each of them.
-#[pyclass(frozen, module = "phx_redact._native", name = "_RecordScan")]
-struct RecordScan {
-    /// Whether the rules are the built-in ones only: their tokens are runs
-    /// of `[A-Za-z0-9_]` after a prefix, with no anchor nor look-around,
-    /// so a token can neither span a newline nor depend on where its text
-    /// ends, and the fields can be scanned as one text, newline-separated.
-    builtin: bool,
-    /// An engine, and a buffer for the fields' text, kept from call to
-    /// call: a new engine's buffers cost more than a record's scan. Taken
-    /// with the GIL held, which the call never lets go of.
-    scratch: Mutex<(Engine, Vec<u8>)>,
-}
-
-#[pymethods]
-impl RecordScan {
-    #[new]
-    #[pyo3(
-        signature = (*, include_public = false, patterns = Vec::new()),
-        text_signature = "(*, include_public=False, patterns=())"
-    )]
-    fn new(py: Python<'_>, include_public: bool, patterns: Vec<String>) -> PyResult<RecordScan> {
-        let rules = rules_for(py, include_public, &patterns, "default")?;
-        let scratch = Mutex::new((Engine::new(rules), Vec::with_capacity(1024)));
-        Ok(RecordScan { builtin: patterns.is_empty(), scratch })
-    }
-
-    /// True when a name or a value of `fields` (a record's `__dict__`)
-    /// holds a token, or is a value this cannot judge: anything but a
-    /// str, an int, a float, None or an empty tuple (the filter then
-    /// walks every field itself). False: nothing in the record to redact.
-    fn needs_redaction(&self, fields: &Bound<'_, PyDict>) -> PyResult<bool> {
-        let mut scratch = self.scratch.lock().unwrap_or_else(PoisonError::into_inner);
-        let (engine, text) = &mut *scratch;
-        text.clear();
-        let before = engine.stats().total_tokens();
-        let mut holds_token = |field: &[u8]| -> bool {
-            if self.builtin {
-                text.extend_from_slice(field);
-                text.push(b'\n');
-                return false;
-            }
-            let _ =
-                engine.feed(field, &mut io::sink()).and_then(|()| engine.finish(&mut io::sink()));
-            engine.stats().total_tokens() > before
-        };
-        let py = fields.py();
-        let (mut pos, mut name, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
-        // The dict is walked with PyDict_Next and its entries' types told
-        // by address: pyo3's iterator and type checks cost more than the
-        // scan of a record's few hundred bytes.
-        // SAFETY: with the GIL held, PyDict_Next gives borrowed references
-        // that stay valid while the dict is unchanged; nothing in the loop
-        // runs Python code that could change it.
-        while unsafe { pyo3::ffi::PyDict_Next(fields.as_ptr(), &mut pos, &mut name, &mut value) }
-            != 0
-        {
-            // SAFETY: `name` and `value` are live objects (above).
-            let (name, value) = unsafe {
-                (Bound::from_borrowed_ptr(py, name), Bound::from_borrowed_ptr(py, value))
-            };
-            for field in [value, name] {
-                match scanned_kind(&field) {
-                    Kind::Inert => {}
-                    Kind::Other => return Ok(true),
-                    Kind::Text => {
-                        // SAFETY: its type is exactly str.
-                        let text = unsafe { field.cast_into_unchecked::<PyString>() };
-                        let Some(text) = Utf8::of(&text)? else { return Ok(true) };
-                        if holds_token(text.as_bytes()) {
-                            return Ok(true);
-                        }
-                    }
-                }
-            }
-        }
-        if self.builtin {
-            let _ =
-                engine.feed(text, &mut io::sink()).and_then(|()| engine.finish(&mut io::sink()));
-        }
-        Ok(engine.stats().total_tokens() > before)
-    }
-}
-
-/// What [`RecordScan`] makes of a record's field.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// A str (exactly): scanned.
-    Text,
-    /// None, an int, a float, a bool or an empty tuple (exactly): holds no
-    /// key.
-    Inert,
-    /// Anything else: left to the filter's walk.
-    Other,
-}
-
-/// `value`'s [`Kind`], told by its type's address (subclasses are Other).
-fn scanned_kind(value: &Bound<'_, PyAny>) -> Kind {
-    use pyo3::ffi;
-    let ptr = value.as_ptr();
-    // SAFETY: `ptr` is a live object; of the interpreter's type objects
-    // only the addresses are taken.
-    unsafe {
-        let kind = ffi::Py_TYPE(ptr);
-        if kind == &raw mut ffi::PyUnicode_Type {
-            Kind::Text
-        } else if ptr == ffi::Py_None()
-            || kind == &raw mut ffi::PyLong_Type
-            || kind == &raw mut ffi::PyFloat_Type
-            || kind == &raw mut ffi::PyBool_Type
-            || (kind == &raw mut ffi::PyTuple_Type && ffi::PyTuple_Size(ptr) == 0)
-        {
-            Kind::Inert
-        } else {
-            Kind::Other
-        }
-    }
-}
-
 /// What a scrub did, as a dict.
 fn outcome_dict<'py>(py: Python<'py>, outcome: &Outcome) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
@@ -1395,7 +1275,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_stream, m)?)?;
     m.add_class::<Redactor>()?;
     m.add_class::<Finding>()?;
-    m.add_class::<RecordScan>()?;
+    m.add_class::<record::RecordScan>()?;
     m.add("RedactError", m.py().get_type::<RedactError>())?;
     m.add("RULESET_VERSION", phx_redact::rules::RULESET_VERSION)?;
     Ok(())

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import io
 import logging
+import multiprocessing
+import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import phx_redact
 import phx_redact.logging as redacting
-from conftest import Keys, run_cli
+from conftest import ALNUM, Keys, run_cli
+from test_logging import every_attribute_format
 from test_redact import oracle
 
 
@@ -166,3 +171,79 @@ def test_every_field_is_still_covered_with_custom_patterns(extra):
         log.removeHandler(handler)
     shown = repr(records[0].__dict__)
     assert "tok" not in shown.replace("[R]", "")
+
+
+# Where a key can sit in a record: each a way to build it with
+# makeRecord (and a thread or process renamed), so that the same call site
+# logs clean records first (their names then known clean by identity) and
+# then one whose field holds the key.
+FIELDS = ("msg", "arg", "name", "pathname", "func", "sinfo", "extra value", "extra name",
+          "thread", "process", "mapping arg")
+
+
+def make_record(log: logging.Logger, field: str, text: str) -> logging.LogRecord:
+    """A record whose `field` is `text`, every other field clean and the
+    same objects as at the previous call (names from constants)."""
+    name, path, func, msg, args = "cache.site", "/srv/app.py", "handler", "request %s", ("ok",)
+    extra, sinfo = {"user": "ann"}, None
+    if field == "msg":
+        msg = f"request {text} %s"
+    elif field == "arg":
+        args = (text,)
+    elif field == "mapping arg":
+        msg, args = "request %(v)s", ({"v": text},)
+    elif field == "name":
+        name = text
+    elif field == "pathname":
+        path = f"/srv/{text}.py"
+    elif field == "func":
+        func = text
+    elif field == "sinfo":
+        sinfo = f"Stack (most recent call last):\n  {text}"
+    elif field == "extra value":
+        extra = {"user": text}
+    elif field == "extra name":
+        extra = {text: "ann"}
+    return log.makeRecord(name, logging.WARNING, path, 7, msg, args, None, func, extra, sinfo)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    field=st.sampled_from(FIELDS),
+    prefix=st.sampled_from(("phx", "phs", "pha", "phr")),
+    body=st.text(alphabet=ALNUM, min_size=20, max_size=64),
+    before=st.text(alphabet="ab é✓/=_-.:", max_size=12),
+    warm=st.integers(0, 3),
+    long_name=st.booleans(),
+)
+def test_a_key_in_any_field_is_redacted_after_clean_records(
+    field, prefix, body, before, warm, long_name
+):
+    # One filter for every example: what it remembers of the clean
+    # records (names known clean by identity) must never hide a key that
+    # comes later, in a field that was clean before.
+    filt = SHARED_FILTER
+    log = logging.getLogger("cache.site")
+    key = f"{prefix}_{body}"
+    text = f"{before} {key} " + ("x" * 600 if long_name else "")
+    thread, process = threading.current_thread(), multiprocessing.current_process()
+    names = (thread.name, process.name)
+    try:
+        for _ in range(warm):
+            clean = make_record(log, field, "clean")
+            filt.filter(clean)
+            assert clean.getMessage().startswith("request ")
+        if field == "thread":
+            thread.name = text
+        elif field == "process":
+            process.name = text
+        record = make_record(log, field, text)
+    finally:
+        thread.name, process.name = names
+    filt.filter(record)
+    shown = repr(record.__dict__) + logging.Formatter(every_attribute_format([])).format(record)
+    assert key not in shown and body not in shown
+    assert f"{prefix}_[REDACTED]" in shown
+
+
+SHARED_FILTER = redacting.RedactingFilter()
