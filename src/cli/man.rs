@@ -33,7 +33,11 @@ const EXAMPLES: [(&str, &str); 7] = [
 pub fn page() -> std::io::Result<Vec<u8>> {
     let man = clap_mangen::Man::new(Args::command().after_help(None::<&str>));
     let mut page = Vec::new();
-    man.render_title(&mut page)?;
+    // The page's footer holds the version, which there is the crate's
+    // alone: the rule set's version, long enough to push the footer off
+    // the line, is in the VERSION section.
+    let title = clap_mangen::Man::new(Args::command().version(env!("CARGO_PKG_VERSION")));
+    title.render_title(&mut page)?;
     man.render_name_section(&mut page)?;
     man.render_synopsis_section(&mut page)?;
     man.render_description_section(&mut page)?;

@@ -231,4 +231,9 @@ fn the_man_page_has_examples_and_exit_status_and_renders_without_warnings() {
     // Justified: the spaces between words depend on the line.
     let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("2 on an error"), "{text}");
+    // The footer names the version whole (the rule set's, which once
+    // pushed it off the line, is in the VERSION section).
+    let footer = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let version = format!("phx-redact {}", env!("CARGO_PKG_VERSION"));
+    assert!(footer.contains(&version) && footer.ends_with("phx-redact(1)"), "{footer}");
 }
