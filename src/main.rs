@@ -1,7 +1,6 @@
 use std::{
     cell::Cell,
     io::{self, BufWriter, IsTerminal, Write},
-    os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
     process::ExitCode,
     sync::{
@@ -14,7 +13,9 @@ use std::{
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use phx_redact::{
-    Redactor, RuleSet, batch, check,
+    Redactor, RuleSet,
+    app::inputs::FileId,
+    batch, check,
     check::KeyList,
     cli::Config,
     cli::messages::{early_policy, policy, report, report_line, set_policy},
@@ -124,7 +125,7 @@ fn filter_run(
     stdio::widen_stdio_pipes();
     let mut redactor = Redactor::new(Arc::clone(rules));
     let failed = Cell::new(0);
-    let output = phx_redact::app::inputs::FileId::of_stdout();
+    let output = FileId::of_stdout();
     let result =
         filter::redact_inputs(&mut redactor, &inputs, threads, &mut out, output, |input, err| {
             failed.set(failed.get() + 1);
@@ -249,11 +250,8 @@ fn keys_out_is_no_input<'a>(
     keys_out: &Path,
     mut inputs: impl Iterator<Item = &'a Path>,
 ) -> anyhow::Result<()> {
-    let Ok(meta) = std::fs::metadata(keys_out) else { return Ok(()) };
-    let same = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| (m.dev(), m.ino()) == (meta.dev(), meta.ino()))
-    };
-    if inputs.any(same) {
+    let Some(id) = FileId::of_path(keys_out) else { return Ok(()) };
+    if inputs.any(|p| FileId::of_path(p) == Some(id)) {
         anyhow::bail!(phx_redact::Error::Usage(format!(
             "--keys-out {} is one of the inputs; nothing was written. Write the keys outside \
              the files being read",
@@ -291,7 +289,7 @@ fn follow_run(
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
     // A followed file that is the output would be read back without end.
-    if let Some(output) = phx_redact::app::inputs::FileId::of_stdout() {
+    if let Some(output) = FileId::of_stdout() {
         for path in paths {
             let input = Input::Path(path.clone());
             output.refuse_as_input(&input).with_context(|| path.display().to_string())?;

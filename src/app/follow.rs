@@ -110,7 +110,7 @@ use notify::{RecursiveMode, Watcher};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Error, Redactor, RuleSet, app::atomic::temp_in, app::filter::READ_SIZE,
+    Error, Redactor, RuleSet, app::atomic::temp_in, app::filter::READ_SIZE, app::inputs::FileId,
     app::policy::MessagePolicy, io::read_retrying,
 };
 
@@ -1131,16 +1131,13 @@ fn find_copy(
             && name.starts_with(stem)
             && matches!(name[stem.len()], b'.' | b'-' | b'_')
     };
-    let output = crate::app::inputs::FileId::of_stdout();
+    let output = FileId::of_stdout();
     let mut names: Vec<PathBuf> = fs::read_dir(folder)
         .ok()?
         .flatten()
         .filter(|e| named_after(&e.file_name()))
         .filter(|e| e.metadata().is_ok_and(|m| m.is_file() && m.len() >= from))
-        .filter(|e| {
-            let as_input = crate::app::inputs::Input::Path(e.path());
-            output.is_none_or(|o| o.refuse_as_input(&as_input).is_ok())
-        })
+        .filter(|e| output.is_none() || FileId::of_path(&e.path()) != output)
         .filter(|e| e.metadata().is_ok_and(|m| !open.contains(&Identity::of(&m))))
         .map(|e| e.path())
         .collect();

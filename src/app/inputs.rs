@@ -81,6 +81,11 @@ impl FileId {
         FileId::of_fd(io::stdout().as_fd())
     }
 
+    /// The identity of the regular file at `path` (links followed).
+    pub fn of_path(path: &Path) -> Option<FileId> {
+        FileId::of(&std::fs::metadata(path).ok()?)
+    }
+
     fn of(meta: &Metadata) -> Option<FileId> {
         meta.is_file().then(|| FileId { dev: meta.dev(), ino: meta.ino() })
     }
@@ -95,7 +100,7 @@ impl FileId {
     pub fn refuse_as_input(self, input: &Input) -> Result<(), crate::Error> {
         let same = match input {
             Input::Stdin => FileId::of_fd(io::stdin().as_fd()),
-            Input::Path(path) => std::fs::metadata(path).ok().as_ref().and_then(FileId::of),
+            Input::Path(path) => FileId::of_path(path),
         } == Some(self);
         if same {
             return Err(crate::Error::Usage(

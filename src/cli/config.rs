@@ -13,6 +13,7 @@ use crate::{
     app::compress::Levels,
     app::filter::{STDIN_ARG, is_stdin},
     app::follow::{self, FollowOptions},
+    app::inputs::FileId,
     app::scrub::Dest,
     app::walk::WalkOptions,
     engine::fingerprint::Fingerprinter,
@@ -335,8 +336,7 @@ impl Args {
     /// the fingerprint key, the rules file, the other side file), or a path
     /// inside the mirror, which the scrub would then write over.
     fn check_side_files(&self) -> Result<(), Error> {
-        use std::os::unix::fs::MetadataExt;
-        let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        let id = FileId::of_path;
         let findings = self.findings.as_deref().filter(|p| !is_stdin(p));
         let named: [(&str, Option<&Path>); 5] = [
             ("--state", self.state.as_deref()),
@@ -371,9 +371,7 @@ impl Args {
                 if self.files.iter().any(|f| id(f) == Some(this)) {
                     return refuse("is one of the inputs".into());
                 }
-                let as_input = crate::app::inputs::Input::Path(path.to_path_buf());
-                let output = crate::app::inputs::FileId::of_stdout();
-                if output.is_some_and(|o| o.refuse_as_input(&as_input).is_err()) {
+                if FileId::of_stdout() == Some(this) {
                     return refuse("is the standard output too".into());
                 }
             }
@@ -532,14 +530,12 @@ fn check_followable(files: &[PathBuf]) -> Result<(), Error> {
 /// cannot be read), and the follower would then follow its own saves, or
 /// read back its own output, without end.
 fn check_state_is_not_followed(state: &std::path::Path, files: &[PathBuf]) -> Result<(), Error> {
-    use std::os::unix::fs::MetadataExt;
-    let id = |path: &std::path::Path| std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
-    let Some(state_id) = id(state) else { return Ok(()) };
-    let output = crate::app::inputs::FileId::of_stdout();
-    let clash = files.iter().find(|f| id(f) == Some(state_id)).cloned().or_else(|| {
-        let as_input = crate::app::inputs::Input::Path(state.to_path_buf());
-        output.and_then(|o| o.refuse_as_input(&as_input).err()).map(|_| PathBuf::from("<stdout>"))
-    });
+    let Some(state_id) = FileId::of_path(state) else { return Ok(()) };
+    let clash = files
+        .iter()
+        .find(|f| FileId::of_path(f) == Some(state_id))
+        .cloned()
+        .or_else(|| (FileId::of_stdout() == Some(state_id)).then(|| PathBuf::from("<stdout>")));
     match clash {
         Some(clash) => Err(Error::Usage(format!(
             "--state {}: it is {} itself; give the state a file of its own",
