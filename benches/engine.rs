@@ -10,8 +10,10 @@ use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_mai
 use memchr::memmem;
 use phx_redact::{
     Redactor, RuleSet,
-    filter::READ_SIZE,
-    sample::{self, KeyGen},
+    testing::{
+        READ_SIZE,
+        sample::{self, KeyGen},
+    },
 };
 use regex::bytes::Regex;
 

@@ -12,6 +12,7 @@ fn main() {
 
     // A key that a careless debug line would otherwise leak (a fake one,
     // made at run time).
-    let key = phx_redact::sample::KeyGen::new(1).key("phx", phx_redact::sample::Era::Current);
+    let key = phx_redact::testing::sample::KeyGen::new(1)
+        .key("phx", phx_redact::testing::sample::Era::Current);
     tracing::info!(authorization = %format!("Bearer {key}"), "calling the PostHog API");
 }

@@ -83,16 +83,16 @@
 // rewrite the engine's hot path, which is kept exactly as benchmarked.
 #![allow(clippy::collapsible_if)]
 
-// The layers, each importing only from the ones above it: the engine (pure
+// The layers, each importing only from the ones below it: the engine (pure
 // computation), the I/O adapters (`std::io` around the engine), the
-// application (files, compression, walks, threads, follow mode) and the
-// command line. The last two exist only with the `cli` feature.
+// application (files, compression, walks, threads, follow mode: one folder
+// per job) and the command line. The last two exist only with the `cli`
+// feature. `tests/integration/floor_plan.rs` keeps the imports one way.
 pub(crate) mod engine;
 mod error;
 pub(crate) mod io;
 
 #[cfg(feature = "cli")]
-#[doc(hidden)]
 pub mod app;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
@@ -104,16 +104,23 @@ pub use error::Error;
 pub use io::RedactMakeWriter;
 pub use io::{RedactReader, RedactWriter};
 
-// The application's modules at their old paths, for the binary and the
-// integration tests; not part of the documented API.
+/// What the integration tests, benchmarks and fuzz target need beyond the
+/// public API: the sample-log generator and the sizes the drivers work in.
+/// Not part of the API.
 #[cfg(feature = "cli")]
 #[doc(hidden)]
-pub use app::{
-    batch, check, compress, diff_check, filter, follow, keys, policy, sample, scrub, stdio, walk,
-};
-#[cfg(feature = "cli")]
-#[doc(hidden)]
-pub use cli::exit_codes;
+pub mod testing {
+    pub use crate::app::{
+        atomic::TEMP_PREFIX,
+        filter::{
+            READ_SIZE,
+            readahead::AHEAD_SIZE,
+            segments::{EXTEND_MAX, SEGMENT, SEGMENTS_FROM},
+        },
+        formats::GZIP_BLOCK,
+        sample,
+    };
+}
 
 /// The README's examples run as doctests, so that they stay true.
 #[doc = include_str!("../README.md")]

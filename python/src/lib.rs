@@ -2,8 +2,8 @@
 //!
 //! The Python package `phx_redact` re-exports what is here; its docstrings
 //! are the user's documentation. Nothing here is a second implementation:
-//! the rules are built by the command line's own code
-//! ([`RuleArgs`](phx_redact::cli::config::RuleArgs)), `redact_file` is the
+//! the rules are built from the same options as the command line's
+//! ([`RuleOptions`]), `redact_file` is the
 //! mirror scrub of `--output-dir`, `check` is the audit of `--check`, and
 //! the streams go through the same passes.
 //!
@@ -23,15 +23,11 @@ use std::{
 };
 
 use phx_redact::{
-    Error, Finding as EngineFinding, Redactor as Engine, RuleSet,
+    Finding as EngineFinding, Redactor as Engine, RuleSet,
     app::{
-        check::{JsonFinding, rule_names},
-        compress::Levels,
-        filter::{self, Input},
-        policy::MessagePolicy,
-        scrub::{self, Dest, Outcome},
+        self, Dest, Error, Input, JsonFinding, Levels, MessagePolicy, RuleOptions,
+        ScrubOutcome as Outcome, rule_names,
     },
-    cli::{config::RuleArgs, messages::patterns_policy},
     fingerprint::KEY_ENV,
 };
 use pyo3::{
@@ -54,7 +50,7 @@ create_exception!(
 
 /// Bytes read from a Python reader, or written to a Python writer, per
 /// call: the engine's own read size.
-const CHUNK: usize = filter::READ_SIZE;
+const CHUNK: usize = app::READ_SIZE;
 
 /// The most compiled rule sets kept for reuse (see [`rules_for`]).
 const CACHED_RULE_SETS: usize = 32;
@@ -86,19 +82,16 @@ fn rules_for(
             return Ok(Arc::clone(rules));
         }
     }
-    let args = RuleArgs {
-        names: &[],
+    let args = RuleOptions {
         include_public,
-        patterns,
-        rules_file: None,
-        marker,
-        fingerprint_key: None,
+        patterns: patterns.to_vec(),
+        marker: marker.to_string(),
+        ..RuleOptions::default()
     };
     let rules = match py.detach(|| args.rule_set()) {
         Ok(rules) => Arc::new(rules),
         Err(err) => {
-            let custom = patterns.iter().map(|p| phx_redact::Rule::custom("pattern", p.clone()));
-            let policy = patterns_policy(custom.collect()).unwrap_or_else(MessagePolicy::builtin);
+            let policy = args.error_policy();
             return Err(PyValueError::new_err(policy.redact_str(&format!("{err:#}"))));
         }
     };
@@ -857,7 +850,7 @@ fn redact_file<'py>(
         _ => PathBuf::from("."),
     };
     let dest = Dest::Mirror { root };
-    let result = py.detach(|| scrub::scrub_file(&src, file_name, &dest, &rules, Levels::default()));
+    let result = py.detach(|| app::scrub_file(&src, file_name, &dest, &rules, Levels::default()));
     match result {
         Ok(outcome) => outcome_dict(py, &outcome),
         Err(err) => Err(py_error(&err, Some(&name), &policy)),
@@ -906,7 +899,7 @@ fn check(
     let result = py.detach(|| {
         let mut engine = Engine::new(Arc::clone(&rules)).record_findings();
         let mut buf = vec![0; CHUNK];
-        let result = filter::inspect_input(&mut engine, &input, &mut buf, |engine| {
+        let result = app::inspect_input(&mut engine, &input, &mut buf, |engine| {
             recorder.add(&engine.take_findings());
             false
         });
@@ -1192,7 +1185,7 @@ fn redact_stream<'py>(
     let result = py.detach(|| {
         let mut file = spool(&mut reader)?;
         let mut out = BufWriter::with_capacity(CHUNK, &mut writer);
-        let outcome = scrub::scrub_stored(&mut file, &mut out, &rules, Levels::default())?;
+        let outcome = app::scrub_stored(&mut file, &mut out, &rules, Levels::default())?;
         out.flush().map_err(Error::Write)?;
         Ok(outcome)
     });
@@ -1248,7 +1241,7 @@ fn check_stream(
     let result = py.detach(|| {
         let mut engine = Engine::new(Arc::clone(&rules)).record_findings();
         let mut buf = vec![0; CHUNK];
-        let result = filter::inspect_stream(&mut engine, &mut reader, &mut buf, |engine| {
+        let result = app::inspect_stream(&mut engine, &mut reader, &mut buf, |engine| {
             recorder.add(&engine.take_findings());
             false
         });

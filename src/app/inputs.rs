@@ -96,14 +96,14 @@ impl FileId {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Usage`] naming the fault when `input` is this file.
-    pub fn refuse_as_input(self, input: &Input) -> Result<(), crate::Error> {
+    /// [`crate::app::Error::Usage`] naming the fault when `input` is this file.
+    pub fn refuse_as_input(self, input: &Input) -> Result<(), crate::app::Error> {
         let same = match input {
             Input::Stdin => FileId::of_fd(io::stdin().as_fd()),
             Input::Path(path) => FileId::of_path(path),
         } == Some(self);
         if same {
-            return Err(crate::Error::Usage(
+            return Err(crate::app::Error::Usage(
                 "input file is output file: what is written would be read back without end; \
                  write the output to another file"
                     .into(),

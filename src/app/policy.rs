@@ -8,7 +8,7 @@
 //! shows, whichever rules the run applies.
 //!
 //! ```
-//! use phx_redact::{RuleSet, policy::MessagePolicy};
+//! use phx_redact::{RuleSet, app::MessagePolicy};
 //! use std::sync::Arc;
 //!
 //! // The run redacts phx_ keys only; its messages still hide a phc_ key.
@@ -215,6 +215,17 @@ fn push_escaped(out: &mut String, c: char) {
 fn builtin() -> Arc<RuleSet> {
     static BUILTIN: OnceLock<Arc<RuleSet>> = OnceLock::new();
     Arc::clone(BUILTIN.get_or_init(|| Arc::new(RuleSet::default_rules(true))))
+}
+
+/// The policy for messages about rules that may not compile (an error in
+/// one of them): the built-in rules and each of `rules` that compiles on
+/// its own, so that one bad rule does not drop the others. None when none
+/// compiles.
+pub(crate) fn patterns_policy(rules: Vec<Rule>) -> Option<MessagePolicy> {
+    let rules: Vec<Rule> =
+        rules.into_iter().filter(|rule| RuleSet::new(vec![rule.clone()]).is_ok()).collect();
+    let rules = RuleSet::new(rules).ok()?;
+    Some(MessagePolicy::new(&Arc::new(rules)))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! ever committed. The keys are random and belong to no one.
 //!
 //! ```
-//! use phx_redact::sample::{Era, KeyGen};
+//! use phx_redact::testing::sample::{Era, KeyGen};
 //!
 //! let mut keys = KeyGen::new(7);
 //! let key = keys.key("phx", Era::Current);

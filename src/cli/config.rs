@@ -7,17 +7,17 @@ use std::{
 };
 
 use super::args::Args;
+use crate::app::Error;
 use crate::{
-    Error, Rule, RuleSet,
-    app::batch::BatchOptions,
-    app::compress::Levels,
+    RuleSet,
+    app::RuleOptions,
     app::filter::{STDIN_ARG, is_stdin},
     app::follow::{self, FollowOptions},
+    app::formats::Levels,
     app::inputs::FileId,
     app::scrub::Dest,
-    app::walk::WalkOptions,
-    engine::fingerprint::Fingerprinter,
-    engine::rules::{BUILTIN_KINDS, HOLD_CAP, Options, PUBLIC_KIND, SECRET_KINDS, load_rules_file},
+    app::scrub::batch::BatchOptions,
+    app::scrub::walk::WalkOptions,
 };
 
 /// What to do, checked.
@@ -103,7 +103,7 @@ pub enum Config {
 
 impl Config {
     /// The rules of the run, if it applies any: what its messages are
-    /// redacted with too (see [`crate::policy`]).
+    /// redacted with too (see `app::policy`).
     pub fn rules(&self) -> Option<&Arc<RuleSet>> {
         match self {
             Config::Filter { rules, .. }
@@ -116,118 +116,16 @@ impl Config {
     }
 }
 
-/// The rule options of the command line, as given: what `--rule`,
-/// `--include-public`, `--pattern`, `--rules-file`, `--marker` and
-/// `--fingerprint-key` say. The Python module builds its rules through
-/// here too, so that its rules, their names and their order are the CLI's.
-#[derive(Clone, Copy, Debug)]
-pub struct RuleArgs<'a> {
-    /// `--rule` names; empty for the default (phx, phs, pha, phr).
-    pub names: &'a [String],
-    /// `--include-public`: add phc.
-    pub include_public: bool,
-    /// `--pattern` regexes, named pattern-1, pattern-2, ... in order.
-    pub patterns: &'a [String],
-    /// `--rules-file`.
-    pub rules_file: Option<&'a std::path::Path>,
-    /// `--marker`: a preset or a template.
-    pub marker: &'a str,
-    /// `--fingerprint-key` (else the environment variable, else unkeyed).
-    pub fingerprint_key: Option<&'a std::path::Path>,
-}
-
-impl RuleArgs<'_> {
-    /// The rules these options ask for, compiled.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Usage`] for an unknown rule name, no rules at all or a
-    /// fingerprint key that cannot be read; [`Error::Rule`] when a rule or
-    /// the marker is refused. No message quotes a custom rule's regex.
-    pub fn rule_set(&self) -> Result<RuleSet, Error> {
-        RuleSet::with_options(self.rules()?, self.options()?)
-    }
-
-    /// The rules asked for, in order: the built-in ones, then the
-    /// `--pattern` rules, then the rules file's.
-    fn rules(&self) -> Result<Vec<Rule>, Error> {
-        let mut names: Vec<&str> = if self.names.is_empty() {
-            SECRET_KINDS.to_vec()
-        } else {
-            let mut names = Vec::new();
-            for name in self.names {
-                match name.as_str() {
-                    "all" => names.extend(BUILTIN_KINDS),
-                    "none" => {}
-                    name if BUILTIN_KINDS.contains(&name) => names.push(name),
-                    other => {
-                        return Err(Error::Usage(format!(
-                            "--rule {other}: no such rule; known: {}, all, none",
-                            BUILTIN_KINDS.join(", ")
-                        )));
-                    }
-                }
-            }
-            names
-        };
-        if self.include_public {
-            names.push(PUBLIC_KIND);
-        }
-        let mut seen = Vec::new();
-        names.retain(|n| {
-            !seen.contains(n) && {
-                seen.push(*n);
-                true
-            }
-        });
-        let mut rules: Vec<Rule> = names.into_iter().filter_map(Rule::builtin).collect();
-        for (i, pattern) in self.patterns.iter().enumerate() {
-            rules.push(Rule::custom(format!("pattern-{}", i + 1), pattern.clone()));
-        }
-        if let Some(file) = self.rules_file {
-            rules.extend(load_rules_file(file)?);
-        }
-        if rules.is_empty() {
-            return Err(Error::Usage(
-                "no rules: --rule none needs --pattern or --rules-file".into(),
-            ));
-        }
-        Ok(rules)
-    }
-
-    /// The marker, the fingerprint key and the hold cap.
-    fn options(&self) -> Result<Options, Error> {
-        Ok(Options {
-            marker: self.marker.to_string(),
-            fingerprints: Fingerprinter::from_file_or_env(self.fingerprint_key)?,
-            hold_cap: HOLD_CAP,
-            markers_written: true,
-        })
-    }
-
-    /// The rules for an audit, which writes no marker: a marker a second
-    /// run could match is no reason to refuse them.
-    ///
-    /// # Errors
-    ///
-    /// As [`RuleArgs::rule_set`], but for a marker's second run.
-    pub fn audit_rule_set(&self) -> Result<RuleSet, Error> {
-        let rules = self.rules()?;
-        let options = Options { markers_written: false, ..self.options()? };
-        RuleSet::with_options(rules, options)
-    }
-}
-
 impl Args {
     /// The rules the arguments ask for, compiled.
     fn rule_set(&self) -> Result<RuleSet, Error> {
-        let args = RuleArgs {
-            names: &self.rules,
+        let args = RuleOptions {
+            names: self.rules.clone(),
             include_public: self.include_public,
-            patterns: &self.patterns,
-            rules_file: self.rules_file.as_deref(),
-            marker: &self.marker,
-            fingerprint_key: self.fingerprint_key.as_deref(),
+            patterns: self.patterns.clone(),
+            rules_file: self.rules_file.clone(),
+            marker: self.marker.clone(),
+            fingerprint_key: self.fingerprint_key.clone(),
         };
         // An audit writes no marker (--check alone: with --in-place or
         // --output-dir the arguments are refused further on).

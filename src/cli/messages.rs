@@ -4,12 +4,12 @@
 
 use std::{
     io::{self, Write},
-    sync::{Arc, PoisonError, RwLock},
+    sync::{PoisonError, RwLock},
 };
 
 use crate::{
-    Rule, RuleSet,
-    app::policy::{MessagePolicy, escape_controls},
+    Rule,
+    app::policy::{MessagePolicy, escape_controls, patterns_policy},
 };
 
 /// What every message is redacted with: the built-in rules and the custom
@@ -55,17 +55,6 @@ pub fn early_policy() -> Option<MessagePolicy> {
         }
     }
     patterns_policy(rules)
-}
-
-/// The policy for messages about rules that may not compile (an error in
-/// one of them): the built-in rules and each of `rules` that compiles on
-/// its own, so that one bad rule does not drop the others. None when none
-/// compiles.
-pub fn patterns_policy(rules: Vec<Rule>) -> Option<MessagePolicy> {
-    let rules: Vec<Rule> =
-        rules.into_iter().filter(|rule| RuleSet::new(vec![rule.clone()]).is_ok()).collect();
-    let rules = RuleSet::new(rules).ok()?;
-    Some(MessagePolicy::new(&Arc::new(rules)))
 }
 
 /// Prints an error on stderr, redacted too: a file name or a message can

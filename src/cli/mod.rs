@@ -1,11 +1,15 @@
 //! The command line: arguments and the configuration they become, the
-//! exit statuses, and the message printer.
+//! exit statuses, the message printer, and one runner per job. Its one
+//! public item is [`main`], which the binary calls.
 
-pub mod args;
-pub mod config;
-pub mod exit_codes;
-pub mod man;
-pub mod messages;
+pub(crate) mod args;
+pub(crate) mod config;
+pub(crate) mod exit_codes;
+mod jobs;
+pub(crate) mod man;
+pub(crate) mod messages;
+mod run;
 
-pub use args::Args;
-pub use config::Config;
+pub(crate) use args::Args;
+pub(crate) use config::Config;
+pub use run::main;

@@ -73,7 +73,7 @@ use crate::{
 /// How many bytes of a new chunk are copied behind held-back bytes at a
 /// time, to scan across the boundary. Held-back runs are short, so one
 /// round almost always resolves them.
-// Used by the drivers that read a file on several threads (`app::segments`).
+// Used by the drivers that read a file on several threads (`app::filter::segments`).
 #[cfg(feature = "cli")]
 mod resume;
 

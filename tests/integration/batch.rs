@@ -14,7 +14,7 @@ use std::{
 };
 
 use flate2::{Compression, read::MultiGzDecoder, write::GzEncoder};
-use phx_redact::sample;
+use phx_redact::testing::sample;
 
 use crate::common::{cmd, oracle};
 

@@ -3,7 +3,7 @@
 
 use std::{collections::BTreeMap, fs, io::Write};
 
-use phx_redact::sample::{self, Era, KeyGen};
+use phx_redact::testing::sample::{self, Era, KeyGen};
 use regex::bytes::Regex;
 
 use crate::common::{TOKEN, holds_a_token, run};

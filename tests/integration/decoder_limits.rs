@@ -6,7 +6,7 @@
 
 use std::{fs, path::Path, process::Command};
 
-use phx_redact::sample::{Era, KeyGen};
+use phx_redact::testing::sample::{Era, KeyGen};
 
 use crate::common::tool;
 

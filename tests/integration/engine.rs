@@ -3,7 +3,7 @@
 
 use phx_redact::{
     RuleSet,
-    sample::{self, Era, KeyGen},
+    testing::sample::{self, Era, KeyGen},
 };
 use proptest::prelude::*;
 

@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use phx_redact::sample::{self, Era, KeyGen};
+use phx_redact::testing::sample::{self, Era, KeyGen};
 
 use crate::common::{cmd, contains, oracle, peak_rss_kib, run};
 

@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use phx_redact::sample::{Era, KeyGen};
+use phx_redact::testing::sample::{Era, KeyGen};
 
 use crate::common::{cmd, holds_a_token, oracle, run, tool};
 
@@ -876,7 +876,7 @@ fn signal_pending(pid: u32, signal: i32) -> bool {
 fn a_second_sigterm_ends_a_follower_that_a_stalled_reader_blocks() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
-    fs::write(&log, phx_redact::sample::log(65, 200_000, 10)).unwrap();
+    fs::write(&log, phx_redact::testing::sample::log(65, 200_000, 10)).unwrap();
     // Its output is a pipe nobody reads: the first write past the pipe's
     // size blocks for good, and with it the first signal's orderly stop.
     let child = Command::new(crate::common::bin())

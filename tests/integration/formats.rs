@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use phx_redact::sample;
+use phx_redact::testing::sample;
 
 use crate::common::{cmd, contains, oracle};
 

@@ -11,7 +11,7 @@ use std::{
     process::{Command, Output},
 };
 
-use phx_redact::sample::{Era, KeyGen};
+use phx_redact::testing::sample::{Era, KeyGen};
 
 use crate::common::{cmd, contains, run, tool};
 

@@ -11,12 +11,8 @@ use std::{
     thread,
 };
 
-use phx_redact::{
-    app::{
-        readahead::AHEAD_SIZE,
-        segments::{EXTEND_MAX, SEGMENT, SEGMENTS_FROM},
-    },
-    filter::READ_SIZE,
+use phx_redact::testing::{
+    AHEAD_SIZE, EXTEND_MAX, READ_SIZE, SEGMENT, SEGMENTS_FROM,
     sample::{self, Era, KeyGen},
 };
 use regex::bytes::{Captures, Regex};

@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use phx_redact::sample::{Era, KeyGen};
+use phx_redact::testing::sample::{Era, KeyGen};
 
 use crate::common::{cmd, holds_a_token, run};
 

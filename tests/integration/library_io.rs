@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 
 use phx_redact::{
     RedactReader, RedactWriter,
-    sample::{Era, KeyGen},
+    testing::sample::{Era, KeyGen},
 };
 
 use crate::common::{contains, rules};

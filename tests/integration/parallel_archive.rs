@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use phx_redact::{compress::GZIP_BLOCK, sample};
+use phx_redact::testing::{GZIP_BLOCK, sample};
 
 use crate::common::{cmd, oracle};
 

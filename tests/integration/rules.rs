@@ -7,7 +7,7 @@ use phx_redact::{
     Redactor, Rule, RuleSet,
     fingerprint::Fingerprinter,
     rules::Options,
-    sample::{Era, KeyGen},
+    testing::sample::{Era, KeyGen},
 };
 use proptest::prelude::*;
 use regex::bytes::Regex;

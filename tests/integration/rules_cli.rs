@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use phx_redact::sample::{Era, KeyGen};
+use phx_redact::testing::sample::{Era, KeyGen};
 
 use crate::common::{holds_a_token, run};
 

@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use phx_redact::sample;
+use phx_redact::testing::sample;
 
 use crate::common::{cmd, oracle};
 
@@ -489,7 +489,7 @@ fn a_link_made_inside_the_mirror_during_a_run_is_not_written_through() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !fs::read_dir(&mirror).unwrap().any(|e| {
-        e.unwrap().file_name().to_string_lossy().starts_with(phx_redact::scrub::TEMP_PREFIX)
+        e.unwrap().file_name().to_string_lossy().starts_with(phx_redact::testing::TEMP_PREFIX)
     }) {
         assert!(Instant::now() < deadline, "no temporary file appeared");
         std::thread::yield_now();
@@ -658,7 +658,7 @@ fn temps_in(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(phx_redact::scrub::TEMP_PREFIX))
+        .filter(|n| n.starts_with(phx_redact::testing::TEMP_PREFIX))
         .collect()
 }
 

@@ -1,7 +1,7 @@
 //! A stream scanned in pieces at once: a redactor started part-way through
 //! a stream, and joined to the one that scanned the bytes before.
 //!
-//! A driver that reads one file on several threads (`app::segments`) gives
+//! A driver that reads one file on several threads (`app::filter::segments`) gives
 //! each thread a piece that begins at a line's start, and a redactor made
 //! by [`Redactor::resume_at`] there. That redactor starts as one starts a
 //! stream, searching with nothing held, but for what a stream's start does

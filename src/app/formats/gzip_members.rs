@@ -1,6 +1,6 @@
 //! gzip read member by member, every member's header parsed here rather
 //! than inside flate2: its free fields (FEXTRA, FNAME, FCOMMENT) stream to
-//! the metadata scanner (see [`meta_scan`](crate::app::meta_scan))
+//! the metadata scanner (see [`meta_scan`](crate::app::formats::meta_scan))
 //! whatever their length, which flate2 would gather whole in memory and
 //! never show but the first member's. The deflate data between header and
 //! trailer goes through flate2's raw decoder, and is checked against the
@@ -10,7 +10,7 @@ use std::io::{self, BufRead, Read};
 
 use flate2::{Crc, bufread::DeflateDecoder};
 
-use crate::app::meta_scan::MetaSink;
+use crate::app::formats::meta_scan::MetaSink;
 
 const FHCRC: u8 = 0x02;
 const FEXTRA: u8 = 0x04;

@@ -55,7 +55,7 @@ impl Write for RawStdout {
 }
 
 /// Standard input without std's buffer or lock, so that it can be read on
-/// a thread of its own ([`ReadAhead`](crate::app::readahead::ReadAhead)).
+/// a thread of its own ([`ReadAhead`](crate::app::filter::readahead::ReadAhead)).
 /// Nothing else in the process reads standard input while it is in use.
 pub struct RawStdin(ManuallyDrop<File>);
 
@@ -119,7 +119,7 @@ impl<W: Write> Write for PerRead<W> {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         if self.held.is_empty() && buf.len() >= self.held.capacity() {
             // A whole read's output in one piece (a segment's, see
-            // `app::segments`): one write, without copying it first.
+            // `app::filter::segments`): one write, without copying it first.
             return self.inner.write_all(buf);
         }
         self.held.extend_from_slice(buf);

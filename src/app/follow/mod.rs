@@ -109,8 +109,9 @@ use std::{
 use notify::{RecursiveMode, Watcher};
 use serde::{Deserialize, Serialize};
 
+use crate::app::Error;
 use crate::{
-    Error, Redactor, RuleSet, app::atomic::temp_in, app::filter::READ_SIZE, app::inputs::FileId,
+    Redactor, RuleSet, app::atomic::temp_in, app::filter::READ_SIZE, app::inputs::FileId,
     app::policy::MessagePolicy, io::read_retrying,
 };
 
@@ -1019,7 +1020,7 @@ impl Findings {
             Box::new(file)
         };
         let policy = MessagePolicy::new(rules);
-        let rule_names = crate::app::check::rule_names(rules, &policy);
+        let rule_names = crate::app::audit::rule_names(rules, &policy);
         Ok(Some(Findings { out, rules: Arc::clone(rules), policy, rule_names }))
     }
 
@@ -1037,7 +1038,7 @@ impl Findings {
         let mut text = Vec::new();
         for f in &found {
             let mut line =
-                crate::app::check::JsonFinding::new(&name.json, f, &self.rules, &self.rule_names);
+                crate::app::audit::JsonFinding::new(&name.json, f, &self.rules, &self.rule_names);
             line.path_base64 = name.json_base64.as_deref();
             serde_json::to_writer(&mut text, &line).map_err(|e| Error::Write(e.into()))?;
             text.push(b'\n');

@@ -33,11 +33,12 @@ use std::{
     sync::Arc,
 };
 
+use crate::app::Error;
 use crate::{
-    Error, Finding, Redactor, RuleSet,
-    app::check::{self, Names, Outcome},
-    app::compress::{Format, SNIFF_MAX},
-    app::keys::{Found, Keys, write_keys},
+    Finding, Redactor, RuleSet,
+    app::audit::keys::{Found, Keys, write_keys},
+    app::audit::{self, Names, Outcome},
+    app::formats::{Format, SNIFF_MAX},
     app::policy::{MessagePolicy, PrintedName},
 };
 
@@ -59,7 +60,7 @@ pub struct DiffCheck<'a, W: Write + ?Sized> {
 
 impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
     /// A check under `rules` that prints through `policy` (its rules'
-    /// names as `rule_names`, see [`check::rule_names`]).
+    /// names as `rule_names`, see [`audit::rule_names`]).
     pub fn new(
         rules: &'a Arc<RuleSet>,
         policy: &'a MessagePolicy,
@@ -103,7 +104,7 @@ impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
         self.failures += 1;
         if self.names_of.json {
             let policy = self.names_of.policy;
-            self.write(|out| check::write_json_error(out, &name.json, error, policy));
+            self.write(|out| audit::write_json_error(out, &name.json, error, policy));
         }
         self.write(|out| out.flush());
         on_error(&name.text, error);
@@ -167,7 +168,7 @@ impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
     fn print(&mut self, name: &PrintedName, index: usize, finding: Finding) {
         let mut text = Vec::new();
         // Writing to a Vec cannot fail.
-        let _ = check::write_finding(&mut text, name, &finding, &self.names_of);
+        let _ = audit::write_finding(&mut text, name, &finding, &self.names_of);
         self.write(|out| out.write_all(&text).and_then(|()| out.flush()));
         let found = Found { hash: finding.fingerprint, rule: finding.rule, mask: finding.mask };
         self.keys.add(&[found], index);

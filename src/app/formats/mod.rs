@@ -8,6 +8,11 @@
 //! [`Format::Unsupported`]: its bytes are never scanned as text, for they
 //! would look clean whatever they hold, and never rewritten.
 
+pub(crate) mod gzip_blocks;
+mod gzip_members;
+pub(crate) mod meta_scan;
+mod zstd_frames;
+
 use std::{
     io::{self, BufRead, Read, Write},
     rc::Rc,
@@ -15,13 +20,10 @@ use std::{
 
 use flate2::Compression;
 
-pub use crate::app::gzip_blocks::{GZIP_BLOCK, GzBlocks};
-pub use crate::app::zstd_frames::ZSTD_WINDOW_MAX;
-use crate::app::{
-    gzip_members::GzMembers,
-    meta_scan::MetaSink,
-    zstd_frames::{ZSTD_WINDOW_LOG_MAX, ZstdFrames},
-};
+pub use gzip_blocks::{GZIP_BLOCK, GzBlocks};
+use gzip_members::GzMembers;
+use meta_scan::MetaSink;
+use zstd_frames::{ZSTD_WINDOW_LOG_MAX, ZstdFrames};
 
 /// How a file's bytes are stored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -615,7 +617,7 @@ impl<R: BufRead> Read for XzLimited<R> {
             io::Error::other(OverLimit(format!(
                 "xz data that needs more than phx-redact's limit of {} to decode (its \
                  dictionary is larger than the 64 MiB of xz -9)",
-                crate::app::zstd_frames::size(XZ_MEMORY_MAX)
+                crate::app::formats::zstd_frames::size(XZ_MEMORY_MAX)
             )))
         })
     }
@@ -995,7 +997,7 @@ mod tests {
 
     #[test]
     fn zstd_writes_the_same_bytes_for_any_number_of_threads() {
-        let log = crate::sample::log(5, 200_000, 50);
+        let log = crate::app::sample::log(5, 200_000, 50);
         let write = |threads: usize| {
             let levels = Levels { threads, ..Levels::default() };
             let mut encoder = Encoder::new(Format::Zstd, Vec::new(), levels).unwrap();

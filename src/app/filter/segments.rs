@@ -36,7 +36,8 @@ use std::{
     sync::mpsc,
 };
 
-use crate::{Error, Redactor, io::READ_SIZE};
+use crate::app::Error;
+use crate::{Redactor, io::READ_SIZE};
 
 /// A segment's nominal length: one write of output each. Small enough that
 /// the segments in flight, one per thread with its output and (for the
@@ -187,7 +188,7 @@ pub(crate) fn pump_segments<W: Write + ?Sized>(
     // the file grew by.
     file.seek(SeekFrom::Start(redactor.position())).map_err(Error::Read)?;
     let mut rest = BufReader::with_capacity(READ_SIZE, &*file);
-    super::filter::pump_buffered(redactor, &mut rest, None, out, flush_each, stop)
+    super::pump_buffered(redactor, &mut rest, None, out, flush_each, stop)
 }
 
 /// Reads and scans segment `k` of `file` (see the module docs).

@@ -8,10 +8,13 @@
 //! findings of one read per input in flight and one entry per distinct key
 //! (at most [`MAX_KEYS`] of them, each naming at most [`MAX_FILES`]
 //! inputs), never all findings. The list of keys is
-//! [`crate::app::keys`]'s, which a scrub prints too.
+//! [`crate::app::audit::keys`]'s, which a scrub prints too.
 //!
 //! Every name, rule name and message printed passes through the
 //! [`MessagePolicy`] of the rules.
+
+pub mod diff;
+pub mod keys;
 
 use std::{
     fs,
@@ -26,14 +29,15 @@ use std::{
 
 use serde::Serialize;
 
+use crate::app::Error;
 use crate::{
-    Error, Finding, Redactor, RuleSet,
+    Finding, Redactor, RuleSet,
+    app::audit::keys::{Found, Keys, rule_name, write_keys},
     app::filter::{self, Input, READ_SIZE},
-    app::keys::{Found, Keys, rule_name, write_keys},
     app::policy::{MessagePolicy, PrintedName},
 };
 
-pub use crate::app::keys::{Key, KeyList, MAX_FILES, MAX_KEYS};
+pub use crate::app::audit::keys::KeyList;
 
 /// How to check.
 #[derive(Clone, Copy, Debug)]
@@ -174,7 +178,8 @@ fn check_inputs<W: Write + ?Sized>(
     let mut names = vec![PrintedName::default(); inputs.len()];
     let mut failures = 0;
     let mut unrecorded = 0;
-    let workers = options.threads.clamp(1, inputs.len().clamp(1, crate::app::batch::MAX_THREADS));
+    let workers =
+        options.threads.clamp(1, inputs.len().clamp(1, crate::app::scrub::batch::MAX_THREADS));
     let next_input = AtomicUsize::new(0);
     let failed = out.failed;
     // One worker leaves cores for reading: ahead on a thread of its own,

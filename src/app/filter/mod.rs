@@ -1,6 +1,10 @@
 //! The filter driver: inputs (stdin or files) through a [`Redactor`] to one
 //! output, like `cat`.
 
+pub mod readahead;
+pub mod segments;
+pub mod stdio;
+
 use std::{
     fs::File,
     io::{self, BufRead, BufReader, Read, Write},
@@ -9,20 +13,20 @@ use std::{
     sync::Arc,
 };
 
+use crate::app::Error;
 use crate::{
-    Error, Redactor, RuleSet,
-    app::compress::{self, Format},
+    Redactor, RuleSet,
+    app::formats::{self, Format},
 };
 
 use crate::app::{
+    formats::meta_scan::{MetaScan, MetaSink},
     inputs::{FileId, open_nonblocking},
-    meta_scan::{MetaScan, MetaSink},
-    readahead::ReadAhead,
-    segments,
-    stdio::RawStdin,
 };
 pub use crate::io::READ_SIZE;
 use crate::io::read_retrying;
+use readahead::ReadAhead;
+use stdio::RawStdin;
 
 pub use crate::app::inputs::{Input, STDIN_ARG, is_stdin};
 
@@ -158,7 +162,7 @@ fn decode_layers<'a, R: BufRead + 'a>(
     meta: &MetaSink,
 ) -> Result<(Box<dyn Read + 'a>, Vec<Format>), Error> {
     let mut decoded =
-        compress::decoder(format, reader, meta).map_err(|e| Error::corrupt(format, e))?;
+        formats::decoder(format, reader, meta).map_err(|e| Error::corrupt(format, e))?;
     let mut layers = vec![format];
     if format == Format::Plain {
         return Ok((decoded, layers));
@@ -173,7 +177,7 @@ fn decode_layers<'a, R: BufRead + 'a>(
             return Err(Error::Unsupported { format: "deeply nested compressed" });
         }
         let rest = BufReader::with_capacity(READ_SIZE, rest);
-        decoded = compress::decoder(inner, rest, meta).map_err(|e| Error::corrupt(inner, e))?;
+        decoded = formats::decoder(inner, rest, meta).map_err(|e| Error::corrupt(inner, e))?;
         layers.push(inner);
     }
 }
@@ -186,12 +190,12 @@ pub(super) struct Members<R> {
     inner: R,
     /// The first 512 bytes, until they tell whether this is an archive.
     head: Vec<u8>,
-    walk: Option<compress::MemberWalk>,
+    walk: Option<formats::MemberWalk>,
 }
 
 /// The format of an archive's member that cannot be read as text.
 #[derive(Debug)]
-struct MemberFormat(Format, compress::Archive);
+struct MemberFormat(Format, formats::Archive);
 
 impl std::fmt::Display for MemberFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -212,8 +216,8 @@ impl<R> Members<R> {
             data = &data[take..];
             // Told from 512 bytes, or from all of a shorter content.
             if self.head.len() == 512 || at_end {
-                if let Some(archive) = compress::Archive::detect(&self.head) {
-                    let mut walk = compress::MemberWalk::new(archive);
+                if let Some(archive) = formats::Archive::detect(&self.head) {
+                    let mut walk = formats::MemberWalk::new(archive);
                     found = walk.feed(&self.head).map(|f| (f, archive));
                     self.walk = Some(walk);
                 }
@@ -329,7 +333,7 @@ pub fn inspect_input(
 }
 
 /// [`inspect_input`], with a big regular file read and scanned on `threads`
-/// threads at once (see [`segments`](crate::app::segments)): for the audit
+/// threads at once (see [`segments`](crate::app::filter::segments)): for the audit
 /// of one input, which would otherwise leave cores idle.
 ///
 /// # Errors
@@ -469,7 +473,7 @@ fn pump_input<W: Write + ?Sized>(
 
 /// What the content of `file`, stored as `format` and read from its start,
 /// is when a redaction would break it: an archive, a database or binary
-/// data (see [`compress::framed`]), or data compressed twice, which a
+/// data (see [`formats::framed`]), or data compressed twice, which a
 /// rewrite would store compressed once. None for text.
 pub(crate) fn unrewritable<R: io::Read + io::Seek>(
     format: Format,
@@ -485,12 +489,12 @@ pub(crate) fn unrewritable<R: io::Read + io::Seek>(
             layers.iter().rev().map(|f| format!("{} data", f.name())).collect();
         return Ok(Some(names.join(" inside ")));
     }
-    let mut head = Vec::with_capacity(compress::BINARY_HEAD);
+    let mut head = Vec::with_capacity(formats::BINARY_HEAD);
     decoded
-        .take(compress::BINARY_HEAD as u64)
+        .take(formats::BINARY_HEAD as u64)
         .read_to_end(&mut head)
         .map_err(|e| Error::corrupt(format, e))?;
-    Ok(compress::framed(&head).map(String::from))
+    Ok(formats::framed(&head).map(String::from))
 }
 
 /// An input file, read ahead on a thread of its own when it is a regular
@@ -557,8 +561,7 @@ fn in_segments(path: &Path) -> Result<Option<File>, Error> {
     let mut head = vec![0; 4096];
     let n = read_retrying(&mut &file, &mut head).map_err(Error::Read)?;
     head.truncate(n);
-    let plain =
-        Format::detect(&head) == Format::Plain && compress::Archive::detect(&head).is_none();
+    let plain = Format::detect(&head) == Format::Plain && formats::Archive::detect(&head).is_none();
     Ok(plain.then_some(file))
 }
 
@@ -618,7 +621,7 @@ fn clear_nonblocking(file: &File) -> Result<(), Error> {
 /// An input that cannot be opened or read is passed to `on_error` and the
 /// others are still processed; the count of such inputs is returned. A big
 /// regular file is read and scanned on `threads` threads at once, in
-/// segments joined in order (see [`segments`](crate::app::segments)); the
+/// segments joined in order (see [`segments`](crate::app::filter::segments)); the
 /// output is the same at any count.
 ///
 /// An input that is the file `out` writes to (`output`) is refused, as

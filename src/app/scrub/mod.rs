@@ -8,7 +8,7 @@
 //! leaves the original as it was. SIGINT, SIGTERM and SIGHUP remove the
 //! temporary files in flight ([`crate::app::atomic`]); a run killed
 //! otherwise (SIGKILL, a crash) can leave one, which the next run reports
-//! (see [`crate::walk`]).
+//! (see `walk`).
 //!
 //! A file's folder is opened once, before the file is read (following the
 //! path as given), and the file is then opened, checked and replaced
@@ -28,6 +28,9 @@
 //! ACLs the new copy cannot be given; and a file whose size `stat` does
 //! not tell, whose change while read could not be seen.
 
+pub mod batch;
+pub mod walk;
+
 use std::{
     ffi::{OsStr, OsString},
     fmt,
@@ -43,14 +46,14 @@ use std::{
 
 use xattr::FileExt;
 
+use crate::app::Error;
 use crate::{
-    Error, Redactor, RuleSet,
-    app::compress::{Encoder, Format, Levels},
-    filter,
+    Redactor, RuleSet,
+    app::filter,
+    app::formats::{Encoder, Format, Levels},
 };
 
 use crate::app::atomic::{Beneath, Folder};
-pub use crate::app::atomic::{TEMP_PREFIX, TEMP_SUFFIX};
 
 /// Where a scrubbed file goes.
 #[derive(Clone, Debug)]
@@ -424,7 +427,7 @@ fn mirror_folder<'a>(root: &Path, rel: &'a Path) -> Result<(Folder, &'a OsStr), 
 /// first fill must hold the whole file or [`SNIFF_MAX`] bytes of it (a
 /// file's `BufReader` of [`filter::READ_SIZE`]).
 ///
-/// [`SNIFF_MAX`]: crate::app::compress::SNIFF_MAX
+/// [`SNIFF_MAX`]: crate::app::formats::SNIFF_MAX
 fn first_pass<R: io::BufRead>(
     reader: &mut R,
     rules: &Arc<RuleSet>,

@@ -2,7 +2,7 @@
 //! for what libzstd does not show: the payloads of skippable frames, which
 //! it steps over unseen (pzstd writes one before each frame, holding the
 //! frame's size; any tool can put anything in one), go to the metadata
-//! scanner (see [`meta_scan`](crate::app::meta_scan)); and each frame's
+//! scanner (see [`meta_scan`](crate::app::formats::meta_scan)); and each frame's
 //! window, the memory its decoding needs, is read from its header and
 //! refused over [`ZSTD_WINDOW_MAX`] before libzstd allocates it.
 //!
@@ -12,7 +12,7 @@
 
 use std::io::{self, Read};
 
-use crate::app::{compress::OverLimit, meta_scan::MetaSink};
+use crate::app::formats::{OverLimit, meta_scan::MetaSink};
 
 /// The largest window a zstd frame may need: libzstd's own default limit
 /// (a window log of 27), which `zstd -d` applies unless given `--memory`.

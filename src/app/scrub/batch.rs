@@ -15,15 +15,16 @@ use std::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use crate::app::Error;
 use crate::{
-    Error, RuleSet,
-    app::check,
-    app::compress::Levels,
+    RuleSet,
+    app::audit,
+    app::audit::keys::KeyList,
     app::filter::Input,
-    app::keys::KeyList,
+    app::formats::Levels,
     app::policy::MessagePolicy,
+    app::scrub::walk::Found,
     app::scrub::{self, Dest, Stamp},
-    app::walk::Found,
 };
 
 /// How to run a batch.
@@ -204,7 +205,7 @@ fn list_keys(
         .iter()
         .map(|m| Listed::Stamp(m.as_ref().map_or(Stamp::NOT_A_FILE, Stamp::of)))
         .collect();
-    let (text, json) = check::list_keys(&inputs, rules, threads, |i, _, error| {
+    let (text, json) = audit::list_keys(&inputs, rules, threads, |i, _, error| {
         let job = read[i];
         stamps[job] = Listed::Failed;
         on_error(&jobs[job].0.path, error);
