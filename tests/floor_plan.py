@@ -72,6 +72,8 @@ def strip_comments(text: str) -> str:
     that a path in a doc comment or a message is not taken for a use)."""
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     text = re.sub(r"//[^\n]*", "", text)
+    # A test module (last in its file, as clippy keeps it) may use anything.
+    text = re.split(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{", text)[0]
     return re.sub(r'"(\\.|[^"\\])*"', '""', text)
 
 
@@ -181,10 +183,16 @@ class Crate:
         is_mod = path.name in ("mod.rs", "lib.rs")
         found: set[Path] = set()
         paths = []
-        for m in re.finditer(r"(?<![\w:])(?:pub(?:\([^)]*\))?\s+)?use\s+([^;]+);", code):
+        use_re = r"(?<![\w:])(?:pub(?:\([^)]*\))?\s+)?use\s+([^;]+);"
+        for m in re.finditer(use_re, code):
             paths.extend(expand_use(m.group(1)))
-        for m in re.finditer(r"(?<![\w:])((?:crate|super|self)(?:::\w+)+)", code):
+        for m in re.finditer(r"(?<![\w:])((?:crate|super|self)(?:::\w+)+)", re.sub(use_re, "", code)):
             paths.append(m.group(1))
+        if is_mod:
+            # A child module named in code (`segments::pump(...)`).
+            for m in re.finditer(r"(?<![\w:])(\w+)((?:::\w+)+)", re.sub(use_re, "", code)):
+                if self.file_of(here + (m.group(1),)):
+                    paths.append(m.group(0))
         for p in paths:
             segs = [s for s in p.split("::") if s]
             if not segs or segs[0] in ("std", "core", "alloc"):

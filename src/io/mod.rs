@@ -2,28 +2,14 @@
 //! and a `tracing-subscriber` writer factory. Nothing here opens a file.
 
 mod reader;
+mod retry;
 #[cfg(feature = "tracing")]
 mod tracing;
 mod writer;
 
-use std::io::{self, Read};
-
 pub use reader::RedactReader;
+pub(crate) use retry::read_retrying;
+pub use retry::READ_SIZE;
 #[cfg(feature = "tracing")]
 pub use tracing::RedactMakeWriter;
 pub use writer::RedactWriter;
-
-/// Bytes read at a time. Large reads keep syscalls rare; this size still
-/// fits the L2 cache, so the bytes are hot when the prefilter scans them.
-pub const READ_SIZE: usize = 256 * 1024;
-
-/// Reads into `buf`, retrying a read that a signal interrupted (EINTR):
-/// the one read loop every reader in the crate goes through.
-pub(crate) fn read_retrying<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match reader.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            result => return result,
-        }
-    }
-}

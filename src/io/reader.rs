@@ -6,7 +6,7 @@ use std::{
     sync::Arc,
 };
 
-use super::{READ_SIZE, read_retrying};
+use super::retry::{READ_SIZE, read_retrying};
 use crate::engine::{Redactor, RuleSet};
 
 /// A reader that yields the redacted content of another.
