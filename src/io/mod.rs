@@ -8,8 +8,8 @@ mod tracing;
 mod writer;
 
 pub use reader::RedactReader;
-pub(crate) use retry::read_retrying;
 pub use retry::READ_SIZE;
+pub(crate) use retry::read_retrying;
 #[cfg(feature = "tracing")]
 pub use tracing::RedactMakeWriter;
 pub use writer::RedactWriter;

@@ -112,74 +112,13 @@ pub(crate) fn pump_segments<W: Write + ?Sized>(
     // No more threads than segments, nor than MAX_THREADS.
     let threads = (threads.clamp(1, MAX_THREADS) as u64).min(len / SEGMENT + 1);
     let template = redactor.resume_at(0, None);
-    let shared: &File = file;
+    let scan = Scan { file, len, template: &template, keep_output };
     let stopped = std::thread::scope(|scope| -> Result<bool, Error> {
-        // One rendezvous channel per helper: a helper holds at most the
-        // segment it has scanned while it waits to hand it over, so memory
-        // stays bounded.
-        // Each helper's outputs come back to it once written: buffers are
-        // reused, not faulted in afresh for every segment.
-        let helpers: Vec<(mpsc::Receiver<Segment>, mpsc::SyncSender<Vec<u8>>)> = (1..threads)
-            .map(|helper| {
-                let (tx, rx) = mpsc::sync_channel(0);
-                let (used_tx, used_rx) = mpsc::sync_channel::<Vec<u8>>(2);
-                let template = &template;
-                scope.spawn(move || {
-                    let mut buf = Filled::default();
-                    let mut k = helper;
-                    loop {
-                        let out = used_rx.try_recv().unwrap_or_default();
-                        let segment = scan(shared, len, k, template, &mut buf, out, keep_output);
-                        // Past a segment that cannot be joined, the join
-                        // stops there: scanning on would only hold memory.
-                        let last = match &segment {
-                            Segment::Past => true,
-                            Segment::Scanned(scanned) => !scanned.whole,
-                            Segment::Empty => false,
-                        };
-                        if tx.send(segment).is_err() || last {
-                            return;
-                        }
-                        k += threads;
-                    }
-                });
-                (rx, used_tx)
-            })
-            .collect();
-        let (mut buf, mut spare) = (Filled::default(), Vec::new());
-        for k in 0.. {
-            let segment = match k % threads {
-                0 => {
-                    let out = std::mem::take(&mut spare);
-                    scan(shared, len, k, &template, &mut buf, out, keep_output)
-                }
-                helper => helpers[helper as usize - 1].0.recv().unwrap_or(Segment::Past),
-            };
-            let scanned = match segment {
-                Segment::Past => break,
-                Segment::Empty => continue,
-                Segment::Scanned(scanned) => scanned,
-            };
-            let joins = scanned.whole
-                && scanned.start == redactor.position()
-                && scanned.before == redactor.last_byte();
-            if !joins || !redactor.continue_with(scanned.redactor) {
-                break;
-            }
-            out.write_all(&scanned.out).map_err(Error::Write)?;
-            if flush_each {
-                out.flush().map_err(Error::Write)?;
-            }
-            match k % threads {
-                0 => spare = scanned.out,
-                helper => drop(helpers[helper as usize - 1].1.try_send(scanned.out)),
-            }
-            if stop(redactor) {
-                return Ok(true);
-            }
-        }
+        let helpers: Vec<Helper> =
+            (1..threads).map(|first| spawn_helper(scope, &scan, first, threads)).collect();
+        let mut join = Join { redactor, out, flush_each, threads, helpers };
+        join.run(&scan, &mut stop)
         // Dropping the receivers ends the helpers after their segment.
-        Ok(false)
     })?;
     if stopped {
         return Ok(true);
@@ -188,88 +127,192 @@ pub(crate) fn pump_segments<W: Write + ?Sized>(
     // the file grew by.
     file.seek(SeekFrom::Start(redactor.position())).map_err(Error::Read)?;
     let mut rest = BufReader::with_capacity(READ_SIZE, &*file);
-    super::pump_buffered(redactor, &mut rest, None, out, flush_each, stop)
+    super::pump::pump_buffered(redactor, &mut rest, None, out, flush_each, stop)
 }
 
-/// Reads and scans segment `k` of `file` (see the module docs).
-fn scan(
-    file: &File,
+/// A helper thread's two channels: the segments it scanned, and the output
+/// buffers given back to it once written.
+type Helper = (mpsc::Receiver<Segment>, mpsc::SyncSender<Vec<u8>>);
+
+/// Starts the helper that scans segments `first`, `first + threads`, ...
+/// One rendezvous channel per helper: a helper holds at most the segment
+/// it has scanned while it waits to hand it over, so memory stays bounded.
+/// Each helper's outputs come back to it once written: buffers are reused,
+/// not faulted in afresh for every segment.
+fn spawn_helper<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    scan: &'env Scan<'env>,
+    first: u64,
+    threads: u64,
+) -> Helper {
+    let (tx, rx) = mpsc::sync_channel(0);
+    let (used_tx, used_rx) = mpsc::sync_channel::<Vec<u8>>(2);
+    scope.spawn(move || {
+        let mut buf = Filled::default();
+        let mut k = first;
+        loop {
+            let out = used_rx.try_recv().unwrap_or_default();
+            let segment = scan.segment(k, &mut buf, out);
+            // Past a segment that cannot be joined, the join stops there:
+            // scanning on would only hold memory.
+            let last = match &segment {
+                Segment::Past => true,
+                Segment::Scanned(scanned) => !scanned.whole,
+                Segment::Empty => false,
+            };
+            if tx.send(segment).is_err() || last {
+                return;
+            }
+            k += threads;
+        }
+    });
+    (rx, used_tx)
+}
+
+/// The calling thread's side: it scans every `threads`-th segment itself
+/// and joins them all, in order, onto the redactor.
+struct Join<'r, W: ?Sized> {
+    redactor: &'r mut Redactor,
+    out: &'r mut W,
+    flush_each: bool,
+    threads: u64,
+    helpers: Vec<Helper>,
+}
+
+impl<W: Write + ?Sized> Join<'_, W> {
+    /// Joins segments until one cannot be (or the file's end); true if
+    /// `stop` said to stop.
+    fn run(
+        &mut self,
+        scan: &Scan<'_>,
+        stop: &mut impl FnMut(&mut Redactor) -> bool,
+    ) -> Result<bool, Error> {
+        let (mut buf, mut spare) = (Filled::default(), Vec::new());
+        for k in 0.. {
+            let segment = match k % self.threads {
+                0 => scan.segment(k, &mut buf, std::mem::take(&mut spare)),
+                helper => self.helpers[helper as usize - 1].0.recv().unwrap_or(Segment::Past),
+            };
+            let scanned = match segment {
+                Segment::Past => break,
+                Segment::Empty => continue,
+                Segment::Scanned(scanned) => scanned,
+            };
+            let joins = scanned.whole
+                && scanned.start == self.redactor.position()
+                && scanned.before == self.redactor.last_byte();
+            if !joins || !self.redactor.continue_with(scanned.redactor) {
+                break;
+            }
+            self.out.write_all(&scanned.out).map_err(Error::Write)?;
+            if self.flush_each {
+                self.out.flush().map_err(Error::Write)?;
+            }
+            match k % self.threads {
+                0 => spare = scanned.out,
+                helper => drop(self.helpers[helper as usize - 1].1.try_send(scanned.out)),
+            }
+            if stop(self.redactor) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// What every thread scans from: the file as long as it was at the start,
+/// and the redactor each segment's starts from.
+struct Scan<'a> {
+    file: &'a File,
     len: u64,
-    k: u64,
-    template: &Redactor,
-    buf: &mut Filled,
-    mut out: Vec<u8>,
+    template: &'a Redactor,
     keep_output: bool,
-) -> Segment {
-    let nominal = k * SEGMENT;
-    if nominal >= len {
-        return Segment::Past;
+}
+
+impl Scan<'_> {
+    /// Reads and scans segment `k` of the file (see the module docs).
+    fn segment(&self, k: u64, buf: &mut Filled, out: Vec<u8>) -> Segment {
+        let nominal = k * SEGMENT;
+        if nominal >= self.len {
+            return Segment::Past;
+        }
+        let end = (nominal + SEGMENT).min(self.len);
+        // From the byte before, which tells whether `nominal` starts a line.
+        let from = nominal.saturating_sub(1);
+        buf.len = 0;
+        if buf.read_at(self.file, from, end - from).is_err() {
+            return failed(self.template, nominal);
+        }
+        let start = match nominal {
+            0 => 0,
+            _ => match memchr::memchr(b'\n', buf.bytes()) {
+                Some(i) => i + 1,
+                None => return Segment::Empty,
+            },
+        };
+        let (stop, whole) = self.segment_end(buf, from, end);
+        if start >= stop {
+            return Segment::Empty;
+        }
+        self.feed(buf, from, start..stop, whole, out)
     }
-    let end = (nominal + SEGMENT).min(len);
-    // From the byte before, which tells whether `nominal` starts a line.
-    let from = nominal.saturating_sub(1);
-    buf.len = 0;
-    if buf.read_at(file, from, end - from).is_err() {
-        return failed(template, nominal);
-    }
-    let start = match nominal {
-        0 => 0,
-        _ => match memchr::memchr(b'\n', buf.bytes()) {
-            Some(i) => i + 1,
-            None => return Segment::Empty,
-        },
-    };
-    // The segment ends at the first line start at or after `end`, or at
-    // the file's end as measured (what it grew by goes down the plain
-    // path), or where a read came up short.
-    let mut stop = buf.len;
-    let mut whole = true;
-    if end < len && buf.len as u64 == end - from {
-        // From the byte before `end`: when it is a newline, `end` starts
-        // a line (and, if no line started before it, this segment is
-        // empty).
+
+    /// Where the segment read into `buf` (from `from`) ends: at the first
+    /// line start at or after `end`, or at the file's end as measured
+    /// (what it grew by goes down the plain path), or where a read came up
+    /// short; and whether it could be read whole.
+    fn segment_end(&self, buf: &mut Filled, from: u64, end: u64) -> (usize, bool) {
+        let mut stop = buf.len;
+        if end >= self.len || buf.len as u64 != end - from {
+            return (stop, true);
+        }
+        // From the byte before `end`: when it is a newline, `end` starts a
+        // line (and, if no line started before it, this segment is empty).
         let mut look = buf.len - 1;
         loop {
             if let Some(i) = memchr::memchr(b'\n', &buf.bytes()[look..]) {
-                stop = look + i + 1;
-                break;
+                return (look + i + 1, true);
             }
             look = buf.len;
             stop = buf.len;
             let past = buf.len as u64 - (end - from);
             if past >= EXTEND_MAX {
-                whole = false;
-                break;
+                return (stop, false);
             }
             let want = (64 * 1024).min(EXTEND_MAX - past);
-            match buf.read_at(file, from + buf.len as u64, want) {
-                Ok(0) => break, // the file's end: the segment ends there
+            match buf.read_at(self.file, from + buf.len as u64, want) {
+                Ok(0) => return (stop, true), // the file's end: the segment ends there
                 Ok(_) => {}
-                Err(_) => {
-                    whole = false;
-                    break;
-                }
+                Err(_) => return (stop, false),
             }
         }
     }
-    if start >= stop {
-        return Segment::Empty;
+
+    /// Scans `range` of `buf` (read from `from`) on a redactor of its own.
+    fn feed(
+        &self,
+        buf: &Filled,
+        from: u64,
+        range: std::ops::Range<usize>,
+        mut whole: bool,
+        mut out: Vec<u8>,
+    ) -> Segment {
+        let start_at = from + range.start as u64;
+        let before = (start_at > 0).then(|| buf.bytes()[range.start - 1]);
+        let mut redactor = self.template.resume_at(start_at, before);
+        out.clear();
+        let bytes = &buf.bytes()[range];
+        let fed = if self.keep_output {
+            // Reserved whole, so that growing never copies it; only what is
+            // written is touched.
+            out.reserve_exact(OUTPUT_MAX);
+            redactor.feed(bytes, &mut Bounded(&mut out))
+        } else {
+            redactor.feed(bytes, &mut io::sink())
+        };
+        whole &= fed.is_ok();
+        Segment::Scanned(Box::new(Scanned { start: start_at, before, out, redactor, whole }))
     }
-    let start_at = from + start as u64;
-    let before = (start_at > 0).then(|| buf.bytes()[start - 1]);
-    let mut redactor = template.resume_at(start_at, before);
-    out.clear();
-    let bytes = &buf.bytes()[start..stop];
-    let fed = if keep_output {
-        // Reserved whole, so that growing never copies it; only what is
-        // written is touched.
-        out.reserve_exact(OUTPUT_MAX);
-        redactor.feed(bytes, &mut Bounded(&mut out))
-    } else {
-        redactor.feed(bytes, &mut io::sink())
-    };
-    whole &= fed.is_ok();
-    Segment::Scanned(Box::new(Scanned { start: start_at, before, out, redactor, whole }))
 }
 
 /// A segment that cannot be joined: the plain path takes over before it.
