@@ -156,58 +156,64 @@ impl Args {
         if self.list_rules {
             return Ok(Config::ListRules { rules });
         }
+        self.check_side_files()?;
+        if self.follow {
+            return self.follow_config(rules);
+        }
         let threads = self.threads.map_or_else(
             || std::thread::available_parallelism().map_or(1, usize::from),
             usize::from,
         );
-        self.check_side_files()?;
-        if self.follow {
-            if self.files.is_empty() || self.files.iter().any(|f| is_stdin(f)) {
-                return Err(Error::Usage("--follow needs the files to follow (not -)".into()));
-            }
-            check_followable(&self.files)?;
-            if let Some(state) = &self.state {
-                follow::check_state_folder(state)?;
-                check_state_is_not_followed(state, &self.files)?;
-            }
-            let options = FollowOptions {
-                from_start: self.from_start,
-                state: self.state,
-                rotate_wait: self.rotate_wait.unwrap_or(follow::ROTATE_WAIT),
-                refuse_links: self.refuse_links,
-                findings: self.findings,
-            };
-            return Ok(Config::Follow { paths: self.files, rules, options });
+        if self.in_place || self.output_dir.is_some() {
+            return self.batch_config(rules, threads);
         }
-        let walk = WalkOptions { recursive: self.recursive, follow_links: self.follow_links };
-        let dest = match (self.in_place, self.output_dir) {
-            (true, _) => Some(Dest::InPlace),
-            (false, Some(root)) => Some(Dest::Mirror { root }),
-            (false, None) => None,
+        self.stream_config(rules, threads)
+    }
+
+    /// `--follow`: the files, checked followable, and the state file.
+    fn follow_config(self, rules: Arc<RuleSet>) -> Result<Config, Error> {
+        if self.files.is_empty() || self.files.iter().any(|f| is_stdin(f)) {
+            return Err(Error::Usage("--follow needs the files to follow (not -)".into()));
+        }
+        check_followable(&self.files)?;
+        if let Some(state) = &self.state {
+            follow::check_state_folder(state)?;
+            check_state_is_not_followed(state, &self.files)?;
+        }
+        let options = FollowOptions {
+            from_start: self.from_start,
+            state: self.state,
+            rotate_wait: self.rotate_wait.unwrap_or(follow::ROTATE_WAIT),
+            refuse_links: self.refuse_links,
+            findings: self.findings,
         };
-        let Some(dest) = dest else {
-            let paths =
-                if self.files.is_empty() { vec![PathBuf::from(STDIN_ARG)] } else { self.files };
-            if self.check {
-                let (json, quiet, diff, keys_out) =
-                    (self.json, self.quiet, self.diff, self.keys_out);
-                return Ok(Config::Check {
-                    paths,
-                    walk,
-                    rules,
-                    json,
-                    diff,
-                    threads,
-                    quiet,
-                    keys_out,
-                });
-            }
-            if self.keys_out.is_some() {
-                return Err(Error::Usage(
-                    "--keys-out goes with --check, --in-place or --output-dir".into(),
-                ));
-            }
-            return Ok(Config::Filter { paths, walk, rules, stats: self.stats, threads });
+        Ok(Config::Follow { paths: self.files, rules, options })
+    }
+
+    /// The filter or `--check`: inputs read in order, standard input when
+    /// none is named.
+    fn stream_config(self, rules: Arc<RuleSet>, threads: usize) -> Result<Config, Error> {
+        let walk = WalkOptions { recursive: self.recursive, follow_links: self.follow_links };
+        let paths = if self.files.is_empty() { vec![PathBuf::from(STDIN_ARG)] } else { self.files };
+        if self.check {
+            let (json, quiet, diff, keys_out) = (self.json, self.quiet, self.diff, self.keys_out);
+            return Ok(Config::Check { paths, walk, rules, json, diff, threads, quiet, keys_out });
+        }
+        if self.keys_out.is_some() {
+            return Err(Error::Usage(
+                "--keys-out goes with --check, --in-place or --output-dir".into(),
+            ));
+        }
+        Ok(Config::Filter { paths, walk, rules, stats: self.stats, threads })
+    }
+
+    /// `--in-place` or `--output-dir`: files or folders, never standard
+    /// input.
+    fn batch_config(self, rules: Arc<RuleSet>, threads: usize) -> Result<Config, Error> {
+        let walk = WalkOptions { recursive: self.recursive, follow_links: self.follow_links };
+        let dest = match self.output_dir {
+            Some(root) if !self.in_place => Dest::Mirror { root },
+            _ => Dest::InPlace,
         };
         if self.files.is_empty() {
             return Err(Error::Usage(

@@ -58,33 +58,11 @@ fn run() -> anyhow::Result<ExitCode> {
         stdout_is_writable().context("<stdout>")?;
     }
     match config {
-        Config::Completions { shell } => {
-            // Into memory first: clap_complete panics when its writer
-            // fails (a full or closed output).
-            let mut script = Vec::new();
-            let mut command = crate::cli::Args::command();
-            clap_complete::generate(shell, &mut command, "phx-redact", &mut script);
-            write_stdout(&script).context("<stdout>")?;
-            Ok(ExitCode::from(exit_codes::SUCCESS))
-        }
-        Config::Man => {
-            let page = crate::cli::man::page()?;
-            write_stdout(&page).context("<stdout>")?;
-            Ok(ExitCode::from(exit_codes::SUCCESS))
-        }
-        Config::Sample { lines, seed, one_in } => {
-            // Streamed: a count too large to hold runs until the reader
-            // stops reading.
-            let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-            crate::app::sample::write_log(seed, lines, one_in, &mut out)
-                .and_then(|()| out.flush())
-                .context("<stdout>")?;
-            Ok(ExitCode::from(exit_codes::SUCCESS))
-        }
-        Config::ListRules { rules } => {
-            let text = policy().redact_str(&rules.describe());
-            write_stdout(text.as_bytes()).context("<stdout>")?;
-            Ok(ExitCode::from(exit_codes::SUCCESS))
+        Config::Completions { .. }
+        | Config::Man
+        | Config::Sample { .. }
+        | Config::ListRules { .. } => {
+            print_text(config).map(|()| ExitCode::from(exit_codes::SUCCESS))
         }
         Config::Filter { paths, walk, rules, stats, threads } => {
             filter_run(&paths, walk, &rules, stats, threads)
@@ -103,6 +81,35 @@ fn run() -> anyhow::Result<ExitCode> {
         Config::Batch { paths, walk, rules, options, keys_out } => {
             batch_run(&paths, walk, &rules, &options, keys_out.as_deref())
         }
+    }
+}
+
+/// The runs that print a text and read nothing: completions, the man page,
+/// a sample log, the rules.
+fn print_text(config: Config) -> anyhow::Result<()> {
+    match config {
+        Config::Completions { shell } => {
+            // Into memory first: clap_complete panics when its writer
+            // fails (a full or closed output).
+            let mut script = Vec::new();
+            let mut command = crate::cli::Args::command();
+            clap_complete::generate(shell, &mut command, "phx-redact", &mut script);
+            write_stdout(&script).context("<stdout>")
+        }
+        Config::Man => write_stdout(&crate::cli::man::page()?).context("<stdout>"),
+        Config::Sample { lines, seed, one_in } => {
+            // Streamed: a count too large to hold runs until the reader
+            // stops reading.
+            let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+            crate::app::sample::write_log(seed, lines, one_in, &mut out)
+                .and_then(|()| out.flush())
+                .context("<stdout>")
+        }
+        Config::ListRules { rules } => {
+            let text = policy().redact_str(&rules.describe());
+            write_stdout(text.as_bytes()).context("<stdout>")
+        }
+        _ => unreachable!("print_text is called for the runs that print a text"),
     }
 }
 
