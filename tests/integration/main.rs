@@ -9,6 +9,7 @@ mod diff_check;
 mod docs;
 mod engine;
 mod filter_cli;
+mod floor_plan;
 mod follow;
 mod formats;
 mod hidden_fields;
