@@ -22,7 +22,7 @@ use pyo3::{
     types::{PyDict, PyString, PyTuple},
 };
 
-use crate::{Utf8, rules_for};
+use crate::{rules::rules_for, text::Utf8};
 
 /// Slots of [`Seen`]: a power of two.
 const SEEN_SLOTS: usize = 512;

@@ -1,0 +1,158 @@
+//! Files by name: `redact_file` (the mirror scrub of `--output-dir`) and
+//! `check` (the audit of `--check`).
+
+use crate::outcome::outcome_dict;
+use crate::streams::CHUNK;
+use crate::{
+    errors::py_error,
+    findings::{Finding, Recorder},
+    rules::rules_for,
+};
+use std::{
+    fs,
+    os::unix::fs::MetadataExt,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use phx_redact::{
+    Redactor as Engine,
+    app::{self, Dest, Input, Levels, MessagePolicy},
+};
+use pyo3::{exceptions::PyValueError, prelude::*, types::PyDict};
+
+/// Writes a redacted copy of the file ``src`` to ``dst``: the bytes
+/// ``phx-redact --output-dir`` writes for it.
+///
+/// A file with nothing to redact is copied as it is; one with a key is
+/// redacted and stored again in its own format (gzip, multi-member too,
+/// zstd, xz, bzip2, lz4; told by its content, not its name). The copy is
+/// written to a temporary file beside ``dst`` and renamed over it, with
+/// ``src``'s mode and times: ``dst`` is whole or untouched, whatever
+/// fails. ``dst``'s folder is made if needed.
+///
+/// Args:
+///     src: the file to read (str or path-like).
+///     dst: where the copy goes; not ``src`` itself.
+///     include_public: also redact public project keys (``phc_``), as
+///         ``--include-public``.
+///     patterns: extra regexes to redact, as ``--pattern`` (the regex
+///         crate's syntax, over bytes); their rules are named
+///         ``pattern-1``, ``pattern-2``, ...
+///     marker: what a token becomes, as ``--marker``: a preset
+///         (``default``, ``posthog``, ``fingerprint``, ``same-length``) or a
+///         template with ``{prefix}``, ``{rule}``, ``{mask}``, ``{last4}``,
+///         ``{fingerprint}``, ``{stars}``, ``{len}``.
+///
+/// Returns:
+///     A dict: ``bytes`` (read, decompressed), ``stored_bytes`` (as
+///     stored), ``tokens`` (redacted), ``format`` (``plain``, ``gzip``,
+///     ``zstd``, ``xz``, ``bzip2``, ``lz4``), ``written`` (True).
+///
+/// Raises:
+///     RedactError: corrupt or truncated compressed data, a format
+///         phx-redact cannot read (zip, 7z, ``.Z``, ...), or an archive, a
+///         database or binary data holding a secret (a rewrite would break
+///         it): as the CLI refuses them, with its message.
+///     OSError: ``src`` cannot be read or ``dst`` written
+///         (``FileNotFoundError``, ``PermissionError``, ...).
+///     ValueError: a pattern or the marker is refused; the message says
+///         what is wrong and where, and never quotes the pattern.
+///         Also when ``dst`` is ``src``.
+#[pyfunction]
+#[pyo3(
+    signature = (src, dst, *, include_public = false, patterns = Vec::new(), marker = "default"),
+    text_signature = "(src, dst, *, include_public=False, patterns=(), marker='default')"
+)]
+pub(crate) fn redact_file<'py>(
+    py: Python<'py>,
+    src: PathBuf,
+    dst: PathBuf,
+    include_public: bool,
+    patterns: Vec<String>,
+    marker: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let rules = rules_for(py, include_public, &patterns, marker)?;
+    let policy = MessagePolicy::new(&rules);
+    let name = src.display().to_string();
+    let Some(file_name) = dst.file_name().map(Path::new) else {
+        let text = format!("{}: names no file to write", dst.display());
+        return Err(PyValueError::new_err(policy.redact_str(&text)));
+    };
+    // A copy written over its own input would be an in-place rewrite
+    // without the in-place checks (hard links, live writers).
+    if let (Ok(a), Ok(b)) = (fs::metadata(&src), fs::metadata(&dst))
+        && (a.dev(), a.ino()) == (b.dev(), b.ino())
+    {
+        let text = format!(
+            "{name}: dst is the input itself; write the copy elsewhere (or use \
+             `phx-redact --in-place`)"
+        );
+        return Err(PyValueError::new_err(policy.redact_str(&text)));
+    }
+    let root = match dst.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dest = Dest::Mirror { root };
+    let result = py.detach(|| app::scrub_file(&src, file_name, &dest, &rules, Levels::default()));
+    match result {
+        Ok(outcome) => outcome_dict(py, &outcome),
+        Err(err) => Err(py_error(&err, Some(&name), &policy)),
+    }
+}
+
+/// Finds the tokens in the file at ``path``: the findings
+/// ``phx-redact --check --json PATH`` prints, as :class:`Finding`.
+///
+/// Compressed files are decompressed as the CLI does; the file is read
+/// once, in constant memory (the findings aside), and never written.
+///
+/// Args:
+///     path: the file (str or path-like); findings carry it as given,
+///         keys in it redacted.
+///     include_public: also redact public project keys (``phc_``), as
+///         ``--include-public``.
+///     patterns: extra regexes to redact, as ``--pattern`` (the regex
+///         crate's syntax, over bytes); their rules are named
+///         ``pattern-1``, ``pattern-2``, ...
+///
+/// Returns:
+///     The findings, in file order.
+///
+/// Raises:
+///     RedactError: corrupt or truncated compressed data, or a format
+///         phx-redact cannot read.
+///     OSError: the file cannot be read.
+///     ValueError: a pattern or the marker is refused; the message says
+///         what is wrong and where, and never quotes the pattern.
+#[pyfunction]
+#[pyo3(
+    signature = (path, *, include_public = false, patterns = Vec::new()),
+    text_signature = "(path, *, include_public=False, patterns=())"
+)]
+pub(crate) fn check(
+    py: Python<'_>,
+    path: PathBuf,
+    include_public: bool,
+    patterns: Vec<String>,
+) -> PyResult<Vec<Finding>> {
+    let rules = rules_for(py, include_public, &patterns, "default")?;
+    let input = Input::Path(path);
+    let name = input.display().to_string();
+    let mut recorder = Recorder::new(&rules, Some(&name));
+    let result = py.detach(|| {
+        let mut engine = Engine::new(Arc::clone(&rules)).record_findings();
+        let mut buf = vec![0; CHUNK];
+        let result = app::inspect_input(&mut engine, &input, &mut buf, |engine| {
+            recorder.add(&engine.take_findings());
+            false
+        });
+        recorder.add(&engine.take_findings());
+        result
+    });
+    match result {
+        Ok(()) => Ok(recorder.findings),
+        Err(err) => Err(py_error(&err, Some(&name), &MessagePolicy::new(&rules))),
+    }
+}

@@ -1,0 +1,89 @@
+//! The rules a call asks for, compiled from the same options as the
+//! command line's and cached (a logging filter asks at every record), and
+//! `rules()`, which lists them.
+
+use std::{
+    ffi::OsString,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use phx_redact::{RuleSet, app::RuleOptions, fingerprint::KEY_ENV};
+use pyo3::{exceptions::PyValueError, prelude::*};
+
+/// The most compiled rule sets kept for reuse (see [`rules_for`]).
+pub(crate) const CACHED_RULE_SETS: usize = 32;
+
+/// What a compiled rule set is looked up by: the options, and the
+/// fingerprint key the environment gives (the CLI reads it at each run).
+pub(crate) type RulesKey = (bool, Vec<String>, String, Option<OsString>);
+
+/// The rules for these options, compiled by the command line's code, or
+/// taken from a small cache: a logging filter asks for the same rules at
+/// every record, and compiling them costs far more than redacting a line.
+///
+/// An error is a `ValueError` whose message went through the policy the
+/// CLI applies before its rules are known: the built-in rules and each
+/// pattern that compiles alone, so it never shows a pattern's text where
+/// that could be a secret.
+pub(crate) fn rules_for(
+    py: Python<'_>,
+    include_public: bool,
+    patterns: &[String],
+    marker: &str,
+) -> PyResult<Arc<RuleSet>> {
+    static CACHE: Mutex<Vec<(RulesKey, Arc<RuleSet>)>> = Mutex::new(Vec::new());
+    let key: RulesKey =
+        (include_public, patterns.to_vec(), marker.to_string(), std::env::var_os(KEY_ENV));
+    {
+        let cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, rules)) = cache.iter().find(|(k, _)| *k == key) {
+            return Ok(Arc::clone(rules));
+        }
+    }
+    let args = RuleOptions {
+        include_public,
+        patterns: patterns.to_vec(),
+        marker: marker.to_string(),
+        ..RuleOptions::default()
+    };
+    let rules = match py.detach(|| args.rule_set()) {
+        Ok(rules) => Arc::new(rules),
+        Err(err) => {
+            let policy = args.error_policy();
+            return Err(PyValueError::new_err(policy.redact_str(&format!("{err:#}"))));
+        }
+    };
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= CACHED_RULE_SETS {
+        cache.remove(0);
+    }
+    cache.push((key, Arc::clone(&rules)));
+    Ok(rules)
+}
+
+/// The rules these options compile to: (name, regex) pairs in priority
+/// order, the regexes the engine runs (as ``phx-redact --list-rules``).
+///
+/// Args:
+///     include_public: also redact public project keys (``phc_``), as
+///         ``--include-public``.
+///     patterns: extra regexes to redact, as ``--pattern`` (the regex
+///         crate's syntax, over bytes); their rules are named
+///         ``pattern-1``, ``pattern-2``, ...
+///
+/// Raises:
+///     ValueError: a pattern or the marker is refused; the message says
+///         what is wrong and where, and never quotes the pattern.
+#[pyfunction]
+#[pyo3(
+    signature = (*, include_public = false, patterns = Vec::new()),
+    text_signature = "(*, include_public=False, patterns=())"
+)]
+pub(crate) fn rules(
+    py: Python<'_>,
+    include_public: bool,
+    patterns: Vec<String>,
+) -> PyResult<Vec<(String, String)>> {
+    let rules = rules_for(py, include_public, &patterns, "default")?;
+    Ok(rules.rules().iter().map(|r| (r.name.clone(), r.pattern.clone())).collect())
+}
