@@ -48,6 +48,7 @@ LAYERS = [
     ("app/policy.rs", 2),
     ("app/options.rs", 2),
     ("app/sample.rs", 2),
+    ("app/refusal.rs", 2),
     ("app/formats", 3),
     ("app/filter", 4),
     ("app/audit", 5),

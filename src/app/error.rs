@@ -3,7 +3,7 @@
 
 use std::{fmt, io};
 
-use crate::app::formats;
+use crate::app::refusal::Refusal;
 
 /// What can go wrong in a job. No variant ever holds the bytes of a token.
 ///
@@ -78,7 +78,7 @@ pub enum Error {
     Changed,
     /// The file was left as it was, because scrubbing it would lose
     /// something or leave a secret behind.
-    Refused(crate::app::scrub::Refusal),
+    Refused(Refusal),
     /// `--check --diff`: the input is not a unified diff that can be
     /// checked (cut short inside a hunk, a malformed line), or it holds a
     /// file whose added bytes it does not show (a binary file): so it is
@@ -137,19 +137,6 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl Error {
-    /// An error from reading data stored as `format`: for compressed data,
-    /// a decoding error names the format.
-    pub(crate) fn corrupt(format: formats::Format, e: io::Error) -> Error {
-        if let Some(over) = e.get_ref().and_then(|e| e.downcast_ref::<formats::OverLimit>()) {
-            return Error::OverLimit { need: over.0.clone() };
-        }
-        match format {
-            formats::Format::Plain => Error::Read(e),
-            formats::Format::Unsupported(format) => Error::Unsupported { format },
-            _ => Error::Corrupt { format: format.name(), error: e },
-        }
-    }
-
     /// Whether this is a write to a reader that has gone away (`| head`),
     /// which ends the process quietly rather than as a failure.
     pub fn is_broken_pipe(&self) -> bool {

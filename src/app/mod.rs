@@ -20,6 +20,7 @@ pub(crate) mod formats;
 pub(crate) mod inputs;
 mod options;
 pub(crate) mod policy;
+mod refusal;
 #[doc(hidden)]
 pub mod sample;
 pub(crate) mod scrub;

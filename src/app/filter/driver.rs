@@ -229,7 +229,7 @@ pub(crate) fn unrewritable<R: io::Read + io::Seek>(
     decoded
         .take(formats::BINARY_HEAD as u64)
         .read_to_end(&mut head)
-        .map_err(|e| Error::corrupt(format, e))?;
+        .map_err(|e| format.read_error(e))?;
     Ok(formats::framed(&head).map(String::from))
 }
 

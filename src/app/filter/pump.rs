@@ -124,7 +124,7 @@ pub(super) fn pump_stored<R: BufRead, W: Write + ?Sized>(
             Some(&MemberFormat(member, archive)) => {
                 Error::Nested { member: member.name(), container: archive.name() }
             }
-            None => Error::corrupt(format, e),
+            None => format.read_error(e),
         },
         e => e,
     })
@@ -145,15 +145,14 @@ pub(super) fn decode_layers<'a, R: BufRead + 'a>(
     reader: R,
     meta: &MetaSink,
 ) -> Result<(Box<dyn Read + 'a>, Vec<Format>), Error> {
-    let mut decoded =
-        formats::decoder(format, reader, meta).map_err(|e| Error::corrupt(format, e))?;
+    let mut decoded = formats::decoder(format, reader, meta).map_err(|e| format.read_error(e))?;
     let mut layers = vec![format];
     if format == Format::Plain {
         return Ok((decoded, layers));
     }
     loop {
         // Text is told at its first byte: a live stream is not held back.
-        let (inner, rest) = Format::sniff_stream(decoded).map_err(|e| Error::corrupt(format, e))?;
+        let (inner, rest) = Format::sniff_stream(decoded).map_err(|e| format.read_error(e))?;
         if inner == Format::Plain {
             return Ok((Box::new(rest), layers));
         }
@@ -161,7 +160,7 @@ pub(super) fn decode_layers<'a, R: BufRead + 'a>(
             return Err(Error::Unsupported { format: "deeply nested compressed" });
         }
         let rest = BufReader::with_capacity(READ_SIZE, rest);
-        decoded = formats::decoder(inner, rest, meta).map_err(|e| Error::corrupt(inner, e))?;
+        decoded = formats::decoder(inner, rest, meta).map_err(|e| inner.read_error(e))?;
         layers.push(inner);
     }
 }

@@ -12,7 +12,8 @@
 
 use std::io::{self, Read};
 
-use crate::app::formats::{OverLimit, meta_scan::MetaSink};
+use crate::app::formats::decode_errors::{OverLimit, size};
+use crate::app::formats::meta_scan::MetaSink;
 
 /// The largest window a zstd frame may need: libzstd's own default limit
 /// (a window log of 27), which `zstd -d` applies unless given `--memory`.
@@ -71,24 +72,7 @@ impl<R: Read> ZstdFrames<R> {
     /// Takes some of `data`: how much, and the state after it.
     fn step(&mut self, data: &[u8]) -> io::Result<(usize, Walk)> {
         Ok(match self.walk {
-            Walk::Magic { seen, mut bytes } => {
-                let n = gather(&mut bytes[seen..], data);
-                if seen + n < 4 {
-                    return Ok((n, Walk::Magic { seen: seen + n, bytes }));
-                }
-                let magic = u32::from_le_bytes(bytes);
-                let next = if magic & 0xffff_fff0 == 0x184d_2a50 {
-                    Walk::SkipSize { seen: 0, bytes: [0; 4] }
-                } else if magic == ZSTD_MAGIC {
-                    Walk::FrameHeader { seen: 0, need: 1, bytes: [0; 14] }
-                } else {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "bytes that are neither a zstd frame nor a skippable one",
-                    ));
-                };
-                (n, next)
-            }
+            Walk::Magic { seen, bytes } => return magic(seen, bytes, data),
             Walk::SkipSize { seen, mut bytes } => {
                 let n = gather(&mut bytes[seen..], data);
                 if seen + n < 4 {
@@ -102,37 +86,11 @@ impl<R: Read> ZstdFrames<R> {
                 self.meta.borrow_mut().feed(&data[..n]);
                 (n, self.skip(left - n as u64))
             }
-            Walk::FrameHeader { seen, mut need, mut bytes } => {
-                let n = gather(&mut bytes[seen..need], data);
-                let seen = seen + n;
-                if seen == 1 {
-                    need = header_len(bytes[0]);
-                }
-                if seen < need {
-                    return Ok((n, Walk::FrameHeader { seen, need, bytes }));
-                }
-                refuse_a_big_window(&bytes[..need])?;
-                let checksum = bytes[0] & 0x04 != 0;
-                (n, Walk::BlockHeader { seen: 0, bytes: [0; 3], checksum })
+            Walk::FrameHeader { seen, need, bytes } => {
+                return frame_header(seen, need, bytes, data);
             }
-            Walk::BlockHeader { seen, mut bytes, checksum } => {
-                let n = gather(&mut bytes[seen..], data);
-                if seen + n < 3 {
-                    return Ok((n, Walk::BlockHeader { seen: seen + n, bytes, checksum }));
-                }
-                let header = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], 0]);
-                let size = u64::from(header >> 3);
-                let left = match (header >> 1) & 3 {
-                    1 => 1, // RLE: one byte, repeated
-                    0 | 2 => size,
-                    _ => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            "a zstd block of a reserved type",
-                        ));
-                    }
-                };
-                (n, self.block(left, header & 1 != 0, checksum))
+            Walk::BlockHeader { seen, bytes, checksum } => {
+                return self.block_header(seen, bytes, checksum, data);
             }
             Walk::Block { left, last, checksum } => {
                 let n = data.len().min(usize::try_from(left).unwrap_or(usize::MAX));
@@ -144,6 +102,34 @@ impl<R: Read> ZstdFrames<R> {
                 (n, if left == 0 { BETWEEN } else { Walk::Checksum { left } })
             }
         })
+    }
+
+    /// [`step`](Self::step) in a block's header: its type and size tell
+    /// how many bytes of data follow it.
+    fn block_header(
+        &self,
+        seen: usize,
+        mut bytes: [u8; 3],
+        checksum: bool,
+        data: &[u8],
+    ) -> io::Result<(usize, Walk)> {
+        let n = gather(&mut bytes[seen..], data);
+        if seen + n < 3 {
+            return Ok((n, Walk::BlockHeader { seen: seen + n, bytes, checksum }));
+        }
+        let header = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], 0]);
+        let size = u64::from(header >> 3);
+        let left = match (header >> 1) & 3 {
+            1 => 1, // RLE: one byte, repeated
+            0 | 2 => size,
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "a zstd block of a reserved type",
+                ));
+            }
+        };
+        Ok((n, self.block(left, header & 1 != 0, checksum)))
     }
 
     /// Inside a skippable frame's payload with `left` bytes to come, or
@@ -165,6 +151,48 @@ impl<R: Read> ZstdFrames<R> {
             (0, true, false) => BETWEEN,
         }
     }
+}
+
+/// [`ZstdFrames::step`] between frames: the magic tells a skippable frame
+/// from a zstd frame, and anything else is refused.
+fn magic(seen: usize, mut bytes: [u8; 4], data: &[u8]) -> io::Result<(usize, Walk)> {
+    let n = gather(&mut bytes[seen..], data);
+    if seen + n < 4 {
+        return Ok((n, Walk::Magic { seen: seen + n, bytes }));
+    }
+    let magic = u32::from_le_bytes(bytes);
+    let next = if magic & 0xffff_fff0 == 0x184d_2a50 {
+        Walk::SkipSize { seen: 0, bytes: [0; 4] }
+    } else if magic == ZSTD_MAGIC {
+        Walk::FrameHeader { seen: 0, need: 1, bytes: [0; 14] }
+    } else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "bytes that are neither a zstd frame nor a skippable one",
+        ));
+    };
+    Ok((n, next))
+}
+
+/// [`ZstdFrames::step`] in a frame's header: its first byte tells its
+/// length, and the whole header its window, refused when too large.
+fn frame_header(
+    seen: usize,
+    mut need: usize,
+    mut bytes: [u8; 14],
+    data: &[u8],
+) -> io::Result<(usize, Walk)> {
+    let n = gather(&mut bytes[seen..need], data);
+    let seen = seen + n;
+    if seen == 1 {
+        need = header_len(bytes[0]);
+    }
+    if seen < need {
+        return Ok((n, Walk::FrameHeader { seen, need, bytes }));
+    }
+    refuse_a_big_window(&bytes[..need])?;
+    let checksum = bytes[0] & 0x04 != 0;
+    Ok((n, Walk::BlockHeader { seen: 0, bytes: [0; 3], checksum }))
 }
 
 /// Copies what fits of `data` into `to`; how much.
@@ -215,15 +243,6 @@ fn refuse_a_big_window(header: &[u8]) -> io::Result<()> {
         size(window),
         size(ZSTD_WINDOW_MAX)
     ))))
-}
-
-/// A size as messages say it: MiB, or GiB from 1 GiB.
-pub(crate) fn size(bytes: u64) -> String {
-    if bytes >= 1 << 30 && bytes.is_multiple_of(1 << 30) {
-        format!("{} GiB", bytes >> 30)
-    } else {
-        format!("{} MiB", bytes.div_ceil(1 << 20))
-    }
 }
 
 impl<R: Read> Read for ZstdFrames<R> {
