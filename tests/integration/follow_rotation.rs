@@ -74,6 +74,61 @@ while [ "$after" -lt 200 ]; do
 done
 "#;
 
+/// The logrotate configuration for [`rotate_with_logrotate`]: with
+/// `create`, the signal waits for the test's go-ahead (`go`), so that the
+/// writer is seen writing to the renamed file after the follower has moved
+/// to the new one (bounded, so that a failed test ends).
+fn logrotate_conf(
+    dir: &Path,
+    log: &Path,
+    create: bool,
+    writer: u32,
+    go: &Path,
+) -> std::path::PathBuf {
+    let wait_for_go = if create {
+        format!(
+            "n=0; while [ ! -e '{}' ] && [ $n -lt 3000 ]; do sleep 0.01; n=$((n + 1)); done\n        ",
+            go.display()
+        )
+    } else {
+        String::new()
+    };
+    let conf = dir.join("logrotate.conf");
+    fs::write(
+        &conf,
+        format!(
+            "{} {{\n    {}\n    rotate 3\n    missingok\n    postrotate\n        {wait_for_go}kill -USR1 {writer}\n    endscript\n}}\n",
+            log.display(),
+            if create { "create" } else { "nocreate" },
+        ),
+    )
+    .unwrap();
+    conf
+}
+
+/// Every line of the rotated file and of the new one came out once,
+/// redacted, each file's lines in their order (the two files are read side
+/// by side for a while, so they may interleave).
+fn check_both_files_read_once(
+    follower: &Follower,
+    mut seen: Vec<String>,
+    rotated: &Path,
+    log: &Path,
+) {
+    let (old, new) = (fs::read_to_string(rotated).unwrap(), fs::read_to_string(log).unwrap());
+    assert_eq!(new.lines().count(), 200);
+    let expected_old = redacted(&old);
+    let expected_new = redacted(&new);
+    let total = expected_old.len() + expected_new.len();
+    seen.extend(follower.lines(total - seen.len()));
+    let (from_old, from_new): (Vec<String>, Vec<String>) =
+        seen.iter().cloned().partition(|l| expected_old.binary_search(l).is_ok());
+    assert_eq!(from_old.len(), expected_old.len(), "lines of the old file lost or repeated");
+    assert_eq!(from_old, expected_old);
+    assert_eq!(from_new, expected_new);
+    assert!(!seen.iter().any(|l| holds_a_token(l.as_bytes())));
+}
+
 /// Rotates `app.log` with the real logrotate while a writer keeps writing,
 /// `create` (logrotate makes the new file; the writer reopens later) or
 /// `nocreate` (rename only; the writer makes the new file when it reopens).
@@ -106,28 +161,7 @@ fn rotate_with_logrotate(create: bool) {
     ]);
     let mut seen = follower.lines(20);
 
-    // With `create`, the signal waits for the test's go-ahead, so that the
-    // writer is seen writing to the renamed file after the follower has
-    // moved to the new one. (Bounded, so that a failed test ends.)
-    let wait_for_go = if create {
-        format!(
-            "n=0; while [ ! -e '{}' ] && [ $n -lt 3000 ]; do sleep 0.01; n=$((n + 1)); done\n        ",
-            go.display()
-        )
-    } else {
-        String::new()
-    };
-    let conf = dir_path.join("logrotate.conf");
-    fs::write(
-        &conf,
-        format!(
-            "{} {{\n    {}\n    rotate 3\n    missingok\n    postrotate\n        {wait_for_go}kill -USR1 {}\n    endscript\n}}\n",
-            log.display(),
-            if create { "create" } else { "nocreate" },
-            writer.0.id(),
-        ),
-    )
-    .unwrap();
+    let conf = logrotate_conf(&dir_path, &log, create, writer.0.id(), &go);
     let mut rotator = Killer(
         Command::new(logrotate)
             .arg("-f")
@@ -152,21 +186,7 @@ fn rotate_with_logrotate(create: bool) {
     let status = writer.wait_for(DEADLINE, || {}).expect("the writer ends");
     assert!(status.success(), "writer: {status}");
 
-    let (old, new) = (fs::read_to_string(&rotated).unwrap(), fs::read_to_string(&log).unwrap());
-    assert_eq!(new.lines().count(), 200);
-    let expected_old = redacted(&old);
-    let expected_new = redacted(&new);
-    let total = expected_old.len() + expected_new.len();
-    seen.extend(follower.lines(total - seen.len()));
-
-    // Every line once, redacted, each file's lines in their order (the two
-    // files are read side by side for a while, so they may interleave).
-    let (from_old, from_new): (Vec<String>, Vec<String>) =
-        seen.iter().cloned().partition(|l| expected_old.binary_search(l).is_ok());
-    assert_eq!(from_old.len(), expected_old.len(), "lines of the old file lost or repeated");
-    assert_eq!(from_old, expected_old);
-    assert_eq!(from_new, expected_new);
-    assert!(!seen.iter().any(|l| holds_a_token(l.as_bytes())));
+    check_both_files_read_once(&follower, seen, &rotated, &log);
 
     // Quiet for the grace period: the old file is closed.
     wait_until("the old file is closed", || !follower.open_files().contains(&rotated));

@@ -320,54 +320,30 @@ fn side_files_never_replace_a_device_a_fifo_a_link_or_a_file_the_run_uses() {
     // SAFETY: mkfifo takes a NUL-terminated path and a mode.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
     fs::write(d("state.json"), "").unwrap();
-    let (log, fp) = (d("app.log"), d("fp.key"));
-    let runs: Vec<(Vec<String>, &str)> = vec![
+    // Each run, its arguments with `@` for the folder, and what it says.
+    let runs = [
+        ("--check @/app.log --keys-out /dev/null", "is a character device"),
+        ("--check @/app.log --keys-out @/fifo", "is a FIFO"),
+        ("--check @/app.log --keys-out @/link", "is a symbolic link"),
         (
-            vec!["--check".into(), log.clone(), "--keys-out".into(), "/dev/null".into()],
-            "is a character device",
-        ),
-        (vec!["--check".into(), log.clone(), "--keys-out".into(), d("fifo")], "is a FIFO"),
-        (vec!["--check".into(), log.clone(), "--keys-out".into(), d("link")], "is a symbolic link"),
-        (
-            vec![
-                "--check".into(),
-                log.clone(),
-                "--fingerprint-key".into(),
-                fp.clone(),
-                "--keys-out".into(),
-                fp.clone(),
-            ],
+            "--check @/app.log --fingerprint-key @/fp.key --keys-out @/fp.key",
             "is the --fingerprint-key file too",
         ),
         (
-            vec![
-                "--output-dir".into(),
-                d("mirror"),
-                log.clone(),
-                "--keys-out".into(),
-                d("mirror/keys.jsonl"),
-            ],
+            "--output-dir @/mirror @/app.log --keys-out @/mirror/keys.jsonl",
             "is inside --output-dir",
         ),
+        ("--follow @/app.log --findings @/app.log", "is one of the inputs"),
         (
-            vec!["--follow".into(), log.clone(), "--findings".into(), log.clone()],
-            "is one of the inputs",
-        ),
-        (
-            vec![
-                "--follow".into(),
-                log.clone(),
-                "--state".into(),
-                d("state.json"),
-                "--findings".into(),
-                d("state.json"),
-            ],
+            "--follow @/app.log --state @/state.json --findings @/state.json",
             "is the --state file too",
         ),
-        (vec!["--follow".into(), log.clone(), "--findings".into(), d("fifo")], "is a FIFO"),
+        ("--follow @/app.log --findings @/fifo", "is a FIFO"),
     ];
+    let folder = dir.path().to_str().unwrap();
     for (args, says) in runs {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let args = args.replace('@', folder);
+        let args: Vec<&str> = args.split(' ').collect();
         let (code, _, err) = run(&args, b"");
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
