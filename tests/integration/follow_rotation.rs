@@ -129,6 +129,25 @@ fn check_both_files_read_once(
     assert!(!seen.iter().any(|l| holds_a_token(l.as_bytes())));
 }
 
+/// Starts [`ROTATING_WRITER`] on `log`, once its trap is set.
+fn start_rotating_writer(log: &Path) -> Killer {
+    let key = KeyGen::new(70).key("phx", Era::Current);
+    let mut writer = Killer(
+        Command::new("sh")
+            .args(["-c", ROTATING_WRITER, "sh"])
+            .arg(log)
+            .env("KEY", &key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // The trap is set once it says so.
+    let mut ready = String::new();
+    BufReader::new(writer.0.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    writer
+}
+
 /// Rotates `app.log` with the real logrotate while a writer keeps writing,
 /// `create` (logrotate makes the new file; the writer reopens later) or
 /// `nocreate` (rename only; the writer makes the new file when it reopens).
@@ -139,20 +158,7 @@ fn rotate_with_logrotate(create: bool) {
     let (log, rotated, go) =
         (dir_path.join("app.log"), dir_path.join("app.log.1"), dir_path.join("go"));
     File::create(&log).unwrap();
-    let key = KeyGen::new(70).key("phx", Era::Current);
-    let mut writer = Killer(
-        Command::new("sh")
-            .args(["-c", ROTATING_WRITER, "sh"])
-            .arg(&log)
-            .env("KEY", &key)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    // The trap is set once it says so.
-    let mut ready = String::new();
-    BufReader::new(writer.0.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    let mut writer = start_rotating_writer(&log);
     let follower = Follower::start(&[
         &log,
         Path::new("--from-start"),
