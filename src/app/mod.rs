@@ -1,15 +1,30 @@
-//! The application: the jobs the command line runs, each in its folder,
-//! around the engine.
+//! The application: the jobs `phx-redact` runs, for a program that wants
+//! them without the command line (the Python module is one). Each job has
+//! one entry point; [`RuleOptions`] chooses the rules for all of them, as
+//! the command line's rule flags do, and every job reports an [`Error`]
+//! that never holds a key.
 //!
-//! - [`filter`]: a stream (stdin or files) to one output, like `cat`.
-//! - [`scrub`]: archives rewritten in place or mirrored, one file or a tree.
-//! - [`audit`]: `--check`, the findings and the keys to rotate.
-//! - [`follow`]: a log followed through rotation, for a shipper.
-//! - [`formats`]: what a file is (gzip, zstd, xz, bzip2, lz4, text) and how
-//!   to read and write it.
+//! - Filter a stream (standard input or files, like `cat`):
+//!   [`redact_stream`] for any reader, [`redact_input`] for a named input
+//!   ([`Input`]), decompressed as `zcat` would.
+//! - Scrub a file: [`scrub_file`] rewrites one in place or into a mirror
+//!   ([`Dest`]), atomically, in its own compression format ([`Levels`]);
+//!   [`scrub_stored`] redacts stored content from a reader to a writer.
+//!   Either says what it did ([`ScrubOutcome`]) or why it left the file as
+//!   it was ([`Refusal`]).
+//! - Audit files: [`check`] prints findings as `--check` does
+//!   ([`CheckOptions`], [`AuditOutcome`]); [`inspect_input`] and
+//!   [`inspect_stream`] drive a redactor that records findings over one
+//!   input; [`JsonFinding`] and [`rule_names`] print them as `--check
+//!   --json` does.
+//! - Follow logs through rotation: [`follow`] with [`FollowOptions`].
 //!
-//! Beside them, what several jobs share: [`atomic`] writes, [`inputs`]
-//! (file identity), the message [`policy`] and the [`sample`] log.
+//! Messages about inputs pass through a [`MessagePolicy`], which hides a
+//! key in a file name as well as in a line.
+//!
+//! The code is one folder per job (`filter/`, `scrub/`, `audit/`,
+//! `follow/`, `formats/`) beside what they share; docs/architecture.md is
+//! the map.
 
 pub(crate) mod atomic;
 pub(crate) mod audit;

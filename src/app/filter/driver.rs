@@ -26,7 +26,7 @@ use crate::app::{formats::meta_scan::MetaScan, inputs::FileId};
 /// Redacts one input into `out`, as a stream of its own: standard input
 /// byte for byte, a file decompressed (like `zcat`) when it is compressed.
 /// `buf` sets the read size. With `flush_each_read`, `out` is flushed after
-/// each read (see [`redact_stream`]).
+/// each read (see [`redact_stream`](super::redact_stream)).
 ///
 /// # Errors
 ///

@@ -23,7 +23,7 @@ pub struct Levels {
     pub bzip2: u32,
     /// Threads one file's gzip or zstd compression may use, the file's own
     /// included (at least 1). The bytes written are the same whatever it
-    /// is: gzip members are cut at fixed offsets ([`GzBlocks`]), and zstd
+    /// is: gzip members are cut at fixed offsets (`GzBlocks`), and zstd
     /// always runs its multithreaded mode, whose output does not depend on
     /// the number of workers.
     pub threads: usize,
