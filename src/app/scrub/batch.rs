@@ -22,6 +22,7 @@ use crate::{
     app::audit::keys::KeyList,
     app::filter::Input,
     app::formats::Levels,
+    app::inputs::MAX_THREADS,
     app::policy::MessagePolicy,
     app::scrub::walk::Found,
     app::scrub::{self, Dest, Stamp},
@@ -66,10 +67,6 @@ impl fmt::Display for Summary {
         )
     }
 }
-
-/// The most worker threads a batch or a check runs, whatever `-j` asks:
-/// past this, threads only queue for the same disks and cost memory.
-pub const MAX_THREADS: usize = 128;
 
 /// Scrubs `files` on `options.threads` threads (no more than there are
 /// files, nor than [`MAX_THREADS`]). Each failure is passed to `on_error`
