@@ -11,6 +11,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
+/// The most worker threads a batch or a check runs, whatever `-j` asks:
+/// past this, threads only queue for the same disks and cost memory.
+pub const MAX_THREADS: usize = 128;
+
 /// What names standard input on the command line.
 pub const STDIN_ARG: &str = "-";
 

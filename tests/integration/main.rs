@@ -1,7 +1,9 @@
 //! One integration-test crate (as ripgrep does), to keep link time down.
 
 mod batch;
+mod batch_hazards;
 mod check_cli;
+mod check_output;
 mod cli_meta;
 mod common;
 mod decoder_limits;
@@ -30,4 +32,6 @@ mod messages;
 mod parallel_archive;
 mod rules;
 mod rules_cli;
+mod scrub_links;
+mod scrub_metadata;
 mod scrub_safety;

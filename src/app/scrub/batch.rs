@@ -1,8 +1,9 @@
 //! Scrubbing many files in parallel (rayon), with a progress bar and a
-//! summary.
+//! summary: the keys listed first, a mirror checked
+//! ([`mirror_check`](super::mirror_check)), then each file scrubbed.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashSet,
     fmt, fs,
     os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
@@ -22,9 +23,12 @@ use crate::{
     app::audit::keys::KeyList,
     app::filter::Input,
     app::formats::Levels,
+    app::inputs::MAX_THREADS,
     app::policy::MessagePolicy,
+    app::scrub::file::{Dest, Stamp, scrub_file_counted},
+    app::scrub::mirror_check::check_mirror,
+    app::scrub::passes::Outcome,
     app::scrub::walk::Found,
-    app::scrub::{self, Dest, Stamp},
 };
 
 /// How to run a batch.
@@ -67,10 +71,6 @@ impl fmt::Display for Summary {
     }
 }
 
-/// The most worker threads a batch or a check runs, whatever `-j` asks:
-/// past this, threads only queue for the same disks and cost memory.
-pub const MAX_THREADS: usize = 128;
-
 /// Scrubs `files` on `options.threads` threads (no more than there are
 /// files, nor than [`MAX_THREADS`]). Each failure is passed to `on_error`
 /// as it happens; the other files are still done.
@@ -94,17 +94,7 @@ pub fn run(
     listed: impl FnOnce(&KeyList) -> Result<(), Error>,
     on_error: impl Fn(&Path, &Error) + Sync,
 ) -> Result<Summary, Error> {
-    // A copy in a mirror is named through the message policy: a key in a
-    // file's name must not come back in the name of its scrubbed copy.
-    let rels: Vec<PathBuf> = match &options.dest {
-        Dest::Mirror { root } => {
-            let policy = MessagePolicy::new(rules);
-            let rels: Vec<PathBuf> = files.iter().map(|f| policy.redact_path(&f.rel)).collect();
-            check_mirror(files, &rels, root)?;
-            rels
-        }
-        Dest::InPlace => Vec::new(),
-    };
+    let rels = mirror_rels(files, &options.dest, rules)?;
     let jobs: Vec<(&Found, &Path)> = match options.dest {
         Dest::InPlace => distinct(files),
         Dest::Mirror { .. } => files.iter().zip(rels.iter().map(PathBuf::as_path)).collect(),
@@ -113,7 +103,6 @@ pub fn run(
     listed(&audit.json)?;
     let total: u64 = jobs.iter().filter_map(|(f, _)| f.path.metadata().ok()).map(|m| m.len()).sum();
     let bar = progress_bar(total, jobs.len(), options.progress);
-    let counts = Counts::default();
     // One pool of -j threads for the files and their compression both
     // (gzip blocks are spawned on it, see `GzBlocks`): no second pool, so
     // no more threads than -j, and a batch of one big file still has -j
@@ -121,49 +110,95 @@ pub fn run(
     // the files' share of -j.
     let threads = options.threads.clamp(1, MAX_THREADS);
     let levels = Levels { threads: compression_threads(threads, jobs.len()), ..options.levels };
+    let workers = Workers {
+        dest: &options.dest,
+        rules,
+        levels,
+        counts: Counts::default(),
+        bar,
+        files: jobs.len(),
+        on_error: &on_error,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Read(std::io::Error::other(e)))?;
     pool.install(|| {
         jobs.par_iter().zip(&audit.stamps).for_each(|(&(found, rel), stamp)| {
-            let Listed::Stamp(stamp) = *stamp else {
-                // Failed while its keys were listed, and said so then.
-                if matches!(stamp, Listed::Failed) {
-                    counts.failed.fetch_add(1, Ordering::Relaxed);
-                }
-                bar.inc(found.path.metadata().map_or(0, |m| m.len()));
-                return;
-            };
-            let mut outcome = scrub::Outcome::default();
-            let result = scrub::scrub_file_counted(
-                &found.path,
-                rel,
-                &options.dest,
-                rules,
-                levels,
-                Some(stamp),
-                &mut outcome,
-            );
-            // A failed file's bytes were read all the same.
-            counts.bytes.fetch_add(outcome.bytes, Ordering::Relaxed);
-            bar.inc(outcome.stored_bytes);
-            match result {
-                Ok(()) => counts.add(&outcome),
-                Err(e) => {
-                    // Read, then refused (a hard link, a change): scanned
-                    // all the same, as its bytes say.
-                    counts.scanned.fetch_add(u64::from(outcome.bytes > 0), Ordering::Relaxed);
-                    counts.failed.fetch_add(1, Ordering::Relaxed);
-                    bar.suspend(|| on_error(&found.path, &e));
-                }
-            }
-            let done = counts.finished.fetch_add(1, Ordering::Relaxed) + 1;
-            bar.set_message(format!("{done}/{} files", jobs.len()));
+            workers.scrub(found, rel, stamp);
         });
     });
-    bar.finish_and_clear();
-    Ok(Summary { keys: audit.text, ..counts.summary() })
+    workers.bar.finish_and_clear();
+    Ok(Summary { keys: audit.text, ..workers.counts.summary() })
+}
+
+/// Where each file's copy goes below a mirror's root (none in place),
+/// checked before anything is written (see [`check_mirror`]).
+fn mirror_rels(files: &[Found], dest: &Dest, rules: &Arc<RuleSet>) -> Result<Vec<PathBuf>, Error> {
+    // A copy in a mirror is named through the message policy: a key in a
+    // file's name must not come back in the name of its scrubbed copy.
+    Ok(match dest {
+        Dest::Mirror { root } => {
+            let policy = MessagePolicy::new(rules);
+            let rels: Vec<PathBuf> = files.iter().map(|f| policy.redact_path(&f.rel)).collect();
+            check_mirror(files, &rels, root)?;
+            rels
+        }
+        Dest::InPlace => Vec::new(),
+    })
+}
+
+/// What the threads of a batch share: how to scrub, and what was done.
+struct Workers<'a, E> {
+    dest: &'a Dest,
+    rules: &'a Arc<RuleSet>,
+    levels: Levels,
+    counts: Counts,
+    bar: ProgressBar,
+    /// How many files the batch scrubs.
+    files: usize,
+    on_error: &'a E,
+}
+
+impl<E: Fn(&Path, &Error) + Sync> Workers<'_, E> {
+    /// Scrubs `found` (its copy at `rel` in a mirror) if its keys were
+    /// listed, and counts what was done.
+    fn scrub(&self, found: &Found, rel: &Path, stamp: &Listed) {
+        let (counts, bar) = (&self.counts, &self.bar);
+        let Listed::Stamp(stamp) = *stamp else {
+            // Failed while its keys were listed, and said so then.
+            if matches!(stamp, Listed::Failed) {
+                counts.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            bar.inc(found.path.metadata().map_or(0, |m| m.len()));
+            return;
+        };
+        let mut outcome = Outcome::default();
+        let result = scrub_file_counted(
+            &found.path,
+            rel,
+            self.dest,
+            self.rules,
+            self.levels,
+            Some(stamp),
+            &mut outcome,
+        );
+        // A failed file's bytes were read all the same.
+        counts.bytes.fetch_add(outcome.bytes, Ordering::Relaxed);
+        bar.inc(outcome.stored_bytes);
+        match result {
+            Ok(()) => counts.add(&outcome),
+            Err(e) => {
+                // Read, then refused (a hard link, a change): scanned
+                // all the same, as its bytes say.
+                counts.scanned.fetch_add(u64::from(outcome.bytes > 0), Ordering::Relaxed);
+                counts.failed.fetch_add(1, Ordering::Relaxed);
+                bar.suspend(|| (self.on_error)(&found.path, &e));
+            }
+        }
+        let done = counts.finished.fetch_add(1, Ordering::Relaxed) + 1;
+        bar.set_message(format!("{done}/{} files", self.files));
+    }
 }
 
 /// What listing the keys before a scrub found.
@@ -222,84 +257,6 @@ fn compression_threads(threads: usize, files: usize) -> usize {
     (threads / files.clamp(1, threads)).clamp(1, cores.max(1))
 }
 
-/// Refuses a mirror that would lose data, before anything is written: two
-/// files bound for the same path (`a/app.log` and `b/app.log`), a mirror
-/// in an input folder (or that folder itself), an output path that is
-/// an input, or a symbolic link where a folder of the mirror goes (which
-/// could lead anywhere, the inputs included). Paths are compared resolved,
-/// so that `./x` and `x`, or a link and its target, are the same. (The
-/// writes themselves follow no link below the root either, in case one is
-/// made during the run.)
-fn check_mirror(files: &[Found], rels: &[PathBuf], root: &Path) -> Result<(), Error> {
-    let root = resolve_lenient(root);
-    no_links_below(&root, rels)?;
-    let mut folders: Vec<&PathBuf> = files.iter().filter_map(|f| f.under.as_ref()).collect();
-    folders.dedup();
-    for folder in folders {
-        if fs::canonicalize(folder).is_ok_and(|f| root.starts_with(f)) {
-            return Err(Error::Usage(format!(
-                "--output-dir {} is the input folder {} or inside it: its files would be \
-                 written over; nothing was written. Choose a folder outside the inputs",
-                root.display(),
-                folder.display()
-            )));
-        }
-    }
-    let inputs: HashMap<PathBuf, &Found> =
-        files.iter().filter_map(|f| Some((fs::canonicalize(&f.path).ok()?, f))).collect();
-    let mut targets: HashMap<PathBuf, &Found> = HashMap::with_capacity(files.len());
-    for (file, rel) in files.iter().zip(rels) {
-        let target = root.join(rel);
-        if let Some(input) = inputs.get(&target) {
-            return Err(Error::Usage(format!(
-                "--output-dir: the scrubbed copy of {} would be written over the input {}; \
-                 nothing was written. Choose a folder outside the inputs",
-                file.path.display(),
-                input.path.display()
-            )));
-        }
-        if let Some(first) = targets.insert(target.clone(), file) {
-            return Err(Error::Usage(format!(
-                "--output-dir: {} and {} would both be written to {}; nothing was written. \
-                 Mirror them into separate folders, one run each",
-                first.path.display(),
-                file.path.display(),
-                target.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Refuses a symbolic link below `root` on the way to any of `rels`'
-/// folders.
-fn no_links_below(root: &Path, rels: &[PathBuf]) -> Result<(), Error> {
-    let mut seen: HashSet<PathBuf> = HashSet::new();
-    for rel in rels {
-        let mut path = root.to_path_buf();
-        for part in rel.parent().into_iter().flat_map(Path::components) {
-            path.push(part);
-            if !seen.insert(path.clone()) {
-                continue;
-            }
-            match fs::symlink_metadata(&path) {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    return Err(Error::Usage(format!(
-                        "--output-dir: {} is a symbolic link inside the mirror, and nothing is \
-                         written through one; nothing was written. Remove the link, or choose \
-                         another folder",
-                        path.display()
-                    )));
-                }
-                Ok(_) => {}
-                // Not there yet: nothing below it is either.
-                Err(_) => break,
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The files to scrub in place, a file named more than once (the same
 /// inode) kept once: two workers rewriting it at once would each see it
 /// change under them.
@@ -310,19 +267,6 @@ fn distinct(files: &[Found]) -> Vec<(&Found, &Path)> {
         .filter(|f| f.path.metadata().map_or(true, |m| seen.insert((m.dev(), m.ino()))))
         .map(|f| (f, f.rel.as_path()))
         .collect()
-}
-
-/// `path` with its existing part resolved (links, `..`), and the rest, not
-/// yet created, appended as it is.
-fn resolve_lenient(path: &Path) -> PathBuf {
-    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    for existing in path.ancestors() {
-        if let Ok(resolved) = fs::canonicalize(existing) {
-            let rest = path.strip_prefix(existing).expect("an ancestor is a prefix");
-            return resolved.join(rest);
-        }
-    }
-    path
 }
 
 fn progress_bar(total_bytes: u64, files: usize, enabled: bool) -> ProgressBar {
@@ -353,7 +297,7 @@ struct Counts {
 }
 
 impl Counts {
-    fn add(&self, outcome: &scrub::Outcome) {
+    fn add(&self, outcome: &Outcome) {
         self.scanned.fetch_add(1, Ordering::Relaxed);
         self.changed.fetch_add(u64::from(outcome.written && outcome.tokens > 0), Ordering::Relaxed);
         self.tokens.fetch_add(outcome.tokens, Ordering::Relaxed);

@@ -65,47 +65,63 @@ pub fn expand(args: &[PathBuf], options: WalkOptions) -> (Vec<Found>, Vec<Skippe
             found.push(Found { path: arg.clone(), rel, under: None });
             continue;
         }
-        let walk = WalkDir::new(arg).follow_links(options.follow_links).sort_by_file_name();
-        for entry in walk {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(e) => {
-                    let path = e.path().unwrap_or(arg).to_path_buf();
-                    let reason = e.io_error().map_or_else(|| e.to_string(), ToString::to_string);
-                    skipped.push(Skipped { path, reason, failed: true });
-                    continue;
-                }
-            };
-            let kind = entry.file_type();
-            let path = entry.path();
-            if kind.is_dir() {
+        walk_folder(arg, options, &mut found, &mut skipped);
+    }
+    (found, skipped)
+}
+
+/// Adds the files in the folder `arg` to `found`, in a stable order, and
+/// the entries passed over to `skipped`.
+fn walk_folder(
+    arg: &Path,
+    options: WalkOptions,
+    found: &mut Vec<Found>,
+    skipped: &mut Vec<Skipped>,
+) {
+    let walk = WalkDir::new(arg).follow_links(options.follow_links).sort_by_file_name();
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e.path().unwrap_or(arg).to_path_buf();
+                let reason = e.io_error().map_or_else(|| e.to_string(), ToString::to_string);
+                skipped.push(Skipped { path, reason, failed: true });
                 continue;
             }
-            let reason = if kind.is_symlink() {
-                Some("symbolic link, not followed (use --follow-links)")
-            } else if !kind.is_file() {
-                Some("not a regular file")
-            } else if is_our_temp(path) {
-                Some(
-                    "temporary file left by an interrupted phx-redact run; remove it once no run is active",
-                )
-            } else {
-                None
-            };
-            match reason {
-                Some(reason) => skipped.push(Skipped {
-                    path: path.to_path_buf(),
-                    reason: reason.into(),
-                    failed: false,
-                }),
-                None => {
-                    let rel = path.strip_prefix(arg).unwrap_or(path).to_path_buf();
-                    found.push(Found { path: path.to_path_buf(), rel, under: Some(arg.clone()) });
-                }
+        };
+        let kind = entry.file_type();
+        let path = entry.path();
+        if kind.is_dir() {
+            continue;
+        }
+        match passed_over(kind, path) {
+            Some(reason) => skipped.push(Skipped {
+                path: path.to_path_buf(),
+                reason: reason.into(),
+                failed: false,
+            }),
+            None => {
+                let rel = path.strip_prefix(arg).unwrap_or(path).to_path_buf();
+                found.push(Found { path: path.to_path_buf(), rel, under: Some(arg.to_path_buf()) });
             }
         }
     }
-    (found, skipped)
+}
+
+/// Why the entry `path` of type `kind`, found in a walk, is not scrubbed;
+/// `None` when it is.
+fn passed_over(kind: std::fs::FileType, path: &Path) -> Option<&'static str> {
+    if kind.is_symlink() {
+        Some("symbolic link, not followed (use --follow-links)")
+    } else if !kind.is_file() {
+        Some("not a regular file")
+    } else if is_our_temp(path) {
+        Some(
+            "temporary file left by an interrupted phx-redact run; remove it once no run is active",
+        )
+    } else {
+        None
+    }
 }
 
 fn is_our_temp(path: &Path) -> bool {

@@ -1,0 +1,119 @@
+//! A worker of a check: it takes the next input, reads it through a
+//! redactor that records findings, and sends them, formatted, to the
+//! printer ([`in_order`](super::in_order)), which prints them in input
+//! order.
+
+use std::{
+    fs, mem,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        mpsc,
+    },
+};
+
+use crate::app::Error;
+use crate::{
+    Redactor,
+    app::audit::keys::Found,
+    app::audit::printer::{Names, write_finding},
+    app::filter::{self, Input, READ_SIZE},
+    app::policy::PrintedName,
+};
+
+/// What a worker tells the printer.
+pub(super) enum Message {
+    /// Formatted findings of input `.0`, and their keys.
+    Text(usize, Vec<u8>, Vec<Found>),
+    /// Input `.0` is done: its name, why it failed if it did, and the
+    /// tokens it counted without recording them.
+    Done(usize, PrintedName, Option<Error>, u64),
+}
+
+/// The findings text a regular file's worker gathers before it sends them.
+const BATCH: usize = 256 * 1024;
+
+/// One worker's loop: checks the inputs it takes from `next_input` until
+/// there are none left or the printer has gone.
+pub(super) fn work(
+    inputs: &[Input],
+    next_input: &AtomicUsize,
+    names_of: &Names<'_>,
+    tx: &mpsc::SyncSender<Message>,
+    output_failed: &AtomicBool,
+    lone: Option<usize>,
+) {
+    // One read buffer per worker, not one zeroed per input: a tree of
+    // small files paid a sixth of its time for those.
+    let mut buf = vec![0; READ_SIZE];
+    loop {
+        let i = next_input.fetch_add(1, Ordering::Relaxed);
+        if i >= inputs.len()
+            || !check_input(i, &inputs[i], names_of, tx, output_failed, lone, &mut buf)
+        {
+            break;
+        }
+    }
+}
+
+/// Checks input `index`, sending its findings after each read (or, for a
+/// regular file, each [`BATCH`]). Returns
+/// false when the printer has gone.
+fn check_input(
+    index: usize,
+    input: &Input,
+    names_of: &Names<'_>,
+    tx: &mpsc::SyncSender<Message>,
+    output_failed: &AtomicBool,
+    // One worker leaves cores for reading (`Some(threads)`); more keep them
+    // all busy.
+    lone: Option<usize>,
+    buf: &mut [u8],
+) -> bool {
+    let rules = names_of.rules;
+    let endless = matches!(input, Input::Stdin);
+    // A regular file's findings go to the printer in batches, which keeps
+    // the hand-overs between threads rare; a stream's (standard input, a
+    // FIFO) after each read, so that `tail -f | phx-redact --check` shows
+    // them as they come.
+    let batched = matches!(input, Input::Path(p) if fs::metadata(p).is_ok_and(|m| m.is_file()));
+    let name = names_of.policy.printed_name(input.name_bytes());
+    let mut redactor = Redactor::new(Arc::clone(rules));
+    if !names_of.verdict_only {
+        redactor = redactor.record_findings();
+    }
+    let mut gone = false;
+    let (mut text, mut found) = (Vec::new(), Vec::new());
+    // Returns true to stop reading.
+    let mut send = |redactor: &mut Redactor, last: bool| {
+        if endless && output_failed.load(Ordering::Relaxed) {
+            return true;
+        }
+        for finding in &redactor.take_findings() {
+            if names_of.print_findings {
+                // Writing to a Vec cannot fail.
+                let _ = write_finding(&mut text, &name, finding, names_of);
+            }
+            found.push(Found { hash: finding.fingerprint, rule: finding.rule, mask: finding.mask });
+        }
+        let small = text.len() < BATCH && found.len() < BATCH / 64;
+        if found.is_empty() || (batched && !last && small) {
+            return false;
+        }
+        let message = Message::Text(index, mem::take(&mut text), mem::take(&mut found));
+        gone = tx.send(message).is_err();
+        gone
+    };
+    let after_read = |r: &mut Redactor| send(r, false);
+    let error = match lone {
+        Some(threads) => filter::inspect_input_on(&mut redactor, input, buf, threads, after_read),
+        None => filter::inspect_input_here(&mut redactor, input, buf, after_read),
+    }
+    .err();
+    send(&mut redactor, true);
+    let counted = match names_of.verdict_only {
+        true => redactor.stats().total_tokens(),
+        false => 0,
+    };
+    !gone && tx.send(Message::Done(index, name, error, counted)).is_ok()
+}
