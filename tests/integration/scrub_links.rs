@@ -16,14 +16,21 @@ use phx_redact::testing::sample;
 use crate::common::{cmd, oracle};
 use crate::scrub_safety::{dirty_log, os, run_guarded, stderr, wait_guarded, wait_until_open};
 
+/// Runs phx-redact with `args`, which it must refuse (exit 2): what it said.
+fn refused(args: &[&std::ffi::OsStr]) -> String {
+    let out = run_guarded(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    err
+}
+
 #[test]
 fn mirror_collisions_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    fs::create_dir_all(a.join("sub")).unwrap();
-    fs::create_dir_all(b.join("sub")).unwrap();
     let (log_a, log_b) = (dirty_log(103), dirty_log(104));
     for (folder, log) in [(&a, &log_a), (&b, &log_b)] {
+        fs::create_dir_all(folder.join("sub")).unwrap();
         fs::write(folder.join("app.log"), log).unwrap();
         fs::write(folder.join("sub/app.log"), log).unwrap();
     }
@@ -34,62 +41,36 @@ fn mirror_collisions_are_refused_before_anything_is_written() {
             assert_eq!(&fs::read(folder.join("sub/app.log")).unwrap(), log);
         }
     };
+    let (a_app, b_app) = (a.join("app.log"), b.join("app.log"));
+    let both = format!("{} and {}", a_app.display(), b_app.display());
 
     // Two files of the same name.
-    let (a_app, b_app) = (a.join("app.log"), b.join("app.log"));
-    let out = run_guarded(&[
-        os("--output-dir"),
-        mirror.as_os_str(),
-        a_app.as_os_str(),
-        b_app.as_os_str(),
-    ]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains(&format!("{} and {}", a_app.display(), b_app.display())), "{err}");
+    let err =
+        refused(&[os("--output-dir"), mirror.as_os_str(), a_app.as_os_str(), b_app.as_os_str()]);
+    assert!(err.contains(&both), "{err}");
     assert!(err.contains(&format!("{}", mirror.join("app.log").display())), "{err}");
     assert!(!mirror.exists(), "nothing written");
 
     // Two folders sharing a relative path.
-    let out = run_guarded(&[
-        os("-r"),
-        os("--output-dir"),
-        mirror.as_os_str(),
-        a.as_os_str(),
-        b.as_os_str(),
-    ]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains(&format!("{} and {}", a_app.display(), b_app.display())), "{err}");
+    let err =
+        refused(&[os("-r"), os("--output-dir"), mirror.as_os_str(), a.as_os_str(), b.as_os_str()]);
+    assert!(err.contains(&both), "{err}");
     assert!(!mirror.exists(), "nothing written");
 
     // The output folder is an input folder, or inside one.
     for root in [a.clone(), a.join("sub"), a.join("new")] {
-        let out = run_guarded(&[os("-r"), os("--output-dir"), root.as_os_str(), a.as_os_str()]);
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(
-            err.contains(&format!("is the input folder {} or inside it", a.display())),
-            "{err}"
-        );
+        let err = refused(&[os("-r"), os("--output-dir"), root.as_os_str(), a.as_os_str()]);
+        let says = format!("is the input folder {} or inside it", a.display());
+        assert!(err.contains(&says), "{err}");
         assert!(!a.join("new").exists(), "nothing written");
         originals_stay();
     }
 
     // The output of one file is another input (or itself).
-    let out =
-        run_guarded(&[os("--output-dir"), b.as_os_str(), a_app.as_os_str(), b_app.as_os_str()]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains(&format!(
-            "{} would be written over the input {}",
-            a_app.display(),
-            b_app.display()
-        )),
-        "{err}"
-    );
-    let out = run_guarded(&[os("--output-dir"), a.as_os_str(), a_app.as_os_str()]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = refused(&[os("--output-dir"), b.as_os_str(), a_app.as_os_str(), b_app.as_os_str()]);
+    let says = format!("{} would be written over the input {}", a_app.display(), b_app.display());
+    assert!(err.contains(&says), "{err}");
+    refused(&[os("--output-dir"), a.as_os_str(), a_app.as_os_str()]);
     originals_stay();
 }
 
@@ -224,6 +205,23 @@ fn temps_in(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Watches `folder` while `child` runs: whether a temporary file of
+/// phx-redact's appears in it before the run ends.
+fn temp_appears_while_running(child: &mut std::process::Child, folder: &Path) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if !temps_in(folder).is_empty() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("phx-redact ran for two minutes");
+        }
+        std::thread::yield_now();
+    }
+    false
+}
+
 /// Swaps `tree/sub` for a link to `victim/` once the run has the file
 /// open, and swaps it back when a temporary file shows up in `victim/` (as
 /// a write redirected there would need to get past the check before the
@@ -254,19 +252,7 @@ fn swap_folder_during_in_place(args: &[&std::ffi::OsStr]) {
     wait_until_open(child.id(), &target);
     fs::rename(&sub, &real).unwrap();
     std::os::unix::fs::symlink(&victim, &sub).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut seen_in_victim = false;
-    while child.try_wait().unwrap().is_none() {
-        if !seen_in_victim && !temps_in(&victim).is_empty() {
-            seen_in_victim = true;
-            break;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("phx-redact ran for two minutes");
-        }
-        std::thread::yield_now();
-    }
+    let seen_in_victim = temp_appears_while_running(&mut child, &victim);
     // Back as it was, whether the run is still going (its temporary file
     // was seen in `victim/`) or over.
     fs::remove_file(&sub).unwrap();
