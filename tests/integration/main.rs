@@ -8,6 +8,7 @@ mod cli_meta;
 mod common;
 mod decoder_limits;
 mod diff_check;
+mod doc_references;
 mod docs;
 mod engine;
 mod filter_cli;
