@@ -12,7 +12,6 @@
 //! reader's `read` and the writer's `write`, once per 256 KiB.
 
 mod record;
-mod seen;
 
 use std::{
     ffi::OsString,

@@ -25,7 +25,10 @@ use pyo3::{
     types::{PyDict, PyString, PyTuple},
 };
 
-use crate::{Utf8, redact, rules_for, seen::Seen};
+mod seen;
+
+use self::seen::Seen;
+use crate::{Utf8, redact, rules_for};
 
 /// What the scan of a record's fields found.
 #[derive(Clone, Copy, PartialEq, Eq)]
