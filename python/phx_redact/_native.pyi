@@ -79,20 +79,23 @@ class Finding:
 
 @final
 class _RecordScan:
-    """The logging filter's native half: renders a record and tells whether
-    it may need redacting, in one call."""
+    """The logging filter's native half: renders a record, redacts its
+    message and tells whether any other field may need redacting, in one
+    call."""
 
     def __new__(
         cls,
         *,
         include_public: bool = False,
         patterns: Sequence[str] = (),
+        marker: str = "default",
         slow: Optional[Callable[[Any], object]] = None,
     ) -> "_RecordScan": ...
     def filter(self, record: Any) -> bool:
-        """Renders ``record``'s message into ``msg`` (``args`` cleared); when
-        a field may hold a key, or the record has an exception or a message
-        that does not render, calls ``slow(record)``. Returns True."""
+        """Renders ``record``'s message into ``msg`` (``args`` cleared),
+        redacted as ``redact(msg, ...)`` would; when another field may hold
+        a key, or the record has an exception or a message that does not
+        render, calls ``slow(record)``. Returns True."""
     def needs_redaction(self, fields: Dict[str, Any]) -> bool:
         """True when a name or value of ``fields`` holds a key, or is a value
         it cannot judge (anything but str, int, float, None, ``()``)."""

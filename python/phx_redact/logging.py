@@ -102,11 +102,14 @@ class RedactingFilter(logging.Filter):
         # apart from the filter, so that the native half holding it holds
         # no reference back to the filter (no cycle for the collector).
         self._fields = _FieldRedactor(include_public, self.patterns, marker, keep_exc_info)
-        # One native call per record renders it and tells whether any
-        # field may hold a key: most records hold none, and are then left
-        # as rendered; the others go to the walk.
+        # One native call per record renders it, redacts its message and
+        # tells whether any other field may hold a key: most records hold
+        # none, and are then done; the others go to the walk.
         self._scan = _RecordScan(
-            include_public=include_public, patterns=self.patterns, slow=self._fields.filter
+            include_public=include_public,
+            patterns=self.patterns,
+            marker=marker,
+            slow=self._fields.filter,
         )
         if not name and type(self).filter is RedactingFilter.filter:
             # The native call is the filter itself (logging calls

@@ -1,104 +1,83 @@
 //! The logging filter's fast path (`phx_redact.logging`): a log record
-//! with no key is rendered, scanned and let through in one native call.
+//! with no key, or with keys in its message only, is rendered, scanned and
+//! redacted in one native call.
 //!
 //! Most records hold no key, and most of their fields are the same
-//! objects from record to record (the logger's name, the level's, the
-//! thread's, the code's file and function: strs Python keeps per logger,
-//! level, thread and call site). A field already found clean is not
-//! scanned again while it is the same object (see [`Seen`]): only the
-//! message and what varies are.
+//! objects from record to record (the field names, the logger's name, the
+//! level's, the thread's, the code's file and function: strs Python keeps
+//! per logger, level, thread and call site). A field already found clean
+//! is not scanned again while it is the same object (see [`Seen`]): only
+//! the message and what varies are, and each of those goes first through
+//! the rules' own prefilter ([`RuleSet::may_hold_token`]), which turns away a
+//! text where no token can begin without running the engine.
 
 use std::{
     io,
-    sync::{LazyLock, Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
 };
 
-use memchr::memmem;
-use phx_redact::Redactor as Engine;
+use phx_redact::{Redactor as Engine, RuleSet};
 use pyo3::{
+    Borrowed,
     exceptions::PyTypeError,
     ffi, intern,
     prelude::*,
     types::{PyDict, PyString, PyTuple},
 };
 
-use crate::{rules::rules_for, text::Utf8};
+mod seen;
 
-/// Slots of [`Seen`]: a power of two.
-const SEEN_SLOTS: usize = 512;
+use self::seen::Seen;
+use crate::{
+    rules::rules_for,
+    text::{Utf8, redact},
+};
 
-/// The longest str (in UTF-8 bytes) [`Seen`] keeps: names, not messages,
-/// so that what it keeps alive stays small (at most 512 × 512 bytes).
-const SEEN_MAX_LEN: usize = 512;
-
-/// Exact strs a scan found clean, each held by a strong reference: while
-/// it is here, its address cannot be given to another object, and a str
-/// never changes, so the same address is the same text, clean. A field
-/// that changes (a thread renamed to a key, say) is another object, and
-/// is scanned. Direct-mapped by address: a new entry takes its slot's
-/// place, so the set stays bounded and costs no more than a lookup.
-struct Seen {
-    slots: Vec<Option<Py<PyString>>>,
-}
-
-impl Seen {
-    fn new() -> Seen {
-        Seen { slots: (0..SEEN_SLOTS).map(|_| None).collect() }
-    }
-
-    fn slot(ptr: *mut ffi::PyObject) -> usize {
-        // Fibonacci hashing of the address: objects are 16-byte aligned,
-        // and neighbours should not share a slot.
-        let hash = ((ptr as usize as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (hash >> (64 - SEEN_SLOTS.trailing_zeros())) as usize
-    }
-
-    fn contains(&self, ptr: *mut ffi::PyObject) -> bool {
-        self.slots[Seen::slot(ptr)].as_ref().is_some_and(|s| s.as_ptr() == ptr)
-    }
-
-    fn insert(&mut self, text: Py<PyString>) {
-        let slot = Seen::slot(text.as_ptr());
-        // The str dropped, if this was its last reference, is freed with
-        // the GIL held and runs no Python code (an exact str).
-        self.slots[slot] = Some(text);
-    }
+/// What the scan of a record's fields found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Nothing to redact.
+    Clean,
+    /// A token in the message, and nothing anywhere else.
+    InMessage,
+    /// A token elsewhere, or a value the scan cannot judge: the filter's
+    /// walk over every field decides.
+    Walk,
 }
 
 /// What a [`RecordScan`] keeps from call to call: a new engine's buffers
 /// cost more than a record's scan.
 struct Scratch {
     engine: Engine,
-    /// The fields' text, newline-separated (built-in rules).
-    text: Vec<u8>,
     seen: Seen,
-    /// The strs of this record to remember once it is found clean.
-    fresh: Vec<Py<PyString>>,
+    /// The strs of this record to remember, with their places, once it is
+    /// found clean.
+    fresh: Vec<(usize, Py<PyString>)>,
 }
 
 /// The logging filter's native half. `filter(record)` does the whole
-/// work for a record with no key: renders its message when it has
-/// arguments (``record.getMessage()``), stores it in ``record.msg`` with
-/// ``record.args`` cleared, and checks every name and value of the
-/// record in one pass. Any other record (an exception to format, a message
-/// that does not render, a field that holds a key or is a value this
-/// cannot judge) goes to ``slow(record)``, the filter's walk over every
-/// field.
+/// work for a record whose only key, if any, is in its message: renders
+/// the message (``record.getMessage()``), redacts it, stores it in
+/// ``record.msg`` with ``record.args`` cleared, and checks every other
+/// name and value of the record. Any other record (an exception to
+/// format, a message that does not render, a key in another field, a
+/// value this cannot judge) goes to ``slow(record)``, the filter's walk
+/// over every field.
 #[pyclass(frozen, module = "phx_redact._native", name = "_RecordScan")]
 pub(crate) struct RecordScan {
-    /// Whether the rules are the built-in ones only: their tokens are runs
-    /// of `[A-Za-z0-9_]` after a prefix, with no anchor nor look-around,
-    /// so a token can neither span a newline nor depend on where its text
-    /// ends, and the fields can be scanned as one text, newline-separated.
-    builtin: bool,
+    /// The options of ``phx_redact.redact`` for a message with a key, so
+    /// that it reads as the walk would have redacted it.
+    include_public: bool,
+    patterns: Vec<String>,
+    marker: String,
     /// Taken with the GIL held, which the scan never lets go of (it runs
-    /// no Python code).
+    /// no Python code); never held while Python code runs.
     scratch: Mutex<Scratch>,
     /// The filter's full path, for the records the fast one leaves.
     slow: Option<Py<PyAny>>,
-    /// `logging.LogRecord`: a record of exactly that class renders a
-    /// message with no arguments as the message itself (a subclass may
-    /// render it otherwise, and is asked).
+    /// `logging.LogRecord`: a record of exactly that class renders its
+    /// message as `msg % args` (a subclass may render it otherwise, and is
+    /// asked).
     log_record: Py<PyAny>,
 }
 
@@ -106,31 +85,29 @@ pub(crate) struct RecordScan {
 impl RecordScan {
     #[new]
     #[pyo3(
-        signature = (*, include_public = false, patterns = Vec::new(), slow = None),
-        text_signature = "(*, include_public=False, patterns=(), slow=None)"
+        signature = (*, include_public = false, patterns = Vec::new(), marker = "default".to_string(), slow = None),
+        text_signature = "(*, include_public=False, patterns=(), marker='default', slow=None)"
     )]
     fn new(
         py: Python<'_>,
         include_public: bool,
         patterns: Vec<String>,
+        marker: String,
         slow: Option<Py<PyAny>>,
     ) -> PyResult<RecordScan> {
+        // The marker is checked now: a bad one fails at configuration.
+        rules_for(py, include_public, &patterns, &marker)?;
         let rules = rules_for(py, include_public, &patterns, "default")?;
-        // PostHog's rules, `ph?_` and a body, and no custom one.
-        let builtin = patterns.is_empty()
-            && rules.rules().iter().all(|rule| {
-                rule.name.len() == 3
-                    && rule.name.starts_with("ph")
-                    && rule.pattern.starts_with(&format!("{}_", rule.name))
-            });
-        let scratch = Scratch {
-            engine: Engine::new(rules),
-            text: Vec::with_capacity(1024),
-            seen: Seen::new(),
-            fresh: Vec::new(),
-        };
+        let scratch = Scratch { engine: Engine::new(rules), seen: Seen::new(), fresh: Vec::new() };
         let log_record = py.import("logging")?.getattr("LogRecord")?.unbind();
-        Ok(RecordScan { builtin, scratch: Mutex::new(scratch), slow, log_record })
+        Ok(RecordScan {
+            include_public,
+            patterns,
+            marker,
+            scratch: Mutex::new(scratch),
+            slow,
+            log_record,
+        })
     }
 
     /// The filter: the fast path, else ``slow(record)``. Returns True (the
@@ -140,7 +117,7 @@ impl RecordScan {
         let Some(slow) = &self.slow else {
             return Err(PyTypeError::new_err("_RecordScan.filter() needs slow="));
         };
-        if !self.clean_record(record)? {
+        if !self.fast_filter(record)? {
             slow.call1(record.py(), (record,))?;
         }
         Ok(true)
@@ -151,30 +128,22 @@ impl RecordScan {
     /// str, an int, a float, None or an empty tuple (the filter then
     /// walks every field itself). False: nothing in the record to redact.
     fn needs_redaction(&self, fields: &Bound<'_, PyDict>) -> PyResult<bool> {
-        let mut scratch = self.scratch.lock().unwrap_or_else(PoisonError::into_inner);
-        let found = self.scan(&mut scratch, fields);
-        let scratch = &mut *scratch;
-        if let Ok(false) = found {
-            for text in scratch.fresh.drain(..) {
-                scratch.seen.insert(text);
-            }
-        }
-        scratch.fresh.clear();
-        found
+        Ok(self.verdict(fields, None)? != Verdict::Clean)
     }
 }
 
 impl RecordScan {
-    /// Renders `record`'s message as the filter does, and returns True
-    /// when the record holds nothing to redact; False leaves the record
-    /// (maybe rendered already, which the slow path does again to the
-    /// same result) to the slow path.
-    fn clean_record(&self, record: &Bound<'_, PyAny>) -> PyResult<bool> {
+    /// Renders `record`'s message as the filter does, and redacts it when
+    /// it is the only field with a key; true when that was all the record
+    /// needed. False leaves the record (maybe rendered already, which the
+    /// slow path does again to the same result) to the slow path.
+    fn fast_filter(&self, record: &Bound<'_, PyAny>) -> PyResult<bool> {
         let py = record.py();
         let Ok(fields) = record.getattr(intern!(py, "__dict__"))?.cast_into::<PyDict>() else {
             return Ok(false);
         };
         if let Some(exc_info) = fields.get_item(intern!(py, "exc_info"))?
+            && !exc_info.is_none()
             && exc_info.is_truthy()?
         {
             return Ok(false);
@@ -184,98 +153,179 @@ impl RecordScan {
         else {
             return Ok(false);
         };
-        // LogRecord.getMessage() is `str(msg)`, formatted with the
-        // arguments if there are any: a str with none is the message.
-        let plain = record.get_type().is(&self.log_record)
-            && msg.is_exact_instance_of::<PyString>()
-            && !args.is_truthy()?;
-        if !plain {
-            // A message that does not render is the slow path's to
-            // describe (logging's own report would show the raw args).
-            let Ok(rendered) = record.call_method0(intern!(py, "getMessage")) else {
-                return Ok(false);
-            };
-            if !rendered.is_exact_instance_of::<PyString>() {
-                return Ok(false);
-            }
-            fields.set_item(intern!(py, "msg"), rendered)?;
+        let Some(message) = self.render(record, &msg, &args)? else { return Ok(false) };
+        if !message.is(&msg) {
+            fields.set_item(intern!(py, "msg"), &message)?;
         }
         if !args.is(PyTuple::empty(py)) {
             fields.set_item(intern!(py, "args"), PyTuple::empty(py))?;
         }
-        Ok(!self.needs_redaction(&fields)?)
+        match self.verdict(&fields, Some(&message))? {
+            Verdict::Clean => Ok(true),
+            Verdict::Walk => Ok(false),
+            Verdict::InMessage => {
+                // As the walk's `redact(record.msg, ...)` would (the
+                // engine may release the GIL on a long message: no lock
+                // is held here).
+                let Ok(clean) =
+                    redact(py, &message, self.include_public, self.patterns.clone(), &self.marker)
+                else {
+                    return Ok(false);
+                };
+                fields.set_item(intern!(py, "msg"), clean)?;
+                Ok(true)
+            }
+        }
     }
 
-    /// The scan of [`RecordScan::needs_redaction`]; the strs it found
-    /// clean are left in `fresh`.
-    fn scan(&self, scratch: &mut Scratch, fields: &Bound<'_, PyDict>) -> PyResult<bool> {
-        let Scratch { engine, text, seen, fresh } = scratch;
-        text.clear();
-        fresh.clear();
-        let before = engine.stats().total_tokens();
-        let mut holds_token = |field: &[u8]| -> bool {
-            if self.builtin {
-                text.extend_from_slice(field);
-                text.push(b'\n');
-                return false;
+    /// `record.getMessage()`, or None when it raises or gives something
+    /// else than a str: the slow path describes such a message.
+    fn render<'py>(
+        &self,
+        record: &Bound<'py, PyAny>,
+        msg: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let py = record.py();
+        // LogRecord.getMessage() is `str(msg)`, then `% args` when the
+        // arguments are truthy: for a record of exactly that class, a
+        // message of exactly str and arguments of exactly tuple or dict,
+        // that is the message itself or `msg % args` (the method's frame
+        // costs more than most messages' formatting).
+        if record.get_type().is(self.log_record.bind(py)) && msg.is_exact_instance_of::<PyString>()
+        {
+            let count = if let Ok(args) = args.cast_exact::<PyTuple>() {
+                Some(args.len())
+            } else if let Ok(args) = args.cast_exact::<PyDict>() {
+                Some(args.len())
+            } else {
+                None
+            };
+            match count {
+                Some(0) => return Ok(Some(msg.clone())),
+                Some(_) => {
+                    // SAFETY: two live objects; the result is a new
+                    // reference, or NULL with an exception set (dropped
+                    // here: the slow path renders the message again).
+                    let rendered = unsafe {
+                        Bound::from_owned_ptr_or_err(
+                            py,
+                            ffi::PyUnicode_Format(msg.as_ptr(), args.as_ptr()),
+                        )
+                    };
+                    return Ok(rendered.ok().filter(|m| m.is_exact_instance_of::<PyString>()));
+                }
+                None => {}
             }
-            let _ =
-                engine.feed(field, &mut io::sink()).and_then(|()| engine.finish(&mut io::sink()));
-            engine.stats().total_tokens() > before
+        }
+        let Ok(rendered) = record.call_method0(intern!(py, "getMessage")) else {
+            return Ok(None);
         };
-        let py = fields.py();
-        let (mut pos, mut name, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
-        // The dict is walked with PyDict_Next and its entries' types told
-        // by address: pyo3's iterator and type checks cost more than the
-        // scan of a record's few hundred bytes.
-        // SAFETY: with the GIL held, PyDict_Next gives borrowed references
-        // that stay valid while the dict is unchanged; nothing in the loop
-        // runs Python code that could change it.
-        while unsafe { ffi::PyDict_Next(fields.as_ptr(), &mut pos, &mut name, &mut value) } != 0 {
-            for field in [value, name] {
-                match scanned_kind(field) {
-                    Kind::Inert => {}
-                    Kind::Other => return Ok(true),
-                    Kind::Text if seen.contains(field) => {}
-                    Kind::Text => {
-                        // A str something else holds too (a logger's, a
-                        // thread's, a code object's name) comes back in
-                        // the next records; one only the record holds (a
-                        // rendered message) does not, and is not kept.
-                        // SAFETY: `field` is a live object (above).
-                        let shared = unsafe { ffi::Py_REFCNT(field) } > 1;
-                        // SAFETY: `field` is a live object (above), its
-                        // type exactly str.
-                        let text = unsafe {
-                            Bound::from_borrowed_ptr(py, field).cast_into_unchecked::<PyString>()
-                        };
-                        let Some(utf8) = Utf8::of(&text)? else { return Ok(true) };
-                        let (len, found) = (utf8.as_bytes().len(), holds_token(utf8.as_bytes()));
-                        if found {
-                            return Ok(true);
+        Ok(rendered.is_exact_instance_of::<PyString>().then_some(rendered))
+    }
+
+    /// The scan of `fields`, `message` being the value of their `msg`
+    /// (None: no field is told apart). The strs it found clean are
+    /// remembered unless it hands the record to the walk.
+    fn verdict(
+        &self,
+        fields: &Bound<'_, PyDict>,
+        message: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Verdict> {
+        let mut scratch = self.scratch.lock().unwrap_or_else(PoisonError::into_inner);
+        let scratch = &mut *scratch;
+        scratch.fresh.clear();
+        let verdict = scan(scratch, fields, message);
+        if matches!(verdict, Ok(Verdict::Clean | Verdict::InMessage)) {
+            for (place, text) in scratch.fresh.drain(..) {
+                scratch.seen.insert(fields.py(), place, text);
+            }
+        }
+        scratch.fresh.clear();
+        verdict
+    }
+}
+
+/// The names and values of `fields`, each str among them scanned unless
+/// [`Seen`] knows it clean.
+fn scan(
+    scratch: &mut Scratch,
+    fields: &Bound<'_, PyDict>,
+    message: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Verdict> {
+    let Scratch { engine, seen, fresh } = scratch;
+    let py = fields.py();
+    let msg_name = intern!(py, "msg").as_ptr();
+    let mut in_message = false;
+    let (mut pos, mut name, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
+    let mut place = 0;
+    // The dict is walked with PyDict_Next and its entries' types told by
+    // address: pyo3's iterator and type checks cost more than the scan of
+    // a record's few hundred bytes.
+    // SAFETY: with the GIL held, PyDict_Next gives borrowed references
+    // that stay valid while the dict is unchanged; nothing in the loop
+    // runs Python code that could change it.
+    while unsafe { ffi::PyDict_Next(fields.as_ptr(), &mut pos, &mut name, &mut value) } != 0 {
+        for (field, at) in [(name, place), (value, place + 1)] {
+            // Known by its place first: that compare touches no object,
+            // and a record's objects are most of the scan's cache misses.
+            if seen.at_place(at, field) {
+                continue;
+            }
+            match scanned_kind(field) {
+                Kind::Inert => {}
+                Kind::Other => return Ok(Verdict::Walk),
+                Kind::Text if seen.knows(py, at, field) => {}
+                Kind::Text => {
+                    // A str something else holds too (a logger's, a
+                    // thread's, a code object's name) comes back in the
+                    // next records; one only the record holds (a rendered
+                    // message, which the caller holds too) does not, and
+                    // is not kept.
+                    let own = if message.is_some_and(|m| m.as_ptr() == field) { 2 } else { 1 };
+                    // SAFETY: `field` is a live object (above).
+                    let shared = unsafe { ffi::Py_REFCNT(field) } > own;
+                    // SAFETY: `field` is a live object (above), its type
+                    // exactly str; borrowed while the dict is unchanged.
+                    let text =
+                        unsafe { Borrowed::from_ptr(py, field).cast_unchecked::<PyString>() };
+                    match holds_token(engine, &text)? {
+                        Some(false) if shared && Seen::keeps(&text) => {
+                            fresh.push((at, text.to_owned().unbind()));
                         }
-                        if shared && len <= SEEN_MAX_LEN {
-                            fresh.push(text.unbind());
+                        Some(false) => {}
+                        // The message, as `msg` (the only key `msg`: a
+                        // dict's keys are distinct).
+                        Some(true)
+                            if at == place + 1
+                                && name == msg_name
+                                && message.is_some_and(|m| m.as_ptr() == field) =>
+                        {
+                            in_message = true;
                         }
+                        Some(true) | None => return Ok(Verdict::Walk),
                     }
                 }
             }
         }
-        if self.builtin && may_hold_builtin_token(text) {
-            let _ =
-                engine.feed(text, &mut io::sink()).and_then(|()| engine.finish(&mut io::sink()));
-        }
-        Ok(engine.stats().total_tokens() > before)
+        place += 2;
     }
+    Ok(if in_message { Verdict::InMessage } else { Verdict::Clean })
 }
 
-/// Whether `text` may hold a token of the built-in rules: each begins
-/// with `ph`, a letter and `_` (`phx_`, `phs_`, `pha_`, `phr_`, `phc_`). A
-/// record's fields rarely hold `ph`: one pass of memchr's substring search
-/// answers for most, where the engine's own start costs more.
-fn may_hold_builtin_token(text: &[u8]) -> bool {
-    static PH: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"ph"));
-    PH.find_iter(text).any(|at| text.get(at + 3) == Some(&b'_'))
+/// Whether `text` holds a token of the engine's rules; None when it holds
+/// lone surrogates (left to the walk).
+fn holds_token(engine: &mut Engine, text: &Bound<'_, PyString>) -> PyResult<Option<bool>> {
+    let Some(utf8) = Utf8::of(text)? else { return Ok(None) };
+    let bytes = utf8.as_bytes();
+    let rules: &Arc<RuleSet> = engine.rules();
+    if !rules.may_hold_token(bytes) {
+        return Ok(Some(false));
+    }
+    let before = engine.stats().total_tokens();
+    // Into a sink, which cannot fail.
+    let _ = engine.feed(bytes, &mut io::sink()).and_then(|()| engine.finish(&mut io::sink()));
+    Ok(Some(engine.stats().total_tokens() > before))
 }
 
 /// What [`RecordScan`] makes of a record's field.

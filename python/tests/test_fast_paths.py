@@ -132,15 +132,20 @@ def test_a_record_with_no_key_is_decided_in_one_native_call(monkeypatch, keys: K
         for i in range(50):
             log.warning("request %d from %s, phx_short", i, "10.0.0.7", extra={"user": "ann", "n": i})
         assert counting.calls == 0
+        # A key in the message only: redacted in the same native call.
         key = keys.key()
         log.warning("request with %s", key, extra={"user": "ann"})
+        assert counting.calls == 0
+        # A key elsewhere: the walk over every field.
+        other = keys.key("phs")
+        log.warning("request", extra={"user": [other]})
         assert counting.calls > 0
         lines = stream.getvalue().splitlines()
         assert lines[0] == (
             "WARNING fast.path.clean test_a_record_with_no_key_is_decided_in_one_native_call "
             "request 0 from 10.0.0.7, phx_short"
         )
-        assert lines[-1].endswith("request with phx_[REDACTED]")
+        assert lines[-2].endswith("request with phx_[REDACTED]")
         assert key not in stream.getvalue()
     finally:
         log.removeHandler(handler)
@@ -247,3 +252,192 @@ def test_a_key_in_any_field_is_redacted_after_clean_records(
 
 
 SHARED_FILTER = redacting.RedactingFilter()
+
+
+# Filters of several options, shared by the examples of a property test.
+OPTIONS = {
+    "default": {},
+    "public": {"include_public": True},
+    "pattern": {"patterns": [r"zq![0-9]{3}"]},
+    "marker": {"marker": "literal:[R]"},
+}
+FILTERS = {name: redacting.RedactingFilter(**o) for name, o in OPTIONS.items()}
+
+# The fast path's own ways to get a record wrong: each test below fails if
+# it lets a record through that holds a key (or redacts it otherwise than
+# the walk would).
+
+
+def filtered(filt: logging.Filter, msg, args=(), extra=None, warm: int = 3) -> logging.LogRecord:
+    """The record `log.warning(msg, *args, extra=extra)` makes, after the
+    filter: `warm` clean records from the same call site first, so that
+    what the filter remembers of them is in play."""
+    log = logging.getLogger("fast.path.site")
+
+    def make(msg, args, extra):
+        return log.makeRecord("fast.path.site", logging.WARNING, "/srv/app.py", 7, msg, args, None,
+                              "handler", extra)
+
+    for i in range(warm):
+        filt.filter(make("request %d", (i,), {"user": "ann"} if extra else None))
+    record = make(msg, args, extra)
+    filt.filter(record)
+    return record
+
+
+def shown(record: logging.LogRecord) -> str:
+    """Everything a formatter or a JSON handler could print of `record`."""
+    fields = [k for k in record.__dict__ if k not in ("msg", "args", "message")]
+    return repr(record.__dict__) + logging.Formatter(every_attribute_format(fields)).format(record)
+
+
+def test_a_key_split_between_the_message_and_its_arguments(keys: Keys):
+    # Neither the format nor the argument holds a key: only the rendered
+    # message does.
+    key = keys.key("phx", 43)
+    for msg, args in (("token phx_%s", (key[4:],)), ("token %s%s", ("ph", key[2:])),
+                      ("token %(p)s_%(b)s", ({"p": "phx", "b": key[4:]},))):
+        record = filtered(redacting.RedactingFilter(), msg, args)
+        assert record.msg == "token phx_[REDACTED]" and record.args == ()
+        assert key not in shown(record)
+
+
+def test_a_key_in_the_message_and_elsewhere_is_redacted_everywhere(keys: Keys):
+    # The message alone is redacted natively: only when no other field
+    # holds a key.
+    key, other = keys.key("phx"), keys.key("phr")
+    filt = redacting.RedactingFilter()
+    record = filtered(filt, "with %s", (key,), extra={"user": other})
+    assert record.msg == "with phx_[REDACTED]" and record.user == "phr_[REDACTED]"
+    # The same str object as the message and as an extra value.
+    text = f"with {key}"
+    record = filtered(filt, text, (), extra={"copy": text})
+    assert record.msg == record.copy == "with phx_[REDACTED]"
+    # A key only in an extra field, after clean records.
+    record = filtered(filt, "clean", (), extra={"user": other})
+    assert record.msg == "clean" and record.user == "phr_[REDACTED]"
+
+
+@pytest.mark.parametrize(
+    "patterns, secret",
+    [
+        # Prefixes the built-in rules do not begin with: a prefilter that
+        # looked for `ph?_` only would let them through.
+        ([r"zq![0-9]{6}"], "zq!123456"),
+        (["ét[0-9]{4}"], "ét1234"),
+        # No literal prefix at all: every digit may begin a token.
+        ([r"[0-9]{12}"], "123456789012"),
+        # Anchored to the text's end: the message's end, not the record's.
+        ([r"tok[0-9]{3}$"], "tok123"),
+    ],
+)
+def test_custom_rules_in_the_message_are_redacted_as_redact_does(patterns, secret):
+    filt = redacting.RedactingFilter(patterns=patterns, marker="literal:[R]")
+    for msg, args in ((f"at {secret}", ()), ("at %s", (secret,)), ("at %s", (f"{secret} and more",))):
+        record = filtered(filt, msg, args)
+        rendered = msg % args if args else msg
+        expected = phx_redact.redact(rendered, patterns=patterns, marker="literal:[R]")
+        assert record.msg == expected
+        if rendered.endswith(secret) or not patterns[0].endswith("$"):
+            assert secret not in record.msg
+    # A custom rule's secret in another field goes to the walk.
+    record = filtered(filt, "clean", (), extra={"where": f"at {secret}"})
+    if not patterns[0].endswith("$"):
+        assert secret not in record.where
+
+
+def test_include_public_redacts_phc_in_the_message(keys: Keys):
+    public = keys.key("phc", 43)
+    record = filtered(redacting.RedactingFilter(include_public=True), "project %s", (public,))
+    assert record.msg == "project phc_[REDACTED]"
+    record = filtered(redacting.RedactingFilter(), "project %s", (public,))
+    assert record.msg == f"project {public}"
+
+
+def test_the_message_is_redacted_with_the_filter_s_marker(keys: Keys):
+    key = keys.key("phx", 43)
+    for marker in ("literal:[R]", "posthog", "same-length", "{rule}:{last4}"):
+        record = filtered(redacting.RedactingFilter(marker=marker), "key %s", (key,))
+        assert record.msg == phx_redact.redact(f"key {key}", marker=marker)
+        assert key not in record.msg
+
+
+def test_non_ascii_messages(keys: Keys):
+    key = keys.key("pha", 30)
+    filt = redacting.RedactingFilter()
+    record = filtered(filt, "café ✓ %s 日本", (key,))
+    assert record.msg == "café ✓ pha_[REDACTED] 日本"
+    record = filtered(filt, f"😀 {key}", ())
+    assert record.msg == "😀 pha_[REDACTED]"
+    record = filtered(filt, "naïve %s", ("clean ✓",))
+    assert record.msg == "naïve clean ✓"
+    # Lone surrogates (a name decoded with surrogateescape): the walk's.
+    record = filtered(filt, "file \udce9 %s", (key,))
+    assert key not in record.msg and "pha_[REDACTED]" in record.msg
+
+
+class Sneaky(str):
+    """A str whose str() is another text: logging renders str(msg)."""
+
+    def __str__(self) -> str:
+        return self.secret
+
+    secret = ""
+
+
+def test_a_message_that_subclasses_str_goes_by_what_it_renders(keys: Keys):
+    key = keys.key("phs", 43)
+    msg = Sneaky("nothing here %s")
+    msg.secret = f"rendered {key} %s"
+    record = filtered(redacting.RedactingFilter(), msg, ("ok",))
+    assert record.msg == "rendered phs_[REDACTED] ok"
+    # Without arguments too.
+    msg = Sneaky("nothing here")
+    msg.secret = f"rendered {key}"
+    record = filtered(redacting.RedactingFilter(), msg, ())
+    assert record.msg == "rendered phs_[REDACTED]"
+
+
+class ArgsStr(str):
+    """Arguments of an odd type: `msg % args` may call its __rmod__."""
+
+    def __rmod__(self, other):
+        return f"{other} and {self}"
+
+
+def test_records_logging_renders_otherwise_go_through_get_message(keys: Keys):
+    key = keys.key("phx", 43)
+
+    class Record(logging.LogRecord):
+        def getMessage(self) -> str:
+            return f"{super().getMessage()} {key}"
+
+    record = Record("r", logging.WARNING, "/srv/app.py", 7, "clean %s", ("ok",), None)
+    redacting.RedactingFilter().filter(record)
+    assert record.msg == "clean ok phx_[REDACTED]"
+    record = filtered(redacting.RedactingFilter(), "clean", ArgsStr(key))
+    assert record.msg == "clean and phx_[REDACTED]"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    parts=st.lists(
+        st.one_of(
+            st.sampled_from(["phx_", "phc_", "ph", "_", " ", "é", "✓", "%", "zq!", "tok", "\n"]),
+            st.text(alphabet=ALNUM, min_size=0, max_size=24),
+            st.builds("{}_{}".format, st.sampled_from(["phx", "phs", "pha", "phr", "phc"]),
+                      st.text(alphabet=ALNUM, min_size=20, max_size=30)),
+        ),
+        max_size=12,
+    ),
+    split=st.integers(0, 200),
+    options=st.sampled_from(sorted(FILTERS)),
+)
+def test_any_message_is_redacted_as_redact_would(parts, split, options):
+    # The native path against `redact` itself, the message split into a
+    # format and an argument anywhere (or given whole, with no argument).
+    text = "".join(parts)
+    head, tail = text[:split], text[split:]
+    msg, args = (text, ()) if split > len(text) else (head.replace("%", "%%") + "%s", (tail,))
+    record = filtered(FILTERS[options], msg, args, warm=1)
+    assert record.msg == phx_redact.redact(text, **OPTIONS[options])

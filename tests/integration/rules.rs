@@ -145,6 +145,20 @@ proptest! {
             prop_assert_eq!(whole, expected.into_owned());
         }
     }
+
+    #[test]
+    fn may_hold_token_is_false_only_where_the_engine_finds_nothing(input in input()) {
+        // The logging filter lets a field through on `may_hold_token` alone:
+        // a false there must be a text the engine leaves as it is.
+        let public = crate::common::compiled_once("public", || RuleSet::default_rules(true));
+        let secret = crate::common::compiled_once("secret", || RuleSet::default_rules(false));
+        let sets = [custom_rules(64 * 1024), capped_rules(), public, secret];
+        for rules in &sets {
+            if !rules.may_hold_token(&input) {
+                prop_assert_eq!(phx_redact::redact(rules, &input), input.clone());
+            }
+        }
+    }
 }
 
 #[test]

@@ -256,6 +256,17 @@ impl RuleSet {
         text
     }
 
+    /// Whether a token of these rules may occur in `text`, a whole text
+    /// (not a chunk of a stream). False is sure: no token can begin in
+    /// `text`, and the engine, which runs the same prefilter before its
+    /// DFA, finds none there; true is only a maybe. For a caller that
+    /// decides many short texts (a log record's fields) and runs a
+    /// [`Redactor`](crate::Redactor) on the few that may hold a token.
+    #[inline]
+    pub fn may_hold_token(&self, text: &[u8]) -> bool {
+        self.prefilter.find(text).is_some()
+    }
+
     /// The rules, in priority order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
