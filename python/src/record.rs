@@ -276,41 +276,65 @@ fn scan(
                 Kind::Inert => {}
                 Kind::Other => return Ok(Verdict::Walk),
                 Kind::Text if seen.knows(py, at, field) => {}
-                Kind::Text => {
-                    // A str something else holds too (a logger's, a
-                    // thread's, a code object's name) comes back in the
-                    // next records; one only the record holds (a rendered
-                    // message, which the caller holds too) does not, and
-                    // is not kept.
-                    let own = if message.is_some_and(|m| m.as_ptr() == field) { 2 } else { 1 };
-                    // SAFETY: `field` is a live object (above).
-                    let shared = unsafe { ffi::Py_REFCNT(field) } > own;
-                    // SAFETY: `field` is a live object (above), its type
-                    // exactly str; borrowed while the dict is unchanged.
-                    let text =
-                        unsafe { Borrowed::from_ptr(py, field).cast_unchecked::<PyString>() };
-                    match holds_token(engine, &text)? {
-                        Some(false) if shared && Seen::keeps(&text) => {
-                            fresh.push((at, text.to_owned().unbind()));
-                        }
-                        Some(false) => {}
-                        // The message, as `msg` (the only key `msg`: a
-                        // dict's keys are distinct).
-                        Some(true)
-                            if at == place + 1
-                                && name == msg_name
-                                && message.is_some_and(|m| m.as_ptr() == field) =>
-                        {
-                            in_message = true;
-                        }
-                        Some(true) | None => return Ok(Verdict::Walk),
+                Kind::Text => match judge(engine, py, field, message)? {
+                    Judged::Clean { keep: true } => {
+                        // SAFETY: `field` is a live str (above).
+                        let text = unsafe { Borrowed::from_ptr(py, field) };
+                        // SAFETY: its type is exactly str (scanned_kind).
+                        let text = unsafe { text.cast_unchecked::<PyString>() };
+                        fresh.push((at, text.to_owned().unbind()));
                     }
-                }
+                    Judged::Clean { keep: false } => {}
+                    // The message, as `msg` (the only key `msg`: a dict's
+                    // keys are distinct).
+                    Judged::Token
+                        if at == place + 1
+                            && name == msg_name
+                            && message.is_some_and(|m| m.as_ptr() == field) =>
+                    {
+                        in_message = true;
+                    }
+                    Judged::Token | Judged::Unknown => return Ok(Verdict::Walk),
+                },
             }
         }
         place += 2;
     }
     Ok(if in_message { Verdict::InMessage } else { Verdict::Clean })
+}
+
+/// What [`scan`] learns of one str field.
+enum Judged {
+    /// No token; `keep`: worth remembering as clean (see [`Seen`]).
+    Clean { keep: bool },
+    /// A token.
+    Token,
+    /// Lone surrogates: left to the walk.
+    Unknown,
+}
+
+/// Scans the str `field`. A str something else holds too (a logger's, a
+/// thread's, a code object's name) comes back in the next records, and is
+/// worth remembering clean; one only the record holds (a rendered message,
+/// which the caller holds too) does not.
+#[inline(always)]
+fn judge(
+    engine: &mut Engine,
+    py: Python<'_>,
+    field: *mut ffi::PyObject,
+    message: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Judged> {
+    let own = if message.is_some_and(|m| m.as_ptr() == field) { 2 } else { 1 };
+    // SAFETY: `field` is a live object (the caller's dict holds it).
+    let shared = unsafe { ffi::Py_REFCNT(field) } > own;
+    // SAFETY: `field` is a live object, its type exactly str; borrowed
+    // while the dict is unchanged.
+    let text = unsafe { Borrowed::from_ptr(py, field).cast_unchecked::<PyString>() };
+    Ok(match holds_token(engine, &text)? {
+        Some(false) => Judged::Clean { keep: shared && Seen::keeps(&text) },
+        Some(true) => Judged::Token,
+        None => Judged::Unknown,
+    })
 }
 
 /// Whether `text` holds a token of the engine's rules; None when it holds
