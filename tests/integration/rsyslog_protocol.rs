@@ -224,17 +224,21 @@ fn the_last_message_without_its_newline_is_answered_too() {
 
 #[test]
 fn flags_that_make_no_sense_with_it_are_refused() {
-    for args in [
-        &["--rsyslog=rawmsg"][..],
-        &["--rsyslog=json"],
-        &["--rsyslog", "app.log"],
-        &["--rsyslog", "--follow", "app.log"],
-        &["--rsyslog", "--check"],
-        &["--rsyslog", "--stats"],
-        &["--rsyslog", "--in-place", "app.log"],
+    for (args, said) in [
+        (&["--rsyslog=rawmsg"][..], "use interface.input=\"fulljson\""),
+        (&["--rsyslog=json"], "use msg (the default) or fulljson"),
+        (&["--rsyslog", "app.log"], "a FILE does not apply to --rsyslog"),
+        (&["--rsyslog", "--stats"], "--stats does not apply to --rsyslog"),
+        (&["--rsyslog", "--marker", "posthog", "--state", "s"], "--state"),
+        (&["--rsyslog", "--follow", "app.log"], "cannot be used with"),
+        (&["--rsyslog", "--check"], "cannot be used with"),
+        (&["--rsyslog", "--in-place", "app.log"], "cannot be used with"),
     ] {
         let (code, out, err) = run(args, b"");
         assert_eq!((code, out.len()), (2, 0), "{args:?}: {err}");
-        assert!(err.contains("rsyslog"), "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
     }
+    // The rule flags go with it.
+    let (code, out, _) = run(&["--rsyslog", "--marker", "posthog", "--rule", "phx"], b"x\n");
+    assert_eq!((code, out), (0, b"{}\n".to_vec()));
 }
