@@ -54,7 +54,8 @@ LAYERS = [
     ("app/audit", 5),
     ("app/scrub", 6),
     ("app/follow", 7),
-    ("cli", 8),
+    ("app/rsyslog", 8),
+    ("cli", 9),
 ]
 
 # What lib.rs re-exports from the engine and the adapters.

@@ -11,14 +11,18 @@ cd "$(dirname "$0")/.."
 # logrotate rotates followed logs; pzstd, xz, bzip2 and lz4 make real
 # archives and pigz real gzip members; attr and acl set what --in-place must
 # keep; tar, ar (binutils) and python3's sqlite3 make archives it must not
-# break; strace counts the filter's writes per read.
+# break; strace counts the filter's writes per read; rsyslogd (with its
+# mmexternal module) runs --rsyslog as rsyslog does; journalctl reads a
+# journal file systemd-journal-remote makes.
 tools=(logrotate:logrotate pzstd:zstd zstd:zstd xz:xz-utils bzip2:bzip2 lz4:lz4
   setfattr:attr setfacl:acl tar:tar ar:binutils gzip:gzip pigz:pigz
-  python3:python3 strace:strace setpriv:util-linux pkill:procps git:git)
+  python3:python3 strace:strace setpriv:util-linux pkill:procps git:git
+  rsyslogd:rsyslog journalctl:systemd systemd-journal-remote:systemd-journal-remote)
 missing=()
 for pair in "${tools[@]}"; do
   tool=${pair%%:*} package=${pair#*:}
-  if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ] && [ ! -x "/sbin/$tool" ]; then
+  if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ] && [ ! -x "/sbin/$tool" ] &&
+    [ ! -x "/lib/systemd/$tool" ]; then
     [[ " ${missing[*]} " == *" $package "* ]] || missing+=("$package")
   fi
 done

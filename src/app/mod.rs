@@ -18,12 +18,13 @@
 //!   input; [`JsonFinding`] and [`rule_names`] print them as `--check
 //!   --json` does.
 //! - Follow logs through rotation: [`follow`] with [`FollowOptions`].
+//! - Answer rsyslog's `mmexternal`, message by message: [`rsyslog::serve`].
 //!
 //! Messages about inputs pass through a [`MessagePolicy`], which hides a
 //! key in a file name as well as in a line.
 //!
 //! The code is one folder per job (`filter/`, `scrub/`, `audit/`,
-//! `follow/`, `formats/`) beside what they share; docs/architecture.md is
+//! `follow/`, `rsyslog/`, `formats/`) beside what they share; docs/architecture.md is
 //! the map.
 
 pub(crate) mod atomic;
@@ -36,6 +37,7 @@ pub(crate) mod inputs;
 mod options;
 pub(crate) mod policy;
 mod refusal;
+pub mod rsyslog;
 #[doc(hidden)]
 pub mod sample;
 pub(crate) mod scrub;

@@ -206,6 +206,24 @@ pub struct Args {
     #[arg(help_heading = "Follow", long, requires = "follow")]
     pub refuse_links: bool,
 
+    /// Answer rsyslog's mmexternal module: one message per line on standard
+    /// input, one reply per message on standard output (`{}`, or
+    /// `{"msg":"..."}` redacted), flushed at once, until standard input
+    /// ends. INPUT is the action's `interface.input`: `msg` (the default)
+    /// or `fulljson` (needed for messages that hold newlines).
+    #[arg(
+        help_heading = "rsyslog",
+        long,
+        value_name = "INPUT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "msg",
+        value_parser = Offered(&["msg", "fulljson"]),
+        hide_possible_values = true,
+        conflicts_with_all = ["check", "follow", "in_place", "output_dir", "list_rules", "generate_sample"]
+    )]
+    pub rsyslog: Option<String>,
+
     /// For --generate-sample: one line in N, on average, holds a key, half
     /// of them secrets and half look-alikes that are not redacted (1: every
     /// line; 0: none).

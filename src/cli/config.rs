@@ -15,6 +15,7 @@ use crate::{
     app::follow::{self, FollowOptions},
     app::formats::Levels,
     app::inputs::FileId,
+    app::rsyslog::Interface,
     app::scrub::Dest,
     app::scrub::batch::BatchOptions,
     app::scrub::walk::WalkOptions,
@@ -83,6 +84,13 @@ pub enum Config {
         /// Where to start, where to keep positions.
         options: FollowOptions,
     },
+    /// Answer rsyslog's `mmexternal`, message by message.
+    Rsyslog {
+        /// Compiled and checked.
+        rules: Arc<RuleSet>,
+        /// What each line is (`interface.input`).
+        interface: Interface,
+    },
     /// Print a shell's completion script and exit.
     Completions {
         /// The shell.
@@ -110,7 +118,8 @@ impl Config {
             | Config::Check { rules, .. }
             | Config::ListRules { rules }
             | Config::Batch { rules, .. }
-            | Config::Follow { rules, .. } => Some(rules),
+            | Config::Follow { rules, .. }
+            | Config::Rsyslog { rules, .. } => Some(rules),
             Config::Sample { .. } | Config::Completions { .. } | Config::Man => None,
         }
     }
@@ -157,6 +166,9 @@ impl Args {
             return Ok(Config::ListRules { rules });
         }
         self.check_side_files()?;
+        if let Some(input) = &self.rsyslog {
+            return Ok(Config::Rsyslog { rules, interface: Interface::from_arg(input)? });
+        }
         if self.follow {
             return self.follow_config(rules);
         }
@@ -307,6 +319,7 @@ impl Args {
                 ("--generate-sample", &["--seed", "--secret-every"])
             }
             () if self.list_rules => ("--list-rules", &[]),
+            () if self.rsyslog.is_some() => ("--rsyslog", &[]),
             () if self.follow => (
                 "--follow",
                 &[

@@ -21,6 +21,7 @@ use crate::{
         filter::{self, Input, stdio},
         follow,
         inputs::FileId,
+        rsyslog,
         scrub::{
             Dest, batch,
             walk::{self, Skipped},
@@ -342,4 +343,31 @@ fn report_skipped(skipped: &[Skipped]) -> usize {
         ));
     }
     skipped.iter().filter(|s| s.failed).count()
+}
+
+/// Answers rsyslog's `mmexternal` until standard input ends, then says on
+/// standard error what could not be answered as asked (never before: the
+/// module reads standard error as replies). 0 at the end of standard input.
+pub(super) fn rsyslog_run(
+    rules: &Arc<RuleSet>,
+    interface: rsyslog::Interface,
+) -> anyhow::Result<ExitCode> {
+    let outcome = rsyslog::serve(rules, interface, io::stdin().lock(), io::stdout().lock())
+        .context("--rsyslog")?;
+    if outcome.unparsable > 0 {
+        report(&format!(
+            "--rsyslog: {} of {} lines were not rsyslog's JSON message: those without a key \
+             were answered {{}}, the {} with a key had their msg replaced by the line, \
+             redacted; is the action's interface.input \"fulljson\"?",
+            outcome.unparsable, outcome.messages, outcome.unparsable_redacted
+        ));
+    }
+    if outcome.too_long > 0 {
+        report(&format!(
+            "--rsyslog: {} messages were over {} bytes: their msg was replaced by a notice",
+            outcome.too_long,
+            rsyslog::MAX_MESSAGE
+        ));
+    }
+    Ok(ExitCode::from(exit_codes::SUCCESS))
 }

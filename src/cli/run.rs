@@ -16,7 +16,9 @@ use crate::{
     app::MessagePolicy,
     cli::{
         Config, exit_codes,
-        jobs::{CheckFlags, batch_run, check_run, diff_check_run, filter_run, follow_run},
+        jobs::{
+            CheckFlags, batch_run, check_run, diff_check_run, filter_run, follow_run, rsyslog_run,
+        },
         messages::{early_policy, policy, report, set_policy},
     },
 };
@@ -78,6 +80,7 @@ fn run() -> anyhow::Result<ExitCode> {
             keys_out.as_deref(),
         ),
         Config::Follow { paths, rules, options } => follow_run(&paths, &rules, &options),
+        Config::Rsyslog { rules, interface } => rsyslog_run(&rules, interface),
         Config::Batch { paths, walk, rules, options, keys_out } => {
             batch_run(&paths, walk, &rules, &options, keys_out.as_deref())
         }
