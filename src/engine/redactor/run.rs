@@ -65,11 +65,9 @@ impl Redactor {
                     // before `buf[i]`, where the state was `state`.
                     last = Some((i, state, next));
                     if MAIN && next == state {
-                        if let Some(stay) = self.rules.self_loop(state) {
+                        if let Some(n) = self.stays(state, buf, i + 1) {
                             // Each byte that keeps the DFA here ends a match
                             // too: skip the run with a table, not the DFA.
-                            let n =
-                                buf[i + 1..].iter().take_while(|&&b| stay[usize::from(b)]).count();
                             i += n;
                             last = Some((i, state, next));
                         }
@@ -86,32 +84,34 @@ impl Redactor {
             i += 1;
         }
         let capped = (!dead && i >= limit).then_some(limit);
-        Run::ended(dfa, state, last, dead, capped, buf.len())
+        let last = last.map(|(end, at_end, matched)| (end, at_end, dfa.match_pattern(matched, 0)));
+        Run { last, dead, state, capped }.settled(dfa, buf.len())
+    }
+
+    /// How many bytes from `buf[from]` on keep match state `state` where it
+    /// is, if it loops on many bytes (`None`: it does not).
+    #[inline(always)]
+    fn stays(&self, state: StateID, buf: &[u8], from: usize) -> Option<usize> {
+        let stay = self.rules.self_loop(state)?;
+        Some(buf[from..].iter().take_while(|&&b| stay[usize::from(b)]).count())
     }
 }
 
 impl Run {
-    /// The run that ended in `state`, `dead` or not, `capped` or not, over
-    /// a buffer of `len` bytes, its `last` match (end, state there, match
-    /// state) seen: once per run, out of the loop but inlined into it.
+    /// This run, over a buffer of `len` bytes, with a token that has
+    /// ended at the buffer's last byte called dead: once per run, out of
+    /// its loop but inlined into it.
     #[inline(always)]
-    fn ended(
-        dfa: &dense::DFA<Vec<u32>>,
-        state: StateID,
-        last: Option<(usize, StateID, StateID)>,
-        mut dead: bool,
-        capped: Option<usize>,
-        len: usize,
-    ) -> Run {
+    fn settled(mut self, dfa: &dense::DFA<Vec<u32>>, len: usize) -> Run {
         // A DFA reports a match one byte late, so the byte that ends a token
         // leads to a match state from which every byte leads to the dead
         // state. Call that dead now: waiting for one more byte to learn it
         // would hold a finished line back until the next one arrives.
-        if !dead && capped.is_none() && last.is_some_and(|(end, ..)| end + 1 == len) {
-            dead = is_final(dfa, state);
+        if !self.dead && self.capped.is_none() && self.last.is_some_and(|(end, ..)| end + 1 == len)
+        {
+            self.dead = is_final(dfa, self.state);
         }
-        let last = last.map(|(end, at_end, matched)| (end, at_end, dfa.match_pattern(matched, 0)));
-        Run { last, dead, state, capped }
+        self
     }
 
     /// The last match, or at `eof` the match that the end of the input
