@@ -66,8 +66,8 @@ impl Fingerprinter {
     /// is larger than [`KEY_FILE_LIMIT`], or a key is too short.
     pub fn from_file_or_env(file: Option<&Path>) -> Result<Fingerprinter, Error> {
         if let Some(file) = file {
-            let material =
-                crate::engine::rules::read_small_file(file, KEY_FILE_LIMIT).map_err(|e| {
+            let material = crate::engine::small_file::read_small_file(file, KEY_FILE_LIMIT)
+                .map_err(|e| {
                     Error::Usage(format!("cannot read the fingerprint key {}: {e}", file.display()))
                 })?;
             return Fingerprinter::keyed(&material);

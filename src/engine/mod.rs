@@ -9,6 +9,7 @@ pub(crate) mod marker;
 pub(crate) mod prefilter;
 pub(crate) mod redactor;
 pub mod rules;
+mod small_file;
 
 pub use marker::Mask;
 pub use redactor::{Finding, Redactor, Stats, redact};

@@ -1,7 +1,40 @@
 //! Analyses of the compiled DFA: how much it may hold back, whether a
 //! marker could match a rule, self-loops and chains for the hot path.
 
-use super::*;
+use regex_automata::{
+    Anchored,
+    dfa::{Automaton, dense},
+    util::{primitives::StateID, start},
+};
+
+use super::{
+    rule::CAPPED,
+    set::{Chain, RuleSet},
+};
+use crate::{engine::marker::Segment, error::Error};
+
+/// The bytes on which `state` moves to its most frequent live successor
+/// (`None`: it has none): the bytes of a chain from it, if there is one.
+fn busiest_move(dfa: &dense::DFA<Vec<u32>>, state: StateID) -> Option<Box<[bool; 256]>> {
+    // A state has few distinct successors: a list searched in place costs
+    // less than hashing 256 bytes' worth (this runs at every start-up).
+    let mut counts: Vec<(StateID, usize)> = Vec::new();
+    for byte in 0..=255u8 {
+        let next = dfa.next_state(state, byte);
+        if !dfa.is_dead_state(next) {
+            match counts.iter_mut().find(|(s, _)| *s == next) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((next, 1)),
+            }
+        }
+    }
+    let &(first, _) = counts.iter().max_by_key(|&&(s, n)| (n, s))?;
+    let mut on = Box::new([false; 256]);
+    for byte in 0..=255u8 {
+        on[usize::from(byte)] = dfa.next_state(state, byte) == first;
+    }
+    Some(on)
+}
 
 /// The start state at the beginning of the input, and after each byte.
 pub(super) fn start_states(
@@ -107,66 +140,12 @@ pub(super) fn hold_bound(dfa: &dense::DFA<Vec<u32>>, starts: &[StateID]) -> Opti
     Some(bound + 1)
 }
 
-/// The rules of a set that decide every candidate well within the hold cap
-/// (the built-in keys, `ghp_…`), compiled apart, for when another rule of
-/// the set can reach the cap: the engine moves a cut back to the start of
-/// such a rule's token, so that a cut never falls inside one (see
-/// [`HOLD_CAP`]).
-#[derive(Debug)]
-pub(crate) struct Bounded {
-    pub(crate) dfa: dense::DFA<Vec<u32>>,
-    start_first: StateID,
-    start_after: Box<[StateID; 256]>,
-    /// The bytes on which some start leaves for a live state.
-    pub(crate) first: Box<[bool; 256]>,
-    /// The index in the set of the rule of each of the DFA's patterns.
-    pub(crate) rule_of: Vec<usize>,
-}
-
-impl Bounded {
-    /// The rules of `rules` whose own hold bound is below `cap`, if some
-    /// are, and if together they stay below it.
-    pub(super) fn new(rules: &[Rule], cap: usize) -> Result<Option<Bounded>, Error> {
-        let mut rule_of = Vec::new();
-        for (i, rule) in rules.iter().enumerate() {
-            let dfa = compile_rules(&[rule])?;
-            let (first, after) = start_states(&dfa)?;
-            if hold_bound(&dfa, &distinct_starts(first, &after)).is_some_and(|b| b < cap) {
-                rule_of.push(i);
-            }
-        }
-        if rule_of.is_empty() {
-            return Ok(None);
-        }
-        let dfa = compile_rules(&rule_of.iter().map(|&i| &rules[i]).collect::<Vec<_>>())?;
-        let (start_first, start_after) = start_states(&dfa)?;
-        let starts = distinct_starts(start_first, &start_after);
-        if hold_bound(&dfa, &starts).is_none_or(|b| b >= cap) {
-            return Ok(None);
-        }
-        let mut first = Box::new([false; 256]);
-        for &start in &starts {
-            for byte in 0..=255u8 {
-                if !dfa.is_dead_state(dfa.next_state(start, byte)) {
-                    first[usize::from(byte)] = true;
-                }
-            }
-        }
-        Ok(Some(Bounded { dfa, start_first, start_after, first, rule_of }))
-    }
-
-    /// The start state for a candidate after `before` (`None`: at the
-    /// beginning of the input).
-    #[inline]
-    pub(crate) fn start(&self, before: Option<u8>) -> StateID {
-        match before {
-            Some(byte) => self.start_after[usize::from(byte)],
-            None => self.start_first,
-        }
-    }
-}
-
 impl RuleSet {
+    /// The distinct start states.
+    pub(crate) fn starts(&self) -> Vec<StateID> {
+        distinct_starts(self.start_first, &self.start_after)
+    }
+
     /// Refuses a marker that a rule could match, whatever token it stands
     /// for, alone or with the text that follows a token: a second run over
     /// the output would change it.
@@ -227,18 +206,7 @@ impl RuleSet {
         match rule {
             None => stack.extend(live.iter().map(|&v| (v, None))),
             Some(rule) => {
-                // The byte after a token, and the state that reports its
-                // end: the match state it leads to from a state after a
-                // token of `rule`.
-                let mut ends = HashSet::new();
-                for u in self.reachable_states() {
-                    for &byte in &reps {
-                        let m = dfa.next_state(u, byte);
-                        if dfa.is_match_state(m) && dfa.match_pattern(m, 0).as_usize() == rule {
-                            ends.insert((byte, m));
-                        }
-                    }
-                }
+                let ends = self.token_ends(rule, &reps);
                 for &v in live {
                     for &(byte, m) in &ends {
                         let a = dfa.next_state(v, byte);
@@ -277,6 +245,23 @@ impl RuleSet {
             }
         }
         false
+    }
+
+    /// The byte after a token of `rule`, and the state that reports its
+    /// end: the match state it leads to from a state after such a token
+    /// (`reps`: one byte of each class).
+    fn token_ends(&self, rule: usize, reps: &[u8]) -> std::collections::HashSet<(u8, StateID)> {
+        let dfa = &self.dfa;
+        let mut ends = std::collections::HashSet::new();
+        for u in self.reachable_states() {
+            for &byte in reps {
+                let m = dfa.next_state(u, byte);
+                if dfa.is_match_state(m) && dfa.match_pattern(m, 0).as_usize() == rule {
+                    ends.insert((byte, m));
+                }
+            }
+        }
+        ends
     }
 
     /// Whether some rule could match somewhere inside a text of `shape`:
@@ -358,14 +343,6 @@ impl RuleSet {
             .collect()
     }
 
-    /// The chain that starts at non-special state `state`, if any.
-    #[inline]
-    pub(crate) fn chain(&self, state: StateID) -> Option<&Chain> {
-        let index = state.as_usize() >> self.dfa.stride2();
-        let chain = *self.chain_of.get(index)?;
-        self.chains.get(chain as usize)
-    }
-
     /// For each non-special state, the run of states it moves through on one
     /// set of bytes (a token's first body bytes, for the default rules).
     pub(super) fn find_chains(&self) -> (Vec<u32>, Vec<Chain>) {
@@ -398,25 +375,7 @@ impl RuleSet {
             ];
         let mut chains = Vec::new();
         for &start in states.iter().filter(|&&s| plain(s)) {
-            // `on`: the bytes leading to the most frequent live successor.
-            // A state has few distinct successors: a list searched in
-            // place costs less than hashing 256 bytes' worth (this runs at
-            // every start-up).
-            let mut counts: Vec<(StateID, usize)> = Vec::new();
-            for byte in 0..=255u8 {
-                let next = dfa.next_state(start, byte);
-                if !dfa.is_dead_state(next) {
-                    match counts.iter_mut().find(|(s, _)| *s == next) {
-                        Some((_, n)) => *n += 1,
-                        None => counts.push((next, 1)),
-                    }
-                }
-            }
-            let Some(&(first, _)) = counts.iter().max_by_key(|&&(s, n)| (n, s)) else { continue };
-            let mut on = Box::new([false; 256]);
-            for byte in 0..=255u8 {
-                on[usize::from(byte)] = dfa.next_state(start, byte) == first;
-            }
+            let Some(on) = busiest_move(dfa, start) else { continue };
             let on_reps: Vec<u8> = reps.iter().copied().filter(|&b| on[usize::from(b)]).collect();
             let mut path = vec![start];
             while path.len() < MAX_CHAIN {

@@ -1,6 +1,22 @@
 //! Compiling rules into one DFA, within limits.
 
-use super::*;
+use regex_automata::{
+    MatchKind,
+    dfa::{Automaton, StartKind, dense},
+    nfa::thompson,
+    util::syntax,
+};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+
+use super::{
+    analysis::{distinct_starts, hold_bound, start_states},
+    rule::{CAPPED, MIN_HOLD_CAP, Options, Rule},
+    set::{Bounded, Compiled, RuleSet},
+};
+use crate::{
+    engine::{marker::Marker, prefilter::Prefilter},
+    error::Error,
+};
 
 /// Parses `pattern` as the DFA will.
 pub(super) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, Box<regex_syntax::Error>> {
@@ -156,6 +172,31 @@ fn check_rules(rules: &[Rule], options: &Options) -> Result<(), Error> {
     Ok(())
 }
 
+/// The literal prefixes of all the rules, for the prefilter; `None` when
+/// some rule has none.
+type Prefixes = Option<Vec<Vec<u8>>>;
+
+/// Each rule as the engine uses it (its marker, `default` where it names
+/// none), and the literal prefixes of all the rules.
+fn compile_markers(rules: &[Rule], default: &Marker) -> Result<(Vec<Compiled>, Prefixes), Error> {
+    let mut compiled = Vec::with_capacity(rules.len());
+    let mut prefixes: Prefixes = Some(Vec::new());
+    for rule in rules {
+        let marker = match &rule.marker {
+            Some(spec) => Marker::parse(spec)?,
+            None => default.clone(),
+        };
+        let (literals, prefix) = literal_prefixes(&rule.pattern);
+        match (&mut prefixes, literals) {
+            (Some(all), Some(literals)) => all.extend(literals),
+            _ => prefixes = None,
+        }
+        let fixed = marker.fixed(&rule.name, &prefix);
+        compiled.push(Compiled { marker, prefix, fixed });
+    }
+    Ok((compiled, prefixes))
+}
+
 impl RuleSet {
     /// Compiles `rules` with the default [`Options`].
     ///
@@ -183,21 +224,7 @@ impl RuleSet {
         let dfa = compile_rules(&rules.iter().collect::<Vec<_>>())?;
         let (start_first, start_after) = start_states(&dfa)?;
         let default_marker = Marker::parse(&options.marker)?;
-        let mut compiled = Vec::with_capacity(rules.len());
-        let mut prefixes: Option<Vec<Vec<u8>>> = Some(Vec::new());
-        for rule in &rules {
-            let marker = match &rule.marker {
-                Some(spec) => Marker::parse(spec)?,
-                None => default_marker.clone(),
-            };
-            let (literals, prefix) = literal_prefixes(&rule.pattern);
-            match (&mut prefixes, literals) {
-                (Some(all), Some(literals)) => all.extend(literals),
-                _ => prefixes = None,
-            }
-            let fixed = marker.fixed(&rule.name, &prefix);
-            compiled.push(Compiled { marker, prefix, fixed });
-        }
+        let (compiled, prefixes) = compile_markers(&rules, &default_marker)?;
         let mut set = RuleSet {
             max_prefix_len: 1,
             literal_prefilter: false,
@@ -220,13 +247,7 @@ impl RuleSet {
             chains: Vec::new(),
             bounded: None,
         };
-        for start in set.starts() {
-            let empty = set.dfa.is_match_state(set.dfa.next_eoi_state(start))
-                || (0..=255u8).any(|b| set.dfa.is_match_state(set.dfa.next_state(start, b)));
-            if empty {
-                return Err(Error::Rule("a rule can match the empty string".into()));
-            }
-        }
+        set.check_no_empty_match()?;
         set.choose_prefilter(prefixes);
         let bound = hold_bound(&set.dfa, &set.starts());
         if options.markers_written {
@@ -239,6 +260,19 @@ impl RuleSet {
             set.bounded = Bounded::new(&set.rules, set.hold_cap)?;
         }
         Ok(set)
+    }
+
+    /// Refuses rules that together match the empty string from some start
+    /// (each alone was checked before compiling).
+    fn check_no_empty_match(&self) -> Result<(), Error> {
+        for start in self.starts() {
+            let empty = self.dfa.is_match_state(self.dfa.next_eoi_state(start))
+                || (0..=255u8).any(|b| self.dfa.is_match_state(self.dfa.next_state(start, b)));
+            if empty {
+                return Err(Error::Rule("a rule can match the empty string".into()));
+            }
+        }
+        Ok(())
     }
 
     /// The prefilter: the rules' literal prefixes if every match begins
@@ -268,5 +302,38 @@ impl RuleSet {
                 self.prefilter = Prefilter::first_bytes(&table);
             }
         }
+    }
+}
+
+impl Bounded {
+    /// The rules of `rules` whose own hold bound is below `cap`, if some
+    /// are, and if together they stay below it.
+    pub(super) fn new(rules: &[Rule], cap: usize) -> Result<Option<Bounded>, Error> {
+        let mut rule_of = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            let dfa = compile_rules(&[rule])?;
+            let (first, after) = start_states(&dfa)?;
+            if hold_bound(&dfa, &distinct_starts(first, &after)).is_some_and(|b| b < cap) {
+                rule_of.push(i);
+            }
+        }
+        if rule_of.is_empty() {
+            return Ok(None);
+        }
+        let dfa = compile_rules(&rule_of.iter().map(|&i| &rules[i]).collect::<Vec<_>>())?;
+        let (start_first, start_after) = start_states(&dfa)?;
+        let starts = distinct_starts(start_first, &start_after);
+        if hold_bound(&dfa, &starts).is_none_or(|b| b >= cap) {
+            return Ok(None);
+        }
+        let mut first = Box::new([false; 256]);
+        for &start in &starts {
+            for byte in 0..=255u8 {
+                if !dfa.is_dead_state(dfa.next_state(start, byte)) {
+                    first[usize::from(byte)] = true;
+                }
+            }
+        }
+        Ok(Some(Bounded { dfa, start_first, start_after, first, rule_of }))
     }
 }

@@ -1,0 +1,118 @@
+//! What counts as a secret, as data: a [`Rule`], the built-in ones, and
+//! the [`Options`] a set of rules is compiled with.
+
+use crate::engine::fingerprint::Fingerprinter;
+
+/// The version of the built-in rules' definition, printed by `--version`:
+/// when it changes, what counts as a secret changed, and an audit made
+/// with another version may have seen other tokens.
+pub const RULESET_VERSION: &str =
+    "2026-12: a [A-Za-z0-9_] body with 20 alnum in a row in its first 40";
+
+/// The body that follows a secret prefix: a run of ASCII letters, digits
+/// and underscores holding 20 letters or digits in a row that start within
+/// its first 21 bytes (so by its 40th byte the question is settled).
+///
+/// 20, not the full length of any one era, so that truncated keys and every
+/// era of PostHog's formats are caught. The trailing `[A-Za-z0-9_]*` makes
+/// two glued keys (`phx_<a>phx_<b>`) one token, so the second key's body is
+/// never left in the clear. Up to 20 bytes with `_` before the 20 letters
+/// or digits fail closed where peer scanners (kingfisher's `phx_` + 14 +
+/// `_` + 28) do, while a run with no 20 letters or digits in a row (Phoenix's
+/// `phx_join`, mask-go's `phx_phx_phx_…`) is never a key however long it is.
+/// The run of 20 must start by the body's 21st byte so that the engine
+/// decides every candidate within 45 bytes: a rule that could wait for its
+/// 20 letters or digits without end would hold the stream back to the cap.
+/// Every way of matching ends at the end of the run, so the greedy `{0,20}`
+/// never changes a token's extent.
+pub const BODY: &str = "[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}[A-Za-z0-9_]*";
+
+/// One kind of secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Short name, used in reports (`phx`, `phs`, ...).
+    pub name: String,
+    /// Regex for the whole token, in the syntax of `regex::bytes`.
+    pub pattern: String,
+    /// This rule's marker: a preset (`default`, `posthog`, `fingerprint`,
+    /// `same-length`) or a template with `{prefix}`, `{rule}`, `{mask}`,
+    /// `{last4}`, `{fingerprint}`, `{stars}`, `{len}`; `None` for the set's.
+    pub marker: Option<String>,
+}
+
+impl Rule {
+    /// A PostHog-style rule: `NAME_` followed by [`BODY`].
+    pub fn posthog(name: &str) -> Rule {
+        Rule { name: name.to_string(), pattern: format!("{name}_{BODY}"), marker: None }
+    }
+
+    /// The built-in rule called `name` (one of [`BUILTIN_KINDS`]).
+    pub fn builtin(name: &str) -> Option<Rule> {
+        BUILTIN_KINDS.contains(&name).then(|| Rule::posthog(name))
+    }
+
+    /// The built-in rules applied by default, in priority order (the
+    /// rules of [`RuleSet::default_rules`](super::RuleSet::default_rules));
+    /// `include_public` adds `phc_`.
+    pub fn defaults(include_public: bool) -> Vec<Rule> {
+        let public = include_public.then_some(PUBLIC_KIND);
+        SECRET_KINDS.into_iter().chain(public).map(Rule::posthog).collect()
+    }
+
+    /// A rule for `pattern`, with the set's marker.
+    pub fn custom(name: impl Into<String>, pattern: impl Into<String>) -> Rule {
+        Rule { name: name.into(), pattern: pattern.into(), marker: None }
+    }
+}
+
+/// Names of the secret kinds redacted by default: personal API keys,
+/// secret (feature-flag) keys, OAuth access and refresh tokens.
+pub const SECRET_KINDS: [&str; 4] = ["phx", "phs", "pha", "phr"];
+
+/// Name of the public project-key kind, redacted only when asked for.
+pub const PUBLIC_KIND: &str = "phc";
+
+/// Every built-in rule's name.
+pub const BUILTIN_KINDS: [&str; 5] = ["phx", "phs", "pha", "phr", PUBLIC_KIND];
+
+/// The most bytes the engine holds back for rules that could otherwise make
+/// it hold back more (a custom rule such as `BEGIN.*END`). A candidate still
+/// undecided this many bytes after its start, or after its last match end,
+/// is cut there and redacted: the engine fails closed, and where it cuts
+/// depends only on the bytes, never on how they arrive. A cut never falls
+/// inside a token of a rule that decides well within the cap (the built-in
+/// keys): it moves back to that token's start, and the token is redacted
+/// and reported whole under its own rule.
+pub const HOLD_CAP: usize = 64 * 1024;
+
+/// The name reported for a run of bytes cut at [`HOLD_CAP`] before any rule
+/// matched it.
+pub const CAPPED: &str = "capped";
+
+/// How a [`RuleSet`](super::RuleSet) renders markers and hashes tokens.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The marker template or preset for rules that do not name their own.
+    pub marker: String,
+    /// Hashes `{fingerprint}` and the check mode's key summary.
+    pub fingerprints: Fingerprinter,
+    /// See [`HOLD_CAP`]; at least [`MIN_HOLD_CAP`].
+    pub hold_cap: usize,
+    /// Whether the markers are written (true but for an audit, which
+    /// writes none): only then is each checked against a second run.
+    pub markers_written: bool,
+}
+
+/// The smallest hold cap accepted (small caps are for tests).
+pub const MIN_HOLD_CAP: usize = 16;
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            marker: "default".into(),
+            fingerprints: Fingerprinter::unkeyed(),
+            hold_cap: HOLD_CAP,
+            markers_written: true,
+        }
+    }
+}

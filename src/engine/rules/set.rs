@@ -1,0 +1,171 @@
+//! The compiled rule set the engine reads: the DFA, its start states, the
+//! prefilter, each rule's marker, and the shortcuts of the hot path.
+
+use regex_automata::{dfa::dense, util::primitives::StateID};
+
+use super::rule::Rule;
+use crate::engine::{fingerprint::Fingerprinter, marker::Marker, prefilter::Prefilter};
+
+/// A rule as the engine uses it.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub(crate) marker: Marker,
+    /// The bytes every token of the rule starts with (empty if there are
+    /// none to keep apart from the secret), for `{prefix}` and `{stars}`.
+    pub(crate) prefix: Vec<u8>,
+    /// The marker, when it is the same for every token.
+    pub(crate) fixed: Option<Vec<u8>>,
+}
+
+/// Rules compiled for the engine. Build once, share between redactors.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub(super) rules: Vec<Rule>,
+    pub(crate) compiled: Vec<Compiled>,
+    /// The marker for a run cut at the hold cap.
+    pub(crate) capped_marker: Marker,
+    pub(crate) fingerprints: Fingerprinter,
+    pub(crate) dfa: dense::DFA<Vec<u32>>,
+    /// The start state after each byte (rules may look behind with `\b`).
+    pub(crate) start_after: Box<[StateID; 256]>,
+    /// The start state at the beginning of the input.
+    pub(crate) start_first: StateID,
+    pub(crate) prefilter: Prefilter,
+    /// Longest literal prefix, for the end-of-buffer check.
+    pub(crate) max_prefix_len: usize,
+    /// Whether the prefilter looks for literal prefixes (else for the bytes
+    /// a token can begin with).
+    pub(super) literal_prefilter: bool,
+    pub(super) max_held: usize,
+    pub(crate) hold_cap: usize,
+    /// Whether some marker needs the token's hash.
+    pub(crate) needs_hash: bool,
+    /// Whether some marker needs the token's first or last bytes.
+    pub(crate) needs_ends: bool,
+    /// Match states that loop back to themselves on many bytes (a token's
+    /// body, for the default rules), with those bytes, so that the engine
+    /// can skip a run of them without stepping the DFA byte by byte.
+    pub(super) self_loops: Vec<(StateID, Box<[bool; 256]>)>,
+    /// Plain (neither match nor dead) states that move, on every byte of a
+    /// set, to the next state of a fixed path: the engine counts a run of
+    /// such bytes with a table and jumps along the path, rather than
+    /// stepping the DFA through a chain of dependent table loads. Indexed
+    /// by state index; `u32::MAX` for none.
+    pub(super) chain_of: Vec<u32>,
+    pub(super) chains: Vec<Chain>,
+    /// When a rule can reach the hold cap: the others, which a cut must
+    /// never split.
+    pub(crate) bounded: Option<Bounded>,
+}
+
+/// See [`RuleSet::chain`].
+#[derive(Debug)]
+pub(crate) struct Chain {
+    /// The bytes that move along the path.
+    pub(crate) on: Box<[bool; 256]>,
+    /// `path[k]` is the state after `k` such bytes; all plain.
+    pub(crate) path: Vec<StateID>,
+}
+
+/// The rules of a set that decide every candidate well within the hold cap
+/// (the built-in keys, `ghp_…`), compiled apart, for when another rule of
+/// the set can reach the cap: the engine moves a cut back to the start of
+/// such a rule's token, so that a cut never falls inside one (see
+/// [`HOLD_CAP`](super::HOLD_CAP)).
+#[derive(Debug)]
+pub(crate) struct Bounded {
+    pub(crate) dfa: dense::DFA<Vec<u32>>,
+    pub(super) start_first: StateID,
+    pub(super) start_after: Box<[StateID; 256]>,
+    /// The bytes on which some start leaves for a live state.
+    pub(crate) first: Box<[bool; 256]>,
+    /// The index in the set of the rule of each of the DFA's patterns.
+    pub(crate) rule_of: Vec<usize>,
+}
+
+impl Bounded {
+    /// The start state for a candidate after `before` (`None`: at the
+    /// beginning of the input).
+    #[inline]
+    pub(crate) fn start(&self, before: Option<u8>) -> StateID {
+        match before {
+            Some(byte) => self.start_after[usize::from(byte)],
+            None => self.start_first,
+        }
+    }
+}
+
+impl RuleSet {
+    /// The start state for a candidate after `before` (`None`: at the
+    /// beginning of the input).
+    #[inline]
+    pub(crate) fn start(&self, before: Option<u8>) -> StateID {
+        match before {
+            Some(byte) => self.start_after[usize::from(byte)],
+            None => self.start_first,
+        }
+    }
+
+    /// The default rules (see [`Rule::defaults`]), compiled.
+    pub fn default_rules(include_public: bool) -> RuleSet {
+        RuleSet::new(Rule::defaults(include_public)).expect("the default rules are valid")
+    }
+
+    /// The rules, one per line (name, regex, marker), then how much they
+    /// may hold back: what `--list-rules` prints.
+    pub fn describe(&self) -> String {
+        let mut text = String::new();
+        for (rule, compiled) in self.rules.iter().zip(&self.compiled) {
+            text += &format!("{}\t{}\t{}\n", rule.name, rule.pattern, compiled.marker.template());
+        }
+        let prefilter = if self.literal_prefilter {
+            "literal prefixes"
+        } else {
+            "first bytes (a rule has no literal prefix)"
+        };
+        text += &format!(
+            "holds back at most {} bytes between reads{}; the prefilter looks for {prefilter}\n",
+            self.max_held,
+            if self.max_held == self.hold_cap { " (the cap: a rule could hold more)" } else { "" },
+        );
+        text
+    }
+
+    /// Whether a token of these rules may occur in `text`, a whole text
+    /// (not a chunk of a stream). False is sure: no token can begin in
+    /// `text`, and the engine, which runs the same prefilter before its
+    /// DFA, finds none there; true is only a maybe. For a caller that
+    /// decides many short texts (a log record's fields) and runs a
+    /// [`Redactor`](crate::Redactor) on the few that may hold a token.
+    #[inline]
+    pub fn may_hold_token(&self, text: &[u8]) -> bool {
+        self.prefilter.find(text).is_some()
+    }
+
+    /// The rules, in priority order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The most bytes a [`Redactor`](crate::Redactor) ever holds back
+    /// between two calls of `feed`: the longest run that can still turn out
+    /// to be part of a token, or the hold cap if that is shorter.
+    pub fn max_held(&self) -> usize {
+        self.max_held
+    }
+
+    /// The bytes on which match state `state` stays where it is, if it
+    /// has many of them.
+    #[inline]
+    pub(crate) fn self_loop(&self, state: StateID) -> Option<&[bool; 256]> {
+        self.self_loops.iter().find(|(s, _)| *s == state).map(|(_, stay)| &**stay)
+    }
+
+    /// The chain that starts at non-special state `state`, if any.
+    #[inline]
+    pub(crate) fn chain(&self, state: StateID) -> Option<&Chain> {
+        let index = state.as_usize() >> self.dfa.stride2();
+        let chain = *self.chain_of.get(index)?;
+        self.chains.get(chain as usize)
+    }
+}
