@@ -8,7 +8,10 @@ mod tracing;
 mod writer;
 
 pub use reader::RedactReader;
+// For the application's readers (the `cli` feature).
+#[cfg(feature = "cli")]
 pub use retry::READ_SIZE;
+#[cfg(feature = "cli")]
 pub(crate) use retry::read_retrying;
 #[cfg(feature = "tracing")]
 pub use tracing::RedactMakeWriter;
