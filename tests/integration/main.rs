@@ -29,6 +29,7 @@ mod hidden_fields;
 mod io_paths;
 mod journald;
 mod key_list;
+mod legacy;
 mod library_io;
 mod messages;
 mod parallel_archive;

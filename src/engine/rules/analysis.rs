@@ -159,8 +159,12 @@ impl RuleSet {
             .map(|(i, (r, c))| (r.name.as_str(), &c.marker, c.prefix.as_slice(), Some(i)))
             .chain(capped);
         for (name, marker, prefix, rule) in markers {
-            // Where no cut can happen, the cut marker is never written.
-            let follows = rule.is_some() || can_cap;
+            // Where no cut can happen, the cut marker is never written. A
+            // rule with a group `secret` gives back the bytes after it: what
+            // follows its marker is not what follows its match, which the
+            // check below walks, so its marker is checked alone.
+            let span = rule.is_some_and(|i| self.compiled[i].span.is_some());
+            let follows = (rule.is_some() || can_cap) && !span;
             for shape in marker.shapes(name, prefix) {
                 let problem = match self.may_match(&shape) {
                     None => "could itself be redacted by a second run (a rule can match it)",

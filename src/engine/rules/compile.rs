@@ -12,6 +12,7 @@ use super::{
     analysis::{distinct_starts, hold_bound, start_states},
     rule::{CAPPED, MIN_HOLD_CAP, Options, Rule},
     set::{Bounded, Compiled, RuleSet},
+    span::Span,
 };
 use crate::{
     engine::{marker::Marker, prefilter::Prefilter},
@@ -47,7 +48,14 @@ fn parse_error(error: &regex_syntax::Error) -> String {
 /// no prefix to keep apart from its secret).
 pub(super) fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, Vec<u8>) {
     let Ok(hir) = parse(pattern) else { return (None, Vec::new()) };
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let mut seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    // A name followed by a choice of separators (`personal_api_key=`,
+    // `personal_api_key:`, ...) makes many literals that share a long start:
+    // keep their first bytes, a few literals the prefilter can look for.
+    if seq.len().is_some_and(|n| n > 64) {
+        seq.keep_first_bytes(16);
+        seq.dedup();
+    }
     let Some(literals) = seq.literals() else { return (None, Vec::new()) };
     let prefix_len = match literals.split_first() {
         Some((first, rest)) if !literals.iter().any(|l| l.is_exact()) => {
@@ -88,6 +96,16 @@ pub(super) fn compile(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<den
     build(patterns)
 }
 
+/// How a rule's regex is read, by the DFA and by a rule's `secret` group.
+fn syntax() -> syntax::Config {
+    syntax::Config::new().utf8(false).unicode(false).nest_limit(NEST_LIMIT)
+}
+
+/// The NFA a rule's regex is compiled to, within [`NFA_SIZE_LIMIT`].
+fn thompson() -> thompson::Config {
+    thompson::Config::new().utf8(false).nfa_size_limit(Some(NFA_SIZE_LIMIT))
+}
+
 /// Builds the DFA, up to [`DFA_SIZE_LIMIT`].
 fn build(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
     let limit = DFA_SIZE_LIMIT;
@@ -96,8 +114,8 @@ fn build(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildErro
         // oracle adds `(?-u)`): logs are bytes, `\b` `\w` `\d` are ASCII
         // (a DFA cannot do Unicode word boundaries), and a literal such
         // as `é` still matches its UTF-8 bytes.
-        .syntax(syntax::Config::new().utf8(false).unicode(false).nest_limit(NEST_LIMIT))
-        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(NFA_SIZE_LIMIT)))
+        .syntax(syntax())
+        .thompson(thompson())
         .configure(
             dense::Config::new()
                 .match_kind(MatchKind::LeftmostFirst)
@@ -182,6 +200,10 @@ fn compile_markers(rules: &[Rule], default: &Marker) -> Result<(Vec<Compiled>, P
     let mut compiled = Vec::with_capacity(rules.len());
     let mut prefixes: Prefixes = Some(Vec::new());
     for rule in rules {
+        let span = match parse(&rule.pattern) {
+            Ok(hir) => Span::of((&rule.name, &rule.pattern, &hir), syntax(), thompson())?,
+            Err(_) => None,
+        };
         let marker = match &rule.marker {
             Some(spec) => Marker::parse(spec)?,
             None => default.clone(),
@@ -191,8 +213,12 @@ fn compile_markers(rules: &[Rule], default: &Marker) -> Result<(Vec<Compiled>, P
             (Some(all), Some(literals)) => all.extend(literals),
             _ => prefixes = None,
         }
+        // Only the secret is replaced: there is no prefix to keep in the
+        // marker, which says instead which rule found it.
+        let (marker, prefix) =
+            if span.is_some() { (marker.without_prefix()?, Vec::new()) } else { (marker, prefix) };
         let fixed = marker.fixed(&rule.name, &prefix);
-        compiled.push(Compiled { marker, prefix, fixed });
+        compiled.push(Compiled { marker, prefix, fixed, span });
     }
     Ok((compiled, prefixes))
 }
@@ -255,7 +281,10 @@ impl RuleSet {
         }
         set.self_loops = set.find_self_loops();
         (set.chain_of, set.chains) = set.find_chains();
-        set.max_held = bound.map_or(set.hold_cap, |bound| bound.min(set.hold_cap));
+        // A match with a group `secret` is held back whole until decided.
+        let spans = set.compiled.iter().filter_map(|c| c.span.as_ref()).map(|s| s.max_len + 1);
+        let held = bound.map(|bound| spans.fold(bound, usize::max));
+        set.max_held = held.map_or(set.hold_cap, |held| held.min(set.hold_cap));
         if bound.is_none_or(|bound| bound >= set.hold_cap) {
             set.bounded = Bounded::new(&set.rules, set.hold_cap)?;
         }
