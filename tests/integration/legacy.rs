@@ -32,7 +32,7 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
         3 => prop::sample::select(CONTEXTS.to_vec()).prop_map(|s| s.as_bytes().to_vec()),
         3 => any::<u64>().prop_map(|seed| KeyGen::new(seed).legacy_personal().into_bytes()),
         1 => (any::<u64>(), prop::sample::select(vec![42usize, 44, 45]))
-            .prop_map(|(seed, n)| KeyGen::new(seed).legacy_personal().repeat(2)[..n].as_bytes().to_vec()),
+            .prop_map(|(seed, n)| KeyGen::new(seed).legacy_personal().repeat(2).as_bytes()[..n].to_vec()),
         2 => prop::sample::select(AFTER.to_vec()).prop_map(|s| s.as_bytes().to_vec()),
         1 => any::<u64>().prop_map(|seed| KeyGen::new(seed).legacy_lookalike().into_bytes()),
         1 => prop::sample::select(vec!["-", "_", "&", "\"", " ", "p", "POSTHOG_", "personal_api_key"])
