@@ -173,3 +173,28 @@ fn a_scrubbed_file_keeps_every_context() {
         b"POSTHOG_HOST=https://eu.posthog.com\nPOSTHOG_API_KEY=[REDACTED:posthog-legacy]\n"
     );
 }
+
+/// A user's rule names its secret the way `posthog-legacy` does: the name
+/// before it stays, whatever the marker (before, the whole match went).
+#[test]
+fn a_custom_rule_with_a_secret_group_replaces_only_the_group_under_every_marker() {
+    let args = ["--rule", "none", "--pattern", "password=(?P<secret>[a-z0-9]{8,64})"];
+    let input = b"user=bob password=abcdef123456 ok\npassword=zz9zz9zz\n";
+    let cases: [(&[&str], &str, &str); 4] = [
+        (&[], "[REDACTED:pattern-1]", "[REDACTED:pattern-1]"),
+        (&["--marker", "posthog"], "...", "..."),
+        (&["--marker", "same-length"], "************", "********"),
+        (&["--marker", "literal:[X]"], "[X]", "[X]"),
+    ];
+    for (marker, first, second) in cases {
+        let (code, out, err) = run(&[&args[..], marker].concat(), input);
+        let expect = format!("user=bob password={first} ok\npassword={second}\n");
+        assert_eq!((code, String::from_utf8(out).unwrap()), (0, expect), "{marker:?}: {err}");
+    }
+
+    let (code, out, _) = run(&[&args[..], &["--check", "-"]].concat(), input);
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(":1:19: pattern-1: ") && out.contains(":2:10: pattern-1: "), "{out}");
+    assert!(!out.contains("abcdef123456"), "{out}");
+}
