@@ -33,6 +33,7 @@ mod messages;
 mod parallel_archive;
 mod records_cri;
 mod records_docker;
+mod records_follow;
 mod records_oracle;
 mod rules;
 mod rules_cli;
