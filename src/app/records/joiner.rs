@@ -37,6 +37,8 @@ pub struct Joiner {
     found: Vec<Finding>,
     record_findings: bool,
     malformed: u64,
+    /// Records done, in order, not yet written.
+    done: Vec<u8>,
     /// Bytes of this input read so far.
     bytes_in: u64,
     /// What the streams of inputs before this one found, and their bytes.
@@ -58,6 +60,7 @@ impl Joiner {
             found: Vec::new(),
             record_findings,
             malformed: 0,
+            done: Vec::new(),
             bytes_in: 0,
             ended: Stats { tokens: vec![0; rules.rules().len()], ..Stats::default() },
         }
@@ -87,7 +90,10 @@ impl Joiner {
             self.loose_part(&start, false);
             self.overlong = true;
         }
-        self.queue.write_ready(out)
+        self.queue.write_ready(&mut self.done)?;
+        out.write_all(&self.done)?;
+        self.done.clear();
+        Ok(())
     }
 
     /// Ends the input: its last line (with no newline) is read, and every
@@ -100,7 +106,9 @@ impl Joiner {
         for stream in &mut self.streams {
             stream.finish(&mut self.queue, &mut self.found);
         }
-        self.queue.write_ready(out)?;
+        self.queue.write_ready(&mut self.done)?;
+        out.write_all(&self.done)?;
+        self.done.clear();
         self.queue.reset();
         self.fold_stats();
         (self.line_at, self.line_no, self.bytes_in) = (0, 0, 0);
@@ -177,6 +185,8 @@ impl Joiner {
         }
         self.line_at += line.len() as u64;
         self.overlong = false;
+        // Writing to a Vec cannot fail.
+        let _ = self.queue.write_ready(&mut self.done);
         if !self.record_findings {
             self.found.clear();
         }
@@ -185,41 +195,79 @@ impl Joiner {
     fn cri(&mut self, line: &[u8]) -> bool {
         let Some(record) = cri::parse(line) else { return false };
         let newline = line.ends_with(b"\n");
-        let frame = Frame::Cri { prefix: record.prefix.to_vec(), newline };
         let len = record.content.len() as u64;
-        let seq = self.queue.push(Entry::new(self.line_at, self.line_no, frame, len));
         let column_base = record.prefix.len() as u64;
-        let content = Content { seq, bytes: record.content, newline: !record.partial, column_base };
-        self.to_stream(record.stream, record.partial, content);
+        let content =
+            Content { seq: 0, bytes: record.content, newline: !record.partial, column_base };
+        let (at, no) = (self.line_at, self.line_no);
+        let entry =
+            || Entry::new(at, no, Frame::Cri { prefix: record.prefix.to_vec(), newline }, len);
+        if let Some(i) = self.alone(record.stream, record.partial, content, entry) {
+            let piece = self.streams[i].piece();
+            self.done.extend_from_slice(record.prefix);
+            self.done.extend_from_slice(piece);
+            if newline {
+                self.done.push(b'\n');
+            }
+        }
         true
     }
 
     fn docker(&mut self, line: &[u8]) -> bool {
         let Some(record) = docker_json::parse(line) else { return false };
-        let frame = Frame::Docker { line: line.to_vec(), value: record.value.clone() };
         let len = record.log.len() as u64;
-        let seq = self.queue.push(Entry::new(self.line_at, self.line_no, frame, len));
-        let content = Content { seq, bytes: record.log.as_bytes(), newline: false, column_base: 0 };
-        self.to_stream(record.stream.as_bytes(), record.partial(), content);
+        let content =
+            Content { seq: 0, bytes: record.log.as_bytes(), newline: false, column_base: 0 };
+        let (at, no, value) = (self.line_at, self.line_no, record.value.clone());
+        let entry = || Entry::new(at, no, Frame::Docker { line: line.to_vec(), value }, len);
+        let stream = record.stream.as_bytes();
+        if let Some(i) = self.alone(stream, record.partial(), content, entry) {
+            let piece = self.streams[i].piece();
+            if piece == record.log.as_bytes() {
+                self.done.extend_from_slice(line);
+            } else {
+                docker_json::with_log(line, &record.value, piece, &mut self.done);
+            }
+        }
         true
     }
 
-    /// Feeds a record's content to its stream, noting where an unfinished
-    /// line of the stream starts.
-    fn to_stream(&mut self, name: &[u8], partial: bool, content: Content<'_>) {
-        let i = match self.streams.iter().position(|s| s.name == name) {
+    /// Feeds a record to its stream: in one call when nothing waits (the
+    /// stream's index returned: its piece is for the caller to write), else
+    /// queued.
+    fn alone(
+        &mut self,
+        name: &[u8],
+        partial: bool,
+        mut content: Content<'_>,
+        entry: impl FnOnce() -> Entry,
+    ) -> Option<usize> {
+        let i = self.stream_index(name);
+        let stream = &mut self.streams[i];
+        stream.open_since = match partial {
+            true => stream.open_since.or(Some(self.line_at)),
+            false => None,
+        };
+        if self.queue.is_empty() && stream.drained() {
+            let push = |queue: &mut Queue| queue.push(entry());
+            let line = self.line_no;
+            let alone = stream.feed_alone(&mut self.queue, content, line, push, &mut self.found);
+            return alone.then_some(i);
+        }
+        content.seq = self.queue.push(entry());
+        stream.feed_record(&mut self.queue, content, &mut self.found);
+        None
+    }
+
+    /// The index of the stream `name`, made if it is new.
+    fn stream_index(&mut self, name: &[u8]) -> usize {
+        match self.streams.iter().position(|s| s.name == name) {
             Some(i) => i,
             None => {
                 self.streams.push(Stream::new(name, &self.rules));
                 self.streams.len() - 1
             }
-        };
-        let stream = &mut self.streams[i];
-        stream.feed_record(&mut self.queue, content, &mut self.found);
-        stream.open_since = match partial {
-            true => stream.open_since.or(Some(self.line_at)),
-            false => None,
-        };
+        }
     }
 
     /// Bytes of a line that is not a record: redacted as plain text, its

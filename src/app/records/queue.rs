@@ -107,6 +107,10 @@ impl Queue {
         Ok(())
     }
 
+    pub(super) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Where the first record not written yet starts in the input.
     pub(super) fn oldest_at(&self) -> Option<u64> {
         self.entries.front().map(|e| e.at)

@@ -96,6 +96,63 @@ impl Stream {
         self.settle(queue);
     }
 
+    /// Whether every byte fed is decided and no record waits: the next
+    /// record's output is then all its own.
+    pub(super) fn drained(&self) -> bool {
+        self.pending.is_empty() && self.redactor.unwritten() == 0
+    }
+
+    /// Feeds a record of a [`drained`](Stream::drained) stream in one
+    /// call. When that decides all of it, returns true: its piece is
+    /// [`Stream::piece`], its findings are at `line`, and no record is
+    /// queued. Otherwise `push` queues it, and it waits as
+    /// [`Stream::feed_record`] would have it.
+    pub(super) fn feed_alone(
+        &mut self,
+        queue: &mut Queue,
+        record: Content<'_>,
+        line: u64,
+        push: impl FnOnce(&mut Queue) -> u64,
+        found: &mut Vec<Finding>,
+    ) -> bool {
+        let start = self.fed;
+        let end = start + record.bytes.len() as u64 + u64::from(record.newline);
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        let _ = self.redactor.feed(record.bytes, &mut out);
+        if record.newline {
+            let _ = self.redactor.feed(b"\n", &mut out);
+        }
+        self.fed = end;
+        let tokens = self.redactor.take_findings();
+        if self.written() < end {
+            let seq = push(queue);
+            let (newline, column_base) = (record.newline, record.column_base);
+            self.pending.push_back(Span { seq, start, end, newline, column_base });
+            self.place(queue, &out, start, &tokens, found);
+            self.out = out;
+            self.settle(queue);
+            return false;
+        }
+        // The stored-nowhere newline is the last byte out, unless a token
+        // took it.
+        if record.newline && tokens.last().is_none_or(|t| t.offset + t.len < end) {
+            out.pop();
+        }
+        found.extend(tokens.into_iter().map(|mut f| {
+            f.column = record.column_base + f.offset - start + 1;
+            f.line = line;
+            f
+        }));
+        self.out = out;
+        true
+    }
+
+    /// The piece of the record [`Stream::feed_alone`] decided.
+    pub(super) fn piece(&self) -> &[u8] {
+        &self.out
+    }
+
     /// Feeds `data`, a few bytes at a time while the bytes before `start`
     /// are undecided.
     fn feed(&mut self, queue: &mut Queue, mut data: &[u8], start: u64, found: &mut Vec<Finding>) {
