@@ -37,7 +37,7 @@ pub struct Args {
     /// CRI-O's records in /var/log/pods) or docker-json (Docker's json-file
     /// records). A line a runtime split into partial records is scanned
     /// whole, and each record written back with its own redacted piece. For
-    /// the filter, --check and --follow.
+    /// the filter, the audit and --follow.
     #[arg(
         help_heading = "Input",
         long,
