@@ -36,6 +36,7 @@ pub(crate) mod formats;
 pub(crate) mod inputs;
 mod options;
 pub(crate) mod policy;
+pub(crate) mod records;
 mod refusal;
 pub mod rsyslog;
 #[doc(hidden)]
@@ -53,4 +54,5 @@ pub use follow::{FollowOptions, follow};
 pub use formats::Levels;
 pub use options::RuleOptions;
 pub use policy::MessagePolicy;
+pub use records::{InputFormat, Kind as RecordKind, Scanner};
 pub use scrub::{Dest, Outcome as ScrubOutcome, Refusal, scrub_file, scrub_stored};

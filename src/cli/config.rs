@@ -15,6 +15,7 @@ use crate::{
     app::follow::{self, FollowOptions},
     app::formats::Levels,
     app::inputs::FileId,
+    app::records::{InputFormat, Kind},
     app::rsyslog::Interface,
     app::scrub::Dest,
     app::scrub::batch::BatchOptions,
@@ -36,6 +37,8 @@ pub enum Config {
         threads: usize,
         /// Print counts and timing at the end.
         stats: bool,
+        /// Bytes, or a runtime's records.
+        format: InputFormat,
     },
     /// Audit inputs without rewriting them.
     Check {
@@ -55,6 +58,8 @@ pub enum Config {
         quiet: bool,
         /// Where to write the keys to rotate, as JSON lines.
         keys_out: Option<PathBuf>,
+        /// Bytes, or a runtime's records.
+        format: InputFormat,
     },
     /// Print the rules and exit.
     ListRules {
@@ -182,6 +187,15 @@ impl Args {
         self.stream_config(rules, threads)
     }
 
+    /// `--input-format`, as given (clap offers only these).
+    fn format(&self) -> InputFormat {
+        match self.input_format.as_str() {
+            "cri" => InputFormat::Records(Kind::Cri),
+            "docker-json" => InputFormat::Records(Kind::DockerJson),
+            _ => InputFormat::Plain,
+        }
+    }
+
     /// `--follow`: the files, checked followable, and the state file.
     fn follow_config(self, rules: Arc<RuleSet>) -> Result<Config, Error> {
         if self.files.is_empty() || self.files.iter().any(|f| is_stdin(f)) {
@@ -192,12 +206,14 @@ impl Args {
             follow::check_state_folder(state)?;
             check_state_is_not_followed(state, &self.files)?;
         }
+        let format = self.format();
         let options = FollowOptions {
             from_start: self.from_start,
             state: self.state,
             rotate_wait: self.rotate_wait.unwrap_or(follow::ROTATE_WAIT),
             refuse_links: self.refuse_links,
             findings: self.findings,
+            format,
         };
         Ok(Config::Follow { paths: self.files, rules, options })
     }
@@ -206,17 +222,28 @@ impl Args {
     /// none is named.
     fn stream_config(self, rules: Arc<RuleSet>, threads: usize) -> Result<Config, Error> {
         let walk = WalkOptions { recursive: self.recursive, follow_links: self.follow_links };
+        let format = self.format();
         let paths = if self.files.is_empty() { vec![PathBuf::from(STDIN_ARG)] } else { self.files };
         if self.check {
             let (json, quiet, diff, keys_out) = (self.json, self.quiet, self.diff, self.keys_out);
-            return Ok(Config::Check { paths, walk, rules, json, diff, threads, quiet, keys_out });
+            return Ok(Config::Check {
+                paths,
+                walk,
+                rules,
+                json,
+                diff,
+                threads,
+                quiet,
+                keys_out,
+                format,
+            });
         }
         if self.keys_out.is_some() {
             return Err(Error::Usage(
                 "--keys-out goes with --check, --in-place or --output-dir".into(),
             ));
         }
-        Ok(Config::Filter { paths, walk, rules, stats: self.stats, threads })
+        Ok(Config::Filter { paths, walk, rules, stats: self.stats, threads, format })
     }
 
     /// `--in-place` or `--output-dir`: files or folders, never standard

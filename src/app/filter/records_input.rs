@@ -1,0 +1,111 @@
+//! Inputs read as a container runtime's records (`--input-format`): each
+//! input in order through a [`Scanner`], decompressed like any file (a
+//! kubelet's rotated `0.log.*.gz`), standard input as it comes.
+
+use std::io::{self, BufReader, Read, Write};
+
+use super::{
+    open::{open_ahead, open_without_waiting},
+    pump::decode_layers,
+    readahead::ReadAhead,
+    stdio::RawStdin,
+};
+use crate::app::{
+    Error,
+    formats::{Format, meta_scan::MetaScan},
+    inputs::Input,
+    records::Scanner,
+};
+use crate::io::{READ_SIZE, read_retrying};
+
+/// Redacts `inputs` in order into `out` through `scanner`, each its own
+/// stream, flushing after each read. An input that fails goes to
+/// `on_error` (what was read of it is written first) and the others are
+/// still read; returns how many failed.
+///
+/// # Errors
+///
+/// [`Error::Write`] when the output fails, which ends the run.
+pub fn redact_records<W: Write + ?Sized>(
+    scanner: &mut Scanner,
+    inputs: &[Input],
+    out: &mut W,
+    mut on_error: impl FnMut(&Input, &Error),
+) -> Result<usize, Error> {
+    let mut buf = vec![0; READ_SIZE];
+    let mut failures = 0;
+    for input in inputs {
+        match pump_records(scanner, input, false, &mut buf, out, |_| false) {
+            Ok(()) => {}
+            Err(e @ Error::Write(_)) => return Err(e),
+            Err(e) => {
+                failures += 1;
+                on_error(input, &e);
+            }
+        }
+    }
+    Ok(failures)
+}
+
+/// Reads one input through `scanner` for what it records (the audit):
+/// `after_read` sees it after each read, and returns true to stop.
+/// Standard input is decompressed too, and a FIFO opened without waiting.
+///
+/// # Errors
+///
+/// [`Error::Read`] or [`Error::Corrupt`] when the input fails,
+/// [`Error::Unsupported`] when it is stored in a format that cannot be read.
+pub fn inspect_records(
+    scanner: &mut Scanner,
+    input: &Input,
+    buf: &mut [u8],
+    after_read: impl FnMut(&mut Scanner) -> bool,
+) -> Result<(), Error> {
+    pump_records(scanner, input, true, buf, &mut io::sink(), after_read)
+}
+
+/// One input, decompressed (standard input only for the audit), through
+/// `scanner` into `out`; ended (all it holds written) even when reading
+/// fails.
+fn pump_records<W: Write + ?Sized>(
+    scanner: &mut Scanner,
+    input: &Input,
+    audit: bool,
+    buf: &mut [u8],
+    out: &mut W,
+    mut stop: impl FnMut(&mut Scanner) -> bool,
+) -> Result<(), Error> {
+    let (format, reader): (Format, Box<dyn Read>) = match input {
+        Input::Stdin => {
+            let stdin = ReadAhead::spawn(RawStdin::new()).map_err(Error::Read)?;
+            let (format, stdin) = Format::sniff_stream(stdin).map_err(Error::Read)?;
+            (if audit { format } else { Format::Plain }, Box::new(stdin))
+        }
+        Input::Path(path) => {
+            let file = if audit { open_without_waiting(path, true)? } else { open_ahead(path)? };
+            let (format, file) = Format::sniff_stream(file).map_err(Error::Read)?;
+            (format, Box::new(file))
+        }
+    };
+    let meta = MetaScan::sink(scanner.rules());
+    let reader = BufReader::with_capacity(READ_SIZE, reader);
+    let (mut decoded, _) = decode_layers(format, reader, &meta)?;
+    let ended = |scanner: &mut Scanner, out: &mut W| {
+        scanner.finish(out).and_then(|()| out.flush()).map_err(Error::Write)
+    };
+    loop {
+        let n = match read_retrying(&mut decoded, buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                ended(scanner, out)?;
+                return Err(format.read_error(e));
+            }
+        };
+        scanner.feed(&buf[..n], out).and_then(|()| out.flush()).map_err(Error::Write)?;
+        if stop(scanner) {
+            return Ok(());
+        }
+    }
+    ended(scanner, out)
+}
