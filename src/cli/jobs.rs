@@ -61,8 +61,7 @@ pub(super) fn filter_run(
         Scanner::Plain(redactor) => {
             filter::redact_inputs(redactor, &inputs, threads, &mut out, output, on_error)
         }
-        // A runtime's log is not the output's own file: nothing refuses it.
-        records => filter::redact_records(records, &inputs, &mut out, on_error),
+        records => filter::redact_records(records, &inputs, &mut out, output, on_error),
     };
     report_malformed(&scanner);
     failures += match result {

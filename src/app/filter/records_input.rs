@@ -5,6 +5,7 @@
 use std::io::{self, BufReader, Read, Write};
 
 use super::{
+    driver::each_input,
     open::{open_ahead, open_without_waiting},
     pump::decode_layers,
     readahead::ReadAhead,
@@ -13,7 +14,7 @@ use super::{
 use crate::app::{
     Error,
     formats::{Format, meta_scan::MetaScan},
-    inputs::Input,
+    inputs::{FileId, Input},
     records::Scanner,
 };
 use crate::io::{READ_SIZE, read_retrying};
@@ -21,7 +22,8 @@ use crate::io::{READ_SIZE, read_retrying};
 /// Redacts `inputs` in order into `out` through `scanner`, each its own
 /// stream, flushing after each read. An input that fails goes to
 /// `on_error` (what was read of it is written first) and the others are
-/// still read; returns how many failed.
+/// still read; returns how many failed. An input that is the output's
+/// own file (`output`) is refused, as the plain filter refuses it.
 ///
 /// # Errors
 ///
@@ -30,21 +32,13 @@ pub fn redact_records<W: Write + ?Sized>(
     scanner: &mut Scanner,
     inputs: &[Input],
     out: &mut W,
-    mut on_error: impl FnMut(&Input, &Error),
+    output: Option<FileId>,
+    on_error: impl FnMut(&Input, &Error),
 ) -> Result<usize, Error> {
     let mut buf = vec![0; READ_SIZE];
-    let mut failures = 0;
-    for input in inputs {
-        match pump_records(scanner, input, false, &mut buf, out, |_| false) {
-            Ok(()) => {}
-            Err(e @ Error::Write(_)) => return Err(e),
-            Err(e) => {
-                failures += 1;
-                on_error(input, &e);
-            }
-        }
-    }
-    Ok(failures)
+    each_input(inputs, output, on_error, |input| {
+        pump_records(scanner, input, false, &mut buf, out, |_| false)
+    })
 }
 
 /// Reads one input through `scanner` for what it records (the audit):
