@@ -56,7 +56,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/phx-redact-image.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 rootless=()
 [ "$(id -u)" = 0 ] || rootless=(--rootless)
-# Timestamps from the last commit, so that the same tree gives the same
+# Timestamps from the last commit, so that the same binary gives the same
 # layer and the same image digest.
 epoch=$(git log -1 --format=%ct 2>/dev/null || echo 0)
 created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
