@@ -69,10 +69,17 @@ fn pump_records<W: Write + ?Sized>(
     out: &mut W,
     mut stop: impl FnMut(&mut Scanner) -> bool,
 ) -> Result<(), Error> {
+    // Standard input is filtered byte for byte, compressed or not, as the
+    // plain filter does: compressed bytes pass but cannot be redacted, so
+    // the run then fails rather than look clean.
+    let mut compressed_stdin = None;
     let (format, reader): (Format, Box<dyn Read>) = match input {
         Input::Stdin => {
             let stdin = ReadAhead::spawn(RawStdin::new()).map_err(Error::Read)?;
             let (format, stdin) = Format::sniff_stream(stdin).map_err(Error::Read)?;
+            if !audit && format != Format::Plain {
+                compressed_stdin = Some(Error::CompressedStdin { format: format.name() });
+            }
             (if audit { format } else { Format::Plain }, Box::new(stdin))
         }
         Input::Path(path) => {
@@ -101,5 +108,6 @@ fn pump_records<W: Write + ?Sized>(
             return Ok(());
         }
     }
-    ended(scanner, out)
+    ended(scanner, out)?;
+    compressed_stdin.map_or(Ok(()), Err)
 }
