@@ -200,8 +200,9 @@ impl Joiner {
         let newline = line.ends_with(b"\n");
         let len = record.content.len() as u64;
         let column_base = record.prefix.len() as u64;
-        let content =
-            Content { seq: 0, bytes: record.content, newline: !record.partial, column_base };
+        let with_newline = newline.then(|| &line[record.prefix.len()..]);
+        let (bytes, newline_fed) = (record.content, !record.partial);
+        let content = Content { seq: 0, bytes, newline: newline_fed, with_newline, column_base };
         let (at, no) = (self.line_at, self.line_no);
         let entry =
             || Entry::new(at, no, Frame::Cri { prefix: record.prefix.to_vec(), newline }, len);
@@ -224,8 +225,8 @@ impl Joiner {
     fn docker(&mut self, line: &[u8]) -> bool {
         let Some(record) = docker_json::parse(line) else { return false };
         let len = record.log.len() as u64;
-        let content =
-            Content { seq: 0, bytes: record.log.as_bytes(), newline: false, column_base: 0 };
+        let bytes = record.log.as_bytes();
+        let content = Content { seq: 0, bytes, newline: false, with_newline: None, column_base: 0 };
         let (at, no, value) = (self.line_at, self.line_no, record.value.clone());
         let entry = || Entry::new(at, no, Frame::Docker { line: line.to_vec(), value }, len);
         let stream = record.stream.as_bytes();

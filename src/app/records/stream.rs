@@ -51,6 +51,9 @@ pub(super) struct Content<'a> {
     pub(super) bytes: &'a [u8],
     /// A line ends after it, and the format stores no newline for it.
     pub(super) newline: bool,
+    /// The content and that newline as one slice, when the input holds
+    /// them so: fed in one call rather than two.
+    pub(super) with_newline: Option<&'a [u8]>,
     pub(super) column_base: u64,
 }
 
@@ -120,9 +123,14 @@ impl Stream {
         let end = start + record.bytes.len() as u64 + u64::from(record.newline);
         let from = out.len();
         // Writing to a Vec cannot fail.
-        let _ = self.redactor.feed(record.bytes, out);
-        if record.newline {
-            let _ = self.redactor.feed(b"\n", out);
+        match record.with_newline {
+            Some(whole) if record.newline => drop(self.redactor.feed(whole, out)),
+            _ => {
+                let _ = self.redactor.feed(record.bytes, out);
+                if record.newline {
+                    let _ = self.redactor.feed(b"\n", out);
+                }
+            }
         }
         self.fed = end;
         let tokens = self.redactor.take_findings();
