@@ -2,7 +2,7 @@
 //! input in order through a [`Scanner`], decompressed like any file (a
 //! kubelet's rotated `0.log.*.gz`), standard input as it comes.
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 
 use super::{
     driver::each_input,
@@ -67,13 +67,13 @@ fn pump_records<W: Write + ?Sized>(
     audit: bool,
     buf: &mut [u8],
     out: &mut W,
-    mut stop: impl FnMut(&mut Scanner) -> bool,
+    stop: impl FnMut(&mut Scanner) -> bool,
 ) -> Result<(), Error> {
     // Standard input is filtered byte for byte, compressed or not, as the
     // plain filter does: compressed bytes pass but cannot be redacted, so
     // the run then fails rather than look clean.
     let mut compressed_stdin = None;
-    let (format, reader): (Format, Box<dyn Read>) = match input {
+    let (format, mut reader): (Format, Box<dyn BufRead>) = match input {
         Input::Stdin => {
             let stdin = ReadAhead::spawn(RawStdin::new()).map_err(Error::Read)?;
             let (format, stdin) = Format::sniff_stream(stdin).map_err(Error::Read)?;
@@ -88,26 +88,79 @@ fn pump_records<W: Write + ?Sized>(
             (format, Box::new(file))
         }
     };
-    let meta = MetaScan::sink(scanner.rules());
-    let reader = BufReader::with_capacity(READ_SIZE, reader);
-    let (mut decoded, _) = decode_layers(format, reader, &meta)?;
     let ended = |scanner: &mut Scanner, out: &mut W| {
         scanner.finish(out).and_then(|()| out.flush()).map_err(Error::Write)
     };
-    loop {
-        let n = match read_retrying(&mut decoded, buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
-                ended(scanner, out)?;
-                return Err(format.read_error(e));
-            }
-        };
-        scanner.feed(&buf[..n], out).and_then(|()| out.flush()).map_err(Error::Write)?;
-        if stop(scanner) {
-            return Ok(());
+    let read = if format == Format::Plain {
+        // Text is fed from the reader's own buffer (the read-ahead
+        // thread's, for a file or standard input), as the plain filter
+        // feeds it: no copy into a buffer of ours.
+        feed_buffered(scanner, &mut reader, out, stop)
+    } else {
+        let meta = MetaScan::sink(scanner.rules());
+        let (mut decoded, _) = decode_layers(format, reader, &meta)?;
+        feed_reads(scanner, &mut decoded, buf, out, stop)
+    };
+    match read {
+        Ok(false) => ended(scanner, out)?,
+        Ok(true) => return Ok(()),
+        Err(Failed::Write(e)) => return Err(Error::Write(e)),
+        Err(Failed::Read(e)) => {
+            ended(scanner, out)?;
+            return Err(format.read_error(e));
         }
     }
-    ended(scanner, out)?;
     compressed_stdin.map_or(Ok(()), Err)
+}
+
+/// Why feeding an input stopped short.
+enum Failed {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Feeds each `fill_buf` of `reader` to `scanner` as it is, writing into
+/// `out` and flushing after each; true when `stop` ended it early.
+fn feed_buffered<R: BufRead + ?Sized, W: Write + ?Sized>(
+    scanner: &mut Scanner,
+    reader: &mut R,
+    out: &mut W,
+    mut stop: impl FnMut(&mut Scanner) -> bool,
+) -> Result<bool, Failed> {
+    loop {
+        let data = match reader.fill_buf() {
+            Ok([]) => return Ok(false),
+            Ok(data) => data,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Failed::Read(e)),
+        };
+        let n = data.len();
+        scanner.feed(data, out).and_then(|()| out.flush()).map_err(Failed::Write)?;
+        reader.consume(n);
+        if stop(scanner) {
+            return Ok(true);
+        }
+    }
+}
+
+/// Feeds `reader` to `scanner` in reads of `buf`'s size, as
+/// [`feed_buffered`] does.
+fn feed_reads<R: Read + ?Sized, W: Write + ?Sized>(
+    scanner: &mut Scanner,
+    reader: &mut R,
+    buf: &mut [u8],
+    out: &mut W,
+    mut stop: impl FnMut(&mut Scanner) -> bool,
+) -> Result<bool, Failed> {
+    loop {
+        let n = match read_retrying(reader, buf) {
+            Ok(0) => return Ok(false),
+            Ok(n) => n,
+            Err(e) => return Err(Failed::Read(e)),
+        };
+        scanner.feed(&buf[..n], out).and_then(|()| out.flush()).map_err(Failed::Write)?;
+        if stop(scanner) {
+            return Ok(true);
+        }
+    }
 }

@@ -21,21 +21,26 @@ pub(super) struct Record<'a> {
 /// when it is not one.
 pub(super) fn parse(line: &[u8]) -> Option<Record<'_>> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
-    let mut fields = line.splitn(4, |&b| b == b' ');
-    let time = fields.next()?;
-    let stream = fields.next()?;
-    let tag = fields.next()?;
-    let content = fields.next()?;
+    // The three fields before the content, each up to its space (found
+    // with memchr: this runs once a record, on every line of the file).
+    let field = |from: usize| memchr::memchr(b' ', &line[from..]).map(|i| from + i);
+    let time_end = field(0)?;
+    let stream_end = field(time_end + 1)?;
+    let tag_end = field(stream_end + 1)?;
+    let (time, stream) = (&line[..time_end], &line[time_end + 1..stream_end]);
+    let tag = &line[stream_end + 1..tag_end];
+    let content = &line[tag_end + 1..];
     let partial = match tag.split(|&b| b == b':').next()? {
         b"P" => true,
         b"F" => false,
         _ => return None,
     };
-    let timestamp = time.len() >= 20 && time[0].is_ascii_digit() && time.contains(&b'T');
+    let timestamp =
+        time.len() >= 20 && time[0].is_ascii_digit() && memchr::memchr(b'T', time).is_some();
     if !timestamp || stream.is_empty() || !stream.iter().all(u8::is_ascii_lowercase) {
         return None;
     }
-    let prefix = &line[..time.len() + stream.len() + tag.len() + 3];
+    let prefix = &line[..=tag_end];
     Some(Record { prefix, stream, partial, content })
 }
 

@@ -39,6 +39,8 @@ pub struct Joiner {
     malformed: u64,
     /// Records done, in order, not yet written.
     done: Vec<u8>,
+    /// A json-file record's piece, before it is framed.
+    piece: Vec<u8>,
     /// Bytes of this input read so far.
     bytes_in: u64,
     /// What the streams of inputs before this one found, and their bytes.
@@ -61,6 +63,7 @@ impl Joiner {
             record_findings,
             malformed: 0,
             done: Vec::new(),
+            piece: Vec::new(),
             bytes_in: 0,
             ended: Stats { tokens: vec![0; rules.rules().len()], ..Stats::default() },
         }
@@ -197,51 +200,60 @@ impl Joiner {
         let newline = line.ends_with(b"\n");
         let len = record.content.len() as u64;
         let column_base = record.prefix.len() as u64;
-        let content =
-            Content { seq: 0, bytes: record.content, newline: !record.partial, column_base };
+        let with_newline = newline.then(|| &line[record.prefix.len()..]);
+        let (bytes, newline_fed) = (record.content, !record.partial);
+        let content = Content { seq: 0, bytes, newline: newline_fed, with_newline, column_base };
         let (at, no) = (self.line_at, self.line_no);
         let entry =
             || Entry::new(at, no, Frame::Cri { prefix: record.prefix.to_vec(), newline }, len);
-        if let Some(i) = self.alone(record.stream, record.partial, content, entry) {
-            let piece = self.streams[i].piece();
-            self.done.extend_from_slice(record.prefix);
-            self.done.extend_from_slice(piece);
+        // The record goes out as it is read: its prefix, then the piece
+        // the redactor writes after it, with no copy between.
+        let mut done = std::mem::take(&mut self.done);
+        let mark = done.len();
+        done.extend_from_slice(record.prefix);
+        if self.alone(record.stream, record.partial, content, entry, &mut done) {
             if newline {
-                self.done.push(b'\n');
+                done.push(b'\n');
             }
+        } else {
+            done.truncate(mark);
         }
+        self.done = done;
         true
     }
 
     fn docker(&mut self, line: &[u8]) -> bool {
         let Some(record) = docker_json::parse(line) else { return false };
         let len = record.log.len() as u64;
-        let content =
-            Content { seq: 0, bytes: record.log.as_bytes(), newline: false, column_base: 0 };
+        let bytes = record.log.as_bytes();
+        let content = Content { seq: 0, bytes, newline: false, with_newline: None, column_base: 0 };
         let (at, no, value) = (self.line_at, self.line_no, record.value.clone());
         let entry = || Entry::new(at, no, Frame::Docker { line: line.to_vec(), value }, len);
         let stream = record.stream.as_bytes();
-        if let Some(i) = self.alone(stream, record.partial(), content, entry) {
-            let piece = self.streams[i].piece();
+        let mut piece = std::mem::take(&mut self.piece);
+        piece.clear();
+        if self.alone(stream, record.partial(), content, entry, &mut piece) {
             if piece == record.log.as_bytes() {
                 self.done.extend_from_slice(line);
             } else {
-                docker_json::with_log(line, &record.value, piece, &mut self.done);
+                docker_json::with_log(line, &record.value, &piece, &mut self.done);
             }
         }
+        self.piece = piece;
         true
     }
 
-    /// Feeds a record to its stream: in one call when nothing waits (the
-    /// stream's index returned: its piece is for the caller to write), else
-    /// queued.
+    /// Feeds a record to its stream: in one call when nothing waits (true:
+    /// its piece was written at the end of `out`, for the caller to frame),
+    /// else queued.
     fn alone(
         &mut self,
         name: &[u8],
         partial: bool,
         mut content: Content<'_>,
         entry: impl FnOnce() -> Entry,
-    ) -> Option<usize> {
+        out: &mut Vec<u8>,
+    ) -> bool {
         let i = self.stream_index(name);
         let stream = &mut self.streams[i];
         stream.open_since = match partial {
@@ -250,13 +262,12 @@ impl Joiner {
         };
         if self.queue.is_empty() && stream.drained() {
             let push = |queue: &mut Queue| queue.push(entry());
-            let line = self.line_no;
-            let alone = stream.feed_alone(&mut self.queue, content, line, push, &mut self.found);
-            return alone.then_some(i);
+            let at = (self.line_no, push);
+            return stream.feed_alone(&mut self.queue, content, at, out, &mut self.found);
         }
         content.seq = self.queue.push(entry());
         stream.feed_record(&mut self.queue, content, &mut self.found);
-        None
+        false
     }
 
     /// The index of the stream `name`, made if it is new.

@@ -51,6 +51,9 @@ pub(super) struct Content<'a> {
     pub(super) bytes: &'a [u8],
     /// A line ends after it, and the format stores no newline for it.
     pub(super) newline: bool,
+    /// The content and that newline as one slice, when the input holds
+    /// them so: fed in one call rather than two.
+    pub(super) with_newline: Option<&'a [u8]>,
     pub(super) column_base: u64,
 }
 
@@ -103,25 +106,31 @@ impl Stream {
     }
 
     /// Feeds a record of a [`drained`](Stream::drained) stream in one
-    /// call. When that decides all of it, returns true: its piece is
-    /// [`Stream::piece`], its findings are at `line`, and no record is
-    /// queued. Otherwise `push` queues it, and it waits as
+    /// call, the redactor writing at the end of `out`. When that decides
+    /// all of it, returns true: its piece is what `out` gained, its
+    /// findings are at `line`, and no record is queued. Otherwise `out` is
+    /// as it was, `push` queues the record, and it waits as
     /// [`Stream::feed_record`] would have it.
     pub(super) fn feed_alone(
         &mut self,
         queue: &mut Queue,
         record: Content<'_>,
-        line: u64,
-        push: impl FnOnce(&mut Queue) -> u64,
+        (line, push): (u64, impl FnOnce(&mut Queue) -> u64),
+        out: &mut Vec<u8>,
         found: &mut Vec<Finding>,
     ) -> bool {
         let start = self.fed;
         let end = start + record.bytes.len() as u64 + u64::from(record.newline);
-        let mut out = std::mem::take(&mut self.out);
-        out.clear();
-        let _ = self.redactor.feed(record.bytes, &mut out);
-        if record.newline {
-            let _ = self.redactor.feed(b"\n", &mut out);
+        let from = out.len();
+        // Writing to a Vec cannot fail.
+        match record.with_newline {
+            Some(whole) if record.newline => drop(self.redactor.feed(whole, out)),
+            _ => {
+                let _ = self.redactor.feed(record.bytes, out);
+                if record.newline {
+                    let _ = self.redactor.feed(b"\n", out);
+                }
+            }
         }
         self.fed = end;
         let tokens = self.redactor.take_findings();
@@ -129,8 +138,8 @@ impl Stream {
             let seq = push(queue);
             let (newline, column_base) = (record.newline, record.column_base);
             self.pending.push_back(Span { seq, start, end, newline, column_base });
-            self.place(queue, &out, start, &tokens, found);
-            self.out = out;
+            self.place(queue, &out[from..], start, &tokens, found);
+            out.truncate(from);
             self.settle(queue);
             return false;
         }
@@ -144,13 +153,7 @@ impl Stream {
             f.line = line;
             f
         }));
-        self.out = out;
         true
-    }
-
-    /// The piece of the record [`Stream::feed_alone`] decided.
-    pub(super) fn piece(&self) -> &[u8] {
-        &self.out
     }
 
     /// Feeds `data`, a few bytes at a time while the bytes before `start`
