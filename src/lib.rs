@@ -118,6 +118,7 @@ pub mod testing {
             segments::{EXTEND_MAX, SEGMENT, SEGMENTS_FROM},
         },
         formats::GZIP_BLOCK,
+        records::MAX_LINE as RECORD_LINE_MAX,
         sample,
     };
 }

@@ -50,12 +50,13 @@ LAYERS = [
     ("app/sample.rs", 2),
     ("app/refusal.rs", 2),
     ("app/formats", 3),
-    ("app/filter", 4),
-    ("app/audit", 5),
-    ("app/scrub", 6),
-    ("app/follow", 7),
-    ("app/rsyslog", 8),
-    ("cli", 9),
+    ("app/records", 4),
+    ("app/filter", 5),
+    ("app/audit", 6),
+    ("app/scrub", 7),
+    ("app/follow", 8),
+    ("app/rsyslog", 9),
+    ("cli", 10),
 ]
 
 # What lib.rs re-exports from the engine and the adapters.

@@ -18,14 +18,15 @@
 //!   input; [`JsonFinding`] and [`rule_names`] print them as `--check
 //!   --json` does.
 //! - Follow logs through rotation: [`follow`] with [`FollowOptions`].
-//! - Answer rsyslog's `mmexternal`, message by message: [`rsyslog::serve`].
+//! - Answer rsyslog's `mmexternal`, message by message: [`serve_rsyslog`]
+//!   ([`RsyslogInterface`], [`RsyslogOutcome`]).
 //!
 //! Messages about inputs pass through a [`MessagePolicy`], which hides a
 //! key in a file name as well as in a line.
 //!
 //! The code is one folder per job (`filter/`, `scrub/`, `audit/`,
-//! `follow/`, `rsyslog/`, `formats/`) beside what they share; docs/architecture.md is
-//! the map.
+//! `follow/`, `rsyslog/`, `formats/`, `records/`) beside what they share;
+//! docs/architecture.md is the map.
 
 pub(crate) mod atomic;
 pub(crate) mod audit;
@@ -36,8 +37,9 @@ pub(crate) mod formats;
 pub(crate) mod inputs;
 mod options;
 pub(crate) mod policy;
+pub(crate) mod records;
 mod refusal;
-pub mod rsyslog;
+pub(crate) mod rsyslog;
 #[doc(hidden)]
 pub mod sample;
 pub(crate) mod scrub;
@@ -53,4 +55,8 @@ pub use follow::{FollowOptions, follow};
 pub use formats::Levels;
 pub use options::RuleOptions;
 pub use policy::MessagePolicy;
+pub use records::{InputFormat, Kind as RecordKind, Scanner};
+pub use rsyslog::{
+    Interface as RsyslogInterface, Outcome as RsyslogOutcome, serve as serve_rsyslog,
+};
 pub use scrub::{Dest, Outcome as ScrubOutcome, Refusal, scrub_file, scrub_stored};

@@ -33,6 +33,21 @@ pub struct Args {
     #[arg(help_heading = "Input", long, value_name = "N", conflicts_with = "files")]
     pub generate_sample: Option<usize>,
 
+    /// How the inputs are written: plain (bytes), cri (containerd's and
+    /// CRI-O's records in /var/log/pods) or docker-json (Docker's json-file
+    /// records). A line a runtime split into partial records is scanned
+    /// whole, and each record written back with its own redacted piece. For
+    /// the filter, the audit and --follow.
+    #[arg(
+        help_heading = "Input",
+        long,
+        value_name = "FORMAT",
+        default_value = "plain",
+        value_parser = ["plain", "cri", "docker-json"],
+        conflicts_with_all = ["in_place", "output_dir", "diff"]
+    )]
+    pub input_format: String,
+
     /// Seed for --generate-sample: the same seed gives the same log.
     #[arg(help_heading = "Input", long, default_value_t = 1, requires = "generate_sample")]
     pub seed: u64,

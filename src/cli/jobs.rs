@@ -14,9 +14,9 @@ use std::{
 use anyhow::Context;
 
 use crate::{
-    Redactor, RuleSet,
+    RuleSet,
     app::{
-        MessagePolicy,
+        InputFormat, MessagePolicy, RecordKind, Scanner,
         audit::{self, KeyList, diff, keys},
         filter::{self, Input, stdio},
         follow,
@@ -33,13 +33,14 @@ use crate::{
     },
 };
 
-/// Redacts the inputs to standard output, in order.
+/// Redacts the inputs to standard output, in order (`how`: the threads
+/// for a big file's segments, and whether the inputs are records).
 pub(super) fn filter_run(
     paths: &[PathBuf],
     walk: walk::WalkOptions,
     rules: &Arc<RuleSet>,
     stats: bool,
-    threads: usize,
+    how: (usize, InputFormat),
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (inputs, mut failures) = expand_inputs(paths, walk, Audit::No);
@@ -48,14 +49,21 @@ pub(super) fn filter_run(
     // it, and a buffer that fills mid-read would too.
     let mut out = stdio::PerRead::new(stdio::RawStdout::new(), 2 * filter::READ_SIZE);
     stdio::widen_stdio_pipes();
-    let mut redactor = Redactor::new(Arc::clone(rules));
     let failed = Cell::new(0);
     let output = FileId::of_stdout();
-    let result =
-        filter::redact_inputs(&mut redactor, &inputs, threads, &mut out, output, |input, err| {
-            failed.set(failed.get() + 1);
-            report(&format!("{}: {err:#}", input.display()));
-        });
+    let on_error = |input: &Input, err: &crate::app::Error| {
+        failed.set(failed.get() + 1);
+        report(&format!("{}: {err:#}", input.display()));
+    };
+    let (threads, format) = how;
+    let mut scanner = Scanner::new(format, rules, false);
+    let result = match &mut scanner {
+        Scanner::Plain(redactor) => {
+            filter::redact_inputs(redactor, &inputs, threads, &mut out, output, on_error)
+        }
+        records => filter::redact_records(records, &inputs, &mut out, output, on_error),
+    };
+    report_malformed(&scanner);
     failures += match result {
         Ok(count) => count,
         // The reader went away (`| head`): quietly, but an input
@@ -66,9 +74,25 @@ pub(super) fn filter_run(
         Err(e) => return Err(e).context("<stdout>"),
     };
     if stats {
-        report(&filter::stats_line(redactor.stats(), rules, started.elapsed()));
+        report(&filter::stats_line(&scanner.stats(), rules, started.elapsed()));
     }
     Ok(exit_codes::for_failures(failures))
+}
+
+/// Says how many lines were not records of the format read (they went
+/// through as plain text, redacted).
+pub(super) fn report_malformed(scanner: &Scanner) {
+    let count = scanner.malformed();
+    if count > 0 {
+        let format = match scanner.format() {
+            InputFormat::Records(RecordKind::Cri) => "CRI",
+            _ => "docker json-file",
+        };
+        report(&format!(
+            "{count} line{} not {format} records: passed through as plain text, redacted",
+            if count == 1 { " was" } else { "s were" }
+        ));
+    }
 }
 
 /// How `--check` prints.
@@ -76,6 +100,7 @@ pub(super) struct CheckFlags {
     pub(super) json: bool,
     pub(super) threads: usize,
     pub(super) quiet: bool,
+    pub(super) format: InputFormat,
 }
 
 /// Audits the inputs: where each token is, and the keys to rotate (also
@@ -95,7 +120,7 @@ pub(super) fn check_run(
         });
         keys_out_is_no_input(path, files)?;
     }
-    let CheckFlags { json, threads, quiet } = flags;
+    let CheckFlags { json, threads, quiet, format } = flags;
     let mut out: Box<dyn Write> = match quiet {
         true => Box::new(io::sink()),
         false => Box::new(BufWriter::new(io::stdout().lock())),
@@ -103,7 +128,7 @@ pub(super) fn check_run(
     // Quiet, only the exit status tells: tokens are counted, not recorded
     // (unless the keys are to be written).
     let verdict_only = quiet && keys_out.is_none();
-    let options = audit::CheckOptions { json, threads, verdict_only };
+    let options = audit::CheckOptions { json, threads, verdict_only, format };
     let outcome = audit::check(&inputs, rules, options, &mut out, |name, err| {
         report(&format!("{name}: {err:#}"));
     });

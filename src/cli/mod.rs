@@ -3,6 +3,7 @@
 //! public item is [`main`], which the binary calls.
 
 pub(crate) mod args;
+pub(crate) mod checks;
 pub(crate) mod config;
 pub(crate) mod exit_codes;
 mod jobs;

@@ -66,19 +66,21 @@ fn run() -> anyhow::Result<ExitCode> {
         | Config::ListRules { .. } => {
             print_text(config).map(|()| ExitCode::from(exit_codes::SUCCESS))
         }
-        Config::Filter { paths, walk, rules, stats, threads } => {
-            filter_run(&paths, walk, &rules, stats, threads)
+        Config::Filter { paths, walk, rules, stats, threads, format } => {
+            filter_run(&paths, walk, &rules, stats, (threads, format))
         }
         Config::Check { paths, rules, json, diff: true, quiet, .. } => {
             diff_check_run(&paths, &rules, json, quiet)
         }
-        Config::Check { paths, walk, rules, json, threads, quiet, keys_out, .. } => check_run(
-            &paths,
-            walk,
-            &rules,
-            CheckFlags { json, threads, quiet },
-            keys_out.as_deref(),
-        ),
+        Config::Check { paths, walk, rules, json, threads, quiet, keys_out, format, .. } => {
+            check_run(
+                &paths,
+                walk,
+                &rules,
+                CheckFlags { json, threads, quiet, format },
+                keys_out.as_deref(),
+            )
+        }
         Config::Follow { paths, rules, options } => follow_run(&paths, &rules, &options),
         Config::Rsyslog { rules, interface } => rsyslog_run(&rules, interface),
         Config::Batch { paths, walk, rules, options, keys_out } => {

@@ -1,7 +1,7 @@
 //! What the README and the guide (`docs/`) name stays true as the tree
 //! moves: every test they cite (`module::test_name`, as the fault table
 //! does) exists under that name, and every file of the repository they
-//! name (`src/...`, `tests/...`) exists.
+//! name (`src/...`, `tests/...`, `deploy/...`) exists.
 
 use std::{fs, path::Path};
 
@@ -68,9 +68,10 @@ fn every_test_the_docs_cite_exists() {
 
 #[test]
 fn every_file_the_docs_name_exists() {
-    let named =
-        Regex::new(r"\b(?:src|tests|python|benches|fuzz)/[A-Za-z0-9_./-]+\.(?:rs|py|sh|toml)\b")
-            .unwrap();
+    let named = Regex::new(
+        r"\b(?:src|tests|python|benches|fuzz|deploy)/[A-Za-z0-9_./-]+\.(?:rs|py|sh|toml|yaml)\b",
+    )
+    .unwrap();
     let mut missing = Vec::new();
     for (page, text) in pages() {
         for m in named.find_iter(&text) {

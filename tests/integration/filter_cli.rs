@@ -302,33 +302,47 @@ fn an_input_that_is_the_output_is_refused_and_left_as_it_was() {
         vec!["-r".as_ref(), dir.path().as_os_str()],
         vec!["-".as_ref()],
     ];
-    for args in runs {
-        let stdin = fs::File::open(&log).unwrap();
-        let mut child = cmd().args(&args).stdin(stdin).stdout(append()).spawn().unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() > deadline {
-                child.kill().unwrap();
-                panic!("{args:?}: still running, {} bytes", fs::metadata(&log).unwrap().len());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
-        let mut err = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-        assert_eq!(status.code(), Some(2), "{args:?}: {err}");
-        let name = if args.len() == 1 { "<stdin>" } else { "app.log" };
-        assert!(err.contains(&format!("{name}: input file is output file")), "{args:?}: {err}");
-        let expected = if args.len() == 1 { "a line\n" } else { "a line\nanother line\n" };
-        assert_eq!(fs::read_to_string(&log).unwrap(), expected, "{args:?}");
-        fs::write(&log, "a line\n").unwrap();
+    // Plain, and read as a container runtime's records.
+    for format in [&[][..], &["--input-format", "cri"], &["--input-format", "docker-json"]] {
+        for args in &runs {
+            let stdin = fs::File::open(&log).unwrap();
+            let child = cmd().args(format).args(args).stdin(stdin).stdout(append()).spawn();
+            let (status, err) = end_within(child.unwrap(), &log);
+            assert_eq!(status.code(), Some(2), "{format:?} {args:?}: {err}");
+            let name = if args.len() == 1 { "<stdin>" } else { "app.log" };
+            let says = format!("{name}: input file is output file");
+            assert!(err.contains(&says), "{format:?} {args:?}: {err}");
+            let expected = if args.len() == 1 { "a line\n" } else { "a line\nanother line\n" };
+            assert_eq!(fs::read_to_string(&log).unwrap(), expected, "{format:?} {args:?}");
+            fs::write(&log, "a line\n").unwrap();
+        }
+        // --follow X >> X: refused before anything is read.
+        let out = cmd().args(format).arg("--follow").arg(&log).stdout(append()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{format:?}: {err}");
+        assert!(err.contains("app.log: input file is output file"), "{format:?}: {err}");
+        assert_eq!(fs::read_to_string(&log).unwrap(), "a line\n");
     }
-    // --follow X >> X: refused before anything is read.
-    let out = cmd().args(["--follow".as_ref(), log.as_os_str()]).stdout(append()).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("app.log: input file is output file"), "{err}");
-    assert_eq!(fs::read_to_string(&log).unwrap(), "a line\n");
+}
+
+/// Waits for `child` to end, within 20 seconds (else kills it and fails,
+/// saying how big `log` grew): its status and what it said on stderr.
+fn end_within(
+    mut child: std::process::Child,
+    log: &std::path::Path,
+) -> (std::process::ExitStatus, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("still running, {} bytes", fs::metadata(log).unwrap().len());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    (status, err)
 }

@@ -14,6 +14,7 @@ use std::{
 };
 
 use crate::app::Error;
+use crate::app::records::InputFormat;
 use crate::{
     RuleSet,
     app::audit::in_order::{Checked, InOrder, Output},
@@ -35,6 +36,9 @@ pub struct CheckOptions {
     /// Only the verdict is wanted (`--check -q`): tokens are counted, not
     /// recorded, so no line numbers, hashes or findings are worked out.
     pub verdict_only: bool,
+    /// Bytes, or a container runtime's records (findings at the record's
+    /// line).
+    pub format: InputFormat,
 }
 
 /// What a check found, once every finding has been written.
@@ -101,7 +105,8 @@ pub fn list_keys(
     let failed = AtomicBool::new(false);
     let mut sink = io::sink();
     let mut out = Output { out: &mut sink, error: None, failed: &failed };
-    let options = CheckOptions { json: false, threads, verdict_only: false };
+    let options =
+        CheckOptions { json: false, threads, verdict_only: false, format: InputFormat::Plain };
     let checked = check_inputs(inputs, rules, options, false, &mut out, on_error);
     let text = checked.keys.list(rules, &checked.rule_names, &checked.names, false);
     let json = checked.keys.list(rules, &checked.rule_names, &checked.names, true);
@@ -127,6 +132,7 @@ fn check_inputs<W: Write + ?Sized>(
         json: options.json,
         verdict_only: options.verdict_only,
         print_findings,
+        format: options.format,
     };
     let workers = options.threads.clamp(1, inputs.len().clamp(1, MAX_THREADS));
     let next_input = AtomicUsize::new(0);

@@ -28,6 +28,8 @@ pub(crate) struct Names<'a> {
     /// Whether findings are formatted for the output, or only tallied
     /// (the audit before a scrub).
     pub(crate) print_findings: bool,
+    /// How the inputs are read.
+    pub(crate) format: crate::app::records::InputFormat,
 }
 
 /// Each rule's name as findings show it: through the message policy, for a

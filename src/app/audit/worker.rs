@@ -6,7 +6,6 @@
 use std::{
     fs, mem,
     sync::{
-        Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc,
     },
@@ -14,11 +13,12 @@ use std::{
 
 use crate::app::Error;
 use crate::{
-    Redactor,
+    Finding, Redactor,
     app::audit::keys::Found,
     app::audit::printer::{Names, write_finding},
     app::filter::{self, Input, READ_SIZE},
     app::policy::PrintedName,
+    app::records::Scanner,
 };
 
 /// What a worker tells the printer.
@@ -78,18 +78,15 @@ fn check_input(
     // them as they come.
     let batched = matches!(input, Input::Path(p) if fs::metadata(p).is_ok_and(|m| m.is_file()));
     let name = names_of.policy.printed_name(input.name_bytes());
-    let mut redactor = Redactor::new(Arc::clone(rules));
-    if !names_of.verdict_only {
-        redactor = redactor.record_findings();
-    }
+    let mut scanner = Scanner::new(names_of.format, rules, !names_of.verdict_only);
     let mut gone = false;
     let (mut text, mut found) = (Vec::new(), Vec::new());
     // Returns true to stop reading.
-    let mut send = |redactor: &mut Redactor, last: bool| {
+    let mut send = |findings: Vec<Finding>, last: bool| {
         if endless && output_failed.load(Ordering::Relaxed) {
             return true;
         }
-        for finding in &redactor.take_findings() {
+        for finding in &findings {
             if names_of.print_findings {
                 // Writing to a Vec cannot fail.
                 let _ = write_finding(&mut text, &name, finding, names_of);
@@ -104,16 +101,35 @@ fn check_input(
         gone = tx.send(message).is_err();
         gone
     };
-    let after_read = |r: &mut Redactor| send(r, false);
-    let error = match lone {
-        Some(threads) => filter::inspect_input_on(&mut redactor, input, buf, threads, after_read),
-        None => filter::inspect_input_here(&mut redactor, input, buf, after_read),
-    }
-    .err();
-    send(&mut redactor, true);
+    let error = read_input(&mut scanner, input, buf, lone, |findings| send(findings, false)).err();
+    send(scanner.take_findings(), true);
     let counted = match names_of.verdict_only {
-        true => redactor.stats().total_tokens(),
+        true => scanner.stats().total_tokens(),
         false => 0,
     };
     !gone && tx.send(Message::Done(index, name, error, counted)).is_ok()
+}
+
+/// Reads `input` through `scanner`, handing its findings to `after_read`
+/// after each read (true: stop), in segments on `lone` threads when that
+/// is asked for and the input is bytes.
+fn read_input(
+    scanner: &mut Scanner,
+    input: &Input,
+    buf: &mut [u8],
+    lone: Option<usize>,
+    mut after_read: impl FnMut(Vec<Finding>) -> bool,
+) -> Result<(), Error> {
+    match scanner {
+        Scanner::Plain(redactor) => {
+            let after_read = |r: &mut Redactor| after_read(r.take_findings());
+            match lone {
+                Some(threads) => {
+                    filter::inspect_input_on(redactor, input, buf, threads, after_read)
+                }
+                None => filter::inspect_input_here(redactor, input, buf, after_read),
+            }
+        }
+        records => filter::inspect_records(records, input, buf, |s| after_read(s.take_findings())),
+    }
 }

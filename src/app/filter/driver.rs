@@ -254,15 +254,34 @@ pub fn redact_inputs<W: Write + ?Sized>(
     threads: usize,
     out: &mut W,
     output: Option<FileId>,
-    mut on_error: impl FnMut(&Input, &Error),
+    on_error: impl FnMut(&Input, &Error),
 ) -> Result<usize, Error> {
     let mut buf = vec![0; READ_SIZE];
-    let mut failures = 0;
     let how = Reading::Filter { threads };
+    each_input(inputs, output, on_error, |input| {
+        pump_input(redactor, input, out, &mut buf, true, how, |_| false)
+    })
+}
+
+/// Runs `pump` on each of `inputs` in order. An input that is the file the
+/// output goes to (`output`) is refused, as `cat` refuses it: what is
+/// written would be read back without end. An input that fails goes to
+/// `on_error` and the others are still read; returns how many failed.
+///
+/// # Errors
+///
+/// [`Error::Write`] when the output fails, which ends the run.
+pub(crate) fn each_input(
+    inputs: &[Input],
+    output: Option<FileId>,
+    mut on_error: impl FnMut(&Input, &Error),
+    mut pump: impl FnMut(&Input) -> Result<(), Error>,
+) -> Result<usize, Error> {
+    let mut failures = 0;
     for input in inputs {
-        let pumped = match output.map(|id| id.refuse_as_input(input)) {
+        let pumped = match output.as_ref().map(|id| id.refuse_as_input(input)) {
             Some(Err(e)) => Err(e),
-            _ => pump_input(redactor, input, out, &mut buf, true, how, |_| false),
+            _ => pump(input),
         };
         match pumped {
             Ok(()) => {}

@@ -13,7 +13,8 @@
 //! - [`pump`]: a stream through the redactor, decompressed layer by layer;
 //! - [`open`]: how an input file is opened (without waiting on a FIFO, read
 //!   ahead on a thread, or in segments);
-//! - [`readahead`], [`segments`], [`stdio`]: the readers behind those.
+//! - [`readahead`], [`segments`], [`stdio`]: the readers behind those;
+//! - [`records_input`]: inputs read as a container runtime's records.
 //!
 //! [`Redactor`]: crate::Redactor
 
@@ -21,6 +22,7 @@ pub(crate) mod driver;
 pub(crate) mod open;
 pub(crate) mod pump;
 pub mod readahead;
+pub(crate) mod records_input;
 pub mod segments;
 pub mod stdio;
 
@@ -33,3 +35,4 @@ pub use driver::{
 };
 pub use pump::redact_stream;
 pub(crate) use pump::{holds_a_token, redact_stored};
+pub use records_input::{inspect_records, redact_records};

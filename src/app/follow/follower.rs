@@ -20,7 +20,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use super::findings::Findings;
 use super::options::FollowOptions;
 use super::paths::folder_of;
-use super::reader::LINE_END_WAIT;
+use super::reader::{LINE_END_WAIT, Scan};
 use super::state::{Position, load_state, lock_state, save_state};
 use super::tail::Tail;
 use crate::RuleSet;
@@ -116,7 +116,7 @@ impl<'a> Follower<'a> {
             None => HashMap::new(),
         };
         let policy = MessagePolicy::new(rules);
-        let record = options.findings.is_some();
+        let record = Scan { format: options.format, findings: options.findings.is_some() };
         let mut tails: Vec<Tail> = paths
             .iter()
             .map(|path| Tail::new(path, &policy, options.refuse_links, record))

@@ -3,6 +3,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use crate::app::records::InputFormat;
+
 /// How long a rotated file is kept open after its last write, by default.
 pub const ROTATE_WAIT: Duration = Duration::from_secs(5);
 
@@ -21,6 +23,8 @@ pub struct FollowOptions {
     pub refuse_links: bool,
     /// Where each finding goes, as a JSON line (`-`: standard error).
     pub findings: Option<PathBuf>,
+    /// How the files are written: bytes, or a runtime's records.
+    pub format: InputFormat,
 }
 
 impl Default for FollowOptions {
@@ -31,6 +35,7 @@ impl Default for FollowOptions {
             rotate_wait: ROTATE_WAIT,
             refuse_links: false,
             findings: None,
+            format: InputFormat::Plain,
         }
     }
 }

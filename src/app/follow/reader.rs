@@ -16,9 +16,10 @@ use std::{
 use super::identity::{HEAD_LEN, Head, Identity};
 use super::rotation::find_copy;
 use super::truncation::{Seen, truncated};
+use crate::RuleSet;
 use crate::app::Error;
+use crate::app::records::{InputFormat, Scanner};
 use crate::io::{READ_SIZE, read_retrying};
-use crate::{Redactor, RuleSet};
 
 /// Bytes read from one file, at most, per round of the loop: what bounds
 /// the time to honour a stop, the wait of the other files, and what a
@@ -51,6 +52,14 @@ pub(super) enum Batch {
     Truncated,
 }
 
+/// How a file is read: bytes or a runtime's records, and whether findings
+/// are recorded (`--findings`).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Scan {
+    pub(super) format: InputFormat,
+    pub(super) findings: bool,
+}
+
 /// One open file being read.
 pub(super) struct Reader {
     file: File,
@@ -66,7 +75,7 @@ pub(super) struct Reader {
     /// has been written. Never past bytes the redactor still holds (a
     /// custom rule may hold lines), never short of a piece written.
     pub(super) committed: u64,
-    pub(super) redactor: Redactor,
+    pub(super) redactor: Scanner,
     /// Redacted bytes not yet written: the unfinished line, and lines the
     /// redactor has not let go of as a whole yet.
     line: Vec<u8>,
@@ -80,10 +89,9 @@ impl Reader {
         identity: Identity,
         offset: u64,
         rules: &Arc<RuleSet>,
-        record: bool,
+        record: Scan,
     ) -> Option<Reader> {
         file.seek(SeekFrom::Start(offset)).ok()?;
-        let redactor = Redactor::new(Arc::clone(rules));
         Some(Reader {
             file,
             identity,
@@ -91,7 +99,7 @@ impl Reader {
             offset,
             line_end: offset,
             committed: offset,
-            redactor: if record { redactor.record_findings() } else { redactor },
+            redactor: Scanner::new(record.format, rules, record.findings),
             line: Vec::new(),
             last_data: Instant::now(),
         })
@@ -113,7 +121,8 @@ impl Reader {
     ) -> (Option<Reader>, String) {
         let (from, read_to) = (self.committed, self.offset);
         let rules = Arc::clone(self.redactor.rules());
-        let record = self.redactor.records_findings();
+        let record =
+            Scan { format: self.redactor.format(), findings: self.redactor.records_findings() };
         let copy = mem::take(&mut self.seen)
             .head
             .filter(|head| head.len > 0)
@@ -126,8 +135,7 @@ impl Reader {
         }
         self.line_end = self.offset;
         self.committed = self.offset;
-        let redactor = Redactor::new(rules);
-        self.redactor = if record { redactor.record_findings() } else { redactor };
+        self.redactor = Scanner::new(record.format, &rules, record.findings);
         self.line.clear();
         self.last_data = Instant::now();
         let message = truncated(from, read_to, copy.as_ref().map(|(_, name)| name.as_path()));

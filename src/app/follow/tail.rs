@@ -15,7 +15,7 @@ use std::{
 
 use super::identity::Identity;
 use super::paths::{folder_of, not_followed, open_regular, path_metadata};
-use super::reader::{Batch, Reader};
+use super::reader::{Batch, Reader, Scan};
 use super::state::{Position, RotatedPosition, path_hash, shown_path};
 use crate::app::Error;
 use crate::app::policy::MessagePolicy;
@@ -40,7 +40,7 @@ pub(super) struct Tail {
     /// See [`FollowOptions::refuse_links`](super::FollowOptions::refuse_links).
     pub(super) refuse_links: bool,
     /// Findings are recorded (`--findings`).
-    pub(super) record: bool,
+    pub(super) record: Scan,
     /// Findings of readers closed or restarted since the last drain.
     pub(super) found: Vec<Finding>,
 }
@@ -51,7 +51,7 @@ impl Tail {
         path: &Path,
         policy: &MessagePolicy,
         refuse_links: bool,
-        record: bool,
+        record: Scan,
     ) -> Tail {
         Tail {
             path: path.to_path_buf(),

@@ -52,7 +52,7 @@ pub struct Outcome {
     pub unparsable: u64,
     /// Of those, the ones that held a token: answered with the line redacted.
     pub unparsable_redacted: u64,
-    /// Messages over [`MAX_MESSAGE`], whose text was replaced by a notice.
+    /// Messages over 16 MiB (`MAX_MESSAGE`), whose text was replaced by a notice.
     pub too_long: u64,
 }
 

@@ -88,7 +88,7 @@ pub(super) fn second_pass<R: io::BufRead, W: Write>(
 ///
 /// # Errors
 ///
-/// As [`scrub_file`]: [`Error::Read`], [`Error::Corrupt`],
+/// As [`scrub_file`](super::scrub_file): [`Error::Read`], [`Error::Corrupt`],
 /// [`Error::Unsupported`], [`Error::Archive`], [`Error::Nested`] before
 /// anything is written; [`Error::Write`] when `out` fails.
 pub fn scrub_stored<F: Read + Seek, W: Write>(

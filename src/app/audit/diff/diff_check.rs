@@ -43,8 +43,15 @@ impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
         json: bool,
         out: &'a mut W,
     ) -> Self {
-        let names_of =
-            Names { rules, policy, rule_names, json, verdict_only: false, print_findings: true };
+        let names_of = Names {
+            rules,
+            policy,
+            rule_names,
+            json,
+            verdict_only: false,
+            print_findings: true,
+            format: crate::app::records::InputFormat::Plain,
+        };
         DiffCheck {
             names_of,
             out,

@@ -1,0 +1,289 @@
+//! One stream of a container's output (its stdout, say): the content of
+//! its records scanned as one stream by one redactor, and each output byte
+//! put back in the record its input byte came from.
+//!
+//! What the redactor writes after each feed is the redaction of the bytes
+//! from where it had written up to ([`Stream::written`]) to where it now
+//! has; its findings say where the tokens among them start and end. The
+//! bytes between tokens came out as they went in, and go to their own
+//! records; a token's marker goes to the record where the token starts.
+//! While bytes of an earlier record are still undecided, the next record
+//! is fed a few bytes at a time, so that at most one token ends in a feed
+//! and its marker's length is what the feed wrote beyond the clean bytes.
+
+use std::{collections::VecDeque, sync::Arc};
+
+use super::queue::Queue;
+use crate::{Finding, Redactor, RuleSet};
+
+/// The most bytes fed at once while an earlier record is undecided: fewer
+/// than the shortest built-in token, so that no whole token fits in one.
+const STEP_MAX: usize = 16;
+
+/// A record of the stream with bytes the redactor has not decided yet.
+struct Span {
+    seq: u64,
+    /// Its content's place in the stream.
+    start: u64,
+    end: u64,
+    /// Its last byte is a newline the format does not store (a CRI line's
+    /// end), fed so that lines are not joined, and never written.
+    newline: bool,
+    /// What a finding's column counts from (a CRI record's prefix).
+    column_base: u64,
+}
+
+pub(super) struct Stream {
+    pub(super) name: Vec<u8>,
+    redactor: Redactor,
+    /// Content bytes fed.
+    fed: u64,
+    pending: VecDeque<Span>,
+    /// Where the stream's unfinished line (records `P` so far) starts in
+    /// the input.
+    pub(super) open_since: Option<u64>,
+    out: Vec<u8>,
+}
+
+/// One record's content, for [`Stream::feed_record`].
+pub(super) struct Content<'a> {
+    pub(super) seq: u64,
+    pub(super) bytes: &'a [u8],
+    /// A line ends after it, and the format stores no newline for it.
+    pub(super) newline: bool,
+    /// The content and that newline as one slice, when the input holds
+    /// them so: fed in one call rather than two.
+    pub(super) with_newline: Option<&'a [u8]>,
+    pub(super) column_base: u64,
+}
+
+impl Stream {
+    pub(super) fn new(name: &[u8], rules: &Arc<RuleSet>) -> Stream {
+        Stream {
+            name: name.to_vec(),
+            // Findings tell where tokens start: always recorded.
+            redactor: Redactor::new(Arc::clone(rules)).record_findings(),
+            fed: 0,
+            pending: VecDeque::new(),
+            open_since: None,
+            out: Vec::new(),
+        }
+    }
+
+    pub(super) fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Where the redactor has written up to: every byte before is decided.
+    fn written(&self) -> u64 {
+        self.fed - self.redactor.unwritten()
+    }
+
+    /// Feeds the next record's content, puts what comes out in the records
+    /// it belongs to, and completes those now decided. Findings go to
+    /// `found`, placed at their record's line.
+    pub(super) fn feed_record(
+        &mut self,
+        queue: &mut Queue,
+        record: Content<'_>,
+        found: &mut Vec<Finding>,
+    ) {
+        let start = self.fed;
+        let end = start + record.bytes.len() as u64 + u64::from(record.newline);
+        let (seq, newline, column_base) = (record.seq, record.newline, record.column_base);
+        self.pending.push_back(Span { seq, start, end, newline, column_base });
+        self.feed(queue, record.bytes, start, found);
+        if newline {
+            self.feed(queue, b"\n", start, found);
+        }
+        self.settle(queue);
+    }
+
+    /// Whether every byte fed is decided and no record waits: the next
+    /// record's output is then all its own.
+    pub(super) fn drained(&self) -> bool {
+        self.pending.is_empty() && self.redactor.unwritten() == 0
+    }
+
+    /// Feeds a record of a [`drained`](Stream::drained) stream in one
+    /// call, the redactor writing at the end of `out`. When that decides
+    /// all of it, returns true: its piece is what `out` gained, its
+    /// findings are at `line`, and no record is queued. Otherwise `out` is
+    /// as it was, `push` queues the record, and it waits as
+    /// [`Stream::feed_record`] would have it.
+    pub(super) fn feed_alone(
+        &mut self,
+        queue: &mut Queue,
+        record: Content<'_>,
+        (line, push): (u64, impl FnOnce(&mut Queue) -> u64),
+        out: &mut Vec<u8>,
+        found: &mut Vec<Finding>,
+    ) -> bool {
+        let start = self.fed;
+        let end = start + record.bytes.len() as u64 + u64::from(record.newline);
+        let from = out.len();
+        // Writing to a Vec cannot fail.
+        match record.with_newline {
+            Some(whole) if record.newline => drop(self.redactor.feed(whole, out)),
+            _ => {
+                let _ = self.redactor.feed(record.bytes, out);
+                if record.newline {
+                    let _ = self.redactor.feed(b"\n", out);
+                }
+            }
+        }
+        self.fed = end;
+        let tokens = self.redactor.take_findings();
+        if self.written() < end {
+            let seq = push(queue);
+            let (newline, column_base) = (record.newline, record.column_base);
+            self.pending.push_back(Span { seq, start, end, newline, column_base });
+            self.place(queue, &out[from..], start, &tokens, found);
+            out.truncate(from);
+            self.settle(queue);
+            return false;
+        }
+        // The stored-nowhere newline is the last byte out, unless a token
+        // took it.
+        if record.newline && tokens.last().is_none_or(|t| t.offset + t.len < end) {
+            out.pop();
+        }
+        found.extend(tokens.into_iter().map(|mut f| {
+            f.column = record.column_base + f.offset - start + 1;
+            f.line = line;
+            f
+        }));
+        true
+    }
+
+    /// Feeds `data`, a few bytes at a time while the bytes before `start`
+    /// are undecided.
+    fn feed(&mut self, queue: &mut Queue, mut data: &[u8], start: u64, found: &mut Vec<Finding>) {
+        let mut step = 1;
+        while !data.is_empty() && self.written() < start {
+            let (part, rest) = data.split_at(step.min(data.len()));
+            let wrote = self.feed_part(queue, part, found);
+            step = if wrote { 1 } else { (step * 2).min(STEP_MAX) };
+            data = rest;
+        }
+        if !data.is_empty() {
+            self.feed_part(queue, data, found);
+        }
+    }
+
+    /// Feeds `data` and places what comes out; returns whether anything did.
+    fn feed_part(&mut self, queue: &mut Queue, data: &[u8], found: &mut Vec<Finding>) -> bool {
+        let from = self.written();
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        // Writing to a Vec cannot fail.
+        let _ = self.redactor.feed(data, &mut out);
+        self.fed += data.len() as u64;
+        let tokens = self.redactor.take_findings();
+        self.place(queue, &out, from, &tokens, found);
+        let wrote = !out.is_empty();
+        self.out = out;
+        wrote
+    }
+
+    /// Puts `out`, the redaction of the stream's bytes `from..` up to
+    /// [`Stream::written`], in the records those bytes came from.
+    fn place(
+        &mut self,
+        queue: &mut Queue,
+        out: &[u8],
+        from: u64,
+        tokens: &[Finding],
+        found: &mut Vec<Finding>,
+    ) {
+        let (mut pos, mut o) = (from, 0);
+        let to = self.written();
+        for (i, token) in tokens.iter().enumerate() {
+            let clean = (token.offset - pos) as usize;
+            self.put_clean(queue, &out[o..o + clean], pos);
+            o += clean;
+            let at = self.span_of(token.offset);
+            found.push(self.placed(queue, token, at));
+            let after = to.saturating_sub(token.offset + token.len) as usize;
+            if i + 1 < tokens.len() {
+                // Two tokens ended in one feed (a custom rule's, within a
+                // few bytes): their markers cannot be told apart, and all
+                // that came out goes to the first one's record.
+                tokens[i + 1..].iter().for_each(|t| found.push(self.placed(queue, t, at)));
+                let entry = queue.get(self.pending[at].seq);
+                entry.piece.extend_from_slice(&out[o..]);
+                return;
+            }
+            let marker = out.len() - o - after;
+            queue.get(self.pending[at].seq).piece.extend_from_slice(&out[o..o + marker]);
+            o += marker;
+            pos = token.offset + token.len;
+        }
+        self.put_clean(queue, &out[o..], pos);
+    }
+
+    /// The finding, at its record's line and column.
+    fn placed(&self, queue: &mut Queue, token: &Finding, at: usize) -> Finding {
+        let span = &self.pending[at];
+        let mut finding = token.clone();
+        finding.line = queue.get(span.seq).line;
+        finding.column = span.column_base + token.offset - span.start + 1;
+        finding
+    }
+
+    /// The pending record that holds byte `offset` of the stream.
+    fn span_of(&self, offset: u64) -> usize {
+        let i = self.pending.partition_point(|s| s.end <= offset);
+        i.min(self.pending.len() - 1)
+    }
+
+    /// Bytes that came out as they went in, from `pos` on: each to its
+    /// record, but for a newline the format does not store.
+    fn put_clean(&mut self, queue: &mut Queue, bytes: &[u8], pos: u64) {
+        let end = pos + bytes.len() as u64;
+        for span in self.pending.iter().filter(|s| s.start < end && s.end > pos) {
+            let (lo, hi) = (span.start.max(pos), span.end.min(end));
+            let mut piece = &bytes[(lo - pos) as usize..(hi - pos) as usize];
+            if span.newline && hi == span.end {
+                piece = &piece[..piece.len() - 1];
+            }
+            let entry = queue.get(span.seq);
+            entry.piece.extend_from_slice(piece);
+            entry.clean += piece.len() as u64;
+        }
+    }
+
+    /// Completes the records now decided: those wholly written, and those
+    /// wholly inside the token in progress that began before them (which
+    /// keep nothing: its marker is in the record where it starts).
+    fn settle(&mut self, queue: &mut Queue) {
+        let written = self.written();
+        let consumed = self.fed - self.redactor.held() as u64;
+        let in_token = self.redactor.unwritten() > self.redactor.held() as u64;
+        self.pending.retain(|s| {
+            let inside = in_token && s.start > written && s.end <= consumed;
+            let done = s.end <= written || inside;
+            if done {
+                queue.complete(s.seq);
+            }
+            !done
+        });
+    }
+
+    /// Ends the stream: what the redactor held is decided, and every
+    /// record of it is complete.
+    pub(super) fn finish(&mut self, queue: &mut Queue, found: &mut Vec<Finding>) {
+        let from = self.written();
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        let _ = self.redactor.finish(&mut out);
+        let tokens = self.redactor.take_findings();
+        // Finished, the redactor has written all it was fed, as `place`
+        // reads it.
+        self.place(queue, &out, from, &tokens, found);
+        self.pending.drain(..).for_each(|s| queue.complete(s.seq));
+        self.fed = 0;
+        self.open_since = None;
+        self.out = out;
+    }
+}

@@ -1,0 +1,123 @@
+//! `--input-format cri`: lines containerd split into records of 16 KiB,
+//! with keys at every offset around each split, scanned whole and written
+//! back record for record (the oracle joins them first).
+
+use std::fs;
+
+use phx_redact::testing::sample::KeyGen;
+
+use crate::common::{contains, run};
+use crate::records_oracle::{Rec, SPLIT, cri_expected, cri_file, split};
+
+/// A file of lines, each with a key that starts `d` bytes before or after
+/// a split (the first, or the second of a line of three records), a
+/// stderr line between each two, and CRLF content in some.
+pub(crate) fn keys_around_splits(seed: u64) -> (Vec<Rec>, Vec<String>) {
+    let mut keys = KeyGen::new(seed);
+    let (mut recs, mut used) = (Vec::new(), Vec::new());
+    for (n, at) in (SPLIT - 60..SPLIT + 4).chain(2 * SPLIT - 30..2 * SPLIT + 2).enumerate() {
+        let key = keys.secret();
+        let mut line = vec![b'x'; at - 1];
+        line.push(b' ');
+        line.extend_from_slice(key.as_bytes());
+        line.extend_from_slice(if n % 3 == 0 { b" done\r" } else { b" done" });
+        recs.extend(split("stdout", &line));
+        recs.extend(split("stderr", format!("between {n}").as_bytes()));
+        used.push(key);
+    }
+    (recs, used)
+}
+
+fn file_of(name: &str, bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    fs::write(&path, bytes).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn a_key_at_every_offset_around_a_split_is_redacted_in_every_record() {
+    let (recs, keys) = keys_around_splits(2001);
+    let input = cri_file(&recs);
+    let (_dir, path) = file_of("0.log", &input);
+    let (code, out, err) = run(&["--input-format", "cri", path.to_str().unwrap()], b"");
+    assert_eq!((code, err.as_str()), (0, ""));
+    for key in &keys {
+        assert!(!contains(&out, &key.as_bytes()[..24]), "a key's start went out");
+        assert!(!contains(&out, &key.as_bytes()[key.len() - 16..]), "a key's end went out");
+    }
+    assert!(out == cri_expected(&recs), "not the joined oracle, record for record");
+    // Standard input reads the same.
+    let (code, from_stdin, _) = run(&["--input-format", "cri"], &input);
+    assert!(code == 0 && from_stdin == out);
+}
+
+#[test]
+fn a_key_longer_than_many_records_leaves_them_empty_and_valid() {
+    let mut keys = KeyGen::new(2002);
+    let long = format!("{} {}", keys.secret(), keys.alnum(5 * SPLIT));
+    let key = format!("{}{}", &keys.secret()[..4], keys.alnum(4 * SPLIT + 7));
+    let line = format!("{} then {key} after", "y".repeat(SPLIT - 10));
+    let mut recs = split("stdout", line.as_bytes());
+    recs.extend(split("stderr", long.as_bytes()));
+    let (_dir, path) = file_of("0.log", &cri_file(&recs));
+    let (code, out, _) = run(&["--input-format", "cri", path.to_str().unwrap()], b"");
+    assert_eq!(code, 0);
+    assert!(out == cri_expected(&recs));
+    let lines: Vec<&[u8]> = out.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), recs.len(), "every record kept");
+    assert!(lines.iter().all(|l| l.starts_with(b"2024-")), "every record framed");
+}
+
+#[test]
+fn a_line_that_is_no_record_is_kept_redacted_and_counted() {
+    let mut keys = KeyGen::new(2003);
+    let key = keys.secret();
+    let mut recs = split("stdout", format!("first {}", &key[..10]).as_bytes());
+    recs[0].partial = true;
+    let mut input = cri_file(&recs);
+    input.extend_from_slice(format!("not a record {key}\n").as_bytes());
+    input.extend_from_slice(
+        format!("{} stdout F {} end\n", crate::records_oracle::TIME, &key[10..]).as_bytes(),
+    );
+    let (_dir, path) = file_of("0.log", &input);
+    let (code, out, err) = run(&["--input-format", "cri", path.to_str().unwrap()], b"");
+    assert_eq!(code, 0);
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[1], "not a record phx_[REDACTED]".replace("phx", &key[..3]));
+    assert!(lines[0].ends_with(&format!("first {}_[REDACTED]", &key[..3])), "{}", lines[0]);
+    assert!(lines[2].ends_with(" stdout F  end"), "{}", lines[2]);
+    assert!(err.contains("1 line was not CRI records"), "{err}");
+}
+
+#[test]
+fn check_reports_the_record_where_a_key_starts() {
+    let (recs, keys) = keys_around_splits(2004);
+    let (_dir, path) = file_of("0.log", &cri_file(&recs));
+    let (code, out, _) = run(&["--check", "--input-format", "cri", path.to_str().unwrap()], b"");
+    assert_eq!(code, 1);
+    let text = String::from_utf8(out).unwrap();
+    // Where each key starts: the record (line) holding its first byte,
+    // found in the stdout stream joined.
+    let mut joined = Vec::new();
+    let mut line_at = Vec::new();
+    for (line, rec) in recs.iter().enumerate().filter(|(_, r)| r.stream == "stdout") {
+        line_at.extend(std::iter::repeat_n(line + 1, rec.content.len()));
+        joined.extend_from_slice(&rec.content);
+    }
+    let expected: Vec<String> = keys
+        .iter()
+        .map(|key| {
+            let at = joined.windows(key.len()).position(|w| w == key.as_bytes()).unwrap();
+            format!("{}:{}:", path.display(), line_at[at])
+        })
+        .collect();
+    let found: Vec<&str> =
+        text.lines().filter(|l| l.starts_with(&*path.to_string_lossy())).collect();
+    assert_eq!(found.len(), keys.len(), "{text}");
+    for (f, e) in found.iter().zip(&expected) {
+        assert!(f.starts_with(e.as_str()), "{f} is not at {e}");
+    }
+}

@@ -1,0 +1,72 @@
+//! `--input-format docker-json`: json-file records of 16 KiB, escapes
+//! decoded before the scan and encoded after, against the joined oracle.
+
+use std::fs;
+
+use phx_redact::testing::sample::KeyGen;
+
+use crate::common::{contains, run};
+use crate::records_oracle::{Rec, SPLIT, docker_expected, docker_file, docker_line, split};
+
+/// Lines with a key at every offset around a split, escapes (`\\n` inside,
+/// `\"`, `é` as `\\u00e9`, `/` as `\\/`) before and after it, and stderr lines
+/// between.
+fn escaped_lines(seed: u64) -> (Vec<Rec>, Vec<String>) {
+    let mut keys = KeyGen::new(seed);
+    let (mut recs, mut used) = (Vec::new(), Vec::new());
+    for (n, at) in (SPLIT - 50..SPLIT + 3).enumerate() {
+        let key = keys.secret();
+        let head = "caf\u{e9} \"q\" a/b\n";
+        let mut line = head.as_bytes().to_vec();
+        line.resize(at - 1, b'z');
+        line.push(b'=');
+        line.extend_from_slice(key.as_bytes());
+        line.extend_from_slice(if n % 2 == 0 { "/\u{e9}\r\n".as_bytes() } else { b"\"\n" });
+        recs.extend(split("stdout", &line));
+        recs.extend(split("stderr", format!("err {n}\n").as_bytes()));
+        used.push(key);
+    }
+    (recs, used)
+}
+
+#[test]
+fn escaped_records_split_on_keys_match_the_joined_oracle() {
+    let (recs, keys) = escaped_lines(3001);
+    let input = docker_file(&recs);
+    assert!(contains(&input, b"\\u00e9") && contains(&input, b"\\/"), "escapes in the input");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c-json.log");
+    fs::write(&path, &input).unwrap();
+    let (code, out, err) = run(&["--input-format", "docker-json", path.to_str().unwrap()], b"");
+    assert_eq!((code, err.as_str()), (0, ""));
+    for key in &keys {
+        assert!(!contains(&out, &key.as_bytes()[..24]) && !contains(&out, &key.as_bytes()[28..]));
+    }
+    assert!(out == docker_expected(&recs), "not the joined oracle, record for record");
+    for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let value: serde_json::Value = serde_json::from_slice(line).unwrap();
+        assert!(value["log"].is_string() && value["time"].is_string());
+    }
+}
+
+#[test]
+fn a_malformed_record_passes_redacted_and_counted_and_the_rest_joins() {
+    let mut keys = KeyGen::new(3002);
+    let key = keys.secret();
+    let mut input = docker_line("stdout", &key.as_bytes()[..12]);
+    input.extend_from_slice(format!("{{\"log\":\"cut {key}\n").as_bytes());
+    input.extend_from_slice(&docker_line("stdout", format!("{} end\n", &key[12..]).as_bytes()));
+    let (code, out, err) = run(&["--input-format", "docker-json"], &input);
+    assert_eq!(code, 0);
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with(&format!("{{\"log\":\"{}_[REDACTED]\",", &key[..3])),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1], format!("{{\"log\":\"cut {}_[REDACTED]", &key[..3]));
+    assert!(lines[2].starts_with("{\"log\":\" end\\n\","), "{}", lines[2]);
+    assert!(err.contains("1 line was not docker json-file records"), "{err}");
+}
