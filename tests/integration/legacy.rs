@@ -198,3 +198,58 @@ fn a_custom_rule_with_a_secret_group_replaces_only_the_group_under_every_marker(
     assert!(out.contains(":1:19: pattern-1: ") && out.contains(":2:10: pattern-1: "), "{out}");
     assert!(!out.contains("abcdef123456"), "{out}");
 }
+
+/// A follower sees a context written in one append and its value in the
+/// next: the value is still found by the name before it.
+#[test]
+fn a_follower_finds_a_value_appended_after_its_name() {
+    use crate::follow_harness::{Follower, append, wait_for_file};
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    std::fs::write(&log, "").unwrap();
+    let follower = Follower::start(&[&log, std::path::Path::new("--state"), &state]);
+    wait_for_file(&state);
+    let key = KeyGen::new(28).legacy_personal();
+    for (i, context) in CONTEXTS.iter().enumerate().filter(|(_, c)| !c.contains('\n')) {
+        append(&log, &format!("{i} {context}"));
+        append(&log, &format!("{key}&limit=1\n"));
+        assert_eq!(
+            follower.lines(1),
+            [format!("{i} {context}[REDACTED:posthog-legacy]&limit=1")],
+            "context {context:?}"
+        );
+    }
+    let (status, _, notices) = follower.stop();
+    assert!(status.success());
+    assert!(!notices.iter().any(|n| n.contains(&key)), "{notices:?}");
+}
+
+/// A big file read in segments on several threads: a context and its value
+/// across each segment's nominal start come out as the oracle says.
+#[test]
+fn a_big_file_in_segments_hides_each_value_across_a_segment_start() {
+    use phx_redact::testing::{SEGMENT, SEGMENTS_FROM, sample};
+    let segments = SEGMENTS_FROM / SEGMENT + 2;
+    let len = (segments * SEGMENT) as usize + 999;
+    let mut log = sample::log(29, len / 40, 0);
+    log.truncate(len);
+    let mut keys = KeyGen::new(29);
+    for k in 1..segments as usize {
+        let context = CONTEXTS[k % 9];
+        let text = format!(" {context}{}\n", keys.legacy_personal());
+        // Across the start, a little further on each time.
+        let start = k * SEGMENT as usize - (k * 11) % text.len();
+        log[start..start + text.len()].copy_from_slice(text.as_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    std::fs::write(&path, &log).unwrap();
+    let expected = oracle(&log, false);
+    for threads in ["1", "2", "3"] {
+        let out = crate::common::cmd().args(["-j", threads]).arg(&path).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout == expected, "-j{threads}: output differs from the oracle");
+    }
+    let markers = expected.windows(24).filter(|w| w == b"[REDACTED:posthog-legacy").count();
+    assert!(markers >= segments as usize - 1, "{markers} markers");
+}
