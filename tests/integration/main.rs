@@ -11,6 +11,7 @@ mod diff_check;
 mod doc_references;
 mod docs;
 mod engine;
+mod families;
 mod filter_cli;
 mod floor_plan;
 mod follow_copytruncate;

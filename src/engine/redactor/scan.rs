@@ -90,21 +90,42 @@ impl Redactor {
                     return Ok(start);
                 }
                 Some((end, state, pattern)) => {
-                    let (decided, match_) = (run.dead || eof, (start, end, pattern.as_usize()));
-                    let Some(resume) = self.take_match(buf, plain, match_, decided, out)? else {
-                        return Ok(start);
-                    };
-                    if decided {
-                        self.end_token(Some(pattern.as_usize()), out)?;
-                        (pos, plain) = (resume, resume);
-                    } else {
-                        // The token goes on past this buffer.
-                        self.mode = Mode::Token { state, pattern, bounded: false };
-                        return Ok(end);
+                    let decided = run.dead || eof;
+                    match self.found(buf, plain, (start, end, state, pattern), decided, out)? {
+                        Step::On(resume) => (pos, plain) = (resume, resume),
+                        Step::Stop(consumed) => return Ok(consumed),
+                        Step::Search => unreachable!("a match is taken or held"),
                     }
                 }
             }
         }
+    }
+
+    /// Takes in a match of the set's DFA at `buf[start..end]`, after which
+    /// the DFA is in `state`: a token to end if `decided`, else one that
+    /// goes on past this buffer (or a match held back whole).
+    #[inline]
+    fn found<W: io::Write + ?Sized>(
+        &mut self,
+        buf: &[u8],
+        plain: usize,
+        (start, end, state, pattern): (usize, usize, StateID, PatternID),
+        decided: bool,
+        out: &mut W,
+    ) -> io::Result<Step> {
+        let rule = self.rules.patterns.rule(pattern.as_usize(), &buf[start..end]);
+        let Some(resume) = self.take_match(buf, plain, (start, end, rule), decided, out)? else {
+            return Ok(Step::Stop(start));
+        };
+        if decided {
+            self.end_token(Some(rule), out)?;
+            return Ok(Step::On(resume));
+        }
+        // The token goes on past this buffer: keep its first bytes, which
+        // say which rule it is.
+        self.head.keep(&buf[start..end]);
+        self.mode = Mode::Token { state, pattern, bounded: false };
+        Ok(Step::Stop(end))
     }
 
     /// The step of a mode other than searching (a token that goes on, a
@@ -239,7 +260,9 @@ impl Redactor {
         self.pass(&buf[plain..start], out)?;
         self.begin_token();
         self.absorb(&buf[start..cut]);
-        self.end_token(run.last.map(|(.., pattern)| pattern.as_usize()), out)?;
+        let rule =
+            run.last.map(|(end, _, p)| self.rules.patterns.rule(p.as_usize(), &buf[start..end]));
+        self.end_token(rule, out)?;
         if open.is_some() {
             self.mode = Mode::Forced;
         }
@@ -300,7 +323,7 @@ impl Redactor {
     fn rule_of(&self, pattern: PatternID, bounded: bool) -> usize {
         match (&self.rules.bounded, bounded) {
             (Some(set), true) => set.rule_of[pattern.as_usize()],
-            _ => pattern.as_usize(),
+            _ => self.rules.patterns.rule(pattern.as_usize(), self.head.bytes()),
         }
     }
 

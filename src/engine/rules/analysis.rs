@@ -253,14 +253,16 @@ impl RuleSet {
 
     /// The byte after a token of `rule`, and the state that reports its
     /// end: the match state it leads to from a state after such a token
-    /// (`reps`: one byte of each class).
+    /// (`reps`: one byte of each class). For a rule that shares its
+    /// pattern, those of the pattern: its rules' tokens end alike.
     fn token_ends(&self, rule: usize, reps: &[u8]) -> std::collections::HashSet<(u8, StateID)> {
         let dfa = &self.dfa;
+        let pattern = self.patterns.pattern_of(rule);
         let mut ends = std::collections::HashSet::new();
         for u in self.reachable_states() {
             for &byte in reps {
                 let m = dfa.next_state(u, byte);
-                if dfa.is_match_state(m) && dfa.match_pattern(m, 0).as_usize() == rule {
+                if dfa.is_match_state(m) && dfa.match_pattern(m, 0).as_usize() == pattern {
                     ends.insert((byte, m));
                 }
             }

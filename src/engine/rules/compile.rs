@@ -6,10 +6,14 @@ use regex_automata::{
     nfa::thompson,
     util::syntax,
 };
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{
+    Hir,
+    literal::{ExtractKind, Extractor},
+};
 
 use super::{
     analysis::{distinct_starts, hold_bound, start_states},
+    family::{self, Patterns},
     rule::{CAPPED, MIN_HOLD_CAP, Options, Rule},
     set::{Bounded, Compiled, RuleSet},
     span::Span,
@@ -72,6 +76,16 @@ pub(super) fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, Vec<u8>)
     (usable.then_some(prefixes), prefix)
 }
 
+/// The literals that every match of some rule of `rules` starts with, if
+/// each rule has a few (see [`literal_prefixes`]); `None` otherwise.
+pub(crate) fn literal_starts(rules: &[Rule]) -> Option<Vec<Vec<u8>>> {
+    let mut all = Vec::new();
+    for rule in rules {
+        all.extend(literal_prefixes(&rule.pattern).0?);
+    }
+    Some(all)
+}
+
 /// How deeply a rule's regex may nest groups and repetitions.
 pub const NEST_LIMIT: u32 = 64;
 
@@ -91,9 +105,24 @@ pub const DFA_SIZE_LIMIT: usize = 8 * 1024 * 1024;
 /// limits above. It is not minimized: minimizing took two thirds of a
 /// run's start-up (50 million instructions of 75 for the built-in rules,
 /// measured with callgrind, about 10 ms) to save a few KiB of table, and
-/// the scan is as fast over the larger table.
-pub(super) fn compile(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
-    build(patterns)
+/// the scan is as fast over the larger table. An error says what failed
+/// and why, without the regex.
+fn compile(patterns: &[Hir]) -> Result<dense::DFA<Vec<u32>>, String> {
+    // The causes chained: the builder's message says which stage failed,
+    // its source why.
+    fn text(e: &dyn std::error::Error) -> String {
+        match e.source() {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        }
+    }
+    // DFAs have no groups: the NFA is built without them, as
+    // `dense::Builder::build_many` does.
+    let nfa = thompson::Compiler::new()
+        .configure(thompson().which_captures(thompson::WhichCaptures::None))
+        .build_many_from_hir(patterns)
+        .map_err(|e| text(&e))?;
+    build(&nfa).map_err(|e| text(&e))
 }
 
 /// How a rule's regex is read, by the DFA and by a rule's `secret` group.
@@ -106,16 +135,10 @@ fn thompson() -> thompson::Config {
     thompson::Config::new().utf8(false).nfa_size_limit(Some(NFA_SIZE_LIMIT))
 }
 
-/// Builds the DFA, up to [`DFA_SIZE_LIMIT`].
-fn build(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
+/// Builds the DFA of `nfa`, up to [`DFA_SIZE_LIMIT`].
+fn build(nfa: &thompson::NFA) -> Result<dense::DFA<Vec<u32>>, dense::BuildError> {
     let limit = DFA_SIZE_LIMIT;
     dense::Builder::new()
-        // The syntax of `regex::bytes::Regex` with Unicode off (the
-        // oracle adds `(?-u)`): logs are bytes, `\b` `\w` `\d` are ASCII
-        // (a DFA cannot do Unicode word boundaries), and a literal such
-        // as `é` still matches its UTF-8 bytes.
-        .syntax(syntax())
-        .thompson(thompson())
         .configure(
             dense::Config::new()
                 .match_kind(MatchKind::LeftmostFirst)
@@ -124,23 +147,38 @@ fn build(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildErro
                 .dfa_size_limit(Some(limit))
                 .minimize(false),
         )
-        .build_many(patterns)
-        .map_err(Box::new)
+        .build_from_nfa(nfa)
 }
 
-/// Compiles `rules` as [`compile`] does; an error names the rule at fault
-/// when one alone is.
-pub(super) fn compile_rules(rules: &[&Rule]) -> Result<dense::DFA<Vec<u32>>, Error> {
-    let patterns: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
-    compile(&patterns).map_err(|e| {
-        // The builder's message says which stage failed; its source, why.
-        let e = match std::error::Error::source(&*e) {
-            Some(source) => format!("{e}: {source}"),
-            None => e.to_string(),
-        };
+/// Compiles `rules` into one DFA, rules that differ only in their literal
+/// prefix as one pattern where `merge` (see `family.rs`); an error names
+/// the rule at fault when one alone is.
+pub(super) fn compile_rules(
+    rules: &[&Rule],
+    merge: bool,
+) -> Result<(dense::DFA<Vec<u32>>, Patterns), Error> {
+    // The syntax of `regex::bytes::Regex` with Unicode off (the oracle adds
+    // `(?-u)`): logs are bytes, `\b` `\w` `\d` are ASCII (a DFA cannot do
+    // Unicode word boundaries), and a literal such as `é` still matches its
+    // UTF-8 bytes. `check_rules` has parsed each one already.
+    let hirs = rules
+        .iter()
+        .map(|r| parse(&r.pattern))
+        .collect::<Result<Vec<Hir>, _>>()
+        .map_err(|_| Error::Rule("a rule's regex does not parse".into()))?;
+    let (patterns, mapping) = if merge {
+        let starts: Vec<_> = rules.iter().map(|r| literal_prefixes(&r.pattern).0).collect();
+        family::group(hirs.clone(), &starts)
+    } else {
+        (hirs.clone(), Patterns::one_each(rules.len()))
+    };
+    compile(&patterns).map(|dfa| (dfa, mapping)).map_err(|e| {
         let culprit = (rules.len() > 1)
-            .then(|| rules.iter().find(|r| compile(&[r.pattern.as_str()]).is_err()))
+            .then(|| {
+                rules.iter().zip(&hirs).find(|(_, h)| compile(std::slice::from_ref(h)).is_err())
+            })
             .flatten()
+            .map(|(r, _)| r)
             .or(rules.first().filter(|_| rules.len() == 1));
         match culprit {
             Some(rule) => Error::Rule(format!(
@@ -247,7 +285,7 @@ impl RuleSet {
     /// [`MIN_HOLD_CAP`].
     pub fn with_options(rules: Vec<Rule>, options: Options) -> Result<RuleSet, Error> {
         check_rules(&rules, &options)?;
-        let dfa = compile_rules(&rules.iter().collect::<Vec<_>>())?;
+        let (dfa, patterns) = compile_rules(&rules.iter().collect::<Vec<_>>(), true)?;
         let (start_first, start_after) = start_states(&dfa)?;
         let default_marker = Marker::parse(&options.marker)?;
         let (compiled, prefixes) = compile_markers(&rules, &default_marker)?;
@@ -264,6 +302,7 @@ impl RuleSet {
             compiled,
             rules,
             dfa,
+            patterns,
             start_after,
             start_first,
             max_held: 0,
@@ -340,7 +379,7 @@ impl Bounded {
     pub(super) fn new(rules: &[Rule], cap: usize) -> Result<Option<Bounded>, Error> {
         let mut rule_of = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
-            let dfa = compile_rules(&[rule])?;
+            let (dfa, _) = compile_rules(&[rule], false)?;
             let (first, after) = start_states(&dfa)?;
             if hold_bound(&dfa, &distinct_starts(first, &after)).is_some_and(|b| b < cap) {
                 rule_of.push(i);
@@ -349,7 +388,8 @@ impl Bounded {
         if rule_of.is_empty() {
             return Ok(None);
         }
-        let dfa = compile_rules(&rule_of.iter().map(|&i| &rules[i]).collect::<Vec<_>>())?;
+        let subset: Vec<&Rule> = rule_of.iter().map(|&i| &rules[i]).collect();
+        let (dfa, _) = compile_rules(&subset, false)?;
         let (start_first, start_after) = start_states(&dfa)?;
         let starts = distinct_starts(start_first, &start_after);
         if hold_bound(&dfa, &starts).is_none_or(|b| b >= cap) {

@@ -16,18 +16,22 @@
 //!
 //! `rule.rs` holds what a rule is and the built-in ones; `set.rs` the
 //! compiled set the engine reads; `compile.rs` how rules become it, within
-//! limits; `analysis.rs` what is learnt from its DFA at start-up (how much
+//! limits; `family.rs` how rules that differ only in their literal prefix
+//! share one pattern of the DFA; `analysis.rs` what is learnt from its DFA at start-up (how much
 //! it may hold back, whether a marker could match a rule, the shortcuts of
 //! the hot path); `file.rs` rules read from a TOML file.
 
 mod analysis;
 mod compile;
+mod family;
 mod file;
 mod rule;
 mod set;
 mod span;
 
+pub(crate) use compile::literal_starts;
 pub use compile::{DFA_SIZE_LIMIT, NEST_LIMIT, NFA_SIZE_LIMIT};
+pub(crate) use family::HEAD_MAX;
 #[cfg(feature = "rules-file")]
 pub use file::{RULES_FILE_LIMIT, load_rules_file};
 pub use rule::{

@@ -3,7 +3,7 @@
 
 use regex_automata::{dfa::dense, util::primitives::StateID};
 
-use super::{rule::Rule, span::Span};
+use super::{family::Patterns, rule::Rule, span::Span};
 use crate::engine::{fingerprint::Fingerprinter, marker::Marker, prefilter::Prefilter};
 
 /// A rule as the engine uses it.
@@ -29,6 +29,9 @@ pub struct RuleSet {
     pub(crate) capped_marker: Marker,
     pub(crate) fingerprints: Fingerprinter,
     pub(crate) dfa: dense::DFA<Vec<u32>>,
+    /// Which rule each of the DFA's patterns is (a pattern may hold rules
+    /// that differ only in their literal prefix: see `family.rs`).
+    pub(crate) patterns: Patterns,
     /// The start state after each byte (rules may look behind with `\b`).
     pub(crate) start_after: Box<[StateID; 256]>,
     /// The start state at the beginning of the input.
