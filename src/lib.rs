@@ -26,7 +26,7 @@
 //! use phx_redact::{Rule, RuleSet, redact, rules::Options};
 //!
 //! let builtin = RuleSet::default_rules(false);
-//! assert_eq!(builtin.rules().len(), 4); // phx_, phs_, pha_, phr_
+//! assert_eq!(builtin.rules().len(), 5); // phx_, phs_, pha_, phr_, posthog-legacy
 //!
 //! let mut rules = Rule::defaults(false);
 //! rules.push(Rule::custom("github", "ghp_[A-Za-z0-9]{36}"));

@@ -10,7 +10,7 @@ use crate::{
     app::{Error, MessagePolicy, policy::patterns_policy},
     engine::{
         fingerprint::Fingerprinter,
-        rules::{BUILTIN_KINDS, HOLD_CAP, Options, PUBLIC_KIND, SECRET_KINDS, load_rules_file},
+        rules::{BUILTIN_KINDS, DEFAULT_KINDS, HOLD_CAP, Options, PUBLIC_KIND, load_rules_file},
     },
 };
 
@@ -91,7 +91,7 @@ impl RuleOptions {
     /// `--pattern` rules, then the rules file's.
     fn rules(&self) -> Result<Vec<Rule>, Error> {
         let mut names: Vec<&str> = if self.names.is_empty() {
-            SECRET_KINDS.to_vec()
+            DEFAULT_KINDS.to_vec()
         } else {
             let mut names = Vec::new();
             for name in &self.names {

@@ -14,6 +14,8 @@
 
 /// base62, as PostHog used before 2026-03.
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/// URL-safe base64, as `secrets.token_urlsafe` writes it: legacy keys.
+const URLSAFE: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
 /// base57: base62 without the look-alikes `0 1 O I l`, used since 2026-03.
 const BASE57: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
@@ -64,6 +66,26 @@ impl KeyGen {
         let kind = ["phx", "phx", "phx", "phs", "pha", "phr"][self.rng.usize(..6)];
         let era = Era::ALL[self.rng.usize(..3)];
         self.key(kind, era)
+    }
+
+    /// A personal API key as PostHog made them before 2021-06-23, with no
+    /// prefix: `secrets.token_urlsafe(32)`, 43 URL-safe base64 characters.
+    pub fn legacy_personal(&mut self) -> String {
+        self.body(URLSAFE, 43)
+    }
+
+    /// A 43-character value that is not a legacy key but looks like one to
+    /// a rule that went by shape alone: hashes in base64url (a SHA-256 is 43
+    /// characters unpadded), hex and UUIDs without dashes padded to 43,
+    /// other vendors' tokens.
+    pub fn legacy_lookalike(&mut self) -> String {
+        let hex = b"0123456789abcdef";
+        match self.rng.usize(..4) {
+            0 => self.body(URLSAFE, 43),
+            1 => format!("{}{}", self.body(hex, 32), self.body(hex, 11)),
+            2 => format!("sk_live_{}", self.body(BASE62, 35)),
+            _ => format!("{}-{}", self.body(hex, 8), self.body(BASE62, 34)),
+        }
     }
 
     /// `len` random base62 characters: a key body, or a near miss.

@@ -193,6 +193,19 @@ impl Marker {
         Ok(Marker { template: template.to_string(), pieces })
     }
 
+    /// This marker for a rule that replaces only its group `secret`, whose
+    /// tokens have no prefix to keep: the presets that would show one say
+    /// the rule instead (`[REDACTED:posthog-legacy]`), as every marker of
+    /// a key with no prefix of its own should, to tell it from a `phx_`.
+    pub(crate) fn without_prefix(&self) -> Result<Marker, Error> {
+        let template = match self.template.as_str() {
+            "{prefix}[REDACTED]" => "[REDACTED:{rule}]",
+            "{prefix}[REDACTED:{fingerprint}]" => "[REDACTED:{rule}:{fingerprint}]",
+            _ => return Ok(self.clone()),
+        };
+        Marker::parse_template(template)
+    }
+
     /// The template, presets spelled out.
     pub fn template(&self) -> &str {
         &self.template

@@ -22,18 +22,42 @@ pub const TOKEN_WITH_PUBLIC: &str =
 /// A token's body in the oracles below.
 pub const BODY: &str = r"[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}[A-Za-z0-9_]*";
 
-/// What the output must be: the regex over the whole input at once.
+/// A legacy personal API key (before 2021-06-23, no prefix) after one of
+/// the names it is given: 43 URL-safe base64 characters, in the group
+/// `secret`, that end where a key cannot go on.
+pub const LEGACY: &str = concat!(
+    r#"(?:personal_api_key(?:"[ \t]{0,8}:[ \t]{0,8}"|[ \t]{0,8}[=:][ \t]{0,8}["']?)"#,
+    r#"|POSTHOG_(?:PERSONAL_)?API_KEY"?[ \t]{0,8}[=:][ \t]{0,8}["']?)"#,
+    r"(?P<secret>[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|\z)",
+);
+
+/// What the output must be: the rules over the whole input at once,
+/// leftmost first, the prefixed kinds before the legacy keys, of which only
+/// the group `secret` is replaced and the bytes after it scanned again.
 pub fn oracle(input: &[u8], include_public: bool) -> Vec<u8> {
     static RE: OnceLock<[Regex; 2]> = OnceLock::new();
-    let [secret, public] =
-        RE.get_or_init(|| [Regex::new(TOKEN).unwrap(), Regex::new(TOKEN_WITH_PUBLIC).unwrap()]);
+    let [secret, public] = RE.get_or_init(|| {
+        let with = |token: &str| Regex::new(&format!("(?-u){token}|{LEGACY}")).unwrap();
+        [with(TOKEN), with(TOKEN_WITH_PUBLIC)]
+    });
     let re = if include_public { public } else { secret };
-    re.replace_all(input, |c: &Captures| {
-        let mut m = c[1].to_vec();
-        m.extend_from_slice(b"_[REDACTED]");
-        m
-    })
-    .into_owned()
+    let mut out = Vec::with_capacity(input.len());
+    let mut pos = 0;
+    while let Some(c) = re.captures_at(input, pos) {
+        let whole = c.get(0).unwrap();
+        if let Some(key) = c.name("secret") {
+            out.extend_from_slice(&input[pos..key.start()]);
+            out.extend_from_slice(b"[REDACTED:posthog-legacy]");
+            pos = key.end();
+        } else {
+            out.extend_from_slice(&input[pos..whole.start()]);
+            out.extend_from_slice(&c[1]);
+            out.extend_from_slice(b"_[REDACTED]");
+            pos = whole.end();
+        }
+    }
+    out.extend_from_slice(&input[pos..]);
+    out
 }
 
 /// The engine fed `input` in pieces of the given sizes (cycled).
@@ -90,10 +114,11 @@ pub const CUSTOM: [(&str, &str, usize); 3] = [
     ("key", r"\bkey=[a-z]{4,}\b", 4),
 ];
 
-/// The default rules followed by [`CUSTOM`], with `hold_cap`.
+/// The prefixed built-in rules followed by [`CUSTOM`], with `hold_cap`.
 pub fn custom_rules(hold_cap: usize) -> Arc<RuleSet> {
     compiled_once(&format!("custom/{hold_cap}"), || {
-        let mut rules = phx_redact::Rule::defaults(false);
+        let mut rules: Vec<Rule> =
+            phx_redact::rules::SECRET_KINDS.iter().map(|k| Rule::posthog(k)).collect();
         rules.extend(CUSTOM.iter().map(|(name, re, _)| Rule::custom(*name, *re)));
         let options = Options { hold_cap, ..Options::default() };
         RuleSet::with_options(rules, options).unwrap()

@@ -8,7 +8,8 @@
 //! a stream of ever new keys must not grow it without bound.
 //!
 //! The list is sorted by what matters to whoever rotates: the kind (the
-//! most powerful first: `phx`, `phs`, `pha`, `phr`, `phc`, then the custom
+//! most powerful first: `phx`, `posthog-legacy`, `phs`, `pha`, `phr`, `phc`,
+//! `bearer-43`, then the custom
 //! rules, then `capped`), then how often each key was found, then where
 //! it was found first.
 
@@ -26,7 +27,7 @@ use crate::{
     app::atomic::temp_in,
     app::policy::PrintedName,
     engine::marker::Mask,
-    engine::rules::{BUILTIN_KINDS, CAPPED},
+    engine::rules::{BEARER_KIND, BUILTIN_KINDS, CAPPED, LEGACY_KIND},
 };
 
 /// The most distinct keys listed. Findings of further keys are counted, not
@@ -185,9 +186,14 @@ pub(crate) fn rule_name(rule_names: &[String], rule: Option<usize>) -> &str {
 /// What to do about a key that rule `rule` found (its printed name).
 fn advice(rule: &str) -> &'static str {
     match rule {
-        "phx" => {
+        // A legacy key (before 2021-06-23, no prefix) is a personal API key.
+        "phx" | LEGACY_KIND => {
             "personal API key: roll it in PostHog, Settings → Personal API keys (it acts as \
              its user, with its scopes, in the projects it is scoped to)"
+        }
+        BEARER_KIND => {
+            "a bearer token of a legacy personal API key's shape: if it was sent to PostHog, \
+             roll it in PostHog, Settings → Personal API keys; else rotate it where it was issued"
         }
         "phs" => {
             "project secret API key (feature flags secure API key): roll it in PostHog, \

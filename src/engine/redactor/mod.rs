@@ -70,7 +70,10 @@ use std::{fmt, io, sync::Arc};
 
 use regex_automata::{PatternID, util::primitives::StateID};
 
-use crate::engine::{marker::Seen, rules::RuleSet};
+use crate::engine::{
+    marker::Seen,
+    rules::{HEAD_MAX, RuleSet},
+};
 
 mod record;
 mod report;
@@ -122,9 +125,34 @@ pub struct Redactor {
     seen: Seen,
     /// Where the current token starts.
     token_at: Position,
+    /// The current token's first bytes, while it goes on across feeds:
+    /// they say which rule of its DFA pattern it is.
+    head: Head,
     /// `Some` when findings are recorded.
     findings: Option<Findings>,
     stats: Stats,
+}
+
+/// A token's first bytes, as many as tell the rules of one DFA pattern
+/// apart (see [`HEAD_MAX`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct Head {
+    bytes: [u8; HEAD_MAX],
+    len: u8,
+}
+
+impl Head {
+    /// Keeps the first bytes of `token`.
+    #[inline]
+    fn keep(&mut self, token: &[u8]) {
+        let len = token.len().min(HEAD_MAX);
+        self.bytes[..len].copy_from_slice(&token[..len]);
+        self.len = len as u8;
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -153,6 +181,7 @@ impl Redactor {
             offset: 0,
             seen: Seen::default(),
             token_at: Position::default(),
+            head: Head::default(),
             findings: None,
             stats: Stats { bytes_in: 0, tokens, capped: 0 },
         }

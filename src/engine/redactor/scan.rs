@@ -11,7 +11,10 @@ use regex_automata::{
 };
 
 use super::{Mode, Redactor, run::Run};
-use crate::engine::rules::{Bounded, RuleSet};
+use crate::engine::{
+    prefilter::Cursor,
+    rules::{Bounded, RuleSet},
+};
 
 /// What a scan of one mode decided, for [`Redactor::scan_from`]'s loop.
 enum Step {
@@ -54,6 +57,7 @@ impl Redactor {
         // consumed but not yet written, so that they go out in one write.
         let mut pos = 0;
         let mut plain = 0;
+        let mut cursor = Cursor::default();
         loop {
             if let Some(step) = self.scan_mode(buf, pos, plain, eof, &rules, out)? {
                 match step {
@@ -63,12 +67,11 @@ impl Redactor {
                 }
                 continue;
             }
-            let Some(found) = rules.prefilter.find(&buf[pos..]) else {
+            let Some(start) = rules.prefilter.find_at(buf, pos, &mut cursor) else {
                 let keep = if eof { buf.len() } else { self.partial_start(buf, pos) };
                 self.pass(&buf[plain..keep], out)?;
                 return Ok(keep);
             };
-            let start = pos + found;
             let run =
                 self.run::<true>(&rules.dfa, rules.start(self.byte_before(buf, start)), buf, start);
             if let Some(cut) = run.capped {
@@ -87,20 +90,42 @@ impl Redactor {
                     return Ok(start);
                 }
                 Some((end, state, pattern)) => {
-                    self.pass(&buf[plain..start], out)?;
-                    self.begin_token();
-                    self.absorb(&buf[start..end]);
-                    if run.dead || eof {
-                        self.end_token(Some(pattern.as_usize()), out)?;
-                        (pos, plain) = (end, end);
-                    } else {
-                        // The token goes on past this buffer.
-                        self.mode = Mode::Token { state, pattern, bounded: false };
-                        return Ok(end);
+                    let decided = run.dead || eof;
+                    match self.found(buf, plain, (start, end, state, pattern), decided, out)? {
+                        Step::On(resume) => (pos, plain) = (resume, resume),
+                        Step::Stop(consumed) => return Ok(consumed),
+                        Step::Search => unreachable!("a match is taken or held"),
                     }
                 }
             }
         }
+    }
+
+    /// Takes in a match of the set's DFA at `buf[start..end]`, after which
+    /// the DFA is in `state`: a token to end if `decided`, else one that
+    /// goes on past this buffer (or a match held back whole).
+    #[inline]
+    fn found<W: io::Write + ?Sized>(
+        &mut self,
+        buf: &[u8],
+        plain: usize,
+        (start, end, state, pattern): (usize, usize, StateID, PatternID),
+        decided: bool,
+        out: &mut W,
+    ) -> io::Result<Step> {
+        let rule = self.rules.patterns.rule(pattern.as_usize(), &buf[start..end]);
+        let Some(resume) = self.take_match(buf, plain, (start, end, rule), decided, out)? else {
+            return Ok(Step::Stop(start));
+        };
+        if decided {
+            self.end_token(Some(rule), out)?;
+            return Ok(Step::On(resume));
+        }
+        // The token goes on past this buffer: keep its first bytes, which
+        // say which rule it is.
+        self.head.keep(&buf[start..end]);
+        self.mode = Mode::Token { state, pattern, bounded: false };
+        Ok(Step::Stop(end))
     }
 
     /// The step of a mode other than searching (a token that goes on, a
@@ -198,13 +223,15 @@ impl Redactor {
                 return Ok(Step::Stop(start));
             }
             Some((end, state, pattern)) => {
-                self.pass(&buf[plain..start], out)?;
-                self.begin_token();
-                self.absorb(&buf[start..end]);
-                if run.dead || eof {
+                let decided = run.dead || eof;
+                let match_ = (start, end, set.rule_of[pattern.as_usize()]);
+                let Some(resume) = self.take_match(buf, plain, match_, decided, out)? else {
+                    return Ok(Step::Stop(start));
+                };
+                if decided {
                     self.end_token(Some(set.rule_of[pattern.as_usize()]), out)?;
                     self.mode = Mode::Search;
-                    return Ok(Step::On(end));
+                    return Ok(Step::On(resume));
                 }
                 self.mode = Mode::Token { state, pattern, bounded: true };
                 return Ok(Step::Stop(end));
@@ -233,11 +260,46 @@ impl Redactor {
         self.pass(&buf[plain..start], out)?;
         self.begin_token();
         self.absorb(&buf[start..cut]);
-        self.end_token(run.last.map(|(.., pattern)| pattern.as_usize()), out)?;
+        let rule =
+            run.last.map(|(end, _, p)| self.rules.patterns.rule(p.as_usize(), &buf[start..end]));
+        self.end_token(rule, out)?;
         if open.is_some() {
             self.mode = Mode::Forced;
         }
         Ok(cut)
+    }
+
+    /// Takes in the token of a match of rule `rule` at `buf[start..end]`,
+    /// `decided` (else it may go on): writes the bytes before it, from
+    /// `plain`, and returns where the token's bytes end. For a rule with a
+    /// group `secret` (see [`crate::engine::rules::SECRET_GROUP`]) the token
+    /// is that group: the match's bytes before it are written as they are,
+    /// and those after it are given back, to be scanned again; such a match
+    /// is only taken once decided (`None`: hold it back from `start`).
+    #[inline]
+    fn take_match<W: io::Write + ?Sized>(
+        &mut self,
+        buf: &[u8],
+        plain: usize,
+        (start, end, rule): (usize, usize, usize),
+        decided: bool,
+        out: &mut W,
+    ) -> io::Result<Option<usize>> {
+        let token = match &self.rules.compiled[rule].span {
+            None => Some((start, end)),
+            // The rule's own match is the DFA's, but for a look-behind at
+            // the buffer's start: where they differ, replace it whole.
+            Some(span) if decided => Some(span.find(buf, start, end).unwrap_or((start, end))),
+            Some(_) => None,
+        };
+        let Some((from, to)) = token else {
+            self.pass(&buf[plain..start], out)?;
+            return Ok(None);
+        };
+        self.pass(&buf[plain..from], out)?;
+        self.begin_token();
+        self.absorb(&buf[from..to]);
+        Ok(Some(to))
     }
 
     /// The byte before `buf[i]`.
@@ -261,7 +323,7 @@ impl Redactor {
     fn rule_of(&self, pattern: PatternID, bounded: bool) -> usize {
         match (&self.rules.bounded, bounded) {
             (Some(set), true) => set.rule_of[pattern.as_usize()],
-            _ => pattern.as_usize(),
+            _ => self.rules.patterns.rule(pattern.as_usize(), self.head.bytes()),
         }
     }
 

@@ -159,8 +159,12 @@ impl RuleSet {
             .map(|(i, (r, c))| (r.name.as_str(), &c.marker, c.prefix.as_slice(), Some(i)))
             .chain(capped);
         for (name, marker, prefix, rule) in markers {
-            // Where no cut can happen, the cut marker is never written.
-            let follows = rule.is_some() || can_cap;
+            // Where no cut can happen, the cut marker is never written. A
+            // rule with a group `secret` gives back the bytes after it: what
+            // follows its marker is not what follows its match, which the
+            // check below walks, so its marker is checked alone.
+            let span = rule.is_some_and(|i| self.compiled[i].span.is_some());
+            let follows = (rule.is_some() || can_cap) && !span;
             for shape in marker.shapes(name, prefix) {
                 let problem = match self.may_match(&shape) {
                     None => "could itself be redacted by a second run (a rule can match it)",
@@ -249,14 +253,16 @@ impl RuleSet {
 
     /// The byte after a token of `rule`, and the state that reports its
     /// end: the match state it leads to from a state after such a token
-    /// (`reps`: one byte of each class).
+    /// (`reps`: one byte of each class). For a rule that shares its
+    /// pattern, those of the pattern: its rules' tokens end alike.
     fn token_ends(&self, rule: usize, reps: &[u8]) -> std::collections::HashSet<(u8, StateID)> {
         let dfa = &self.dfa;
+        let pattern = self.patterns.pattern_of(rule);
         let mut ends = std::collections::HashSet::new();
         for u in self.reachable_states() {
             for &byte in reps {
                 let m = dfa.next_state(u, byte);
-                if dfa.is_match_state(m) && dfa.match_pattern(m, 0).as_usize() == rule {
+                if dfa.is_match_state(m) && dfa.match_pattern(m, 0).as_usize() == pattern {
                     ends.insert((byte, m));
                 }
             }

@@ -6,12 +6,17 @@ use regex_automata::{
     nfa::thompson,
     util::syntax,
 };
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{
+    Hir,
+    literal::{ExtractKind, Extractor},
+};
 
 use super::{
     analysis::{distinct_starts, hold_bound, start_states},
+    family::{self, Patterns},
     rule::{CAPPED, MIN_HOLD_CAP, Options, Rule},
     set::{Bounded, Compiled, RuleSet},
+    span::Span,
 };
 use crate::{
     engine::{marker::Marker, prefilter::Prefilter},
@@ -47,7 +52,14 @@ fn parse_error(error: &regex_syntax::Error) -> String {
 /// no prefix to keep apart from its secret).
 pub(super) fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, Vec<u8>) {
     let Ok(hir) = parse(pattern) else { return (None, Vec::new()) };
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let mut seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    // A name followed by a choice of separators (`personal_api_key=`,
+    // `personal_api_key:`, ...) makes many literals that share a long start:
+    // keep their first bytes, a few literals the prefilter can look for.
+    if seq.len().is_some_and(|n| n > 64) {
+        seq.keep_first_bytes(16);
+        seq.dedup();
+    }
     let Some(literals) = seq.literals() else { return (None, Vec::new()) };
     let prefix_len = match literals.split_first() {
         Some((first, rest)) if !literals.iter().any(|l| l.is_exact()) => {
@@ -62,6 +74,16 @@ pub(super) fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, Vec<u8>)
         !prefixes.is_empty() && prefixes.len() <= 64 && prefixes.iter().all(|p| !p.is_empty());
     let prefix = prefixes.first().map_or(Vec::new(), |p| p[..prefix_len].to_vec());
     (usable.then_some(prefixes), prefix)
+}
+
+/// The literals that every match of some rule of `rules` starts with, if
+/// each rule has a few (see [`literal_prefixes`]); `None` otherwise.
+pub(crate) fn literal_starts(rules: &[Rule]) -> Option<Vec<Vec<u8>>> {
+    let mut all = Vec::new();
+    for rule in rules {
+        all.extend(literal_prefixes(&rule.pattern).0?);
+    }
+    Some(all)
 }
 
 /// How deeply a rule's regex may nest groups and repetitions.
@@ -83,21 +105,40 @@ pub const DFA_SIZE_LIMIT: usize = 8 * 1024 * 1024;
 /// limits above. It is not minimized: minimizing took two thirds of a
 /// run's start-up (50 million instructions of 75 for the built-in rules,
 /// measured with callgrind, about 10 ms) to save a few KiB of table, and
-/// the scan is as fast over the larger table.
-pub(super) fn compile(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
-    build(patterns)
+/// the scan is as fast over the larger table. An error says what failed
+/// and why, without the regex.
+fn compile(patterns: &[Hir]) -> Result<dense::DFA<Vec<u32>>, String> {
+    // The causes chained: the builder's message says which stage failed,
+    // its source why.
+    fn text(e: &dyn std::error::Error) -> String {
+        match e.source() {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        }
+    }
+    // DFAs have no groups: the NFA is built without them, as
+    // `dense::Builder::build_many` does.
+    let nfa = thompson::Compiler::new()
+        .configure(thompson().which_captures(thompson::WhichCaptures::None))
+        .build_many_from_hir(patterns)
+        .map_err(|e| text(&e))?;
+    build(&nfa).map_err(|e| text(&e))
 }
 
-/// Builds the DFA, up to [`DFA_SIZE_LIMIT`].
-fn build(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
+/// How a rule's regex is read, by the DFA and by a rule's `secret` group.
+fn syntax() -> syntax::Config {
+    syntax::Config::new().utf8(false).unicode(false).nest_limit(NEST_LIMIT)
+}
+
+/// The NFA a rule's regex is compiled to, within [`NFA_SIZE_LIMIT`].
+fn thompson() -> thompson::Config {
+    thompson::Config::new().utf8(false).nfa_size_limit(Some(NFA_SIZE_LIMIT))
+}
+
+/// Builds the DFA of `nfa`, up to [`DFA_SIZE_LIMIT`].
+fn build(nfa: &thompson::NFA) -> Result<dense::DFA<Vec<u32>>, dense::BuildError> {
     let limit = DFA_SIZE_LIMIT;
     dense::Builder::new()
-        // The syntax of `regex::bytes::Regex` with Unicode off (the
-        // oracle adds `(?-u)`): logs are bytes, `\b` `\w` `\d` are ASCII
-        // (a DFA cannot do Unicode word boundaries), and a literal such
-        // as `é` still matches its UTF-8 bytes.
-        .syntax(syntax::Config::new().utf8(false).unicode(false).nest_limit(NEST_LIMIT))
-        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(NFA_SIZE_LIMIT)))
         .configure(
             dense::Config::new()
                 .match_kind(MatchKind::LeftmostFirst)
@@ -106,23 +147,38 @@ fn build(patterns: &[&str]) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildErro
                 .dfa_size_limit(Some(limit))
                 .minimize(false),
         )
-        .build_many(patterns)
-        .map_err(Box::new)
+        .build_from_nfa(nfa)
 }
 
-/// Compiles `rules` as [`compile`] does; an error names the rule at fault
-/// when one alone is.
-pub(super) fn compile_rules(rules: &[&Rule]) -> Result<dense::DFA<Vec<u32>>, Error> {
-    let patterns: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
-    compile(&patterns).map_err(|e| {
-        // The builder's message says which stage failed; its source, why.
-        let e = match std::error::Error::source(&*e) {
-            Some(source) => format!("{e}: {source}"),
-            None => e.to_string(),
-        };
+/// Compiles `rules` into one DFA, rules that differ only in their literal
+/// prefix as one pattern where `merge` (see `family.rs`); an error names
+/// the rule at fault when one alone is.
+pub(super) fn compile_rules(
+    rules: &[&Rule],
+    merge: bool,
+) -> Result<(dense::DFA<Vec<u32>>, Patterns), Error> {
+    // The syntax of `regex::bytes::Regex` with Unicode off (the oracle adds
+    // `(?-u)`): logs are bytes, `\b` `\w` `\d` are ASCII (a DFA cannot do
+    // Unicode word boundaries), and a literal such as `é` still matches its
+    // UTF-8 bytes. `check_rules` has parsed each one already.
+    let hirs = rules
+        .iter()
+        .map(|r| parse(&r.pattern))
+        .collect::<Result<Vec<Hir>, _>>()
+        .map_err(|_| Error::Rule("a rule's regex does not parse".into()))?;
+    let (patterns, mapping) = if merge {
+        let starts: Vec<_> = rules.iter().map(|r| literal_prefixes(&r.pattern).0).collect();
+        family::group(hirs.clone(), &starts)
+    } else {
+        (hirs.clone(), Patterns::one_each(rules.len()))
+    };
+    compile(&patterns).map(|dfa| (dfa, mapping)).map_err(|e| {
         let culprit = (rules.len() > 1)
-            .then(|| rules.iter().find(|r| compile(&[r.pattern.as_str()]).is_err()))
+            .then(|| {
+                rules.iter().zip(&hirs).find(|(_, h)| compile(std::slice::from_ref(h)).is_err())
+            })
             .flatten()
+            .map(|(r, _)| r)
             .or(rules.first().filter(|_| rules.len() == 1));
         match culprit {
             Some(rule) => Error::Rule(format!(
@@ -182,6 +238,10 @@ fn compile_markers(rules: &[Rule], default: &Marker) -> Result<(Vec<Compiled>, P
     let mut compiled = Vec::with_capacity(rules.len());
     let mut prefixes: Prefixes = Some(Vec::new());
     for rule in rules {
+        let span = match parse(&rule.pattern) {
+            Ok(hir) => Span::of((&rule.name, &rule.pattern, &hir), syntax(), thompson())?,
+            Err(_) => None,
+        };
         let marker = match &rule.marker {
             Some(spec) => Marker::parse(spec)?,
             None => default.clone(),
@@ -191,8 +251,12 @@ fn compile_markers(rules: &[Rule], default: &Marker) -> Result<(Vec<Compiled>, P
             (Some(all), Some(literals)) => all.extend(literals),
             _ => prefixes = None,
         }
+        // Only the secret is replaced: there is no prefix to keep in the
+        // marker, which says instead which rule found it.
+        let (marker, prefix) =
+            if span.is_some() { (marker.without_prefix()?, Vec::new()) } else { (marker, prefix) };
         let fixed = marker.fixed(&rule.name, &prefix);
-        compiled.push(Compiled { marker, prefix, fixed });
+        compiled.push(Compiled { marker, prefix, fixed, span });
     }
     Ok((compiled, prefixes))
 }
@@ -221,7 +285,7 @@ impl RuleSet {
     /// [`MIN_HOLD_CAP`].
     pub fn with_options(rules: Vec<Rule>, options: Options) -> Result<RuleSet, Error> {
         check_rules(&rules, &options)?;
-        let dfa = compile_rules(&rules.iter().collect::<Vec<_>>())?;
+        let (dfa, patterns) = compile_rules(&rules.iter().collect::<Vec<_>>(), true)?;
         let (start_first, start_after) = start_states(&dfa)?;
         let default_marker = Marker::parse(&options.marker)?;
         let (compiled, prefixes) = compile_markers(&rules, &default_marker)?;
@@ -238,6 +302,7 @@ impl RuleSet {
             compiled,
             rules,
             dfa,
+            patterns,
             start_after,
             start_first,
             max_held: 0,
@@ -255,7 +320,10 @@ impl RuleSet {
         }
         set.self_loops = set.find_self_loops();
         (set.chain_of, set.chains) = set.find_chains();
-        set.max_held = bound.map_or(set.hold_cap, |bound| bound.min(set.hold_cap));
+        // A match with a group `secret` is held back whole until decided.
+        let spans = set.compiled.iter().filter_map(|c| c.span.as_ref()).map(|s| s.max_len + 1);
+        let held = bound.map(|bound| spans.fold(bound, usize::max));
+        set.max_held = held.map_or(set.hold_cap, |held| held.min(set.hold_cap));
         if bound.is_none_or(|bound| bound >= set.hold_cap) {
             set.bounded = Bounded::new(&set.rules, set.hold_cap)?;
         }
@@ -311,7 +379,7 @@ impl Bounded {
     pub(super) fn new(rules: &[Rule], cap: usize) -> Result<Option<Bounded>, Error> {
         let mut rule_of = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
-            let dfa = compile_rules(&[rule])?;
+            let (dfa, _) = compile_rules(&[rule], false)?;
             let (first, after) = start_states(&dfa)?;
             if hold_bound(&dfa, &distinct_starts(first, &after)).is_some_and(|b| b < cap) {
                 rule_of.push(i);
@@ -320,7 +388,8 @@ impl Bounded {
         if rule_of.is_empty() {
             return Ok(None);
         }
-        let dfa = compile_rules(&rule_of.iter().map(|&i| &rules[i]).collect::<Vec<_>>())?;
+        let subset: Vec<&Rule> = rule_of.iter().map(|&i| &rules[i]).collect();
+        let (dfa, _) = compile_rules(&subset, false)?;
         let (start_first, start_after) = start_states(&dfa)?;
         let starts = distinct_starts(start_first, &start_after);
         if hold_bound(&dfa, &starts).is_none_or(|b| b >= cap) {

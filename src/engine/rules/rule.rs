@@ -6,8 +6,8 @@ use crate::engine::fingerprint::Fingerprinter;
 /// The version of the built-in rules' definition, printed by `--version`:
 /// when it changes, what counts as a secret changed, and an audit made
 /// with another version may have seen other tokens.
-pub const RULESET_VERSION: &str =
-    "2026-12: a [A-Za-z0-9_] body with 20 alnum in a row in its first 40";
+pub const RULESET_VERSION: &str = "2027-01: a [A-Za-z0-9_] body with 20 alnum in a row in its first \
+     40; legacy personal API keys (43 URL-safe base64) after the names they are given";
 
 /// The body that follows a secret prefix: a run of ASCII letters, digits
 /// and underscores holding 20 letters or digits in a row that start within
@@ -48,15 +48,20 @@ impl Rule {
 
     /// The built-in rule called `name` (one of [`BUILTIN_KINDS`]).
     pub fn builtin(name: &str) -> Option<Rule> {
-        BUILTIN_KINDS.contains(&name).then(|| Rule::posthog(name))
+        let pattern = match name {
+            LEGACY_KIND => LEGACY,
+            BEARER_KIND => BEARER_43,
+            _ => return BUILTIN_KINDS.contains(&name).then(|| Rule::posthog(name)),
+        };
+        Some(Rule::custom(name, pattern))
     }
 
     /// The built-in rules applied by default, in priority order (the
-    /// rules of [`RuleSet::default_rules`](super::RuleSet::default_rules));
-    /// `include_public` adds `phc_`.
+    /// rules of [`RuleSet::default_rules`](super::RuleSet::default_rules)):
+    /// [`DEFAULT_KINDS`]; `include_public` adds `phc_`.
     pub fn defaults(include_public: bool) -> Vec<Rule> {
         let public = include_public.then_some(PUBLIC_KIND);
-        SECRET_KINDS.into_iter().chain(public).map(Rule::posthog).collect()
+        DEFAULT_KINDS.into_iter().chain(public).filter_map(Rule::builtin).collect()
     }
 
     /// A rule for `pattern`, with the set's marker.
@@ -65,15 +70,56 @@ impl Rule {
     }
 }
 
-/// Names of the secret kinds redacted by default: personal API keys,
-/// secret (feature-flag) keys, OAuth access and refresh tokens.
+/// Names of the prefixed secret kinds: personal API keys, secret
+/// (feature-flag) keys, OAuth access and refresh tokens.
 pub const SECRET_KINDS: [&str; 4] = ["phx", "phs", "pha", "phr"];
+
+/// The rules redacted by default: the prefixed secret kinds, then the
+/// legacy personal API keys.
+pub const DEFAULT_KINDS: [&str; 5] = ["phx", "phs", "pha", "phr", LEGACY_KIND];
 
 /// Name of the public project-key kind, redacted only when asked for.
 pub const PUBLIC_KIND: &str = "phc";
 
-/// Every built-in rule's name.
-pub const BUILTIN_KINDS: [&str; 5] = ["phx", "phs", "pha", "phr", PUBLIC_KIND];
+/// Name of the rule for personal API keys made before 2021-06-23, which
+/// have no prefix (see [`LEGACY`]).
+pub const LEGACY_KIND: &str = "posthog-legacy";
+
+/// Name of the opt-in rule for any `Authorization: Bearer` token of a
+/// legacy key's shape (see [`BEARER_43`]).
+pub const BEARER_KIND: &str = "bearer-43";
+
+/// Every built-in rule's name, in the order the key list ranks them (the
+/// most powerful first).
+pub const BUILTIN_KINDS: [&str; 7] =
+    ["phx", LEGACY_KIND, "phs", "pha", "phr", PUBLIC_KIND, BEARER_KIND];
+
+/// Legacy personal API keys, found by the names they are given, since they
+/// have no prefix: `personal_api_key=` (a query string or a form, `.env`),
+/// `"personal_api_key": "` (JSON), `personal_api_key:` (YAML, and so
+/// `posthog_personal_api_key:`), `POSTHOG_PERSONAL_API_KEY=` and
+/// `POSTHOG_API_KEY=` (environment dumps, `.env`, YAML, quoted or not).
+/// Only the value is replaced; the name stays as it was.
+///
+/// The value: 43 URL-safe base64 characters (`secrets.token_urlsafe(32)`,
+/// PostHog's personal API keys before 2021-06-23, which still log in), in
+/// the group `secret`, then a byte that cannot go on a key or the end of
+/// the input: a longer value is not one. The DFA cannot look ahead, so the
+/// rule matches that byte, and the engine gives it back (it replaces only
+/// the group `secret`, and scans on from its end).
+pub const LEGACY: &str = concat!(
+    r#"(?:personal_api_key(?:"[ \t]{0,8}:[ \t]{0,8}"|[ \t]{0,8}[=:][ \t]{0,8}["']?)"#,
+    r#"|POSTHOG_(?:PERSONAL_)?API_KEY"?[ \t]{0,8}[=:][ \t]{0,8}["']?)"#,
+    r"(?P<secret>[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|\z)",
+);
+
+/// Any `Authorization: Bearer` token of a legacy key's shape, whatever the
+/// host: opt-in (`--rule bearer-43`), since other services' tokens take
+/// that shape too.
+pub const BEARER_43: &str = concat!(
+    r#"(?:Authorization|authorization)"?[ \t]{0,8}:[ \t]{0,8}"?(?:Bearer|bearer)[ \t]{1,8}"#,
+    r"(?P<secret>[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|\z)",
+);
 
 /// The most bytes the engine holds back for rules that could otherwise make
 /// it hold back more (a custom rule such as `BEGIN.*END`). A candidate still

@@ -3,7 +3,7 @@
 
 use regex_automata::{dfa::dense, util::primitives::StateID};
 
-use super::rule::Rule;
+use super::{family::Patterns, rule::Rule, span::Span};
 use crate::engine::{fingerprint::Fingerprinter, marker::Marker, prefilter::Prefilter};
 
 /// A rule as the engine uses it.
@@ -15,6 +15,9 @@ pub(crate) struct Compiled {
     pub(crate) prefix: Vec<u8>,
     /// The marker, when it is the same for every token.
     pub(crate) fixed: Option<Vec<u8>>,
+    /// Where the secret lies in a match, for a rule with a group `secret`
+    /// (`None`: the match is all secret).
+    pub(crate) span: Option<Span>,
 }
 
 /// Rules compiled for the engine. Build once, share between redactors.
@@ -26,6 +29,9 @@ pub struct RuleSet {
     pub(crate) capped_marker: Marker,
     pub(crate) fingerprints: Fingerprinter,
     pub(crate) dfa: dense::DFA<Vec<u32>>,
+    /// Which rule each of the DFA's patterns is (a pattern may hold rules
+    /// that differ only in their literal prefix: see `family.rs`).
+    pub(crate) patterns: Patterns,
     /// The start state after each byte (rules may look behind with `\b`).
     pub(crate) start_after: Box<[StateID; 256]>,
     /// The start state at the beginning of the input.
@@ -116,7 +122,10 @@ impl RuleSet {
     pub fn describe(&self) -> String {
         let mut text = String::new();
         for (rule, compiled) in self.rules.iter().zip(&self.compiled) {
-            text += &format!("{}\t{}\t{}\n", rule.name, rule.pattern, compiled.marker.template());
+            let only =
+                if compiled.span.is_some() { "\t(replaces the group secret only)" } else { "" };
+            text +=
+                &format!("{}\t{}\t{}{only}\n", rule.name, rule.pattern, compiled.marker.template());
         }
         let prefilter = if self.literal_prefilter {
             "literal prefixes"

@@ -1,0 +1,98 @@
+//! Where a rule's secret lies in its match: the group named `secret`.
+//!
+//! Most rules' matches are all secret (`phx_…`), and the engine replaces
+//! them whole. A key with no prefix of its own is found by what comes
+//! before it (`personal_api_key=`) and must end where a key cannot go on,
+//! which a DFA without look-ahead can only learn by matching the byte after
+//! it. Such a rule names its secret with a group, `(?P<secret>…)`: the
+//! engine writes the match's bytes before the group through unchanged,
+//! replaces the group, and gives back the bytes after it, which are scanned
+//! again (so `personal_api_key=X&personal_api_key=Y` is two keys).
+//!
+//! The DFA finds where a match starts and ends; the group's place in it is
+//! found afterwards, once per token, by a PikeVM over the match alone.
+
+use regex_automata::{
+    Anchored, Input,
+    nfa::thompson::{self, pikevm::PikeVM},
+    util::syntax,
+};
+use regex_syntax::hir::{Hir, HirKind};
+
+use crate::error::Error;
+
+/// The name of the group that holds a rule's secret.
+pub const SECRET_GROUP: &str = "secret";
+
+/// The longest match a rule with a `secret` group may have: the engine holds
+/// such a match back until it is decided, since it writes part of it.
+pub const SPAN_MAX_LEN: usize = 1024;
+
+/// How to find the secret in a match of one rule.
+#[derive(Clone, Debug)]
+pub(crate) struct Span {
+    vm: PikeVM,
+    /// The rule's longest match.
+    pub(crate) max_len: usize,
+}
+
+impl Span {
+    /// The span of rule `name`'s `pattern` (parsed as `hir`), if it has a
+    /// `secret` group, compiled with the DFA's configuration (`syntax`,
+    /// `thompson`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Rule`] when the group can be empty or the rule's matches
+    /// can be longer than [`SPAN_MAX_LEN`].
+    pub(super) fn of(
+        (name, pattern, hir): (&str, &str, &Hir),
+        syntax: syntax::Config,
+        thompson: thompson::Config,
+    ) -> Result<Option<Span>, Error> {
+        let Some(group) = secret_group(hir) else { return Ok(None) };
+        if group.properties().minimum_len().is_none_or(|n| n == 0) {
+            return Err(Error::Rule(format!("rule {name}: its group {SECRET_GROUP} can be empty")));
+        }
+        let max_len = hir.properties().maximum_len().filter(|&n| n <= SPAN_MAX_LEN);
+        let Some(max_len) = max_len else {
+            return Err(Error::Rule(format!(
+                "rule {name}: a rule with a group {SECRET_GROUP} must match at most \
+                 {SPAN_MAX_LEN} bytes (write {{m,n}}, not * or +)"
+            )));
+        };
+        let vm = PikeVM::builder()
+            .syntax(syntax)
+            .thompson(thompson)
+            .build(pattern)
+            .map_err(|e| Error::Rule(format!("rule {name}: cannot compile its groups: {e}")))?;
+        Ok(Some(Span { vm, max_len }))
+    }
+
+    /// Where the secret is in the match `haystack[start..end]` (the bytes
+    /// before `start` are there for look-behind), if the rule's own match
+    /// from `start` is that one; `None` (replace it whole) otherwise.
+    pub(crate) fn find(&self, haystack: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+        let mut cache = self.vm.create_cache();
+        let mut caps = self.vm.create_captures();
+        let input = Input::new(&haystack[..end]).range(start..end).anchored(Anchored::Yes);
+        self.vm.search(&mut cache, &input, &mut caps);
+        let whole = caps.get_match()?;
+        let secret = caps.get_group_by_name(SECRET_GROUP)?;
+        (whole.start() == start && whole.end() == end && !secret.is_empty())
+            .then_some((secret.start, secret.end))
+    }
+}
+
+/// The group named `secret` in `hir`, if there is one.
+fn secret_group(hir: &Hir) -> Option<&Hir> {
+    match hir.kind() {
+        HirKind::Capture(capture) if capture.name.as_deref() == Some(SECRET_GROUP) => {
+            Some(&capture.sub)
+        }
+        HirKind::Capture(capture) => secret_group(&capture.sub),
+        HirKind::Repetition(repetition) => secret_group(&repetition.sub),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().find_map(secret_group),
+        _ => None,
+    }
+}
