@@ -98,6 +98,7 @@ pub(super) fn report_malformed(scanner: &Scanner) {
 /// How `--check` prints.
 pub(super) struct CheckFlags {
     pub(super) json: bool,
+    pub(super) sarif: Option<crate::app::SarifOptions>,
     pub(super) threads: usize,
     pub(super) quiet: bool,
     pub(super) format: InputFormat,
@@ -120,7 +121,11 @@ pub(super) fn check_run(
         });
         keys_out_is_no_input(path, files)?;
     }
-    let CheckFlags { json, threads, quiet, format } = flags;
+    let CheckFlags { json, mut sarif, threads, quiet, format } = flags;
+    if let Some(sarif) = &mut sarif {
+        // Inputs a walk passed over fail the invocation too.
+        sarif.earlier_failures = failures;
+    }
     let mut out: Box<dyn Write> = match quiet {
         true => Box::new(io::sink()),
         false => Box::new(BufWriter::new(io::stdout().lock())),
@@ -128,7 +133,7 @@ pub(super) fn check_run(
     // Quiet, only the exit status tells: tokens are counted, not recorded
     // (unless the keys are to be written).
     let verdict_only = quiet && keys_out.is_none();
-    let options = audit::CheckOptions { json, threads, verdict_only, format };
+    let options = audit::CheckOptions { json, sarif, threads, verdict_only, format };
     let outcome = audit::check(&inputs, rules, options, &mut out, |name, err| {
         report(&format!("{name}: {err:#}"));
     });

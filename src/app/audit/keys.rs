@@ -183,7 +183,7 @@ pub(crate) fn rule_name(rule_names: &[String], rule: Option<usize>) -> &str {
 }
 
 /// What to do about a key that rule `rule` found (its printed name).
-fn advice(rule: &str) -> &'static str {
+pub(crate) fn advice(rule: &str) -> &'static str {
     match rule {
         "phx" => {
             "personal API key: roll it in PostHog, Settings → Personal API keys (it acts as \
