@@ -36,4 +36,4 @@ pub use check::{CheckOptions, Outcome, check, list_keys};
 pub use json::JsonFinding;
 pub use keys::KeyList;
 pub use printer::rule_names;
-pub use sarif::{MAX_RESULTS as MAX_SARIF_RESULTS, SarifOptions};
+pub use sarif_uri::{MAX_RESULTS as MAX_SARIF_RESULTS, SarifOptions};

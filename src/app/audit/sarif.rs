@@ -26,10 +26,9 @@ use crate::{
     engine::rules::CAPPED,
 };
 
-pub use crate::app::audit::sarif_uri::SarifOptions;
-
-/// The most results in one run: GitHub code scanning's limit.
-pub const MAX_RESULTS: usize = 25_000;
+/// Where to read about the tool: the project has no address of its own
+/// yet, so PostHog's page on the keys it finds.
+const INFORMATION_URI: &str = "https://posthog.com/docs/api#private-endpoint-authentication";
 
 /// The gzipped size of the head and results past which further results are
 /// left out. The tail adds at most [`MAX_NOTIFICATIONS`] short messages,
@@ -58,7 +57,7 @@ pub(crate) fn write_head<W: Write + ?Sized>(
         "name": "phx-redact",
         "semanticVersion": env!("CARGO_PKG_VERSION"),
         "version": env!("CARGO_PKG_VERSION"),
-        "informationUri": "https://posthog.com/docs/api#private-endpoint-authentication",
+        "informationUri": INFORMATION_URI,
         "rules": rule_descriptors(rule_names),
     });
     out.write_all(br#"{"$schema":"#)?;

@@ -10,7 +10,10 @@ use std::{
     path::{Component, Path, PathBuf},
 };
 
-use crate::app::{audit::sarif::MAX_RESULTS, policy::MessagePolicy};
+use crate::app::policy::MessagePolicy;
+
+/// The most results in one run: GitHub code scanning's limit.
+pub const MAX_RESULTS: usize = 25_000;
 
 /// How to print SARIF (`--check --format sarif`).
 #[derive(Clone, Debug)]
