@@ -192,7 +192,10 @@ impl Args {
     /// findings are on the new side of a diff, not in a file.
     fn sarif_options(&self) -> Result<Option<SarifOptions>, Error> {
         if self.format.as_deref() != Some("sarif") {
-            return Ok(None);
+            return match self.sarif_root {
+                Some(_) => Err(Error::Usage("--sarif-root goes with --format sarif".into())),
+                None => Ok(None),
+            };
         }
         if self.diff {
             return Err(Error::Usage("--format sarif does not go with --diff".into()));

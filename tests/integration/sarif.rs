@@ -235,3 +235,68 @@ fn sarif_root_sets_where_uris_start_and_outside_it_they_are_absolute() {
     let outside = uris.iter().find(|(u, _)| u.ends_with("/a.log")).unwrap();
     assert!(outside.0.starts_with("file:///") && outside.1.is_null(), "{uris:?}");
 }
+
+/// The official schema and its validator, as tests/sarif_schema.sh (which
+/// tests/run.sh runs) leaves them under the target folder.
+fn schema_validator() -> Option<(PathBuf, PathBuf)> {
+    let target = crate::common::bin().parent()?.parent()?.to_path_buf();
+    let python = target.join("sarif-venv/bin/python");
+    let schema = target.join("sarif-schema/sarif-schema-2.1.0.json");
+    if python.is_file() && schema.is_file() {
+        return Some((python, schema));
+    }
+    if std::env::var("PHX_REDACT_ALLOW_MISSING_TOOLS").as_deref() == Ok("1") {
+        eprintln!("skipped: the SARIF schema is not there (bash tests/sarif_schema.sh)");
+        return None;
+    }
+    panic!("this test needs the SARIF schema: run bash tests/sarif_schema.sh (tests/run.sh does)")
+}
+
+/// Runs tests/sarif_schema.py on `logs`: its exit status and output.
+fn validate(logs: &[PathBuf]) -> Option<(i32, String)> {
+    let (python, schema) = schema_validator()?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sarif_schema.py");
+    let out = std::process::Command::new(python).arg(script).arg(schema).args(logs).output();
+    let out = out.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    Some((out.status.code().unwrap(), text.into_owned()))
+}
+
+#[test]
+fn the_log_is_valid_against_the_official_schema() {
+    let t = tree(5);
+    let p = t.dir.path();
+    let mut keygen = KeyGen::new(5);
+    let public = keygen.key("phc", Era::Current);
+    fs::write(p.join("more.log"), format!("{public} AKIA{}\n", "Q".repeat(16))).unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let mut write = |name: &str, args: &[&str], env: &[(&str, &str)]| {
+        let path = logs.path().join(name);
+        fs::write(&path, sarif(p, args, env).2).unwrap();
+        path
+    };
+    let rules = ["--include-public", "--pattern", "AKIA[A-Z0-9]{16}"];
+    let all = write("all.sarif", &[&rules[..], &["-r", "."]].concat(), &[]);
+    let capped = [("PHX_REDACT_TEST_SARIF_MAX_RESULTS", "2")];
+    let logs_made = [
+        all.clone(),
+        write("capped.sarif", &["-r", "."], &capped),
+        write("failed.sarif", &["cut.gz", "missing"], &[]),
+    ];
+    let log: Value = serde_json::from_slice(&fs::read(&all).unwrap()).unwrap();
+    let ids: Vec<&Value> = results(&log).iter().map(|r| &r["ruleId"]).collect();
+    assert!(ids.contains(&&Value::from("phc")) && ids.len() >= 7, "{ids:?}");
+    let Some((code, text)) = validate(&logs_made) else { return };
+    assert_eq!(code, 0, "{text}");
+    // The validator refuses a log that breaks the schema.
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startColumn"] =
+        Value::from(0);
+    broken["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+        Value::from("a b");
+    let path = logs.path().join("broken.sarif");
+    fs::write(&path, serde_json::to_vec(&broken).unwrap()).unwrap();
+    let (code, text) = validate(&[path]).unwrap();
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
+}
