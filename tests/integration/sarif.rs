@@ -270,7 +270,7 @@ fn the_log_is_valid_against_the_official_schema() {
     let public = keygen.key("phc", Era::Current);
     fs::write(p.join("more.log"), format!("{public} AKIA{}\n", "Q".repeat(16))).unwrap();
     let logs = tempfile::tempdir().unwrap();
-    let mut write = |name: &str, args: &[&str], env: &[(&str, &str)]| {
+    let write = |name: &str, args: &[&str], env: &[(&str, &str)]| {
         let path = logs.path().join(name);
         fs::write(&path, sarif(p, args, env).2).unwrap();
         path
