@@ -300,3 +300,24 @@ fn the_log_is_valid_against_the_official_schema() {
     assert_eq!(code, 1, "{text}");
     assert_eq!(text.lines().count(), 2, "{text}");
 }
+
+#[test]
+fn a_key_in_the_root_or_in_a_folder_outside_it_is_not_printed() {
+    let t = tree(6);
+    let p = t.dir.path();
+    let key = &t.keys[0];
+    let folder = format!("k{key}");
+    fs::create_dir_all(p.join(&folder).join(key)).unwrap();
+    fs::copy(p.join("a.log"), p.join(&folder).join(key).join("in.log")).unwrap();
+    // The root holds the key; then a folder outside the root does.
+    let from_root = ["--sarif-root", folder.as_str(), "-r", folder.as_str()];
+    let (code, log, stdout, stderr) = sarif(p, &from_root, &[]);
+    let outside = sarif(p, &["--sarif-root", "sub dir", "-r", folder.as_str()], &[]);
+    assert_eq!((code, outside.0), (1, 1), "{stderr}");
+    for out in [&stdout, &outside.2] {
+        assert!(!contains(out, key.as_bytes()), "{}", String::from_utf8_lossy(out));
+    }
+    let root = log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap();
+    assert!(root.contains("REDACTED"), "{root}");
+    assert!(uri(&results(&outside.1)[0]).starts_with("file:///"));
+}
