@@ -206,11 +206,18 @@ fn exit_status_is_the_audits_and_the_log_stays_whole() {
     assert_eq!((code, results(&log).len()), (0, 0));
     assert_eq!(log["runs"][0]["invocations"][0]["executionSuccessful"], true);
     assert_eq!(sarif(p, &["a.log"], &[]).0, 1);
-    // A path that is not there: the walk passes over it, and the
-    // invocation says the run did not succeed.
-    let (code, log, _, stderr) = sarif(p, &["a.log", "missing.log"], &[]);
+    // A folder without -r, which the walk passes over, and a file that is
+    // not there: the invocation names both and did not succeed.
+    let (code, log, _, stderr) = sarif(p, &["a.log", "sub dir", "missing.log"], &[]);
     assert_eq!(code, 2, "{stderr}");
-    assert_eq!(log["runs"][0]["invocations"][0]["executionSuccessful"], false);
+    let invocation = &log["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let notes = invocation["toolExecutionNotifications"].as_array().unwrap();
+    let said: Vec<(&str, &str)> =
+        notes.iter().map(|n| (uri(n), n["message"]["text"].as_str().unwrap())).collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(said[0].0 == "sub%20dir" && said[0].1.starts_with("sub dir: not checked"), "{said:?}");
+    assert!(said[1].0 == "missing.log" && said[1].1.starts_with("missing.log: cannot"), "{said:?}");
     let quiet = ["--check", "--format", "sarif", "-q", "a.log"];
     let quiet = cmd().current_dir(p).args(quiet).output().unwrap();
     assert_eq!((quiet.status.code(), quiet.stdout.len()), (Some(1), 0), "quiet prints nothing");

@@ -90,7 +90,7 @@ pub fn check<W: Write + ?Sized>(
     let policy = MessagePolicy::new(rules);
     let sarif = options.sarif.as_ref();
     let results = sarif.map(|s| start_sarif(&mut out, rules, s, &policy));
-    let mut notes = Vec::new();
+    let mut notes = sarif.map_or_else(Vec::new, |s| passed_over_notes(s, &policy));
     let checked =
         check_inputs(inputs, rules, &options, true, results, &mut out, |i, name, error| {
             on_error(name, error);
@@ -105,7 +105,7 @@ pub fn check<W: Write + ?Sized>(
     let keys = checked.keys.list(rules, &checked.rule_names, &checked.names, options.json);
     match (sarif, &checked.results) {
         (Some(s), Some(results)) => {
-            let failures = checked.failures + s.earlier_failures;
+            let failures = checked.failures + s.passed_over.len();
             let tail = Tail { results, notifications: &notes, failures };
             out.write(|out| sarif::write_tail(out, &tail));
         }
@@ -113,6 +113,20 @@ pub fn check<W: Write + ?Sized>(
     }
     let (unrecorded, failures) = (checked.unrecorded, checked.failures);
     Outcome { keys, unrecorded, failures, output_error: out.error.map(Error::Write) }
+}
+
+/// A notification for each input a walk passed over (at most
+/// [`MAX_NOTIFICATIONS`]), said as standard error said it.
+fn passed_over_notes(options: &SarifOptions, policy: &MessagePolicy) -> Vec<serde_json::Value> {
+    use std::os::unix::ffi::OsStrExt;
+    let passed_over = options.passed_over.iter().take(MAX_NOTIFICATIONS);
+    passed_over
+        .map(|(path, reason)| {
+            let name = path.as_os_str().as_bytes();
+            let message = format!("{}: not checked: {reason}", policy.printed_name(name).text);
+            sarif::notification(&options.uri_of(name, policy), &policy.redact_str(&message))
+        })
+        .collect()
 }
 
 /// Writes the head of a SARIF log, and returns what admits its results.

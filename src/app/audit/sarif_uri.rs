@@ -24,9 +24,9 @@ pub struct SarifOptions {
     pub cwd: PathBuf,
     /// The most results in the run ([`MAX_RESULTS`] but in tests).
     pub max_results: usize,
-    /// Inputs that failed before the check (a walk's), which the
-    /// invocation counts.
-    pub earlier_failures: usize,
+    /// The inputs a walk passed over before the check, each with why:
+    /// failures the invocation names too.
+    pub passed_over: Vec<(PathBuf, String)>,
 }
 
 impl SarifOptions {
@@ -45,7 +45,7 @@ impl SarifOptions {
             .ok()
             .and_then(|n| n.parse().ok())
             .unwrap_or(MAX_RESULTS);
-        Ok(SarifOptions { root, cwd, max_results, earlier_failures: 0 })
+        Ok(SarifOptions { root, cwd, max_results, passed_over: Vec::new() })
     }
 
     /// The URI of the input named `name` (its exact bytes).
