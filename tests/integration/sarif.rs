@@ -218,6 +218,11 @@ fn exit_status_is_the_audits_and_the_log_stays_whole() {
     assert_eq!(said.len(), 2, "{said:?}");
     assert!(said[0].0 == "sub%20dir" && said[0].1.starts_with("sub dir: not checked"), "{said:?}");
     assert!(said[1].0 == "missing.log" && said[1].1.starts_with("missing.log: cannot"), "{said:?}");
+    // No input at all is no clean bill.
+    fs::create_dir(p.join("empty")).unwrap();
+    let (code, log, ..) = sarif(p, &["-r", "empty"], &[]);
+    assert_eq!(code, 2);
+    assert_eq!(log["runs"][0]["invocations"][0]["executionSuccessful"], false);
     let quiet = ["--check", "--format", "sarif", "-q", "a.log"];
     let quiet = cmd().current_dir(p).args(quiet).output().unwrap();
     assert_eq!((quiet.status.code(), quiet.stdout.len()), (Some(1), 0), "quiet prints nothing");

@@ -105,7 +105,12 @@ pub fn check<W: Write + ?Sized>(
     let keys = checked.keys.list(rules, &checked.rule_names, &checked.names, options.json);
     match (sarif, &checked.results) {
         (Some(s), Some(results)) => {
-            let failures = checked.failures + s.passed_over.len();
+            let mut failures = checked.failures + s.passed_over.len();
+            if inputs.is_empty() && failures == 0 {
+                // No input is no clean bill: the run fails (exit 2).
+                notes.push(sarif::message("nothing to check: no files found"));
+                failures = 1;
+            }
             let tail = Tail { results, notifications: &notes, failures };
             out.write(|out| sarif::write_tail(out, &tail));
         }

@@ -257,6 +257,11 @@ pub(crate) fn notification(uri: &Uri, message: &str) -> Value {
     })
 }
 
+/// A notification of the run, not of an input.
+pub(crate) fn message(text: &str) -> Value {
+    json!({ "level": "error", "message": { "text": text } })
+}
+
 /// Writes the tail of the log: the end of the results, the invocation and
 /// the run's properties.
 pub(crate) fn write_tail<W: Write + ?Sized>(out: &mut W, tail: &Tail<'_>) -> io::Result<()> {
@@ -264,7 +269,7 @@ pub(crate) fn write_tail<W: Write + ?Sized>(out: &mut W, tail: &Tail<'_>) -> io:
     let unnamed = tail.failures.saturating_sub(notes.len());
     if unnamed > 0 {
         let text = format!("{unnamed} more inputs could not be checked (see standard error)");
-        notes.push(json!({ "level": "error", "message": { "text": text } }));
+        notes.push(message(&text));
     }
     let omitted = tail.results.omitted;
     if omitted > 0 {
