@@ -333,3 +333,21 @@ fn a_key_in_the_root_or_in_a_folder_outside_it_is_not_printed() {
     assert!(root.contains("REDACTED"), "{root}");
     assert!(uri(&results(&outside.1)[0]).starts_with("file:///"));
 }
+
+#[test]
+fn results_past_the_gzipped_size_are_left_out_and_the_log_stays_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    many_keys(dir.path(), "many.log", 6_000);
+    let env = [("PHX_REDACT_TEST_SARIF_MAX_GZIPPED", "300000")];
+    let (code, log, stdout, _) = sarif(dir.path(), &["many.log"], &env);
+    assert_eq!(code, 1);
+    let (written, omitted) = (results(&log).len() as u64, &log["runs"][0]["properties"]);
+    assert!(written > 100 && omitted["resultsOmitted"] == 6_000 - written, "{omitted}");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&stdout).unwrap();
+    let size = gz.finish().unwrap().len();
+    // Under the limit (the tail is a few hundred bytes, gzipped), and not
+    // far under it: what the encoder holds back (64 KiB at most) counts
+    // whole.
+    assert!((150_000..300_000).contains(&size), "{size} bytes gzipped");
+}

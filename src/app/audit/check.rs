@@ -145,7 +145,7 @@ fn start_sarif<W: Write + ?Sized>(
     // Writing to a Vec cannot fail.
     let _ = sarif::write_head(&mut head, &rule_names(rules, policy), &options.root_uri(policy));
     out.write(|out| out.write_all(&head));
-    Results::new(options.max_results, &head)
+    Results::new(options.max_results, options.max_gzipped, &head)
 }
 
 /// The keys in `inputs`, as a scrub lists them before it writes anything:

@@ -30,11 +30,6 @@ use crate::{
 /// yet, so PostHog's page on the keys it finds.
 const INFORMATION_URI: &str = "https://posthog.com/docs/api#private-endpoint-authentication";
 
-/// The gzipped size of the head and results past which further results are
-/// left out. The tail adds at most [`MAX_NOTIFICATIONS`] short messages,
-/// so the whole log stays under GitHub's 10 MB, gzipped.
-const MAX_GZIPPED: u64 = 8 * 1024 * 1024;
-
 /// The most inputs named in the invocation's notifications; the rest are
 /// counted in one more.
 pub(crate) const MAX_NOTIFICATIONS: usize = 100;
@@ -177,13 +172,18 @@ fn result_properties(f: &Finding, short_fingerprint: String) -> Value {
 }
 
 /// The results admitted to the log: at most `max`, and only while the log
-/// so far stays under [`MAX_GZIPPED`] once gzipped. The ones left out are
-/// counted; they still count for the verdict.
+/// so far stays under `max_gzipped` bytes once gzipped. The ones left out
+/// are counted; they still count for the verdict.
 pub(crate) struct Results {
     max: usize,
+    max_gzipped: u64,
     written: usize,
     omitted: u64,
     gzipped: flate2::write::GzEncoder<Counter>,
+    /// Bytes given to the encoder since it was last flushed: it may hold
+    /// them back, and their deflated size is at most theirs and a few
+    /// bytes, so they count whole.
+    unflushed: u64,
 }
 
 /// Counts the bytes written to it.
@@ -201,24 +201,31 @@ impl Write for Counter {
     }
 }
 
+/// How much the encoder may hold back before it is flushed.
+const FLUSH_EVERY: u64 = 64 * 1024;
+
+/// What gzip adds beyond the deflated bytes, with room to spare: its
+/// header and trailer, and the end of the last block.
+const GZIP_FRAME: u64 = 64;
+
 impl Results {
-    /// At most `max` results, after a head of `head` bytes.
-    pub(crate) fn new(max: usize, head: &[u8]) -> Results {
+    /// At most `max` results and `max_gzipped` bytes gzipped, after a head
+    /// of `head` bytes.
+    pub(crate) fn new(max: usize, max_gzipped: u64, head: &[u8]) -> Results {
         let level = flate2::Compression::default();
-        let mut gzipped = flate2::write::GzEncoder::new(Counter::default(), level);
+        let gzipped = flate2::write::GzEncoder::new(Counter::default(), level);
+        let mut results =
+            Results { max, max_gzipped, written: 0, omitted: 0, gzipped, unflushed: 0 };
         // Writing to a counter cannot fail.
-        let _ = gzipped.write_all(head);
-        Results { max, written: 0, omitted: 0, gzipped }
+        let _ = results.meter(head);
+        results
     }
 
     /// Writes the results in `text`, one a line, that fit.
     pub(crate) fn write<W: Write + ?Sized>(&mut self, out: &mut W, text: &[u8]) -> io::Result<()> {
         for line in text.split_inclusive(|&b| b == b'\n') {
-            // The encoder holds back what it has not compressed yet: the
-            // line's own length stands for it, and more.
-            let held = 256 * 1024;
-            let size = self.gzipped.get_ref().0 + held + line.len() as u64;
-            if self.written >= self.max || size > MAX_GZIPPED {
+            let bound = self.gzipped.get_ref().0 + self.unflushed + line.len() as u64 + GZIP_FRAME;
+            if self.written >= self.max || bound > self.max_gzipped {
                 self.omitted += 1;
                 continue;
             }
@@ -226,8 +233,20 @@ impl Results {
                 out.write_all(b",")?;
             }
             out.write_all(line)?;
-            self.gzipped.write_all(line)?;
+            self.meter(line)?;
             self.written += 1;
+        }
+        Ok(())
+    }
+
+    /// Gives `bytes` to the encoder, flushing it now and then so that what
+    /// it holds back stays small.
+    fn meter(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.gzipped.write_all(bytes)?;
+        self.unflushed += bytes.len() as u64;
+        if self.unflushed >= FLUSH_EVERY {
+            self.gzipped.flush()?;
+            self.unflushed = 0;
         }
         Ok(())
     }

@@ -15,6 +15,11 @@ use crate::app::policy::MessagePolicy;
 /// The most results in one run: GitHub code scanning's limit.
 pub const MAX_RESULTS: usize = 25_000;
 
+/// The gzipped size of the head and results past which further results are
+/// left out. The tail adds at most 100 short notifications, so the whole
+/// log stays under GitHub's 10 MB, gzipped.
+pub const MAX_GZIPPED: u64 = 8 * 1024 * 1024;
+
 /// How to print SARIF (`--check --format sarif`).
 #[derive(Clone, Debug)]
 pub struct SarifOptions {
@@ -24,6 +29,9 @@ pub struct SarifOptions {
     pub cwd: PathBuf,
     /// The most results in the run ([`MAX_RESULTS`] but in tests).
     pub max_results: usize,
+    /// The most bytes the head and results take, gzipped (8 MiB but in
+    /// tests), so that the whole log stays under 10 MB gzipped.
+    pub max_gzipped: u64,
     /// The inputs a walk passed over before the check, each with why:
     /// failures the invocation names too.
     pub passed_over: Vec<(PathBuf, String)>,
@@ -39,13 +47,12 @@ impl SarifOptions {
     pub fn new(root: Option<&Path>) -> std::io::Result<SarifOptions> {
         let cwd = std::env::current_dir()?;
         let root = normalize(&cwd.join(root.unwrap_or(Path::new("."))));
-        // Only for the tests of the limit, which would otherwise need
-        // 25,000 findings.
-        let max_results = std::env::var("PHX_REDACT_TEST_SARIF_MAX_RESULTS")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(MAX_RESULTS);
-        Ok(SarifOptions { root, cwd, max_results, passed_over: Vec::new() })
+        // Only for the tests of the limits, which would otherwise need
+        // 25,000 findings, or megabytes of them.
+        let max_results = test_limit("PHX_REDACT_TEST_SARIF_MAX_RESULTS").unwrap_or(MAX_RESULTS);
+        let max_gzipped = test_limit("PHX_REDACT_TEST_SARIF_MAX_GZIPPED").unwrap_or(MAX_GZIPPED);
+        let passed_over = Vec::new();
+        Ok(SarifOptions { root, cwd, max_results, max_gzipped, passed_over })
     }
 
     /// The URI of the input named `name` (its exact bytes).
@@ -71,6 +78,11 @@ impl SarifOptions {
         }
         Uri { uri, relative: false }
     }
+}
+
+/// A limit set by the tests, in the environment variable `name`.
+fn test_limit<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|n| n.parse().ok())
 }
 
 /// An input's URI, and whether it is relative to `%SRCROOT%`.
