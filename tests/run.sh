@@ -52,4 +52,8 @@ if ! command -v pre-commit >/dev/null 2>&1 && [ ! -x "$venv/bin/pre-commit" ] &&
   python3 -m venv "$venv" && "$venv/bin/pip" install -q pre-commit
 fi
 
+# The official SARIF 2.1.0 schema and jsonschema, for the check of
+# --check --format sarif (sarif::), under the target folder too.
+bash tests/sarif_schema.sh || [ "${PHX_REDACT_ALLOW_MISSING_TOOLS:-}" = 1 ]
+
 exec cargo test --all-features --locked "$@"

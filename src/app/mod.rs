@@ -48,7 +48,10 @@ pub(crate) mod scrub;
 // the rules, and the types they take and give. The rest is crate-private.
 /// The size the jobs read in: 256 KiB.
 pub use crate::io::READ_SIZE;
-pub use audit::{CheckOptions, JsonFinding, Outcome as AuditOutcome, check, rule_names};
+pub use audit::{
+    CheckOptions, JsonFinding, MAX_SARIF_RESULTS, Outcome as AuditOutcome, SarifOptions, check,
+    rule_names,
+};
 pub use error::Error;
 pub use filter::{Input, inspect_input, inspect_stream, redact_input, redact_stream};
 pub use follow::{FollowOptions, follow};

@@ -109,9 +109,29 @@ pub struct Args {
     #[arg(help_heading = "Audit", long, conflicts_with_all = ["follow", "in_place", "output_dir", "stats"])]
     pub check: bool,
 
-    /// With --check: JSON lines, one per finding, then one per key.
-    #[arg(help_heading = "Audit", long, requires = "check")]
+    /// With --check: JSON lines, one per finding, then one per key (as
+    /// --format json).
+    #[arg(help_heading = "Audit", long, requires = "check", conflicts_with = "format")]
     pub json: bool,
+
+    /// With --check: what to print: text (PATH:LINE:COLUMN: RULE: MASK,
+    /// then the keys to rotate), json (as --json) or sarif (a SARIF 2.1.0
+    /// log for GitHub code scanning: at most 25,000 results and 10 MB
+    /// gzipped; the exit status counts them all).
+    #[arg(
+        help_heading = "Audit",
+        long,
+        value_name = "FORMAT",
+        requires = "check",
+        value_parser = ["text", "json", "sarif"]
+    )]
+    pub format: Option<String>,
+
+    /// With --check --format sarif: the folder the results' URIs are
+    /// relative to (%SRCROOT%; the repository's root), rather than the
+    /// current folder.
+    #[arg(help_heading = "Audit", long, value_name = "DIR", requires = "format")]
+    pub sarif_root: Option<PathBuf>,
 
     /// With --check: the input is a unified diff (`git diff --cached
     /// --text`); only the lines it adds are checked, each finding placed on

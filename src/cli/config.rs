@@ -9,6 +9,7 @@ use crate::app::Error;
 use crate::{
     RuleSet,
     app::RuleOptions,
+    app::SarifOptions,
     app::filter::{STDIN_ARG, is_stdin},
     app::follow::{self, FollowOptions},
     app::formats::Levels,
@@ -47,6 +48,8 @@ pub enum Config {
         rules: Arc<RuleSet>,
         /// JSON lines rather than text.
         json: bool,
+        /// A SARIF log rather than text or JSON lines.
+        sarif: Option<SarifOptions>,
         /// The inputs are unified diffs: only their added lines count.
         diff: bool,
         /// Inputs checked at once.
@@ -185,6 +188,23 @@ impl Args {
     }
 
     /// `--input-format`, as given (clap offers only these).
+    /// `--format sarif`: where the URIs start. Not with `--diff`, whose
+    /// findings are on the new side of a diff, not in a file.
+    fn sarif_options(&self) -> Result<Option<SarifOptions>, Error> {
+        if self.format.as_deref() != Some("sarif") {
+            return match self.sarif_root {
+                Some(_) => Err(Error::Usage("--sarif-root goes with --format sarif".into())),
+                None => Ok(None),
+            };
+        }
+        if self.diff {
+            return Err(Error::Usage("--format sarif does not go with --diff".into()));
+        }
+        SarifOptions::new(self.sarif_root.as_deref())
+            .map(Some)
+            .map_err(|e| Error::Usage(format!("--format sarif: the current folder: {e}")))
+    }
+
     fn format(&self) -> InputFormat {
         match self.input_format.as_str() {
             "cri" => InputFormat::Records(Kind::Cri),
@@ -220,14 +240,17 @@ impl Args {
     fn stream_config(self, rules: Arc<RuleSet>, threads: usize) -> Result<Config, Error> {
         let walk = WalkOptions { recursive: self.recursive, follow_links: self.follow_links };
         let format = self.format();
+        let sarif = if self.check { self.sarif_options()? } else { None };
         let paths = if self.files.is_empty() { vec![PathBuf::from(STDIN_ARG)] } else { self.files };
         if self.check {
-            let (json, quiet, diff, keys_out) = (self.json, self.quiet, self.diff, self.keys_out);
+            let json = self.json || self.format.as_deref() == Some("json");
+            let (quiet, diff, keys_out) = (self.quiet, self.diff, self.keys_out);
             return Ok(Config::Check {
                 paths,
                 walk,
                 rules,
                 json,
+                sarif,
                 diff,
                 threads,
                 quiet,

@@ -43,7 +43,7 @@ pub(super) fn filter_run(
     how: (usize, InputFormat),
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let (inputs, mut failures) = expand_inputs(paths, walk, Audit::No);
+    let (inputs, mut failures, _) = expand_inputs(paths, walk, Audit::No);
     // Each read's output (its clean spans and markers) goes out in one
     // write, straight to descriptor 1: stdout's line buffering would split
     // it, and a buffer that fills mid-read would too.
@@ -98,6 +98,7 @@ pub(super) fn report_malformed(scanner: &Scanner) {
 /// How `--check` prints.
 pub(super) struct CheckFlags {
     pub(super) json: bool,
+    pub(super) sarif: Option<crate::app::SarifOptions>,
     pub(super) threads: usize,
     pub(super) quiet: bool,
     pub(super) format: InputFormat,
@@ -112,7 +113,7 @@ pub(super) fn check_run(
     flags: CheckFlags,
     keys_out: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let (inputs, mut failures) = expand_inputs(paths, walk, Audit::Yes);
+    let (inputs, mut failures, passed_over) = expand_inputs(paths, walk, Audit::Yes);
     if let Some(path) = keys_out {
         let files = inputs.iter().filter_map(|i| match i {
             Input::Path(p) => Some(p.as_path()),
@@ -120,7 +121,11 @@ pub(super) fn check_run(
         });
         keys_out_is_no_input(path, files)?;
     }
-    let CheckFlags { json, threads, quiet, format } = flags;
+    let CheckFlags { json, mut sarif, threads, quiet, format } = flags;
+    if let Some(sarif) = &mut sarif {
+        // Inputs a walk passed over fail the invocation too.
+        sarif.passed_over = passed_over.into_iter().map(|s| (s.path, s.reason)).collect();
+    }
     let mut out: Box<dyn Write> = match quiet {
         true => Box::new(io::sink()),
         false => Box::new(BufWriter::new(io::stdout().lock())),
@@ -128,7 +133,7 @@ pub(super) fn check_run(
     // Quiet, only the exit status tells: tokens are counted, not recorded
     // (unless the keys are to be written).
     let verdict_only = quiet && keys_out.is_none();
-    let options = audit::CheckOptions { json, threads, verdict_only, format };
+    let options = audit::CheckOptions { json, sarif, threads, verdict_only, format };
     let outcome = audit::check(&inputs, rules, options, &mut out, |name, err| {
         report(&format!("{name}: {err:#}"));
     });
@@ -329,10 +334,16 @@ enum Audit {
 }
 
 /// The inputs that `paths` name (`-` is standard input, folders are walked
-/// as `walk` says), and how many of them failed to be listed.
-fn expand_inputs(paths: &[PathBuf], walk: walk::WalkOptions, audit: Audit) -> (Vec<Input>, usize) {
+/// as `walk` says), how many of them failed to be listed, and, for an
+/// audit, those it passed over.
+fn expand_inputs(
+    paths: &[PathBuf],
+    walk: walk::WalkOptions,
+    audit: Audit,
+) -> (Vec<Input>, usize, Vec<Skipped>) {
     let mut failures = 0;
     let mut inputs = Vec::new();
+    let mut passed_over = Vec::new();
     for path in paths {
         if filter::is_stdin(path) {
             inputs.push(Input::Stdin);
@@ -343,9 +354,12 @@ fn expand_inputs(paths: &[PathBuf], walk: walk::WalkOptions, audit: Audit) -> (V
             Audit::Yes => report_passed_over(&skipped, "not checked"),
             Audit::No => report_skipped(&skipped),
         };
+        if audit == Audit::Yes {
+            passed_over.extend(skipped);
+        }
         inputs.extend(found.into_iter().map(|f| Input::Path(f.path)));
     }
-    (inputs, failures)
+    (inputs, failures, passed_over)
 }
 
 /// Reports what a walk passed over where each one is a failure: an audit

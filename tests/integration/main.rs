@@ -42,6 +42,7 @@ mod rsyslog_protocol;
 mod rsyslog_real;
 mod rules;
 mod rules_cli;
+mod sarif;
 mod scrub_links;
 mod scrub_metadata;
 mod scrub_safety;

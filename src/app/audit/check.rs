@@ -20,6 +20,8 @@ use crate::{
     app::audit::in_order::{Checked, InOrder, Output},
     app::audit::keys::{KeyList, write_keys},
     app::audit::printer::{Names, rule_names},
+    app::audit::sarif::{self, MAX_NOTIFICATIONS, Results, Tail},
+    app::audit::sarif_uri::SarifOptions,
     app::audit::worker::{self, Message},
     app::filter::Input,
     app::inputs::MAX_THREADS,
@@ -27,10 +29,12 @@ use crate::{
 };
 
 /// How to check.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct CheckOptions {
     /// JSON lines rather than text.
     pub json: bool,
+    /// A SARIF log rather than text or JSON lines.
+    pub sarif: Option<SarifOptions>,
     /// Inputs read at once.
     pub threads: usize,
     /// Only the verdict is wanted (`--check -q`): tokens are counted, not
@@ -83,13 +87,65 @@ pub fn check<W: Write + ?Sized>(
 ) -> Outcome {
     let failed = AtomicBool::new(false);
     let mut out = Output { out, error: None, failed: &failed };
-    let checked = check_inputs(inputs, rules, options, true, &mut out, |_, name, error| {
-        on_error(name, error);
-    });
+    let policy = MessagePolicy::new(rules);
+    let sarif = options.sarif.as_ref();
+    let results = sarif.map(|s| start_sarif(&mut out, rules, s, &policy));
+    let mut notes = sarif.map_or_else(Vec::new, |s| passed_over_notes(s, &policy));
+    let checked =
+        check_inputs(inputs, rules, &options, true, results, &mut out, |i, name, error| {
+            on_error(name, error);
+            if let Some(s) = sarif
+                && notes.len() < MAX_NOTIFICATIONS
+            {
+                let uri = s.uri_of(inputs[i].name_bytes(), &policy);
+                let message = policy.redact_str(&format!("{name}: {error:#}"));
+                notes.push(sarif::notification(&uri, &message));
+            }
+        });
     let keys = checked.keys.list(rules, &checked.rule_names, &checked.names, options.json);
-    out.write(|out| write_keys(out, &keys, options.json));
+    match (sarif, &checked.results) {
+        (Some(s), Some(results)) => {
+            let mut failures = checked.failures + s.passed_over.len();
+            if inputs.is_empty() && failures == 0 {
+                // No input is no clean bill: the run fails (exit 2).
+                notes.push(sarif::message("nothing to check: no files found"));
+                failures = 1;
+            }
+            let tail = Tail { results, notifications: &notes, failures };
+            out.write(|out| sarif::write_tail(out, &tail));
+        }
+        _ => out.write(|out| write_keys(out, &keys, options.json)),
+    }
     let (unrecorded, failures) = (checked.unrecorded, checked.failures);
     Outcome { keys, unrecorded, failures, output_error: out.error.map(Error::Write) }
+}
+
+/// A notification for each input a walk passed over (at most
+/// [`MAX_NOTIFICATIONS`]), said as standard error said it.
+fn passed_over_notes(options: &SarifOptions, policy: &MessagePolicy) -> Vec<serde_json::Value> {
+    use std::os::unix::ffi::OsStrExt;
+    let passed_over = options.passed_over.iter().take(MAX_NOTIFICATIONS);
+    passed_over
+        .map(|(path, reason)| {
+            let name = path.as_os_str().as_bytes();
+            let message = format!("{}: not checked: {reason}", policy.printed_name(name).text);
+            sarif::notification(&options.uri_of(name, policy), &policy.redact_str(&message))
+        })
+        .collect()
+}
+
+/// Writes the head of a SARIF log, and returns what admits its results.
+fn start_sarif<W: Write + ?Sized>(
+    out: &mut Output<'_, W>,
+    rules: &RuleSet,
+    options: &SarifOptions,
+    policy: &MessagePolicy,
+) -> Results {
+    let mut head = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = sarif::write_head(&mut head, &rule_names(rules, policy), &options.root_uri(policy));
+    out.write(|out| out.write_all(&head));
+    Results::new(options.max_results, options.max_gzipped, &head)
 }
 
 /// The keys in `inputs`, as a scrub lists them before it writes anything:
@@ -105,9 +161,14 @@ pub fn list_keys(
     let failed = AtomicBool::new(false);
     let mut sink = io::sink();
     let mut out = Output { out: &mut sink, error: None, failed: &failed };
-    let options =
-        CheckOptions { json: false, threads, verdict_only: false, format: InputFormat::Plain };
-    let checked = check_inputs(inputs, rules, options, false, &mut out, on_error);
+    let options = CheckOptions {
+        json: false,
+        sarif: None,
+        threads,
+        verdict_only: false,
+        format: InputFormat::Plain,
+    };
+    let checked = check_inputs(inputs, rules, &options, false, None, &mut out, on_error);
     let text = checked.keys.list(rules, &checked.rule_names, &checked.names, false);
     let json = checked.keys.list(rules, &checked.rule_names, &checked.names, true);
     (text, json)
@@ -118,8 +179,9 @@ pub fn list_keys(
 fn check_inputs<W: Write + ?Sized>(
     inputs: &[Input],
     rules: &Arc<RuleSet>,
-    options: CheckOptions,
+    options: &CheckOptions,
     print_findings: bool,
+    results: Option<Results>,
     out: &mut Output<'_, W>,
     mut on_error: impl FnMut(usize, &str, &Error),
 ) -> Checked {
@@ -130,6 +192,7 @@ fn check_inputs<W: Write + ?Sized>(
         policy: &policy,
         rule_names: &rule_names,
         json: options.json,
+        sarif: options.sarif.as_ref(),
         verdict_only: options.verdict_only,
         print_findings,
         format: options.format,
@@ -144,7 +207,7 @@ fn check_inputs<W: Write + ?Sized>(
     // log, past the memory the README promises.
     let segment_threads = if options.verdict_only { options.threads.max(1) } else { 1 };
     let lone = (workers == 1).then_some(segment_threads);
-    let mut printer = InOrder::new(out, inputs.len(), &policy, options.json);
+    let mut printer = InOrder::new(out, inputs.len(), &policy, options.json, results);
     std::thread::scope(|scope| {
         // Bounded, so that a slow output slows the readers down rather than
         // piling findings up in memory.

@@ -13,6 +13,7 @@ use crate::app::Error;
 use crate::{
     app::audit::json,
     app::audit::keys::{Found, Keys},
+    app::audit::sarif::Results,
     app::audit::worker::Message,
     app::policy::{MessagePolicy, PrintedName},
 };
@@ -43,6 +44,8 @@ pub(super) struct Checked {
     pub(super) rule_names: Vec<String>,
     pub(super) unrecorded: u64,
     pub(super) failures: usize,
+    /// In SARIF, the results written and left out.
+    pub(super) results: Option<Results>,
 }
 
 /// An input's findings waiting for their turn, and, once it is done,
@@ -54,6 +57,8 @@ pub(super) struct InOrder<'a, 'o, W: ?Sized> {
     out: &'a mut Output<'o, W>,
     policy: &'a MessagePolicy,
     json: bool,
+    /// In SARIF, the results admitted to the log, each line one.
+    results: Option<Results>,
     pending: Vec<Pending>,
     /// The lowest unfinished input, the one that streams.
     next: usize,
@@ -70,11 +75,13 @@ impl<'a, 'o, W: Write + ?Sized> InOrder<'a, 'o, W> {
         inputs: usize,
         policy: &'a MessagePolicy,
         json: bool,
+        results: Option<Results>,
     ) -> Self {
         InOrder {
             out,
             policy,
             json,
+            results,
             pending: (0..inputs).map(|_| (Vec::new(), None)).collect(),
             next: 0,
             keys: Keys::default(),
@@ -95,9 +102,10 @@ impl<'a, 'o, W: Write + ?Sized> InOrder<'a, 'o, W> {
         match message {
             Message::Text(i, text, found) if i == self.next => {
                 self.keys.add(&found, i);
+                self.emit(&text);
                 // Flushed at once: a live stream (`tail -f | phx-redact
                 // --check`) shows each finding as it is read.
-                self.out.write(|out| out.write_all(&text).and_then(|()| out.flush()));
+                self.out.write(|out| out.flush());
             }
             Message::Text(i, text, found) => self.pending[i].0.push((text, found)),
             Message::Done(i, name, error, counted) => {
@@ -127,15 +135,24 @@ impl<'a, 'o, W: Write + ?Sized> InOrder<'a, 'o, W> {
             if let Some((texts, _)) = self.pending.get_mut(self.next) {
                 for (text, found) in mem::take(texts) {
                     self.keys.add(&found, self.next);
-                    self.out.write(|out| out.write_all(&text));
+                    self.emit(&text);
                 }
             }
         }
     }
 
+    /// Writes formatted findings: as they are, or the SARIF results that
+    /// fit in the log.
+    fn emit(&mut self, text: &[u8]) {
+        match &mut self.results {
+            Some(results) => self.out.write(|out| results.write(out, text)),
+            None => self.out.write(|out| out.write_all(text)),
+        }
+    }
+
     /// What the check left, its rules printed as `rule_names`.
     pub(super) fn finish(self, rule_names: Vec<String>) -> Checked {
-        let InOrder { keys, names, unrecorded, failures, .. } = self;
-        Checked { keys, names, rule_names, unrecorded, failures }
+        let InOrder { keys, names, unrecorded, failures, results, .. } = self;
+        Checked { keys, names, rule_names, unrecorded, failures, results }
     }
 }

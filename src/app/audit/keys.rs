@@ -184,7 +184,7 @@ pub(crate) fn rule_name(rule_names: &[String], rule: Option<usize>) -> &str {
 }
 
 /// What to do about a key that rule `rule` found (its printed name).
-fn advice(rule: &str) -> &'static str {
+pub(crate) fn advice(rule: &str) -> &'static str {
     match rule {
         // A legacy key (before 2021-06-23, no prefix) is a personal API key.
         "phx" | LEGACY_KIND => {

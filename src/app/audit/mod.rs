@@ -17,8 +17,9 @@
 //!   (`worker`), printed in input order (`in_order`).
 //! - [`diff`]: the check of a unified diff's added lines (`--diff`).
 //! - [`keys`]: the keys found, tallied, and their list.
-//! - The printers, one per output format, as ripgrep's: `text` and `json`,
-//!   and what they share, `printer`.
+//! - The printers, one per output format, as ripgrep's: `text`, `json`
+//!   and `sarif` (with `sarif_uri`, where a result is), and what they
+//!   share, `printer`.
 
 mod check;
 pub mod diff;
@@ -26,6 +27,8 @@ mod in_order;
 mod json;
 pub mod keys;
 mod printer;
+mod sarif;
+mod sarif_uri;
 mod text;
 mod worker;
 
@@ -33,3 +36,4 @@ pub use check::{CheckOptions, Outcome, check, list_keys};
 pub use json::JsonFinding;
 pub use keys::KeyList;
 pub use printer::rule_names;
+pub use sarif_uri::{MAX_RESULTS as MAX_SARIF_RESULTS, SarifOptions};

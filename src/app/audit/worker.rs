@@ -78,6 +78,7 @@ fn check_input(
     // them as they come.
     let batched = matches!(input, Input::Path(p) if fs::metadata(p).is_ok_and(|m| m.is_file()));
     let name = names_of.policy.printed_name(input.name_bytes());
+    let uri = names_of.sarif.map(|s| s.uri_of(input.name_bytes(), names_of.policy));
     let mut scanner = Scanner::new(names_of.format, rules, !names_of.verdict_only);
     let mut gone = false;
     let (mut text, mut found) = (Vec::new(), Vec::new());
@@ -89,7 +90,7 @@ fn check_input(
         for finding in &findings {
             if names_of.print_findings {
                 // Writing to a Vec cannot fail.
-                let _ = write_finding(&mut text, &name, finding, names_of);
+                let _ = write_finding(&mut text, &name, uri.as_ref(), finding, names_of);
             }
             found.push(Found { hash: finding.fingerprint, rule: finding.rule, mask: finding.mask });
         }

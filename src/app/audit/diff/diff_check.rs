@@ -48,6 +48,7 @@ impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
             policy,
             rule_names,
             json,
+            sarif: None,
             verdict_only: false,
             print_findings: true,
             format: crate::app::records::InputFormat::Plain,
@@ -127,7 +128,7 @@ impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
     fn print(&mut self, name: &PrintedName, index: usize, finding: Finding) {
         let mut text = Vec::new();
         // Writing to a Vec cannot fail.
-        let _ = write_finding(&mut text, name, &finding, &self.names_of);
+        let _ = write_finding(&mut text, name, None, &finding, &self.names_of);
         self.write(|out| out.write_all(&text).and_then(|()| out.flush()));
         let found = Found { hash: finding.fingerprint, rule: finding.rule, mask: finding.mask };
         self.keys.add(&[found], index);
