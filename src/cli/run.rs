@@ -72,15 +72,15 @@ fn run() -> anyhow::Result<ExitCode> {
         Config::Check { paths, rules, json, diff: true, quiet, .. } => {
             diff_check_run(&paths, &rules, json, quiet)
         }
-        Config::Check { paths, walk, rules, json, threads, quiet, keys_out, format, .. } => {
-            check_run(
-                &paths,
-                walk,
-                &rules,
-                CheckFlags { json, threads, quiet, format },
-                keys_out.as_deref(),
-            )
-        }
+        Config::Check {
+            paths, walk, rules, json, threads, quiet, keys_out, format, plan, ..
+        } => check_run(
+            &paths,
+            walk,
+            &rules,
+            CheckFlags { json, threads, quiet, format, plan },
+            keys_out.as_deref(),
+        ),
         Config::Follow { paths, rules, options } => follow_run(&paths, &rules, &options),
         Config::Rsyslog { rules, interface } => rsyslog_run(&rules, interface),
         Config::Batch { paths, walk, rules, options, keys_out } => {

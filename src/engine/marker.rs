@@ -317,6 +317,10 @@ pub(crate) struct Seen {
     /// too much to move for every token of a dense log.
     hasher: Option<Box<blake3::Hasher>>,
     hashing: bool,
+    /// The token's bytes, while they fit in
+    /// [`CAPTURE_MAX`](crate::CAPTURE_MAX), when its rules may be carried
+    /// in findings (`None` otherwise).
+    captured: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Seen {
@@ -337,6 +341,9 @@ impl Seen {
         new: impl FnOnce() -> blake3::Hasher,
     ) {
         self.len = 0;
+        if let Some(captured) = &mut self.captured {
+            captured.clear();
+        }
         self.ends = ends;
         self.hashing = hashing;
         if hashing {
@@ -369,7 +376,24 @@ impl Seen {
         if let Some(hasher) = self.hasher.as_mut().filter(|_| self.hashing) {
             hasher.update(bytes);
         }
+        if let Some(captured) = &mut self.captured
+            && captured.len() + bytes.len() <= crate::CAPTURE_MAX
+        {
+            captured.extend_from_slice(bytes);
+        }
         self.len += bytes.len() as u64;
+    }
+
+    /// Keeps the bytes of the tokens from now on, for
+    /// [`Seen::secret`].
+    pub(crate) fn capture(&mut self) {
+        self.captured.get_or_insert_with(|| Vec::with_capacity(crate::CAPTURE_MAX));
+    }
+
+    /// The token's bytes, when they were kept whole.
+    pub(crate) fn secret(&self) -> Option<crate::Secret> {
+        let captured = self.captured.as_ref()?;
+        (captured.len() as u64 == self.len).then(|| crate::Secret::new(captured))
     }
 
     fn last4(&self) -> &[u8] {

@@ -43,3 +43,5 @@ mod rules_cli;
 mod scrub_links;
 mod scrub_metadata;
 mod scrub_safety;
+mod verify_server;
+mod verify_status;

@@ -17,6 +17,8 @@
 //!   (`worker`), printed in input order (`in_order`).
 //! - [`diff`]: the check of a unified diff's added lines (`--diff`).
 //! - [`keys`]: the keys found, tallied, and their list.
+//! - [`verify`]: whether each key is live, and its revocation, asked of
+//!   PostHog (`--verify`, `--revoke`).
 //! - The printers, one per output format, as ripgrep's: `text` and `json`,
 //!   and what they share, `printer`.
 
@@ -27,9 +29,10 @@ mod json;
 pub mod keys;
 mod printer;
 mod text;
+pub mod verify;
 mod worker;
 
-pub use check::{CheckOptions, Outcome, check, list_keys};
+pub use check::{CheckOptions, Outcome, check, check_with, list_keys};
 pub use json::JsonFinding;
 pub use keys::KeyList;
 pub use printer::rule_names;
