@@ -43,5 +43,7 @@ mod rules_cli;
 mod scrub_links;
 mod scrub_metadata;
 mod scrub_safety;
+mod verify_revoke;
+mod verify_safety;
 mod verify_server;
 mod verify_status;

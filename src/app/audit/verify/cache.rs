@@ -12,9 +12,10 @@ use std::{
 };
 
 use super::{
-    Target, VerifyOptions,
     client::Client,
+    options::VerifyOptions,
     status::{Answer, Status},
+    target::Target,
 };
 
 /// The status of each key asked about, by its short fingerprint.

@@ -15,58 +15,20 @@
 pub mod cache;
 mod client;
 pub mod hosts;
+mod options;
 mod pacing;
 pub mod revoke;
 pub mod status;
-
-use std::time::Duration;
-
-use crate::Secret;
+mod target;
 
 pub use cache::{Cache, Statuses};
 pub use hosts::Host;
+pub use options::{DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, VerifyOptions};
 pub use pacing::REVOKE_INTERVAL;
 pub use revoke::{RevokeAnswer, RevokeReport, revoke};
 pub use status::Status;
+pub use target::Target;
 
 /// The rules whose keys PostHog can verify and revoke: its secret keys
 /// (not `phc`, public by design, nor a custom rule's).
 pub const VERIFIABLE: &[&str] = &["phx", "phs", "pha", "phr", "posthog-legacy"];
-
-/// The timeout of one call, unless told otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Calls in flight at once.
-pub const DEFAULT_CONCURRENCY: usize = 4;
-
-/// How to ask PostHog.
-#[derive(Clone, Debug)]
-pub struct VerifyOptions {
-    /// The hosts, each asked about each key: by default [`Host::cloud`].
-    pub hosts: Vec<Host>,
-    /// The time one call may take.
-    pub timeout: Duration,
-    /// Calls in flight at once.
-    pub concurrency: usize,
-}
-
-impl Default for VerifyOptions {
-    fn default() -> VerifyOptions {
-        VerifyOptions {
-            hosts: Host::cloud(),
-            timeout: DEFAULT_TIMEOUT,
-            concurrency: DEFAULT_CONCURRENCY,
-        }
-    }
-}
-
-/// A key to ask about: its fingerprint and mask, as the key list shows
-/// them, and the key itself (whose `Debug` shows only its length).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    /// Its short fingerprint, as the key list shows it.
-    pub fingerprint: String,
-    /// PostHog's mask of it.
-    pub mask: String,
-    pub(crate) secret: Secret,
-}
