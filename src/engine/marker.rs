@@ -319,9 +319,13 @@ pub(crate) struct Seen {
     hashing: bool,
     /// The token's bytes, while they fit in
     /// [`CAPTURE_MAX`](crate::CAPTURE_MAX), when its rules may be carried
-    /// in findings (`None` otherwise).
-    captured: Option<Vec<u8>>,
+    /// in findings (`None` otherwise). Boxed: a redactor stays small.
+    captured: Option<Box<Captured>>,
 }
+
+/// The bytes of the current token, kept for [`Seen::secret`].
+#[derive(Clone, Default)]
+struct Captured(Vec<u8>);
 
 impl std::fmt::Debug for Seen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -342,7 +346,7 @@ impl Seen {
     ) {
         self.len = 0;
         if let Some(captured) = &mut self.captured {
-            captured.clear();
+            captured.0.clear();
         }
         self.ends = ends;
         self.hashing = hashing;
@@ -376,7 +380,7 @@ impl Seen {
         if let Some(hasher) = self.hasher.as_mut().filter(|_| self.hashing) {
             hasher.update(bytes);
         }
-        if let Some(captured) = &mut self.captured
+        if let Some(Captured(captured)) = self.captured.as_deref_mut()
             && captured.len() + bytes.len() <= crate::CAPTURE_MAX
         {
             captured.extend_from_slice(bytes);
@@ -387,12 +391,13 @@ impl Seen {
     /// Keeps the bytes of the tokens from now on, for
     /// [`Seen::secret`].
     pub(crate) fn capture(&mut self) {
-        self.captured.get_or_insert_with(|| Vec::with_capacity(crate::CAPTURE_MAX));
+        self.captured
+            .get_or_insert_with(|| Box::new(Captured(Vec::with_capacity(crate::CAPTURE_MAX))));
     }
 
     /// The token's bytes, when they were kept whole.
     pub(crate) fn secret(&self) -> Option<crate::Secret> {
-        let captured = self.captured.as_ref()?;
+        let Captured(captured) = self.captured.as_deref()?;
         (captured.len() as u64 == self.len).then(|| crate::Secret::new(captured))
     }
 

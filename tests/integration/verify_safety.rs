@@ -155,7 +155,7 @@ fn an_https_request_goes_through_the_proxy_as_a_tunnel_and_no_proxy_is_honoured(
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("CONNECT", "127.0.0.1:9"));
     assert!(seen[0].header("authorization").is_none());
-    assert_no_key(&[key.clone()], &format!("{:?}", seen[0]), "what the proxy saw");
+    assert_no_key(std::slice::from_ref(&key), &format!("{:?}", seen[0]), "what the proxy saw");
     assert!(dead.requests().len() == 1, "plain HTTP to a loopback stand-in bypasses the proxy");
     let (code, text) = run("127.0.0.1");
     assert_eq!(code, 1, "{text}");

@@ -168,13 +168,13 @@ fn only_the_secret_kinds_are_asked_about() {
     let mut keygen = KeyGen::new(25);
     let public = keygen.key("phc", Era::Current);
     let secret = keygen.key("phx", Era::Current);
-    let (us, eu) = (region(&[secret.clone()], vec![200]), region(&[], vec![]));
+    let (us, eu) = (region(std::slice::from_ref(&secret), vec![200]), region(&[], vec![]));
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("a.log"), format!("{public}\n{secret}\n")).unwrap();
     let tree = dir.path().to_str().unwrap();
     let (code, stdout, stderr) = phx(&args(tree, &[&us, &eu], &["--include-public"]));
     assert_eq!(code, 1, "{stderr}");
     let sent: Vec<String> = us.requests().iter().filter_map(Request::key).collect();
-    assert_eq!(sent, [secret.clone()]);
+    assert_eq!(sent, std::slice::from_ref(&secret));
     assert_eq!(text_status(&stdout, &secret), "live");
 }
