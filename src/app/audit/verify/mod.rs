@@ -7,7 +7,8 @@
 //! - [`status`]: each region's answer and the key's status over all.
 //! - [`cache`]: one status per key fingerprint, each key asked once per
 //!   region, a few at a time.
-//! - [`revoke`]: the revoke endpoint, paced (`pacing`).
+//! - [`revoke`](mod@revoke): the revoke endpoint, paced (`pacing`).
+//! - `options` and `target`: how to ask, and a key to ask about.
 //!
 //! A key travels only in an `Authorization` header or a JSON body, never in
 //! a URL; a message names the host and the status, never the request.

@@ -1,7 +1,7 @@
 //! `--revoke`: each key sent to `POST /api/revoke_leaked_key` of each
 //! host, which revokes it (if that region issued it) and emails its owner.
 //! Each host gets its own thread and is paced under its limit
-//! ([`pacing`](super::pacing)); each answer is reported as it comes.
+//! (`pacing`); each answer is reported as it comes.
 
 use std::sync::mpsc;
 

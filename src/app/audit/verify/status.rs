@@ -1,4 +1,4 @@
-//! What PostHog said about a key: each region's answer ([`Answer`]) and
+//! What PostHog said about a key: each region's answer (`Answer`) and
 //! the key's status over all regions ([`Status`]), as the key list, the
 //! JSON and (later) SARIF show it.
 
