@@ -178,3 +178,38 @@ fn only_the_secret_kinds_are_asked_about() {
     assert_eq!(sent, std::slice::from_ref(&secret));
     assert_eq!(text_status(&stdout, &secret), "live");
 }
+
+#[test]
+fn keys_in_a_gzip_header_and_in_split_cri_records_are_asked_about_too() {
+    let keys = keys(26, &["phx", "phs", "phx"]);
+    let (us, eu) = (region(&keys, vec![200, 200, 200]), region(&keys, vec![401, 401, 401]));
+    let dir = tempfile::tempdir().unwrap();
+    // The first in the content of a .gz, the second in its FNAME.
+    let named = dir.path().join(format!("{}.log", keys[1]));
+    fs::write(&named, format!("k={}\n", keys[0])).unwrap();
+    let gz = std::process::Command::new("gzip").arg("-N").arg(&named).status().unwrap();
+    assert!(gz.success());
+    let gz_path = fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
+    let archive = dir.path().join("a.gz");
+    fs::rename(gz_path, &archive).unwrap();
+    let (code, stdout, stderr) = phx(&args(archive.to_str().unwrap(), &[&us, &eu], &[]));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(text_status(&stdout, &keys[0]), "live", "{stdout}");
+    assert_eq!(text_status(&stdout, &keys[1]), "live", "{stdout}");
+    // The third split across two partial CRI records.
+    let (head, tail) = keys[2].split_at(10);
+    let cri = format!(
+        "2026-01-01T00:00:00.000000000Z stdout P k={head}\n\
+         2026-01-01T00:00:00.000000001Z stdout F {tail}\n"
+    );
+    let log = dir.path().join("0.log");
+    fs::write(&log, cri).unwrap();
+    let mut cri_args = args(log.to_str().unwrap(), &[&us, &eu], &[]);
+    cri_args.extend(["--input-format".into(), "cri".into()]);
+    let (code, stdout, stderr) = phx(&cri_args);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(text_status(&stdout, &keys[2]), "live", "{stdout}");
+    let sent: Vec<String> = us.requests().iter().filter_map(Request::key).collect();
+    assert_eq!(sent.len(), 3, "each key once: {sent:?}");
+    assert_no_key(&keys, &format!("{stdout}{stderr}"), "the output");
+}

@@ -99,7 +99,7 @@ fn reply(
     host: &Host,
     key: &str,
 ) -> Result<Reply, String> {
-    let mut response = result.map_err(|e| without_key(&reason(&e, host), key))?;
+    let mut response = result.map_err(|e| printable(&without_key(&reason(&e, host), key)))?;
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -131,6 +131,12 @@ fn reason(error: &ureq::Error, host: &Host) -> String {
 /// failed): rustls reports through `io::Error`s of kind `InvalidData`.
 fn is_tls(error: &std::io::Error) -> bool {
     error.kind() == std::io::ErrorKind::InvalidData
+}
+
+/// `message` as one printable line of at most 200 characters: an error's
+/// text may quote what a host sent, which must not forge output.
+fn printable(message: &str) -> String {
+    message.chars().take(200).map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// `message`, or a stand-in if it somehow holds the key.
