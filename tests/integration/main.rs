@@ -43,6 +43,7 @@ mod rules_cli;
 mod scrub_links;
 mod scrub_metadata;
 mod scrub_safety;
+mod verify_library;
 mod verify_revoke;
 mod verify_safety;
 mod verify_server;
