@@ -122,6 +122,10 @@ fn reason(error: &ureq::Error, host: &Host) -> String {
         ureq::Error::Tls(what) => format!("{host}: TLS: {what}"),
         ureq::Error::Rustls(e) => format!("{host}: TLS: {e}"),
         ureq::Error::Io(e) if is_tls(e) => format!("{host}: TLS: {e}"),
+        // The resolver's failure comes as an I/O error.
+        ureq::Error::Io(e) if e.to_string().contains("lookup address") => {
+            format!("{host}: DNS: {e}")
+        }
         ureq::Error::Io(e) => format!("{host}: {e}"),
         other => format!("{host}: {other}"),
     }
