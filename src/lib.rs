@@ -98,7 +98,9 @@ pub mod app;
 #[doc(hidden)]
 pub mod cli;
 
-pub use engine::{Finding, Mask, Redactor, Rule, RuleSet, Stats, fingerprint, redact, rules};
+pub use engine::{
+    CAPTURE_MAX, Finding, Mask, Redactor, Rule, RuleSet, Secret, Stats, fingerprint, redact, rules,
+};
 pub use error::Error;
 #[cfg(feature = "tracing")]
 pub use io::RedactMakeWriter;

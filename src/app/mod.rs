@@ -16,7 +16,8 @@
 //!   ([`CheckOptions`], [`AuditOutcome`]); [`inspect_input`] and
 //!   [`inspect_stream`] drive a redactor that records findings over one
 //!   input; [`JsonFinding`] and [`rule_names`] print them as `--check
-//!   --json` does.
+//!   --json` does. [`check_with`] also asks PostHog whether each key is
+//!   live ([`VerifyOptions`], [`VerifyStatus`]); `audit::verify` revokes.
 //! - Follow logs through rotation: [`follow`] with [`FollowOptions`].
 //! - Answer rsyslog's `mmexternal`, message by message: [`serve_rsyslog`]
 //!   ([`RsyslogInterface`], [`RsyslogOutcome`]).
@@ -48,9 +49,14 @@ pub(crate) mod scrub;
 // the rules, and the types they take and give. The rest is crate-private.
 /// The size the jobs read in: 256 KiB.
 pub use crate::io::READ_SIZE;
+pub use audit::verify;
+pub use audit::verify::{
+    Host as PosthogHost, Status as VerifyStatus, Statuses as VerifyStatuses,
+    Target as VerifyTarget, VerifyOptions,
+};
 pub use audit::{
     CheckOptions, JsonFinding, MAX_SARIF_RESULTS, Outcome as AuditOutcome, SarifOptions, check,
-    rule_names,
+    check_with, rule_names,
 };
 pub use error::Error;
 pub use filter::{Input, inspect_input, inspect_stream, redact_input, redact_stream};

@@ -159,6 +159,10 @@ pub struct Args {
     #[arg(help_heading = "Audit", short, long)]
     pub quiet: bool,
 
+    /// `--verify`, `--revoke` and their options.
+    #[command(flatten)]
+    pub verify: super::verify_args::VerifyArgs,
+
     /// Rewrite each file that holds a secret, atomically; a compressed file
     /// stays compressed in its format. Files with nothing to redact are not
     /// touched. Owner, mode (setuid/setgid too), extended attributes, ACLs

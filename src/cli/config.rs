@@ -60,6 +60,8 @@ pub enum Config {
         keys_out: Option<PathBuf>,
         /// Bytes, or a runtime's records.
         format: InputFormat,
+        /// `--verify` and `--revoke`, when given.
+        plan: Option<super::verify_args::VerifyPlan>,
     },
     /// Print the rules and exit.
     ListRules {
@@ -144,7 +146,12 @@ impl Args {
         // An audit writes no marker (--check alone: with --in-place or
         // --output-dir the arguments are refused further on).
         if self.check && !self.list_rules && !self.in_place && self.output_dir.is_none() {
-            return args.audit_rule_set();
+            let rules = args.audit_rule_set()?;
+            // --verify and --revoke need the keys themselves.
+            return Ok(match self.verify.wanted() {
+                true => rules.capture_tokens(crate::app::verify::VERIFIABLE),
+                false => rules,
+            });
         }
         args.rule_set()
     }
@@ -243,6 +250,7 @@ impl Args {
         let sarif = if self.check { self.sarif_options()? } else { None };
         let paths = if self.files.is_empty() { vec![PathBuf::from(STDIN_ARG)] } else { self.files };
         if self.check {
+            let plan = self.verify.plan()?;
             let json = self.json || self.format.as_deref() == Some("json");
             let (quiet, diff, keys_out) = (self.quiet, self.diff, self.keys_out);
             return Ok(Config::Check {
@@ -256,6 +264,7 @@ impl Args {
                 quiet,
                 keys_out,
                 format,
+                plan,
             });
         }
         if self.keys_out.is_some() {

@@ -102,6 +102,8 @@ pub(super) struct CheckFlags {
     pub(super) threads: usize,
     pub(super) quiet: bool,
     pub(super) format: InputFormat,
+    /// `--verify` and `--revoke`.
+    pub(super) plan: Option<super::verify_args::VerifyPlan>,
 }
 
 /// Audits the inputs: where each token is, and the keys to rotate (also
@@ -121,7 +123,7 @@ pub(super) fn check_run(
         });
         keys_out_is_no_input(path, files)?;
     }
-    let CheckFlags { json, mut sarif, threads, quiet, format } = flags;
+    let CheckFlags { json, mut sarif, threads, quiet, format, plan } = flags;
     if let Some(sarif) = &mut sarif {
         // Inputs a walk passed over fail the invocation too.
         sarif.passed_over = passed_over.into_iter().map(|s| (s.path, s.reason)).collect();
@@ -132,11 +134,13 @@ pub(super) fn check_run(
     };
     // Quiet, only the exit status tells: tokens are counted, not recorded
     // (unless the keys are to be written).
-    let verdict_only = quiet && keys_out.is_none();
+    let verdict_only = quiet && keys_out.is_none() && plan.is_none();
     let options = audit::CheckOptions { json, sarif, threads, verdict_only, format };
-    let outcome = audit::check(&inputs, rules, options, &mut out, |name, err| {
+    let verify = plan.as_ref().filter(|p| p.verify).map(|p| &p.options);
+    let outcome = audit::check_with(&inputs, rules, options, verify, &mut out, |name, err| {
         report(&format!("{name}: {err:#}"));
     });
+    drop(out);
     failures += outcome.failures;
     failures += output_failures(outcome.output_error.as_ref());
     if inputs.is_empty() && failures == 0 {
@@ -153,7 +157,14 @@ pub(super) fn check_run(
     if !quiet && !outcome.found() && !inputs.is_empty() {
         say_no_keys(failures);
     }
-    Ok(exit_codes::for_check(failures, usize::from(outcome.found())))
+    if let Some(plan) = plan.as_ref().filter(|p| p.revoke) {
+        failures += super::verify_run::revoke_found(&outcome.targets, plan)?;
+    }
+    let found = match plan.as_ref().is_some_and(|p| p.fail_on_live) {
+        true => outcome.statuses.any_live(),
+        false => outcome.found(),
+    };
+    Ok(exit_codes::for_check(failures, usize::from(found)))
 }
 
 /// Audits unified diffs: only the lines they add (`--check --diff`).

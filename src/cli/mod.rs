@@ -10,6 +10,8 @@ mod jobs;
 pub(crate) mod man;
 pub(crate) mod messages;
 mod run;
+pub(crate) mod verify_args;
+mod verify_run;
 
 pub(crate) use args::Args;
 pub(crate) use config::Config;

@@ -73,12 +73,12 @@ fn run() -> anyhow::Result<ExitCode> {
             diff_check_run(&paths, &rules, json, quiet)
         }
         Config::Check {
-            paths, walk, rules, json, sarif, threads, quiet, keys_out, format, ..
+            paths, walk, rules, json, sarif, threads, quiet, keys_out, format, plan, ..
         } => check_run(
             &paths,
             walk,
             &rules,
-            CheckFlags { json, sarif, threads, quiet, format },
+            CheckFlags { json, sarif, threads, quiet, format, plan },
             keys_out.as_deref(),
         ),
         Config::Follow { paths, rules, options } => follow_run(&paths, &rules, &options),

@@ -330,7 +330,15 @@ pub(crate) struct Seen {
     /// too much to move for every token of a dense log.
     hasher: Option<Box<blake3::Hasher>>,
     hashing: bool,
+    /// The token's bytes, while they fit in
+    /// [`CAPTURE_MAX`](crate::CAPTURE_MAX), when its rules may be carried
+    /// in findings (`None` otherwise). Boxed: a redactor stays small.
+    captured: Option<Box<Captured>>,
 }
+
+/// The bytes of the current token, kept for [`Seen::secret`].
+#[derive(Clone, Default)]
+struct Captured(Vec<u8>);
 
 impl std::fmt::Debug for Seen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -350,6 +358,9 @@ impl Seen {
         new: impl FnOnce() -> blake3::Hasher,
     ) {
         self.len = 0;
+        if let Some(captured) = &mut self.captured {
+            captured.0.clear();
+        }
         self.ends = ends;
         self.hashing = hashing;
         if hashing {
@@ -382,7 +393,25 @@ impl Seen {
         if let Some(hasher) = self.hasher.as_mut().filter(|_| self.hashing) {
             hasher.update(bytes);
         }
+        if let Some(Captured(captured)) = self.captured.as_deref_mut()
+            && captured.len() + bytes.len() <= crate::CAPTURE_MAX
+        {
+            captured.extend_from_slice(bytes);
+        }
         self.len += bytes.len() as u64;
+    }
+
+    /// Keeps the bytes of the tokens from now on, for
+    /// [`Seen::secret`].
+    pub(crate) fn capture(&mut self) {
+        self.captured
+            .get_or_insert_with(|| Box::new(Captured(Vec::with_capacity(crate::CAPTURE_MAX))));
+    }
+
+    /// The token's bytes, when they were kept whole.
+    pub(crate) fn secret(&self) -> Option<crate::Secret> {
+        let Captured(captured) = self.captured.as_deref()?;
+        (captured.len() as u64 == self.len).then(|| crate::Secret::new(captured))
     }
 
     fn last4(&self) -> &[u8] {

@@ -9,8 +9,10 @@ pub(crate) mod marker;
 pub(crate) mod prefilter;
 pub(crate) mod redactor;
 pub mod rules;
+pub(crate) mod secret;
 mod small_file;
 
 pub use marker::Mask;
 pub use redactor::{Finding, Redactor, Stats, redact};
 pub use rules::{Rule, RuleSet};
+pub use secret::{CAPTURE_MAX, Secret};

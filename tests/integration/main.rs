@@ -46,3 +46,8 @@ mod sarif;
 mod scrub_links;
 mod scrub_metadata;
 mod scrub_safety;
+mod verify_library;
+mod verify_revoke;
+mod verify_safety;
+mod verify_server;
+mod verify_status;

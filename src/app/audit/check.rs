@@ -18,10 +18,11 @@ use crate::app::records::InputFormat;
 use crate::{
     RuleSet,
     app::audit::in_order::{Checked, InOrder, Output},
-    app::audit::keys::{KeyList, write_keys},
+    app::audit::keys::{KeyList, write_keys_with},
     app::audit::printer::{Names, rule_names},
     app::audit::sarif::{self, MAX_NOTIFICATIONS, Results, Tail},
     app::audit::sarif_uri::SarifOptions,
+    app::audit::verify::{Cache, Statuses, Target, VerifyOptions},
     app::audit::worker::{self, Message},
     app::filter::Input,
     app::inputs::MAX_THREADS,
@@ -58,6 +59,13 @@ pub struct Outcome {
     /// (see [`check`]); a reader that went away (`| head -1`) is
     /// [`Error::is_broken_pipe`].
     pub output_error: Option<Error>,
+    /// Each verified key's status, by fingerprint (`--verify`; empty
+    /// otherwise).
+    pub statuses: Statuses,
+    /// The keys whose rules carried them (see
+    /// [`RuleSet::capture_tokens`]), each once: what `--verify` asked
+    /// about and `--revoke` sends.
+    pub targets: Vec<Target>,
 }
 
 impl Outcome {
@@ -83,6 +91,21 @@ pub fn check<W: Write + ?Sized>(
     rules: &Arc<RuleSet>,
     options: CheckOptions,
     out: &mut W,
+    on_error: impl FnMut(&str, &Error),
+) -> Outcome {
+    check_with(inputs, rules, options, None, out, on_error)
+}
+
+/// As [`check`], and, when `verify` is given, asks PostHog whether each
+/// key its rules carried (see [`RuleSet::capture_tokens`]) is live, once
+/// per key and host, before the list of keys, which then shows each
+/// key's status.
+pub fn check_with<W: Write + ?Sized>(
+    inputs: &[Input],
+    rules: &Arc<RuleSet>,
+    options: CheckOptions,
+    verify: Option<&VerifyOptions>,
+    out: &mut W,
     mut on_error: impl FnMut(&str, &Error),
 ) -> Outcome {
     let failed = AtomicBool::new(false);
@@ -103,6 +126,11 @@ pub fn check<W: Write + ?Sized>(
             }
         });
     let keys = checked.keys.list(rules, &checked.rule_names, &checked.names, options.json);
+    let targets = checked.keys.targets(rules);
+    let statuses = match verify {
+        Some(verify) => Cache::default().verify(&targets, verify).clone(),
+        None => Statuses::default(),
+    };
     match (sarif, &checked.results) {
         (Some(s), Some(results)) => {
             let mut failures = checked.failures + s.passed_over.len();
@@ -114,10 +142,11 @@ pub fn check<W: Write + ?Sized>(
             let tail = Tail { results, notifications: &notes, failures };
             out.write(|out| sarif::write_tail(out, &tail));
         }
-        _ => out.write(|out| write_keys(out, &keys, options.json)),
+        _ => out.write(|out| write_keys_with(out, &keys, options.json, &statuses)),
     }
     let (unrecorded, failures) = (checked.unrecorded, checked.failures);
-    Outcome { keys, unrecorded, failures, output_error: out.error.map(Error::Write) }
+    let output_error = out.error.map(Error::Write);
+    Outcome { keys, unrecorded, failures, output_error, statuses, targets }
 }
 
 /// A notification for each input a walk passed over (at most

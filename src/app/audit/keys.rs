@@ -23,8 +23,9 @@ use std::{
 use serde::Serialize;
 
 use crate::{
-    RuleSet,
+    RuleSet, Secret,
     app::atomic::temp_in,
+    app::audit::verify::{Statuses, Target},
     app::policy::PrintedName,
     engine::marker::Mask,
     engine::rules::{BEARER_KIND, BUILTIN_KINDS, CAPPED, LEGACY_KIND},
@@ -77,6 +78,8 @@ pub(crate) struct Found {
     pub(crate) hash: [u8; 32],
     pub(crate) rule: Option<usize>,
     pub(crate) mask: Mask,
+    /// The key itself, when its rule is to be verified.
+    pub(crate) secret: Option<Secret>,
 }
 
 /// A key as it is tallied: the rule by index, the files by input index,
@@ -90,6 +93,8 @@ struct Tally {
     /// The last input it was found in, listed or not.
     last_input: usize,
     more_files: u64,
+    /// The key itself, when its rule is to be verified.
+    secret: Option<Secret>,
 }
 
 /// The distinct keys, by whole hash, in the order first found.
@@ -116,6 +121,7 @@ impl Keys {
                         files: Vec::new(),
                         last_input: usize::MAX,
                         more_files: 0,
+                        secret: None,
                     });
                     self.index.insert(f.hash, self.tallies.len() - 1);
                     self.tallies.len() - 1
@@ -127,6 +133,9 @@ impl Keys {
             };
             let tally = &mut self.tallies[i];
             tally.count += 1;
+            if tally.secret.is_none() {
+                tally.secret.clone_from(&f.secret);
+            }
             if tally.last_input != input {
                 tally.last_input = input;
                 if tally.files.len() < MAX_FILES {
@@ -166,6 +175,23 @@ impl Keys {
             })
             .collect();
         KeyList { keys, unlisted: self.unlisted }
+    }
+}
+
+impl Keys {
+    /// The keys whose findings carried them, to ask PostHog about: each
+    /// once, in the order first found.
+    pub(crate) fn targets(&self, rules: &RuleSet) -> Vec<Target> {
+        self.tallies
+            .iter()
+            .filter_map(|t| {
+                Some(Target {
+                    fingerprint: rules.fingerprints.short(&t.hash),
+                    mask: t.mask.to_string(),
+                    secret: t.secret.clone()?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -233,6 +259,9 @@ struct JsonKey<'a> {
     kind: &'static str,
     #[serde(flatten)]
     key: &'a Key,
+    /// Whether PostHog takes it, when it was asked (`--verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'a crate::app::audit::verify::Status>,
 }
 
 /// Findings of keys beyond the list, as a JSON line after the keys.
@@ -248,17 +277,33 @@ struct JsonUnlisted {
 /// then `{"type":"unlisted",...}` when the list is full), or text, with
 /// what to do for each kind found. Nothing when no key was found.
 pub fn write_keys<W: Write + ?Sized>(out: &mut W, list: &KeyList, json: bool) -> io::Result<()> {
+    write_keys_with(out, list, json, &Statuses::default())
+}
+
+/// As [`write_keys`], each key with its status in `statuses` (by
+/// fingerprint) when it has one (`--verify`).
+pub fn write_keys_with<W: Write + ?Sized>(
+    out: &mut W,
+    list: &KeyList,
+    json: bool,
+    statuses: &Statuses,
+) -> io::Result<()> {
     if json {
-        write_json(out, list)?;
+        write_json(out, list, statuses)?;
     } else if !list.is_empty() {
-        write_text(out, list)?;
+        write_text(out, list, statuses)?;
     }
     out.flush()
 }
 
-fn write_json<W: Write + ?Sized>(out: &mut W, list: &KeyList) -> io::Result<()> {
+fn write_json<W: Write + ?Sized>(
+    out: &mut W,
+    list: &KeyList,
+    statuses: &Statuses,
+) -> io::Result<()> {
     for key in &list.keys {
-        serde_json::to_writer(&mut *out, &JsonKey { kind: "key", key })?;
+        let status = statuses.get(&key.fingerprint);
+        serde_json::to_writer(&mut *out, &JsonKey { kind: "key", key, status })?;
         out.write_all(b"\n")?;
     }
     if list.unlisted > 0 {
@@ -270,7 +315,11 @@ fn write_json<W: Write + ?Sized>(out: &mut W, list: &KeyList) -> io::Result<()> 
     Ok(())
 }
 
-fn write_text<W: Write + ?Sized>(out: &mut W, list: &KeyList) -> io::Result<()> {
+fn write_text<W: Write + ?Sized>(
+    out: &mut W,
+    list: &KeyList,
+    statuses: &Statuses,
+) -> io::Result<()> {
     let (keys, unlisted) = (&list.keys, list.unlisted);
     let findings: u64 = keys.iter().map(|k| k.count).sum::<u64>() + unlisted;
     let plural = |n: u64| if n == 1 { "" } else { "s" };
@@ -285,9 +334,13 @@ fn write_text<W: Write + ?Sized>(out: &mut W, list: &KeyList) -> io::Result<()> 
             0 => String::new(),
             n => format!(" and {n} more input{}", plural(n)),
         };
+        let status = match statuses.get(&key.fingerprint) {
+            Some(status) => format!("  {status}"),
+            None => String::new(),
+        };
         writeln!(
             out,
-            "  {}  {}  fingerprint {}  {} time{}  in {}{more}",
+            "  {}  {}  fingerprint {}{status}  {} time{}  in {}{more}",
             key.rule,
             key.mask,
             key.fingerprint,
@@ -337,7 +390,7 @@ pub fn write_keys_file(path: &Path, list: &KeyList) -> io::Result<()> {
     // tempfile makes it 0600, and the rename keeps that.
     let mut temp = temp_in(folder)?;
     let mut out = io::BufWriter::new(temp.as_file_mut());
-    write_json(&mut out, list)?;
+    write_json(&mut out, list, &Statuses::default())?;
     out.flush()?;
     drop(out);
     temp.as_file().sync_all()?;

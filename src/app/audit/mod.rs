@@ -17,6 +17,8 @@
 //!   (`worker`), printed in input order (`in_order`).
 //! - [`diff`]: the check of a unified diff's added lines (`--diff`).
 //! - [`keys`]: the keys found, tallied, and their list.
+//! - [`verify`]: whether each key is live, and its revocation, asked of
+//!   PostHog (`--verify`, `--revoke`).
 //! - The printers, one per output format, as ripgrep's: `text`, `json`
 //!   and `sarif` (with `sarif_uri`, where a result is), and what they
 //!   share, `printer`.
@@ -30,9 +32,10 @@ mod printer;
 mod sarif;
 mod sarif_uri;
 mod text;
+pub mod verify;
 mod worker;
 
-pub use check::{CheckOptions, Outcome, check, list_keys};
+pub use check::{CheckOptions, Outcome, check, check_with, list_keys};
 pub use json::JsonFinding;
 pub use keys::KeyList;
 pub use printer::rule_names;

@@ -92,7 +92,8 @@ fn check_input(
                 // Writing to a Vec cannot fail.
                 let _ = write_finding(&mut text, &name, uri.as_ref(), finding, names_of);
             }
-            found.push(Found { hash: finding.fingerprint, rule: finding.rule, mask: finding.mask });
+            let (hash, rule, mask) = (finding.fingerprint, finding.rule, finding.mask);
+            found.push(Found { hash, rule, mask, secret: finding.secret.clone() });
         }
         let small = text.len() < BATCH && found.len() < BATCH / 64;
         if found.is_empty() || (batched && !last && small) {

@@ -173,13 +173,17 @@ impl Redactor {
     /// A redactor for `rules`, which may be shared by many redactors.
     pub fn new(rules: Arc<RuleSet>) -> Redactor {
         let tokens = vec![0; rules.rules().len()];
+        let mut seen = Seen::default();
+        if !rules.capture.is_empty() {
+            seen.capture();
+        }
         Redactor {
             held: Vec::with_capacity(rules.max_held().min(64 * 1024) + STITCH),
             rules,
             mode: Mode::Search,
             before: None,
             offset: 0,
-            seen: Seen::default(),
+            seen,
             token_at: Position::default(),
             head: Head::default(),
             findings: None,

@@ -88,6 +88,9 @@ impl Redactor {
                 mask: self.seen.mask(),
                 fingerprint: self.seen.hash(),
                 place: None,
+                secret: rule
+                    .filter(|&r| rules.capture.get(r).copied().unwrap_or(false))
+                    .and_then(|_| self.seen.secret()),
             });
         }
         marker.render(name, prefix, &self.seen, &rules.fingerprints, out)

@@ -48,6 +48,10 @@ pub struct Finding {
     /// header field (`gzip header FNAME`) or skippable frame. Its offset,
     /// line and column are then within that field. None in the content.
     pub place: Option<&'static str>,
+    /// The token itself, only when its rule was asked to carry it
+    /// ([`RuleSet::capture_tokens`](crate::RuleSet::capture_tokens)); its
+    /// `Debug` shows only its length.
+    pub secret: Option<crate::Secret>,
 }
 
 /// Where a token starts: the offset, line and column of its finding.

@@ -311,6 +311,7 @@ impl RuleSet {
             chain_of: Vec::new(),
             chains: Vec::new(),
             bounded: None,
+            capture: Vec::new(),
         };
         set.check_no_empty_match()?;
         set.choose_prefilter(prefixes);

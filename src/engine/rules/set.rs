@@ -62,6 +62,9 @@ pub struct RuleSet {
     /// When a rule can reach the hold cap: the others, which a cut must
     /// never split.
     pub(crate) bounded: Option<Bounded>,
+    /// Per rule: whether its findings carry the token (see
+    /// [`RuleSet::capture_tokens`]). Empty: none do.
+    pub(crate) capture: Vec<bool>,
 }
 
 /// See [`RuleSet::chain`].
@@ -149,6 +152,19 @@ impl RuleSet {
     #[inline]
     pub fn may_hold_token(&self, text: &[u8]) -> bool {
         self.prefilter.find(text).is_some()
+    }
+
+    /// Makes the findings of the rules named in `names` carry the token
+    /// itself ([`Finding::secret`](crate::Finding::secret)), for a check
+    /// that asks the issuer whether a key is live. Off by default: a
+    /// finding otherwise never holds a token's bytes. A token longer than
+    /// [`CAPTURE_MAX`](crate::CAPTURE_MAX) bytes is not carried.
+    pub fn capture_tokens(mut self, names: &[&str]) -> RuleSet {
+        self.capture = self.rules.iter().map(|r| names.contains(&r.name.as_str())).collect();
+        if !self.capture.contains(&true) {
+            self.capture.clear();
+        }
+        self
     }
 
     /// The rules, in priority order.

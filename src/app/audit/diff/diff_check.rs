@@ -103,6 +103,7 @@ impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
             unrecorded: 0,
             failures: self.failures,
             output_error: self.output_error.map(Error::Write),
+            ..Outcome::default()
         }
     }
 
@@ -130,7 +131,8 @@ impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
         // Writing to a Vec cannot fail.
         let _ = write_finding(&mut text, name, None, &finding, &self.names_of);
         self.write(|out| out.write_all(&text).and_then(|()| out.flush()));
-        let found = Found { hash: finding.fingerprint, rule: finding.rule, mask: finding.mask };
+        let (hash, rule, mask) = (finding.fingerprint, finding.rule, finding.mask);
+        let found = Found { hash, rule, mask, secret: None };
         self.keys.add(&[found], index);
     }
 }

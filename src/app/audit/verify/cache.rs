@@ -1,0 +1,112 @@
+//! One status per key fingerprint ([`Statuses`], what the printers look
+//! up), and the [`Cache`] that fills it: each key not yet known is asked
+//! once per host, a few calls at a time, whatever number of inputs it was
+//! found in.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use super::{
+    client::Client,
+    options::VerifyOptions,
+    status::{Answer, Status},
+    target::Target,
+};
+
+/// The status of each key asked about, by its short fingerprint.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Statuses(HashMap<String, Status>);
+
+impl Statuses {
+    /// The status of the key with short fingerprint `fingerprint`, if it
+    /// was asked about.
+    pub fn get(&self, fingerprint: &str) -> Option<&Status> {
+        self.0.get(fingerprint)
+    }
+
+    /// Whether some key is live.
+    pub fn any_live(&self) -> bool {
+        self.0.values().any(Status::is_live)
+    }
+
+    /// How many keys have a status.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no key has one.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The statuses found so far in a run: a key already asked about is not
+/// asked again.
+#[derive(Debug, Default)]
+pub struct Cache {
+    statuses: Statuses,
+}
+
+impl Cache {
+    /// Asks about each key of `targets` not yet known, on each host of
+    /// `options`, and returns the statuses of all keys asked about so far.
+    pub fn verify(&mut self, targets: &[Target], options: &VerifyOptions) -> &Statuses {
+        let mut new: Vec<&Target> = Vec::new();
+        for target in targets {
+            let known = self.statuses.0.contains_key(&target.fingerprint);
+            if !known && !new.iter().any(|t| t.fingerprint == target.fingerprint) {
+                new.push(target);
+            }
+        }
+        let answers = ask_all(&new, options);
+        for (target, answers) in new.iter().zip(answers) {
+            self.statuses.0.insert(target.fingerprint.clone(), Status::of_answers(&answers));
+        }
+        &self.statuses
+    }
+
+    /// The statuses found so far.
+    pub fn statuses(&self) -> &Statuses {
+        &self.statuses
+    }
+}
+
+/// Each host's answer about each target, in order: one call per target
+/// and host, at most `options.concurrency` in flight.
+fn ask_all(targets: &[&Target], options: &VerifyOptions) -> Vec<Vec<Answer>> {
+    let hosts = &options.hosts;
+    let calls = targets.len() * hosts.len();
+    let answers: Vec<Mutex<Option<Answer>>> = (0..calls).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let client = Client::new(options.timeout);
+    let workers = options.concurrency.clamp(1, calls.max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let call = next.fetch_add(1, Ordering::Relaxed);
+                    if call >= calls {
+                        break;
+                    }
+                    let (target, host) = (targets[call / hosts.len()], &hosts[call % hosts.len()]);
+                    let answer = match client.whoami(host, target.secret.expose()) {
+                        Ok(reply) => Answer::of_status(host.name(), reply.status),
+                        Err(reason) => Answer::Unknown(reason),
+                    };
+                    *answers[call].lock().unwrap_or_else(|e| e.into_inner()) = Some(answer);
+                }
+            });
+        }
+    });
+    let mut answers =
+        answers.into_iter().map(|a| a.into_inner().unwrap_or_else(|e| e.into_inner()));
+    targets
+        .iter()
+        .map(|_| (0..hosts.len()).filter_map(|_| answers.next().flatten()).collect())
+        .collect()
+}
