@@ -73,7 +73,17 @@ fn run() -> anyhow::Result<ExitCode> {
             diff_check_run(&paths, &rules, json, quiet)
         }
         Config::Check {
-            paths, walk, rules, json, sarif, threads, quiet, keys_out, format, plan, ..
+            paths,
+            walk,
+            rules,
+            json,
+            sarif,
+            threads,
+            quiet,
+            keys_out,
+            format,
+            plan,
+            ..
         } => check_run(
             &paths,
             walk,

@@ -213,3 +213,36 @@ fn keys_in_a_gzip_header_and_in_split_cri_records_are_asked_about_too() {
     assert_eq!(sent.len(), 3, "each key once: {sent:?}");
     assert_no_key(&keys, &format!("{stdout}{stderr}"), "the output");
 }
+
+#[test]
+fn a_sarif_log_carries_each_keys_status_in_the_runs_properties_and_not_in_fingerprints() {
+    let keys = keys(27, &["phx", "phs"]);
+    let dir = tempfile::tempdir().unwrap();
+    let tree = leaky(dir.path(), &keys);
+    let sarif = |us: &Server, eu: &Server| {
+        let (code, stdout, stderr) = phx(&args(&tree, &[us, eu], &["--format", "sarif"]));
+        assert_eq!(code, 1, "{stderr}");
+        assert_no_key(&keys, &stdout, "stdout");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
+    };
+    let log = sarif(&region(&keys, vec![200, 401]), &region(&keys, vec![401, 401]));
+    let run = &log["runs"][0];
+    let statuses = run["properties"]["keyStatuses"].as_object().unwrap();
+    let mut got: Vec<&str> = statuses.values().map(|s| s.as_str().unwrap()).collect();
+    got.sort_unstable();
+    assert_eq!(got, ["live", "not live"]);
+    // Each result's key fingerprint is one of them.
+    for result in run["results"].as_array().unwrap() {
+        let fingerprint = result["properties"]["fingerprint"].as_str().unwrap();
+        assert!(statuses.contains_key(fingerprint), "{fingerprint}");
+    }
+    // The alerts' fingerprints stay when only the status changes.
+    let prints = |log: &serde_json::Value| -> Vec<String> {
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        results.iter().map(|r| r["partialFingerprints"].to_string()).collect()
+    };
+    let revoked = sarif(&region(&keys, vec![401, 401]), &region(&keys, vec![401, 401]));
+    assert_eq!(prints(&log), prints(&revoked));
+    let statuses = revoked["runs"][0]["properties"]["keyStatuses"].as_object().unwrap();
+    assert!(statuses.values().all(|s| s == "not live"), "{statuses:?}");
+}

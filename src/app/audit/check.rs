@@ -139,7 +139,8 @@ pub fn check_with<W: Write + ?Sized>(
                 notes.push(sarif::message("nothing to check: no files found"));
                 failures = 1;
             }
-            let tail = Tail { results, notifications: &notes, failures };
+            let statuses = verify.map(|_| &statuses);
+            let tail = Tail { results, notifications: &notes, failures, statuses };
             out.write(|out| sarif::write_tail(out, &tail));
         }
         _ => out.write(|out| write_keys_with(out, &keys, options.json, &statuses)),

@@ -260,6 +260,11 @@ pub(crate) struct Tail<'a> {
     pub(crate) notifications: &'a [Value],
     /// Inputs that failed, named or not.
     pub(crate) failures: usize,
+    /// What `--verify` found, when it ran: each key's status by its short
+    /// fingerprint (the one each result's message and properties hold).
+    /// The results are written before the keys can be asked about, so the
+    /// statuses go in the run's properties, and never into a fingerprint.
+    pub(crate) statuses: Option<&'a crate::app::audit::verify::Statuses>,
 }
 
 /// A notification that input `uri` could not be read, for `message`
@@ -303,11 +308,16 @@ pub(crate) fn write_tail<W: Write + ?Sized>(out: &mut W, tail: &Tail<'_>) -> io:
         "executionSuccessful": tail.failures == 0,
         "toolExecutionNotifications": notes,
     });
-    let properties = json!({
+    let mut properties = json!({
         "columnUnit": "bytes (the code points of an ASCII line)",
         "resultsWritten": tail.results.written,
         "resultsOmitted": omitted,
     });
+    if let Some(statuses) = tail.statuses {
+        let statuses: serde_json::Map<String, Value> =
+            statuses.sorted().into_iter().map(|(f, s)| (f.to_string(), json!(s))).collect();
+        properties["keyStatuses"] = Value::Object(statuses);
+    }
     out.write_all(br#"],"invocations":["#)?;
     serde_json::to_writer(&mut *out, &invocation)?;
     out.write_all(br#"],"properties":"#)?;

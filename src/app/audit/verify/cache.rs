@@ -43,6 +43,13 @@ impl Statuses {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Each key's short fingerprint and status, by fingerprint.
+    pub fn sorted(&self) -> Vec<(&str, &Status)> {
+        let mut all: Vec<(&str, &Status)> = self.0.iter().map(|(f, s)| (f.as_str(), s)).collect();
+        all.sort_unstable_by_key(|&(f, _)| f);
+        all
+    }
 }
 
 /// The statuses found so far in a run: a key already asked about is not
