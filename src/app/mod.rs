@@ -51,7 +51,7 @@ pub use crate::io::READ_SIZE;
 pub use audit::{CheckOptions, JsonFinding, Outcome as AuditOutcome, check, rule_names};
 pub use error::Error;
 pub use filter::{Input, inspect_input, inspect_stream, redact_input, redact_stream};
-pub use follow::{FollowOptions, follow};
+pub use follow::{FolderOptions, FollowOptions, follow, follow_folder};
 pub use formats::Levels;
 pub use options::RuleOptions;
 pub use policy::MessagePolicy;

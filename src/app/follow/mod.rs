@@ -107,6 +107,7 @@
 //! [`HEAD_LEN`]: identity::HEAD_LEN
 
 mod findings;
+mod folder;
 mod follower;
 mod identity;
 mod options;
@@ -116,8 +117,10 @@ mod resume;
 mod rotation;
 mod state;
 mod tail;
+mod tree;
 mod truncation;
 
+pub use folder::follow_folder;
 pub use follower::follow;
-pub use options::{FollowOptions, ROTATE_WAIT};
+pub use options::{FolderOptions, FollowOptions, MAX_FILES, ROTATE_WAIT};
 pub use state::check_state_folder;
