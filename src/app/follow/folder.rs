@@ -131,6 +131,8 @@ struct FolderFollower<'a> {
     record: Scan,
     /// Positions the state held for files not open yet.
     saved: HashMap<String, Position>,
+    /// The state was there at start: see [`FolderFollower::scan`].
+    resuming: bool,
     files: BTreeMap<PathBuf, Followed>,
     mirrors: HashSet<PathBuf>,
     /// Files not followed (their copy could not be made), said once; kept
@@ -157,6 +159,10 @@ impl<'a> FolderFollower<'a> {
             Some(state) => load_state(state, notice)?,
             None => HashMap::new(),
         };
+        // A state there (and usable: one that is not was set aside) means
+        // a run before this one: a file it does not hold was made since,
+        // and is read from its start like any new file.
+        let resuming = options.state.as_deref().is_some_and(Path::is_file);
         fs::create_dir_all(&folder.output_dir).map_err(Error::Write)?;
         let out_root = Folder::open(&folder.output_dir).map_err(Error::Write)?;
         let include = if folder.include.is_empty() {
@@ -174,6 +180,7 @@ impl<'a> FolderFollower<'a> {
             policy: MessagePolicy::new(rules),
             record: Scan { format: options.format, findings: options.findings.is_some() },
             saved,
+            resuming,
             files: BTreeMap::new(),
             mirrors: HashSet::new(),
             refused: HashSet::new(),
@@ -188,8 +195,9 @@ impl<'a> FolderFollower<'a> {
 
     /// Walks the folder and follows the files not followed yet, as many as
     /// `--max-files` lets. Those there at `first` start where the state
-    /// says, else at their end (their start with `--from-start`); those
-    /// found later are new, and read from their start.
+    /// says, else at their end (their start with `--from-start`, or when
+    /// a state was there: they were made since the last run); those found
+    /// later are new, and read from their start.
     fn scan(&mut self, first: bool, notice: &mut impl FnMut(&Path, &str)) {
         let found = files_below(&self.root, &self.include);
         self.refused.retain(|p| found.binary_search(p).is_ok());
@@ -220,6 +228,14 @@ impl<'a> FolderFollower<'a> {
     /// Follows `path`, into its copy; a file whose copy cannot be made is
     /// said and passed over while it is there.
     fn add(&mut self, path: PathBuf, first: bool, notice: &mut impl FnMut(&Path, &str)) {
+        // Opened before its copy is made: a copy there says the file is
+        // open (and where it was opened from is decided).
+        // Links are never followed below the folder: a link planted in a
+        // pod's folder must not lead out of it.
+        let mut tail = Tail::new(&path, &self.policy, true, self.record);
+        let saved = self.saved.remove(&tail.hash);
+        let from_start = !first || self.options.from_start || self.resuming;
+        tail.open_initial(saved.as_ref(), from_start, self.rules, notice);
         let rel = path.strip_prefix(&self.root).unwrap_or(&path);
         let mirror = self.policy.redact_path(rel);
         let out = if self.mirrors.contains(&mirror) {
@@ -239,12 +255,6 @@ impl<'a> FolderFollower<'a> {
                 return;
             }
         };
-        // Links are never followed below the folder: a link planted in a
-        // pod's folder must not lead out of it.
-        let mut tail = Tail::new(&path, &self.policy, true, self.record);
-        let saved = self.saved.remove(&tail.hash);
-        let from_start = !first || self.options.from_start;
-        tail.open_initial(saved.as_ref(), from_start, self.rules, notice);
         self.mirrors.insert(mirror.clone());
         let out = BufWriter::with_capacity(64 * 1024, out);
         self.files.insert(path, Followed { tail, out, mirror });
