@@ -37,6 +37,10 @@ use crate::io::READ_SIZE;
 /// at once through inotify, and by this walk where it is not available.
 pub const RESCAN: Duration = Duration::from_secs(1);
 
+/// The buffer of each copy: small, as a node may follow hundreds of files
+/// (each round flushes it anyway).
+const COPY_BUFFER: usize = 16 * 1024;
+
 /// The mode of a mirror copy made: the runtime's logs are 0640.
 const MIRROR_MODE: u32 = 0o640;
 
@@ -96,10 +100,15 @@ pub fn follow_folder(
 fn watch_tree(root: &Path) -> (Option<RecommendedWatcher>, Receiver<bool>) {
     let (tx, rx) = mpsc::channel();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let names_changed = event.map_or(true, |e| match e.kind {
-            EventKind::Create(_) | EventKind::Remove(_) | EventKind::Any | EventKind::Other => true,
-            EventKind::Modify(ModifyKind::Name(_)) => true,
-            _ => false,
+        let names_changed = event.map_or(true, |e| {
+            matches!(
+                e.kind,
+                EventKind::Create(_)
+                    | EventKind::Remove(_)
+                    | EventKind::Modify(ModifyKind::Name(_))
+                    | EventKind::Any
+                    | EventKind::Other
+            )
         });
         let _ = tx.send(names_changed);
     });
@@ -256,7 +265,7 @@ impl<'a> FolderFollower<'a> {
             }
         };
         self.mirrors.insert(mirror.clone());
-        let out = BufWriter::with_capacity(64 * 1024, out);
+        let out = BufWriter::with_capacity(COPY_BUFFER, out);
         self.files.insert(path, Followed { tail, out, mirror });
     }
 
