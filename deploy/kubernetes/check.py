@@ -212,7 +212,9 @@ def cri(text, seed):
 
 def run_folder_as_its_pod_runs(name, binary, pod, files, values):
     """The DaemonSet: pods come and go below the followed folder."""
-    if len(files) != 1 or not pod.on_a_volume(files[0]) or "--output-dir" not in values:
+    mounted = [m["mountPath"].rstrip("/") for m in pod.mounts]
+    on_a_volume = len(files) == 1 and (files[0].rstrip("/") in mounted or pod.on_a_volume(files[0]))
+    if not on_a_volume or "--output-dir" not in values:
         fail(f"{name}: a folder follower needs one folder on a volume and --output-dir")
     root, mirror = pod.inside(files[0]), pod.inside(values["--output-dir"])
     logs = {p: root / p / "app" / "0.log" for p in ("ns_a_1", "ns_b_2", "ns_c_3")}

@@ -63,6 +63,7 @@ pub fn follow_folder(
     let Some(folder) = &options.folder else {
         return Err(Error::Usage("following a folder needs an output folder".into()));
     };
+    raise_open_files_limit();
     // See `follow`: a state is one follower's.
     let _lock = options.state.as_deref().map(lock_state).transpose()?;
     let mut follower = FolderFollower::start(root, folder, rules, options, &mut notice)?;
@@ -344,6 +345,21 @@ impl<'a> FolderFollower<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// Raises the soft limit on open files to the hard one: a node's
+/// follower holds two or three per file, up to `--max-files`, and the
+/// common soft limit (1024) is below what the default cap may need.
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit read and write the one struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
     }
 }
 
