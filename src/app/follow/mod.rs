@@ -100,6 +100,10 @@
 //!   is found.
 //! - [`state`]: the state file and its lock; [`findings`]: the side
 //!   channel; [`options`]: how to follow.
+//! - [`folder`]: a folder followed into a mirror (a node's
+//!   `/var/log/pods`): each file below it a path as above, with its own
+//!   copy, the files made later picked up, those gone finished; [`tree`]:
+//!   the files below it, found without following a link.
 //!
 //! [`POLL`]: follower::POLL
 //! [`BATCH`]: reader::BATCH

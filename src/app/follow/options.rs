@@ -40,7 +40,7 @@ pub struct FolderOptions {
     /// Where each followed file's redacted stream is appended, at the
     /// same path below it (a key in a name redacted).
     pub output_dir: PathBuf,
-    /// Which file names are followed (`*` and `?`); [`DEFAULT_INCLUDE`]
+    /// Which file names are followed (`*` and `?`); `*.log`
     /// when empty. Rotated names (`0.log.20260101-000000`, `.gz`) must
     /// not match: they are the same stream, read through the rotation.
     pub include: Vec<String>,
