@@ -246,6 +246,27 @@ fn links_out_of_the_folder_are_not_followed() {
 }
 
 #[test]
+fn a_pod_folder_swapped_for_a_link_out_of_the_folder_is_not_read_through() {
+    let node = Node::new();
+    let outside = node.pods.parent().unwrap().join("outside");
+    fs::create_dir_all(outside.join("c")).unwrap();
+    fs::write(outside.join("c/0.log"), "outside the pods\n").unwrap();
+    let follower = node.follow(&[]);
+    let log = node.log("ns_s_1", "c");
+    append(&log, "inside\n");
+    node.copied(&log, 1);
+    // The pod's folder goes, and a link to a folder outside takes its
+    // place, with a file at the same path below it.
+    fs::rename(node.pods.join("ns_s_1"), node.pods.parent().unwrap().join("gone")).unwrap();
+    std::os::unix::fs::symlink(&outside, node.pods.join("ns_s_1")).unwrap();
+    append(&outside.join("c/0.log"), "more outside\n");
+    follower.notice("symbolic link");
+    let (status, _, _) = follower.stop();
+    assert!(status.success());
+    assert_eq!(fs::read_to_string(node.copy(&log)).unwrap(), "inside\n");
+}
+
+#[test]
 fn a_mirror_in_the_followed_folder_or_around_it_is_refused() {
     let node = Node::new();
     let pods = node.pods.to_str().unwrap();

@@ -281,13 +281,24 @@ impl<'a> FolderFollower<'a> {
     ) -> Result<bool, Error> {
         let wait = self.options.rotate_wait;
         let mut more = false;
-        let mut done = Vec::new();
+        let (mut done, mut linked) = (Vec::new(), Vec::new());
         for (path, f) in &mut self.files {
+            // Looked at before the path is: a folder on it swapped for a
+            // link would lead the next open out of the folder.
+            if !folders_are_real(&self.root, path) {
+                linked.push(path.clone());
+                continue;
+            }
             let polled = f.tail.poll(&mut self.buf, &mut f.out, self.rules, wait, notice);
             more |= polled.map_err(|e| at_copy(e, &f.mirror))?;
             if gone_and_quiet(&f.tail, wait) {
                 done.push(path.clone());
             }
+        }
+        for path in linked {
+            let followed = self.files.remove(&path).expect("followed");
+            notice(&path, "a folder on its path is now a symbolic link: not read through it");
+            self.finish(followed, notice)?;
         }
         for path in done {
             let followed = self.files.remove(&path).expect("followed");
@@ -371,6 +382,22 @@ fn gone_and_quiet(tail: &Tail, wait: Duration) -> bool {
     tail.reported_missing
         && tail.rotated.is_empty()
         && tail.current.as_ref().is_none_or(|r| r.last_data.elapsed() >= wait)
+}
+
+/// Whether each folder from `root` down to `path`'s is a folder, not a
+/// link (one that is gone is for the path's follower to see gone).
+fn folders_are_real(root: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else { return false };
+    let mut at = root.to_path_buf();
+    for part in rel.parent().into_iter().flat_map(Path::components) {
+        at.push(part);
+        match fs::symlink_metadata(&at) {
+            Ok(meta) if !meta.is_dir() => return false,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    true
 }
 
 /// Opens (makes) the copy at `rel` below `root`, without following a link.
