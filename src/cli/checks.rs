@@ -280,7 +280,7 @@ impl Args {
                 ));
             }
         };
-        let abs = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p));
+        let abs = resolved;
         let (root_abs, out_abs) = (abs(root).map_err(Error::Read)?, abs(out).map_err(Error::Read)?);
         if out_abs.starts_with(&root_abs) || root_abs.starts_with(&out_abs) {
             return Err(Error::Usage(format!(
@@ -308,5 +308,25 @@ impl Args {
             include: self.include.clone(),
             max_files: self.max_files.map_or(MAX_FILES, |n| n as usize),
         }))
+    }
+}
+
+/// `path` absolute, with the links in its longest existing part resolved:
+/// an output folder not made yet, in a folder that is a link into the
+/// followed one, is still seen to be in it.
+fn resolved(path: &Path) -> std::io::Result<PathBuf> {
+    let abs = std::path::absolute(path)?;
+    let (mut base, mut rest) = (abs.as_path(), Vec::new());
+    loop {
+        if let Ok(real) = std::fs::canonicalize(base) {
+            return Ok(rest.iter().rev().fold(real, |p, name| p.join(name)));
+        }
+        match (base.parent(), base.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                base = parent;
+            }
+            _ => return Ok(abs),
+        }
     }
 }

@@ -280,6 +280,14 @@ fn a_mirror_in_the_followed_folder_or_around_it_is_refused() {
         assert!(err.contains("--output-dir") && err.contains("apart"), "{err}");
     }
     assert!(!inside.exists());
+    // Through a link to the followed folder, not made yet.
+    let link = node.pods.parent().unwrap().join("link");
+    std::os::unix::fs::symlink(&node.pods, &link).unwrap();
+    let out = link.join("mirror");
+    let args = ["--follow", "--recursive", "--output-dir", out.to_str().unwrap(), pods];
+    let (code, _, err) = run(&args, b"");
+    assert_eq!(code, 2, "{err}");
+    assert!(!inside.exists());
     // And a state in either.
     let state = node.pods.join("state.json");
     let out = node.out.to_str().unwrap();
