@@ -6,8 +6,12 @@ deploy/image/check.sh), each manifest's phx-redact container is run as its
 pod runs it: from the image's root, as its user, its volumes made as
 folders, its exact arguments: it must follow the log, redact every key,
 refuse a second follower on its state, stop on SIGTERM with 0, and resume
-after a restart losing and repeating nothing. A manifest listed in PENDING
-must still fail, so the list cannot outlive its reasons.
+after a restart losing and repeating nothing. A manifest that follows a
+folder (--recursive, the DaemonSet) is run on a sample /var/log/pods: pods
+there at start, a pod started while it runs and one while it is stopped,
+each mirrored, redacted, record for record as `--input-format cri` redacts
+the whole file. A manifest listed in PENDING must still fail, so the list
+cannot outlive its reasons.
 
 Run by deploy/kubernetes/validate.sh, with the venv's Python (PyYAML).
 """
@@ -29,13 +33,7 @@ ROOT = Path(__file__).resolve().parents[1].parent
 MANIFESTS = sorted((ROOT / "deploy/kubernetes").glob("*.yaml"))
 # Manifests whose command line the binary does not take yet, and why. Each
 # must still be refused; when it runs, test it as the sidecar and drop it.
-PENDING = {
-    "daemonset.yaml": {
-        "flags": {"--input-format"},
-        "why": "--input-format cri (its own branch), and --follow over a folder "
-        "(--recursive) mirrored to --output-dir",
-    },
-}
+PENDING = {}
 KEY = re.compile(rb"(phx|phs|pha|phr)_[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}")
 DEADLINE = 30.0
 
@@ -188,6 +186,92 @@ def run_as_its_pod_runs(name, binary, pod, files, values):
           f"resumed after a restart with nothing lost or repeated")
 
 
+def read_back(path):
+    """A file the pod wrote (as its user: through sudo when not root)."""
+    if os.geteuid() == 0:
+        return path.read_bytes() if path.is_file() else b""
+    got = subprocess.run(["sudo", "cat", str(path)], capture_output=True)
+    return got.stdout if got.returncode == 0 else b""
+
+
+def cri(text, seed):
+    """`text` as containerd writes it: a record per line, and one line split
+    into partial records through the middle of a key."""
+    out = []
+    for i, line in enumerate(text.splitlines()):
+        stamp = f"2026-01-0{1 + seed}T00:00:00.{i:09d}Z stdout ".encode()
+        m = KEY.search(line)
+        if m and i % 7 == 0:
+            cut = m.start() + 9
+            out.append(stamp + b"P " + line[:cut] + b"\n")
+            out.append(stamp + b"F " + line[cut:] + b"\n")
+        else:
+            out.append(stamp + b"F " + line + b"\n")
+    return b"".join(out)
+
+
+def run_folder_as_its_pod_runs(name, binary, pod, files, values):
+    """The DaemonSet: pods come and go below the followed folder."""
+    mounted = [m["mountPath"].rstrip("/") for m in pod.mounts]
+    on_a_volume = len(files) == 1 and (files[0].rstrip("/") in mounted or pod.on_a_volume(files[0]))
+    if not on_a_volume or "--output-dir" not in values:
+        fail(f"{name}: a folder follower needs one folder on a volume and --output-dir")
+    root, mirror = pod.inside(files[0]), pod.inside(values["--output-dir"])
+    logs = {p: root / p / "app" / "0.log" for p in ("ns_a_1", "ns_b_2", "ns_c_3")}
+    written = {p: b"" for p in logs}
+
+    def write(p, n, seed):
+        logs[p].parent.mkdir(parents=True, exist_ok=True)
+        data = cri(sample(binary, n, seed), seed)
+        with logs[p].open("ab") as f:
+            f.write(data)
+        written[p] += data
+
+    def copied(p):
+        return lines_of(read_back(mirror / logs[p].relative_to(root)))
+
+    def wait_copied(p, n):
+        wait_for(f"{name}: {n} lines in the copy of {p}", lambda: copied(p) >= n)
+
+    write("ns_a_1", 300, 1)
+    proc, _, err = pod.start()
+    wait_copied("ns_a_1", 300)
+    write("ns_b_2", 200, 2)  # a pod started while it runs
+    write("ns_a_1", 100, 3)
+    wait_copied("ns_b_2", 200)
+    wait_copied("ns_a_1", 400)
+    second, _, second_err = pod.start()
+    if second.wait(timeout=DEADLINE) != 2:
+        fail(f"{name}: a second follower on the same state was not refused")
+    print(f"{name}: a second follower: {second_err.read_text().strip()}")
+    proc.send_signal(signal.SIGTERM)
+    if proc.wait(timeout=DEADLINE) != 0:
+        fail(f"{name}: SIGTERM did not end it with 0: {err.read_text()}")
+    write("ns_a_1", 50, 4)
+    write("ns_c_3", 60, 5)  # a pod started while it is stopped
+    proc, _, err2 = pod.start()
+    wait_copied("ns_a_1", 450)
+    wait_copied("ns_c_3", 60)
+    proc.send_signal(signal.SIGTERM)
+    if proc.wait(timeout=DEADLINE) != 0:
+        fail(f"{name}: SIGTERM after the restart did not end it with 0: {err2.read_text()}")
+    for p, data in written.items():
+        got = read_back(mirror / logs[p].relative_to(root))
+        expected = subprocess.run(
+            [binary, "--input-format", "cri"], input=data, capture_output=True
+        ).stdout
+        if KEY.search(got):
+            fail(f"{name}: a key came out in the copy of {p}")
+        if got != expected:
+            fail(f"{name}: the copy of {p} is not its records redacted ({lines_of(got)} lines)")
+    print(f"{name}: three pods (one started while it ran, one while it was stopped) "
+          f"mirrored redacted, record for record, across a restart")
+
+
+def lines_of(data):
+    return data.count(b"\n")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -225,6 +309,8 @@ def main():
                         fail(f"{name}: pending, and exited {code}, not 2")
                     print(f"{name}: pending ({pending['why']}); refused today: "
                           f"{err.read_text().splitlines()[0]}")
+                elif "--recursive" in values:
+                    run_folder_as_its_pod_runs(name, opts.binary, pod, files, values)
                 else:
                     run_as_its_pod_runs(name, opts.binary, pod, files, values)
 

@@ -96,6 +96,25 @@ impl Folder {
         Ok(File::from(rustix::fs::openat(&*self.fd, name, flags, Mode::empty())?))
     }
 
+    /// Opens the file `name` in this folder to append to, made with
+    /// `mode` if missing: never through a symbolic link, never blocking on
+    /// a FIFO, and only if it is a regular file (a follower's mirror copy).
+    pub(crate) fn open_append(&self, name: &OsStr, mode: u32) -> io::Result<File> {
+        let flags = OFlags::WRONLY
+            | OFlags::APPEND
+            | OFlags::CREATE
+            | OFlags::NOFOLLOW
+            | OFlags::NONBLOCK
+            | OFlags::NOCTTY
+            | OFlags::CLOEXEC;
+        let file =
+            File::from(rustix::fs::openat(&*self.fd, name, flags, Mode::from_raw_mode(mode))?);
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::other("not a regular file"));
+        }
+        Ok(file)
+    }
+
     /// Opens `rel` below this folder one level at a time, never following a
     /// symbolic link, and makes the levels that are missing.
     pub(crate) fn open_beneath(&self, rel: &Path) -> Result<Folder, Beneath> {

@@ -60,7 +60,7 @@ pub use audit::{
 };
 pub use error::Error;
 pub use filter::{Input, inspect_input, inspect_stream, redact_input, redact_stream};
-pub use follow::{FollowOptions, follow};
+pub use follow::{FolderOptions, FollowOptions, follow, follow_folder};
 pub use formats::Levels;
 pub use options::RuleOptions;
 pub use policy::MessagePolicy;

@@ -44,7 +44,7 @@ pub struct Args {
         value_name = "FORMAT",
         default_value = "plain",
         value_parser = ["plain", "cri", "docker-json"],
-        conflicts_with_all = ["in_place", "output_dir", "diff"]
+        conflicts_with_all = ["in_place", "diff"]
     )]
     pub input_format: String,
 
@@ -197,9 +197,25 @@ pub struct Args {
     /// SIGINT, writing whole redacted lines. The FILEs are the paths named
     /// at start: a shell glob (`app-*.log`) is expanded once, and a file
     /// made later that it would match is not followed (restart the
-    /// follower, or follow a fixed name that rotation reuses).
-    #[arg(help_heading = "Follow", short, long, conflicts_with_all = ["in_place", "output_dir", "recursive"])]
+    /// follower, or follow a fixed name that rotation reuses). With
+    /// --recursive DIR --output-dir OUT: follow every file below DIR whose
+    /// name matches --include (files made later too, read from their
+    /// start), each appended, redacted, to OUT at the same path.
+    #[arg(help_heading = "Follow", short, long, conflicts_with_all = ["in_place"])]
     pub follow: bool,
+
+    /// With --follow --recursive: follow the files whose names match
+    /// GLOB (`*` and `?`; repeatable) [default: *.log]. Kubelet's rotated
+    /// names (0.log.20260101-000000, .gz) must not match: they are the
+    /// same stream, read through the rotation.
+    #[arg(help_heading = "Follow", long, value_name = "GLOB", requires = "recursive")]
+    pub include: Vec<String>,
+
+    /// With --follow --recursive: follow at most N files at once; the
+    /// others wait, said once, and are read from their start once others
+    /// are finished [default: 512].
+    #[arg(help_heading = "Follow", long, value_name = "N", requires = "recursive", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_files: Option<u32>,
 
     /// With --follow: write each finding, as a JSON line the shape of
     /// `--check --json`'s (the followed path redacted, line and column

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::Args;
 use crate::app::Error;
+use crate::app::follow::{FolderOptions, MAX_FILES};
 use crate::{app::filter::is_stdin, app::inputs::FileId};
 
 impl Args {
@@ -94,6 +95,10 @@ impl Args {
                     "--rotate-wait",
                     "--refuse-links",
                     "--findings",
+                    "--recursive",
+                    "--output-dir",
+                    "--include",
+                    "--max-files",
                 ],
             ),
             () if self.in_place || self.output_dir.is_some() => (
@@ -124,7 +129,7 @@ impl Args {
     }
 
     /// Each flag, and whether it was given (a value other than its default).
-    fn given(&self) -> [(&'static str, bool); 23] {
+    fn given(&self) -> [(&'static str, bool); 25] {
         [
             ("FILE", !self.files.is_empty()),
             ("--recursive", self.recursive),
@@ -148,6 +153,8 @@ impl Args {
             ("--rotate-wait", self.rotate_wait.is_some()),
             ("--refuse-links", self.refuse_links),
             ("--findings", self.findings.is_some()),
+            ("--include", !self.include.is_empty()),
+            ("--max-files", self.max_files.is_some()),
             ("--keys-out", self.keys_out.is_some()),
         ]
     }
@@ -248,4 +255,78 @@ fn is_pseudo_file(path: &std::path::Path) -> bool {
     let kind = unsafe { fs.assume_init() }.f_type;
     #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
     PSEUDO.contains(&(kind as i64))
+}
+
+impl Args {
+    /// `--follow --recursive DIR --output-dir OUT`: one folder, followed
+    /// into a mirror that is neither in it nor around it, a state and
+    /// findings outside both. `None` when following files.
+    pub(super) fn folder_follow(&self) -> Result<Option<FolderOptions>, Error> {
+        let (root, out) = match (self.recursive, &self.output_dir, self.files.as_slice()) {
+            (false, None, _) => return Ok(None),
+            (true, Some(out), [root]) if root.is_dir() => (root, out),
+            (true, Some(_), [root]) => {
+                return Err(Error::Usage(format!(
+                    "--follow --recursive {}: not a folder; name the one folder to follow \
+                     (e.g. /var/log/pods)",
+                    root.display()
+                )));
+            }
+            _ => {
+                return Err(Error::Usage(
+                    "--follow over a folder takes --recursive, --output-dir OUT and one folder \
+                     (--follow --recursive --output-dir OUT DIR)"
+                        .into(),
+                ));
+            }
+        };
+        let abs = resolved;
+        let (root_abs, out_abs) = (abs(root).map_err(Error::Read)?, abs(out).map_err(Error::Read)?);
+        if out_abs.starts_with(&root_abs) || root_abs.starts_with(&out_abs) {
+            return Err(Error::Usage(format!(
+                "--output-dir {}: is in {} or holds it; the mirror must be apart from the \
+                 followed folder (it would follow its own copies)",
+                out.display(),
+                root.display()
+            )));
+        }
+        let side = [("--state", self.state.as_deref()), ("--findings", self.findings.as_deref())];
+        for (flag, path) in side {
+            let Some(path) = path.filter(|p| !is_stdin(p)) else { continue };
+            let parent =
+                abs(path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")));
+            if parent.is_ok_and(|p| p.starts_with(&root_abs) || p.starts_with(&out_abs)) {
+                return Err(Error::Usage(format!(
+                    "{flag} {}: is in the followed folder or the mirror; give it a place of \
+                     its own",
+                    path.display()
+                )));
+            }
+        }
+        Ok(Some(FolderOptions {
+            output_dir: out.clone(),
+            include: self.include.clone(),
+            max_files: self.max_files.map_or(MAX_FILES, |n| n as usize),
+        }))
+    }
+}
+
+/// `path` absolute, with the links in its longest existing part resolved:
+/// an output folder not made yet, in a folder that is a link into the
+/// followed one, is still seen to be in it.
+fn resolved(path: &Path) -> std::io::Result<PathBuf> {
+    let abs = std::path::absolute(path)?;
+    let (mut base, mut rest) = (abs.as_path(), Vec::new());
+    loop {
+        if let Ok(real) = std::fs::canonicalize(base) {
+            return Ok(rest.iter().rev().fold(real, |p, name| p.join(name)));
+        }
+        match (base.parent(), base.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                base = parent;
+            }
+            _ => return Ok(abs),
+        }
+    }
 }

@@ -225,7 +225,10 @@ impl Args {
         if self.files.is_empty() || self.files.iter().any(|f| is_stdin(f)) {
             return Err(Error::Usage("--follow needs the files to follow (not -)".into()));
         }
-        check_followable(&self.files)?;
+        let folder = self.folder_follow()?;
+        if folder.is_none() {
+            check_followable(&self.files)?;
+        }
         if let Some(state) = &self.state {
             follow::check_state_folder(state)?;
             check_state_is_not_followed(state, &self.files)?;
@@ -238,6 +241,7 @@ impl Args {
             refuse_links: self.refuse_links,
             findings: self.findings,
             format,
+            folder,
         };
         Ok(Config::Follow { paths: self.files, rules, options })
     }
@@ -283,6 +287,14 @@ impl Args {
             Some(root) if !self.in_place => Dest::Mirror { root },
             _ => Dest::InPlace,
         };
+        if self.input_format != "plain" {
+            return Err(Error::Usage(format!(
+                "--input-format {} does not apply to {} (a scrub reads files as they are); \
+                 with --follow --recursive, --output-dir mirrors records redacted",
+                self.input_format,
+                if self.in_place { "--in-place" } else { "--output-dir" }
+            )));
+        }
         if self.files.is_empty() {
             return Err(Error::Usage(
                 "--in-place and --output-dir need files or folders to scrub".into(),

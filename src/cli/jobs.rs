@@ -261,10 +261,14 @@ pub(super) fn follow_run(
             output.refuse_as_input(&input).with_context(|| path.display().to_string())?;
         }
     }
-    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    let followed = follow::follow(paths, rules, options, &mut out, &stop, |path, message| {
-        report(&format!("{}: {message}", path.display()));
-    });
+    let notice = |path: &Path, message: &str| report(&format!("{}: {message}", path.display()));
+    let followed = match (&options.folder, paths) {
+        (Some(_), [root]) => follow::follow_folder(root, rules, options, &stop, notice),
+        _ => {
+            let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+            follow::follow(paths, rules, options, &mut out, &stop, notice)
+        }
+    };
     match followed {
         // Names the state file already (one in use by another follower).
         Err(err @ crate::app::Error::Usage(_)) => return Err(err.into()),

@@ -15,6 +15,7 @@ mod families;
 mod filter_cli;
 mod floor_plan;
 mod follow_copytruncate;
+mod follow_folder;
 mod follow_harness;
 mod follow_inputs;
 mod follow_lines;

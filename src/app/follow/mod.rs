@@ -100,6 +100,10 @@
 //!   is found.
 //! - [`state`]: the state file and its lock; [`findings`]: the side
 //!   channel; [`options`]: how to follow.
+//! - [`folder`]: a folder followed into a mirror (a node's
+//!   `/var/log/pods`): each file below it a path as above, with its own
+//!   copy, the files made later picked up, those gone finished; [`tree`]:
+//!   the files below it, found without following a link.
 //!
 //! [`POLL`]: follower::POLL
 //! [`BATCH`]: reader::BATCH
@@ -107,6 +111,7 @@
 //! [`HEAD_LEN`]: identity::HEAD_LEN
 
 mod findings;
+mod folder;
 mod follower;
 mod identity;
 mod options;
@@ -116,8 +121,10 @@ mod resume;
 mod rotation;
 mod state;
 mod tail;
+mod tree;
 mod truncation;
 
+pub use folder::follow_folder;
 pub use follower::follow;
-pub use options::{FollowOptions, ROTATE_WAIT};
+pub use options::{FolderOptions, FollowOptions, MAX_FILES, ROTATE_WAIT};
 pub use state::check_state_folder;

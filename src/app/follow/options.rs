@@ -25,7 +25,32 @@ pub struct FollowOptions {
     pub findings: Option<PathBuf>,
     /// How the files are written: bytes, or a runtime's records.
     pub format: InputFormat,
+    /// Follow every file below a folder, each into its own mirror copy
+    /// (see [`follow_folder`](super::follow_folder)), rather than the
+    /// paths given, into one output.
+    pub folder: Option<FolderOptions>,
 }
+
+/// How many files a folder's follower reads at once, by default.
+pub const MAX_FILES: usize = 512;
+
+/// What to follow below a folder, and where its mirror is.
+#[derive(Clone, Debug)]
+pub struct FolderOptions {
+    /// Where each followed file's redacted stream is appended, at the
+    /// same path below it (a key in a name redacted).
+    pub output_dir: PathBuf,
+    /// Which file names are followed (`*` and `?`); `*.log`
+    /// when empty. Rotated names (`0.log.20260101-000000`, `.gz`) must
+    /// not match: they are the same stream, read through the rotation.
+    pub include: Vec<String>,
+    /// How many files are followed at once: the others wait, said once,
+    /// until one is finished.
+    pub max_files: usize,
+}
+
+/// The file names a folder's follower reads when `--include` is not given.
+pub const DEFAULT_INCLUDE: &str = "*.log";
 
 impl Default for FollowOptions {
     fn default() -> FollowOptions {
@@ -36,6 +61,7 @@ impl Default for FollowOptions {
             refuse_links: false,
             findings: None,
             format: InputFormat::Plain,
+            folder: None,
         }
     }
 }
