@@ -78,6 +78,7 @@ pub(super) fn literal_prefixes(pattern: &str) -> (Option<Vec<Vec<u8>>>, Vec<u8>)
 
 /// The literals that every match of some rule of `rules` starts with, if
 /// each rule has a few (see [`literal_prefixes`]); `None` otherwise.
+#[cfg(feature = "cli")]
 pub(crate) fn literal_starts(rules: &[Rule]) -> Option<Vec<Vec<u8>>> {
     let mut all = Vec::new();
     for rule in rules {
@@ -122,7 +123,7 @@ fn compile(patterns: &[Hir]) -> Result<dense::DFA<Vec<u32>>, String> {
         .configure(thompson().which_captures(thompson::WhichCaptures::None))
         .build_many_from_hir(patterns)
         .map_err(|e| text(&e))?;
-    build(&nfa).map_err(|e| text(&e))
+    build(&nfa).map_err(|e| text(&*e))
 }
 
 /// How a rule's regex is read, by the DFA and by a rule's `secret` group.
@@ -136,7 +137,7 @@ fn thompson() -> thompson::Config {
 }
 
 /// Builds the DFA of `nfa`, up to [`DFA_SIZE_LIMIT`].
-fn build(nfa: &thompson::NFA) -> Result<dense::DFA<Vec<u32>>, dense::BuildError> {
+fn build(nfa: &thompson::NFA) -> Result<dense::DFA<Vec<u32>>, Box<dense::BuildError>> {
     let limit = DFA_SIZE_LIMIT;
     dense::Builder::new()
         .configure(
@@ -148,6 +149,7 @@ fn build(nfa: &thompson::NFA) -> Result<dense::DFA<Vec<u32>>, dense::BuildError>
                 .minimize(false),
         )
         .build_from_nfa(nfa)
+        .map_err(Box::new)
 }
 
 /// Compiles `rules` into one DFA, rules that differ only in their literal

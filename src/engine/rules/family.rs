@@ -80,14 +80,16 @@ fn overlap(a: &[u8], b: &[u8]) -> bool {
     a.starts_with(b) || b.starts_with(a)
 }
 
+/// A pattern being grouped: what follows its literal (None: no literal),
+/// its rules with their literals, and its first rule.
+type Family = (Option<Hir>, Vec<(Vec<u8>, usize)>, usize);
+
 /// The patterns to compile for rules parsed as `hirs`, in priority order,
 /// and how they map to the rules; `starts` holds the literals every match
 /// of each rule starts with, where known.
 pub(super) fn group(hirs: Vec<Hir>, starts: &[Option<Vec<Vec<u8>>>]) -> (Vec<Hir>, Patterns) {
     let rules = hirs.len();
-    // Each pattern: what follows its literal (None: no literal), its
-    // rules with their literals, and its first rule.
-    let mut families: Vec<(Option<Hir>, Vec<(Vec<u8>, usize)>, usize)> = Vec::new();
+    let mut families: Vec<Family> = Vec::new();
     let mut patterns: Vec<Hir> = Vec::new();
     let mut pattern_of = vec![usize::MAX; rules];
     for (i, hir) in hirs.into_iter().enumerate() {

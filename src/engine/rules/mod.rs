@@ -29,6 +29,7 @@ mod rule;
 mod set;
 mod span;
 
+#[cfg(feature = "cli")]
 pub(crate) use compile::literal_starts;
 pub use compile::{DFA_SIZE_LIMIT, NEST_LIMIT, NFA_SIZE_LIMIT};
 pub(crate) use family::HEAD_MAX;
