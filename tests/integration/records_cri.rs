@@ -164,3 +164,53 @@ fn short_records_fed_in_runs_match_the_joined_oracle() {
     let (code, from_stdin, _) = run(&["--input-format", "cri"], &input);
     assert!(code == 0 && from_stdin == out);
 }
+
+/// A stdout key left hanging in a P record, then many MiB of stderr
+/// records: those wait behind it only up to a bound, then the stdout
+/// record goes out with a marker where its undecided bytes were (never
+/// the key in clear), and the key's rest, when it comes, stays out too.
+/// Every record is kept, in order.
+#[test]
+fn records_waiting_behind_a_hanging_key_are_bounded_and_it_is_cut_closed() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let mut keys = KeyGen::new(2006);
+    let key = keys.secret();
+    let time = crate::records_oracle::TIME;
+    let head = format!("{time} stdout P token={}\n", &key[..24]);
+    let err_line = format!("{time} stderr F {}\n", "e".repeat(200));
+    let err_lines = (48 << 20) / err_line.len();
+    let tail = format!("{time} stdout F {} end\n", &key[24..]);
+    let mut child = crate::common::cmd()
+        .args(["--input-format", "cri"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).unwrap();
+        out
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(head.as_bytes()).unwrap();
+    let block = err_line.repeat(1000);
+    for _ in 0..err_lines / 1000 {
+        stdin.write_all(block.as_bytes()).unwrap();
+    }
+    let peak = crate::common::peak_rss_kib(&child);
+    stdin.write_all(tail.as_bytes()).unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let out = reader.join().unwrap();
+    assert!(peak < 24 * 1024, "peak RSS {peak} KiB: the waiting records were not bounded");
+    assert!(!contains(&out, &key.as_bytes()[4..24]), "the key's head went out");
+    assert!(!contains(&out, &key.as_bytes()[24..]), "the key's rest went out");
+    let lines: Vec<&[u8]> = out.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), err_lines / 1000 * 1000 + 2, "every record kept");
+    let first = String::from_utf8_lossy(lines[0]);
+    assert_eq!(first, format!("{time} stdout P token=[REDACTED]"));
+    assert!(lines[1..lines.len() - 1].iter().all(|l| *l == err_line.trim_end().as_bytes()));
+    assert_eq!(String::from_utf8_lossy(lines[lines.len() - 1]), format!("{time} stdout F  end"));
+}
