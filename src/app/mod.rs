@@ -55,7 +55,7 @@ pub use follow::{FollowOptions, follow};
 pub use formats::Levels;
 pub use options::RuleOptions;
 pub use policy::MessagePolicy;
-pub use records::{InputFormat, Kind as RecordKind, Scanner};
+pub use records::{InputFormat, Kind as RecordKind, Scanner, malformed_notice};
 pub use rsyslog::{
     Interface as RsyslogInterface, Outcome as RsyslogOutcome, serve as serve_rsyslog,
 };

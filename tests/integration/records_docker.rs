@@ -70,3 +70,26 @@ fn a_malformed_record_passes_redacted_and_counted_and_the_rest_joins() {
     assert!(lines[2].starts_with("{\"log\":\" end\\n\","), "{}", lines[2]);
     assert!(err.contains("1 line was not docker json-file records"), "{err}");
 }
+
+/// `--check` reads records too, and says as the filter does how many
+/// lines were not records (in both formats, over all the files).
+#[test]
+fn check_says_how_many_lines_were_not_records() {
+    let time = crate::records_oracle::TIME;
+    for (format, name, record) in [
+        ("cri", "CRI", format!("{time} stdout F a record\n").into_bytes()),
+        ("docker-json", "docker json-file", docker_line("stdout", b"a record\n")),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (one, two) = (dir.path().join("1.log"), dir.path().join("2.log"));
+        let mut input = record.clone();
+        input.extend_from_slice(b"not a record\n");
+        fs::write(&one, &input).unwrap();
+        fs::write(&two, &input).unwrap();
+        let args =
+            ["--check", "--input-format", format, one.to_str().unwrap(), two.to_str().unwrap()];
+        let (code, _, err) = run(&args, b"");
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains(&format!("2 lines were not {name} records")), "{format}: {err}");
+    }
+}

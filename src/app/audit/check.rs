@@ -50,6 +50,9 @@ pub struct Outcome {
     pub unrecorded: u64,
     /// How many inputs could not be read to their end.
     pub failures: usize,
+    /// Lines that were not records of the format read (`--input-format`),
+    /// in all inputs: they were checked as plain text.
+    pub malformed: u64,
     /// Why the output failed, if it did. The check went on without printing
     /// (see [`check`]); a reader that went away (`| head -1`) is
     /// [`Error::is_broken_pipe`].
@@ -88,8 +91,9 @@ pub fn check<W: Write + ?Sized>(
     });
     let keys = checked.keys.list(rules, &checked.rule_names, &checked.names, options.json);
     out.write(|out| write_keys(out, &keys, options.json));
-    let (unrecorded, failures) = (checked.unrecorded, checked.failures);
-    Outcome { keys, unrecorded, failures, output_error: out.error.map(Error::Write) }
+    let (unrecorded, failures, malformed) =
+        (checked.unrecorded, checked.failures, checked.malformed);
+    Outcome { keys, unrecorded, failures, malformed, output_error: out.error.map(Error::Write) }
 }
 
 /// The keys in `inputs`, as a scrub lists them before it writes anything:

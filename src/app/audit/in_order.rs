@@ -43,6 +43,7 @@ pub(super) struct Checked {
     pub(super) rule_names: Vec<String>,
     pub(super) unrecorded: u64,
     pub(super) failures: usize,
+    pub(super) malformed: u64,
 }
 
 /// An input's findings waiting for their turn, and, once it is done,
@@ -60,6 +61,8 @@ pub(super) struct InOrder<'a, 'o, W: ?Sized> {
     keys: Keys,
     names: Vec<PrintedName>,
     unrecorded: u64,
+    /// Lines that were not records of the format read, in all inputs.
+    malformed: u64,
     failures: usize,
 }
 
@@ -80,6 +83,7 @@ impl<'a, 'o, W: Write + ?Sized> InOrder<'a, 'o, W> {
             keys: Keys::default(),
             names: vec![PrintedName::default(); inputs],
             unrecorded: 0,
+            malformed: 0,
             failures: 0,
         }
     }
@@ -100,8 +104,9 @@ impl<'a, 'o, W: Write + ?Sized> InOrder<'a, 'o, W> {
                 self.out.write(|out| out.write_all(&text).and_then(|()| out.flush()));
             }
             Message::Text(i, text, found) => self.pending[i].0.push((text, found)),
-            Message::Done(i, name, error, counted) => {
+            Message::Done(i, name, error, counted, malformed) => {
                 self.unrecorded += counted;
+                self.malformed += malformed;
                 self.names[i] = name;
                 self.pending[i].1 = Some(error);
             }
@@ -135,7 +140,7 @@ impl<'a, 'o, W: Write + ?Sized> InOrder<'a, 'o, W> {
 
     /// What the check left, its rules printed as `rule_names`.
     pub(super) fn finish(self, rule_names: Vec<String>) -> Checked {
-        let InOrder { keys, names, unrecorded, failures, .. } = self;
-        Checked { keys, names, rule_names, unrecorded, failures }
+        let InOrder { keys, names, unrecorded, failures, malformed, .. } = self;
+        Checked { keys, names, rule_names, unrecorded, failures, malformed }
     }
 }

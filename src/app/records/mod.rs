@@ -45,6 +45,20 @@ pub use kind::{InputFormat, Kind};
 
 use crate::{Finding, Redactor, RuleSet, Stats};
 
+/// What to say of `count` lines that were not records of `format` (they
+/// went through as plain text, redacted); `None` when there were none.
+pub fn malformed_notice(count: u64, format: InputFormat) -> Option<String> {
+    let name = match format {
+        InputFormat::Records(Kind::Cri) => "CRI",
+        InputFormat::Records(Kind::DockerJson) => "docker json-file",
+        InputFormat::Plain => return None,
+    };
+    let were = if count == 1 { " was" } else { "s were" };
+    (count > 0).then(|| {
+        format!("{count} line{were} not {name} records: passed through as plain text, redacted")
+    })
+}
+
 /// A redactor for an input of either format: the same calls as a
 /// [`Redactor`]'s.
 pub enum Scanner {
