@@ -93,3 +93,58 @@ fn check_says_how_many_lines_were_not_records() {
         assert!(err.contains(&format!("2 lines were not {name} records")), "{format}: {err}");
     }
 }
+
+/// A line longer than 1 MiB is no record, in either format, however it is
+/// read (a file, or a pipe in small writes): it goes through as plain
+/// text, redacted (a key across where the reader holds it no longer, and
+/// one far in it), counted; and a stdout key cut around it still joins.
+#[test]
+fn a_line_over_a_mib_is_plain_text_in_both_formats() {
+    use crate::records_oracle::TIME;
+    let mut keys = KeyGen::new(3003);
+    let (split_key, near_cap, far) = (keys.secret(), keys.secret(), keys.secret());
+    let mut body = vec![b'y'; (1 << 20) - 100];
+    body.extend_from_slice(format!(" {near_cap} ").as_bytes());
+    body.resize(2 << 20, b'z');
+    body.extend_from_slice(format!(" {far} end").as_bytes());
+    let body = String::from_utf8(body).unwrap();
+    for (format, name) in [("cri", "CRI"), ("docker-json", "docker json-file")] {
+        let (head, rest) = (&split_key[..14], &split_key[14..]);
+        let mut input = Vec::new();
+        let (long, after) = match format {
+            "cri" => {
+                input.extend_from_slice(format!("{TIME} stdout P key {head}\n").as_bytes());
+                (format!("{TIME} stdout F {body}\n"), format!("{TIME} stdout F {rest} done\n"))
+            }
+            _ => {
+                input.extend_from_slice(&docker_line("stdout", format!("key {head}").as_bytes()));
+                let long = String::from_utf8(docker_line("stdout", body.as_bytes())).unwrap();
+                (
+                    long,
+                    String::from_utf8(docker_line("stdout", format!("{rest} done\n").as_bytes()))
+                        .unwrap(),
+                )
+            }
+        };
+        input.extend_from_slice(long.as_bytes());
+        input.extend_from_slice(after.as_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.log");
+        fs::write(&path, &input).unwrap();
+        let from_file = run(&["--input-format", format, path.to_str().unwrap()], b"");
+        let from_pipe = run(&["--input-format", format], &input);
+        for (code, out, err) in [from_file, from_pipe] {
+            assert_eq!(code, 0, "{err}");
+            for key in [&split_key, &near_cap, &far] {
+                assert!(!contains(&out, &key.as_bytes()[10..]), "{format}: a key's end went out");
+            }
+            assert!(err.contains(&format!("1 line was not {name} records")), "{format}: {err}");
+            let lines: Vec<&[u8]> = out.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+            assert_eq!(lines.len(), 3, "{format}: every line kept");
+            let marker = |key: &str| format!("{}_[REDACTED]", &key[..3]);
+            let expected = long.trim_end().replace(&*near_cap, &marker(&near_cap));
+            let expected = expected.replace(&*far, &marker(&far));
+            assert!(lines[1] == expected.as_bytes(), "{format}: the long line, redacted");
+        }
+    }
+}

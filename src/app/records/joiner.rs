@@ -209,7 +209,10 @@ impl Joiner {
     /// One whole line (its newline included, but at the input's end).
     fn take_line(&mut self, line: &[u8]) {
         self.line_no += 1;
-        if self.overlong {
+        // However the reader cut it, a line longer than MAX_LINE is no
+        // record (as when it came in pieces).
+        let body = line.len() - usize::from(line.ends_with(b"\n"));
+        if self.overlong || body > MAX_LINE {
             self.loose_part(line, true);
         } else {
             let taken = match self.kind {
@@ -452,4 +455,24 @@ type RunBuffers = (Vec<u8>, Vec<(usize, bool)>, Vec<(usize, usize)>);
 fn add(mine: &mut Stats, theirs: &Stats) {
     mine.tokens.iter_mut().zip(&theirs.tokens).for_each(|(m, t)| *m += t);
     mine.capped += theirs.capped;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_over_max_line_is_no_record_however_it_comes() {
+        let rules = Arc::new(RuleSet::default_rules(false));
+        let mut line = b"2024-01-02T03:04:05.123456789Z stdout F ".to_vec();
+        line.resize(MAX_LINE + 10, b'x');
+        line.push(b'\n');
+        for chunk in [line.len(), 4096] {
+            let mut joiner = Joiner::new(Kind::Cri, &rules, false);
+            let mut out = Vec::new();
+            line.chunks(chunk).for_each(|c| joiner.feed(c, &mut out).unwrap());
+            joiner.finish(&mut out).unwrap();
+            assert_eq!((joiner.malformed(), out == line), (1, true), "chunks of {chunk}");
+        }
+    }
 }
