@@ -148,3 +148,33 @@ fn a_line_over_a_mib_is_plain_text_in_both_formats() {
         }
     }
 }
+
+/// `--check --input-format docker-json`: each key at the file, line and
+/// column (within the decoded `log` value) of the record where it starts,
+/// keys cut by splits and escapes before them included.
+#[test]
+fn check_reports_the_record_and_column_where_a_key_starts() {
+    let (recs, keys) = escaped_lines(3004);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c-json.log");
+    fs::write(&path, docker_file(&recs)).unwrap();
+    let (code, out, _) =
+        run(&["--check", "--input-format", "docker-json", path.to_str().unwrap()], b"");
+    assert_eq!(code, 1);
+    let text = String::from_utf8(out).unwrap();
+    // The stdout stream joined, each byte's record (line) and column.
+    let (mut joined, mut place) = (Vec::new(), Vec::new());
+    for (line, rec) in recs.iter().enumerate().filter(|(_, r)| r.stream == "stdout") {
+        place.extend((0..rec.content.len()).map(|col| (line + 1, col + 1)));
+        joined.extend_from_slice(&rec.content);
+    }
+    let found: Vec<&str> =
+        text.lines().filter(|l| l.starts_with(&*path.to_string_lossy())).collect();
+    assert_eq!(found.len(), keys.len(), "{text}");
+    for (f, key) in found.iter().zip(&keys) {
+        let at = joined.windows(key.len()).position(|w| w == key.as_bytes()).unwrap();
+        let (line, column) = place[at];
+        let want = format!("{}:{line}:{column}:", path.display());
+        assert!(f.starts_with(&want), "{f} is not at {want}");
+    }
+}
