@@ -178,3 +178,50 @@ fn check_reports_the_record_and_column_where_a_key_starts() {
         assert!(f.starts_with(&want), "{f} is not at {want}");
     }
 }
+
+/// The cut past the bound on waiting records, in both formats and under
+/// `--check`: the key hanging in a stdout P record is never written in
+/// clear, every record is kept, and `--check` reports the key once, at
+/// the record where it starts.
+#[test]
+fn a_key_hanging_past_the_waiting_bound_is_cut_closed_in_both_formats() {
+    use crate::records_oracle::TIME;
+    let mut keys = KeyGen::new(3005);
+    let key = keys.secret();
+    let (head, rest) = (&key[..20], &key[20..]);
+    let err_count = (3 << 20) / 200;
+    for format in ["cri", "docker-json"] {
+        let line = |stream: &str, log: String, partial: bool| match format {
+            "cri" => {
+                format!("{TIME} {stream} {} {log}\n", if partial { "P" } else { "F" }).into_bytes()
+            }
+            _ => {
+                docker_line(stream, format!("{log}{}", if partial { "" } else { "\n" }).as_bytes())
+            }
+        };
+        let mut input = line("stdout", format!("key={head}"), true);
+        for _ in 0..err_count {
+            input.extend_from_slice(&line("stderr", "e".repeat(180), false));
+        }
+        input.extend_from_slice(&line("stdout", format!("{rest} end"), false));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.log");
+        fs::write(&path, &input).unwrap();
+        let (code, out, err) = run(&["--input-format", format, path.to_str().unwrap()], b"");
+        assert_eq!(code, 0, "{format}: {err}");
+        assert!(
+            !contains(&out, &head.as_bytes()[4..]) && !contains(&out, rest.as_bytes()),
+            "{format}"
+        );
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), err_count + 2, "{format}");
+        assert!(contains(&out, b"key=[REDACTED]"), "{format}");
+        let (code, out, _) =
+            run(&["--check", "--input-format", format, path.to_str().unwrap()], b"");
+        assert_eq!(code, 1, "{format}");
+        let text = String::from_utf8(out).unwrap();
+        let found: Vec<&str> =
+            text.lines().filter(|l| l.starts_with(&*path.to_string_lossy())).collect();
+        assert_eq!(found.len(), 1, "{format}: {text}");
+        assert!(found[0].starts_with(&format!("{}:1:", path.display())), "{format}: {}", found[0]);
+    }
+}
