@@ -23,7 +23,10 @@
 //!   text, alone, and counted ([`Scanner::malformed`]);
 //! - memory: the records a key or a candidate still runs through (their
 //!   prefixes, and the pieces before it), what the redactor holds, and one
-//!   line of at most [`MAX_LINE`] bytes.
+//!   line of at most [`MAX_LINE`] bytes; the records waiting behind them
+//!   hold at most `MAX_WAITING` bytes, past which the stream they wait on
+//!   is cut, failing closed (its undecided bytes become a marker, never
+//!   clear text, and no record is dropped).
 //!
 //! - [`cri`] and [`docker_json`]: the formats;
 //! - [`stream`]: one stream's content, and the output put back in records;
