@@ -64,7 +64,7 @@ pub use follow::{FolderOptions, FollowOptions, follow, follow_folder};
 pub use formats::Levels;
 pub use options::RuleOptions;
 pub use policy::MessagePolicy;
-pub use records::{InputFormat, Kind as RecordKind, Scanner};
+pub use records::{InputFormat, Kind as RecordKind, Scanner, malformed_notice};
 pub use rsyslog::{
     Interface as RsyslogInterface, Outcome as RsyslogOutcome, serve as serve_rsyslog,
 };

@@ -16,12 +16,12 @@ use anyhow::Context;
 use crate::{
     RuleSet,
     app::{
-        InputFormat, MessagePolicy, RecordKind, Scanner,
+        InputFormat, MessagePolicy, Scanner,
         audit::{self, KeyList, diff, keys},
         filter::{self, Input, stdio},
         follow,
         inputs::FileId,
-        rsyslog,
+        malformed_notice, rsyslog,
         scrub::{
             Dest, batch,
             walk::{self, Skipped},
@@ -63,7 +63,7 @@ pub(super) fn filter_run(
         }
         records => filter::redact_records(records, &inputs, &mut out, output, on_error),
     };
-    report_malformed(&scanner);
+    report_malformed(scanner.malformed(), scanner.format());
     failures += match result {
         Ok(count) => count,
         // The reader went away (`| head`): quietly, but an input
@@ -81,17 +81,9 @@ pub(super) fn filter_run(
 
 /// Says how many lines were not records of the format read (they went
 /// through as plain text, redacted).
-pub(super) fn report_malformed(scanner: &Scanner) {
-    let count = scanner.malformed();
-    if count > 0 {
-        let format = match scanner.format() {
-            InputFormat::Records(RecordKind::Cri) => "CRI",
-            _ => "docker json-file",
-        };
-        report(&format!(
-            "{count} line{} not {format} records: passed through as plain text, redacted",
-            if count == 1 { " was" } else { "s were" }
-        ));
+pub(super) fn report_malformed(count: u64, format: InputFormat) {
+    if let Some(notice) = malformed_notice(count, format) {
+        report(&notice);
     }
 }
 
@@ -141,6 +133,7 @@ pub(super) fn check_run(
         report(&format!("{name}: {err:#}"));
     });
     drop(out);
+    report_malformed(outcome.malformed, format);
     failures += outcome.failures;
     failures += output_failures(outcome.output_error.as_ref());
     if inputs.is_empty() && failures == 0 {

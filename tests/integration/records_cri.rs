@@ -121,3 +121,96 @@ fn check_reports_the_record_where_a_key_starts() {
         assert!(f.starts_with(e.as_str()), "{f} is not at {e}");
     }
 }
+
+/// Short records, as most are: lines with a key at each offset, some cut
+/// into P records of a few bytes (a key across many of them, a prefix cut
+/// after its first byte), runs of one stream and lines of the other
+/// between them.
+fn short_records(seed: u64) -> (Vec<Rec>, Vec<String>) {
+    let mut keys = KeyGen::new(seed);
+    let (mut recs, mut used) = (Vec::new(), Vec::new());
+    for n in 0..120 {
+        let key = keys.secret();
+        let line = format!("{}{key}{}", "a ".repeat(n % 7), " end".repeat(n % 3));
+        let stream = if n % 10 == 9 { "stderr" } else { "stdout" };
+        let width = [0, 1, 3, 7, 29][n % 5];
+        if width == 0 {
+            recs.push(Rec { stream, content: line.into_bytes(), partial: false });
+        } else {
+            let pieces: Vec<&[u8]> = line.as_bytes().chunks(width).collect();
+            for (i, piece) in pieces.iter().enumerate() {
+                let partial = i + 1 < pieces.len();
+                recs.push(Rec { stream, content: piece.to_vec(), partial });
+            }
+        }
+        let clean = format!("clean line {n} with ph and phx but no key");
+        recs.push(Rec { stream, content: clean.into_bytes(), partial: false });
+        used.push(key);
+    }
+    (recs, used)
+}
+
+#[test]
+fn short_records_fed_in_runs_match_the_joined_oracle() {
+    let (recs, keys) = short_records(2005);
+    let input = cri_file(&recs);
+    let (_dir, path) = file_of("0.log", &input);
+    let (code, out, err) = run(&["--input-format", "cri", path.to_str().unwrap()], b"");
+    assert_eq!((code, err.as_str()), (0, ""));
+    for key in &keys {
+        assert!(!contains(&out, &key.as_bytes()[4..20]), "a key's body went out");
+    }
+    assert!(out == cri_expected(&recs), "not the joined oracle, record for record");
+    let (code, from_stdin, _) = run(&["--input-format", "cri"], &input);
+    assert!(code == 0 && from_stdin == out);
+}
+
+/// A stdout key left hanging in a P record, then many MiB of stderr
+/// records: those wait behind it only up to a bound, then the stdout
+/// record goes out with a marker where its undecided bytes were (never
+/// the key in clear), and the key's rest, when it comes, stays out too.
+/// Every record is kept, in order.
+#[test]
+fn records_waiting_behind_a_hanging_key_are_bounded_and_it_is_cut_closed() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let mut keys = KeyGen::new(2006);
+    let key = keys.secret();
+    let time = crate::records_oracle::TIME;
+    let head = format!("{time} stdout P token={}\n", &key[..24]);
+    let err_line = format!("{time} stderr F {}\n", "e".repeat(200));
+    let err_lines = (48 << 20) / err_line.len();
+    let tail = format!("{time} stdout F {} end\n", &key[24..]);
+    let mut child = crate::common::cmd()
+        .args(["--input-format", "cri"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).unwrap();
+        out
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(head.as_bytes()).unwrap();
+    let block = err_line.repeat(1000);
+    for _ in 0..err_lines / 1000 {
+        stdin.write_all(block.as_bytes()).unwrap();
+    }
+    let peak = crate::common::peak_rss_kib(&child);
+    stdin.write_all(tail.as_bytes()).unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let out = reader.join().unwrap();
+    assert!(peak < 24 * 1024, "peak RSS {peak} KiB: the waiting records were not bounded");
+    assert!(!contains(&out, &key.as_bytes()[4..24]), "the key's head went out");
+    assert!(!contains(&out, &key.as_bytes()[24..]), "the key's rest went out");
+    let lines: Vec<&[u8]> = out.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), err_lines / 1000 * 1000 + 2, "every record kept");
+    let first = String::from_utf8_lossy(lines[0]);
+    assert_eq!(first, format!("{time} stdout P token=[REDACTED]"));
+    assert!(lines[1..lines.len() - 1].iter().all(|l| *l == err_line.trim_end().as_bytes()));
+    assert_eq!(String::from_utf8_lossy(lines[lines.len() - 1]), format!("{time} stdout F  end"));
+}

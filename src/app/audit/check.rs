@@ -55,6 +55,9 @@ pub struct Outcome {
     pub unrecorded: u64,
     /// How many inputs could not be read to their end.
     pub failures: usize,
+    /// Lines that were not records of the format read (`--input-format`),
+    /// in all inputs: they were checked as plain text.
+    pub malformed: u64,
     /// Why the output failed, if it did. The check went on without printing
     /// (see [`check`]); a reader that went away (`| head -1`) is
     /// [`Error::is_broken_pipe`].
@@ -145,9 +148,10 @@ pub fn check_with<W: Write + ?Sized>(
         }
         _ => out.write(|out| write_keys_with(out, &keys, options.json, &statuses)),
     }
-    let (unrecorded, failures) = (checked.unrecorded, checked.failures);
+    let (unrecorded, failures, malformed) =
+        (checked.unrecorded, checked.failures, checked.malformed);
     let output_error = out.error.map(Error::Write);
-    Outcome { keys, unrecorded, failures, output_error, statuses, targets }
+    Outcome { keys, unrecorded, failures, malformed, output_error, statuses, targets }
 }
 
 /// A notification for each input a walk passed over (at most

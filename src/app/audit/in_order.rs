@@ -46,6 +46,7 @@ pub(super) struct Checked {
     pub(super) failures: usize,
     /// In SARIF, the results written and left out.
     pub(super) results: Option<Results>,
+    pub(super) malformed: u64,
 }
 
 /// An input's findings waiting for their turn, and, once it is done,
@@ -65,6 +66,8 @@ pub(super) struct InOrder<'a, 'o, W: ?Sized> {
     keys: Keys,
     names: Vec<PrintedName>,
     unrecorded: u64,
+    /// Lines that were not records of the format read, in all inputs.
+    malformed: u64,
     failures: usize,
 }
 
@@ -87,6 +90,7 @@ impl<'a, 'o, W: Write + ?Sized> InOrder<'a, 'o, W> {
             keys: Keys::default(),
             names: vec![PrintedName::default(); inputs],
             unrecorded: 0,
+            malformed: 0,
             failures: 0,
         }
     }
@@ -108,8 +112,9 @@ impl<'a, 'o, W: Write + ?Sized> InOrder<'a, 'o, W> {
                 self.out.write(|out| out.flush());
             }
             Message::Text(i, text, found) => self.pending[i].0.push((text, found)),
-            Message::Done(i, name, error, counted) => {
+            Message::Done(i, name, error, counted, malformed) => {
                 self.unrecorded += counted;
+                self.malformed += malformed;
                 self.names[i] = name;
                 self.pending[i].1 = Some(error);
             }
@@ -152,7 +157,7 @@ impl<'a, 'o, W: Write + ?Sized> InOrder<'a, 'o, W> {
 
     /// What the check left, its rules printed as `rule_names`.
     pub(super) fn finish(self, rule_names: Vec<String>) -> Checked {
-        let InOrder { keys, names, unrecorded, failures, results, .. } = self;
-        Checked { keys, names, rule_names, unrecorded, failures, results }
+        let InOrder { keys, names, unrecorded, failures, results, malformed, .. } = self;
+        Checked { keys, names, rule_names, unrecorded, failures, results, malformed }
     }
 }

@@ -25,9 +25,10 @@ use crate::{
 pub(super) enum Message {
     /// Formatted findings of input `.0`, and their keys.
     Text(usize, Vec<u8>, Vec<Found>),
-    /// Input `.0` is done: its name, why it failed if it did, and the
-    /// tokens it counted without recording them.
-    Done(usize, PrintedName, Option<Error>, u64),
+    /// Input `.0` is done: its name, why it failed if it did, the
+    /// tokens it counted without recording them, and its lines that were
+    /// not records of the format read.
+    Done(usize, PrintedName, Option<Error>, u64, u64),
 }
 
 /// The findings text a regular file's worker gathers before it sends them.
@@ -109,7 +110,8 @@ fn check_input(
         true => scanner.stats().total_tokens(),
         false => 0,
     };
-    !gone && tx.send(Message::Done(index, name, error, counted)).is_ok()
+    let done = Message::Done(index, name, error, counted, scanner.malformed());
+    !gone && tx.send(done).is_ok()
 }
 
 /// Reads `input` through `scanner`, handing its findings to `after_read`

@@ -26,6 +26,7 @@ use super::tail::Tail;
 use crate::RuleSet;
 use crate::app::Error;
 use crate::app::policy::MessagePolicy;
+use crate::app::records::malformed_notice;
 use crate::io::READ_SIZE;
 
 /// The longest wait between two looks at the files when no event comes.
@@ -70,6 +71,13 @@ pub fn follow<W: Write>(
     }
     if options.state.is_none() {
         follower.finish_lines(out)?;
+    }
+    // Said at the end, once a path, as the filter says it: a line said
+    // as it came would be said again in every round a bad file is written.
+    for tail in &follower.tails {
+        if let Some(message) = malformed_notice(tail.malformed(), options.format) {
+            notice(&tail.path, &message);
+        }
     }
     Ok(())
 }

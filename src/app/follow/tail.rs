@@ -43,6 +43,9 @@ pub(super) struct Tail {
     pub(super) record: Scan,
     /// Findings of readers closed or restarted since the last drain.
     pub(super) found: Vec<Finding>,
+    /// Lines that were not records of the format read, in readers closed
+    /// or restarted.
+    malformed: u64,
 }
 
 impl Tail {
@@ -64,7 +67,15 @@ impl Tail {
             refuse_links,
             record,
             found: Vec::new(),
+            malformed: 0,
         }
+    }
+
+    /// Lines that were not records of the format read (`--input-format`),
+    /// in every file read for this path so far.
+    pub(super) fn malformed(&self) -> u64 {
+        let open = self.rotated.iter().chain(&self.current);
+        self.malformed + open.map(|r| r.redactor.malformed()).sum::<u64>()
     }
 
     /// The followed file's name, which its copies start with.
@@ -131,6 +142,7 @@ impl Tail {
                 let mut reader = self.rotated.remove(i);
                 reader.end_file(out)?;
                 self.found.extend(reader.redactor.take_findings());
+                self.malformed += reader.redactor.malformed();
             } else {
                 i += 1;
             }
@@ -222,6 +234,7 @@ impl Tail {
         };
         // What it found of the old content was read: it stays found.
         let found = reader.redactor.take_findings();
+        self.malformed += reader.redactor.malformed();
         let stem = self.path.file_name().unwrap_or_default();
         let (copy, message) = reader.restart(&folder, stem, &open, self.refuse_links);
         self.found.extend(found);

@@ -23,7 +23,10 @@
 //!   text, alone, and counted ([`Scanner::malformed`]);
 //! - memory: the records a key or a candidate still runs through (their
 //!   prefixes, and the pieces before it), what the redactor holds, and one
-//!   line of at most [`MAX_LINE`] bytes.
+//!   line of at most [`MAX_LINE`] bytes; the records waiting behind them
+//!   hold at most `MAX_WAITING` bytes, past which the stream they wait on
+//!   is cut, failing closed (its undecided bytes become a marker, never
+//!   clear text, and no record is dropped).
 //!
 //! - [`cri`] and [`docker_json`]: the formats;
 //! - [`stream`]: one stream's content, and the output put back in records;
@@ -44,6 +47,20 @@ pub use joiner::{Joiner, MAX_LINE};
 pub use kind::{InputFormat, Kind};
 
 use crate::{Finding, Redactor, RuleSet, Stats};
+
+/// What to say of `count` lines that were not records of `format` (they
+/// went through as plain text, redacted); `None` when there were none.
+pub fn malformed_notice(count: u64, format: InputFormat) -> Option<String> {
+    let name = match format {
+        InputFormat::Records(Kind::Cri) => "CRI",
+        InputFormat::Records(Kind::DockerJson) => "docker json-file",
+        InputFormat::Plain => return None,
+    };
+    let were = if count == 1 { " was" } else { "s were" };
+    (count > 0).then(|| {
+        format!("{count} line{were} not {name} records: passed through as plain text, redacted")
+    })
+}
 
 /// A redactor for an input of either format: the same calls as a
 /// [`Redactor`]'s.

@@ -34,11 +34,23 @@ pub(super) struct Entry {
     pub(super) len: u64,
     pub(super) clean: u64,
     done: bool,
+    /// What it counts for in [`Queue::bytes`].
+    cost: usize,
 }
 
 impl Entry {
     pub(super) fn new(at: u64, line: u64, frame: Frame, len: u64) -> Entry {
-        Entry { at, line, frame, piece: Vec::new(), len, clean: 0, done: false }
+        Entry { at, line, frame, piece: Vec::new(), len, clean: 0, done: false, cost: 0 }
+    }
+
+    /// The bytes it holds, about: its frame's and its content's.
+    fn cost(&self) -> usize {
+        let frame = match &self.frame {
+            Frame::Raw => self.piece.len(),
+            Frame::Cri { prefix, .. } => prefix.len(),
+            Frame::Docker { line, .. } => line.len(),
+        };
+        frame + self.len as usize
     }
 
     /// Its bytes, final: the frame around the piece.
@@ -71,11 +83,15 @@ pub(super) struct Queue {
     entries: VecDeque<Entry>,
     /// The number of the first entry (entries are numbered in order).
     first: u64,
+    /// The bytes its entries hold, about (see [`Entry::cost`]).
+    bytes: usize,
 }
 
 impl Queue {
     /// Adds a record; returns its number.
-    pub(super) fn push(&mut self, entry: Entry) -> u64 {
+    pub(super) fn push(&mut self, mut entry: Entry) -> u64 {
+        entry.cost = entry.cost();
+        self.bytes += entry.cost;
         self.entries.push_back(entry);
         self.first + self.entries.len() as u64 - 1
     }
@@ -102,9 +118,15 @@ impl Queue {
         while self.entries.front().is_some_and(|e| e.done) {
             let entry = self.entries.pop_front().expect("a front entry");
             self.first += 1;
+            self.bytes -= entry.cost;
             out.write_all(&entry.piece)?;
         }
         Ok(())
+    }
+
+    /// The bytes the records waiting hold, about.
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -121,5 +143,6 @@ impl Queue {
         debug_assert!(self.entries.is_empty());
         self.entries.clear();
         self.first = 0;
+        self.bytes = 0;
     }
 }

@@ -43,6 +43,11 @@ pub(super) struct Stream {
     /// the input.
     pub(super) open_since: Option<u64>,
     out: Vec<u8>,
+    /// Records sent out by [`Stream::cut`] before their bytes were
+    /// decided: where their content lay, their line and column base, for
+    /// the findings of tokens that start in them (whose markers are
+    /// dropped: the cut's is in their place).
+    gone: VecDeque<(u64, u64, u64, u64)>,
 }
 
 /// One record's content, for [`Stream::feed_record`].
@@ -67,6 +72,7 @@ impl Stream {
             pending: VecDeque::new(),
             open_since: None,
             out: Vec::new(),
+            gone: VecDeque::new(),
         }
     }
 
@@ -156,6 +162,45 @@ impl Stream {
         true
     }
 
+    /// Feeds `run`, the contents of records of a
+    /// [`drained`](Stream::drained) stream (record `i` ending at `ends[i]`,
+    /// with a newline the format does not store if told so), in one call: each feed pays a fixed
+    /// cost, and most records are short lines. True when that decides all
+    /// of it and no token is in it: each record's piece is its content as
+    /// it came. Otherwise `push` queues record `i` (giving its number and
+    /// its column base) and each waits as [`Stream::feed_record`] would
+    /// have it.
+    pub(super) fn feed_run(
+        &mut self,
+        queue: &mut Queue,
+        run: &[u8],
+        ends: &[(usize, bool)],
+        mut push: impl FnMut(&mut Queue, usize) -> (u64, u64),
+        found: &mut Vec<Finding>,
+    ) -> bool {
+        let start = self.fed;
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        // Writing to a Vec cannot fail.
+        let _ = self.redactor.feed(run, &mut out);
+        self.fed += run.len() as u64;
+        let tokens = self.redactor.take_findings();
+        let clean = tokens.is_empty() && self.redactor.unwritten() == 0;
+        if !clean {
+            let mut from = start;
+            for (i, &(end, newline)) in ends.iter().enumerate() {
+                let (seq, column_base) = push(queue, i);
+                let end = start + end as u64;
+                self.pending.push_back(Span { seq, start: from, end, newline, column_base });
+                from = end;
+            }
+            self.place(queue, &out, start, &tokens, found);
+            self.settle(queue);
+        }
+        self.out = out;
+        clean
+    }
+
     /// Feeds `data`, a few bytes at a time while the bytes before `start`
     /// are undecided.
     fn feed(&mut self, queue: &mut Queue, mut data: &[u8], start: u64, found: &mut Vec<Finding>) {
@@ -210,31 +255,69 @@ impl Stream {
                 // few bytes): their markers cannot be told apart, and all
                 // that came out goes to the first one's record.
                 tokens[i + 1..].iter().for_each(|t| found.push(self.placed(queue, t, at)));
-                let entry = queue.get(self.pending[at].seq);
-                entry.piece.extend_from_slice(&out[o..]);
+                if let Some(at) = at {
+                    queue.get(self.pending[at].seq).piece.extend_from_slice(&out[o..]);
+                }
                 return;
             }
             let marker = out.len() - o - after;
-            queue.get(self.pending[at].seq).piece.extend_from_slice(&out[o..o + marker]);
+            if let Some(at) = at {
+                queue.get(self.pending[at].seq).piece.extend_from_slice(&out[o..o + marker]);
+            }
             o += marker;
             pos = token.offset + token.len;
         }
         self.put_clean(queue, &out[o..], pos);
+        self.gone.retain(|&(_, end, ..)| end > to);
     }
 
-    /// The finding, at its record's line and column.
-    fn placed(&self, queue: &mut Queue, token: &Finding, at: usize) -> Finding {
-        let span = &self.pending[at];
+    /// The finding, at its record's line and column (`at`: its pending
+    /// record; `None`: one that is [gone](Stream::gone)).
+    fn placed(&self, queue: &mut Queue, token: &Finding, at: Option<usize>) -> Finding {
+        let (start, line, column_base) = match at {
+            Some(at) => {
+                let span = &self.pending[at];
+                (span.start, queue.get(span.seq).line, span.column_base)
+            }
+            None => {
+                let i = self.gone.partition_point(|g| g.1 <= token.offset);
+                let (start, _, line, column_base) = self.gone[i.min(self.gone.len() - 1)];
+                (start, line, column_base)
+            }
+        };
         let mut finding = token.clone();
-        finding.line = queue.get(span.seq).line;
-        finding.column = span.column_base + token.offset - span.start + 1;
+        finding.line = line;
+        finding.column = column_base + token.offset.saturating_sub(start) + 1;
         finding
     }
 
-    /// The pending record that holds byte `offset` of the stream.
-    fn span_of(&self, offset: u64) -> usize {
+    /// The pending record that holds byte `offset` of the stream; `None`
+    /// when a [cut](Stream::cut) sent it out.
+    fn span_of(&self, offset: u64) -> Option<usize> {
+        if self.pending.front().is_none_or(|s| offset < s.start) && !self.gone.is_empty() {
+            return None;
+        }
         let i = self.pending.partition_point(|s| s.end <= offset);
-        i.min(self.pending.len() - 1)
+        Some(i.min(self.pending.len() - 1))
+    }
+
+    /// Decides, failing closed, the records of the stream that wait for
+    /// bytes the redactor has not decided (a key, or what may be one,
+    /// running on into a record that has not come): each goes out with the
+    /// piece it has, the first of them with `marker` in the place of those
+    /// bytes, whatever they turn out to be. The redactor goes on: what it
+    /// writes for them later is dropped, so a key's later pieces stay out.
+    pub(super) fn cut(&mut self, queue: &mut Queue, marker: &[u8]) {
+        let written = self.written();
+        for (i, span) in self.pending.drain(..).enumerate() {
+            let entry = queue.get(span.seq);
+            if i == 0 {
+                entry.piece.extend_from_slice(marker);
+            }
+            self.gone.push_back((span.start, span.end, entry.line, span.column_base));
+            queue.complete(span.seq);
+        }
+        debug_assert!(self.gone.back().is_none_or(|g| g.1 > written));
     }
 
     /// Bytes that came out as they went in, from `pos` on: each to its
@@ -282,6 +365,7 @@ impl Stream {
         // reads it.
         self.place(queue, &out, from, &tokens, found);
         self.pending.drain(..).for_each(|s| queue.complete(s.seq));
+        self.gone.clear();
         self.fed = 0;
         self.open_since = None;
         self.out = out;

@@ -102,6 +102,7 @@ impl<'a, W: Write + ?Sized> DiffCheck<'a, W> {
             keys,
             unrecorded: 0,
             failures: self.failures,
+            malformed: 0,
             output_error: self.output_error.map(Error::Write),
             ..Outcome::default()
         }
