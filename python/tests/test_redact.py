@@ -19,13 +19,34 @@ BODY = r"[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}[A-Za-z0-9_]*"
 TOKEN = r"(phx|phs|pha|phr)_" + BODY
 TOKEN_WITH_PUBLIC = r"(phx|phs|pha|phr|phc)_" + BODY
 SECRET_KINDS = ["phx", "phs", "pha", "phr"]
+# Legacy personal API keys (no prefix), after the names they are given: only
+# the group `secret` is replaced, and the byte after it is scanned again.
+LEGACY = (
+    r"""(?:personal_api_key(?:"[ \t]{0,8}:[ \t]{0,8}"|[ \t]{0,8}[=:][ \t]{0,8}["']?)"""
+    r"""|POSTHOG_(?:PERSONAL_)?API_KEY"?[ \t]{0,8}[=:][ \t]{0,8}["']?)"""
+    r"(?P<secret>[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|\z)"
+)
+# Python's `re` writes the end of the input `\Z`.
+_LEGACY_PY = LEGACY.replace(r"\z", r"\Z")
 
-_RE = {False: re.compile(TOKEN.encode()), True: re.compile(TOKEN_WITH_PUBLIC.encode())}
+_RE = {
+    public: re.compile(f"{token}|{_LEGACY_PY}".encode())
+    for public, token in ((False, TOKEN), (True, TOKEN_WITH_PUBLIC))
+}
 
 
 def oracle(data: bytes, include_public: bool = False) -> bytes:
-    """What the output must be: the regex over the whole input at once."""
-    return _RE[include_public].sub(lambda m: m.group(1) + b"_[REDACTED]", data)
+    """What the output must be: the regexes over the whole input at once."""
+    out, pos = [], 0
+    while (m := _RE[include_public].search(data, pos)) is not None:
+        if m.group("secret") is not None:
+            out += [data[pos : m.start("secret")], b"[REDACTED:posthog-legacy]"]
+            pos = m.end("secret")
+        else:
+            out += [data[pos : m.start()], m.group(1), b"_[REDACTED]"]
+            pos = m.end()
+    out.append(data[pos:])
+    return b"".join(out)
 
 
 def rust_const(name: str) -> str:
@@ -42,9 +63,10 @@ def test_the_oracle_is_the_rust_tests_oracle_and_the_engines_rules():
     assert rust_const("TOKEN") == TOKEN
     assert rust_const("TOKEN_WITH_PUBLIC") == TOKEN_WITH_PUBLIC
     # ...and the same as the regexes the compiled module runs.
-    assert phx_redact.rules() == [(k, f"{k}_{BODY}") for k in SECRET_KINDS]
+    legacy = ("posthog-legacy", LEGACY)
+    assert phx_redact.rules() == [(k, f"{k}_{BODY}") for k in SECRET_KINDS] + [legacy]
     public = phx_redact.rules(include_public=True)
-    assert public == [(k, f"{k}_{BODY}") for k in SECRET_KINDS + ["phc"]]
+    assert public == [(k, f"{k}_{BODY}") for k in SECRET_KINDS] + [legacy, ("phc", f"phc_{BODY}")]
 
 
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -52,6 +74,8 @@ ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 # Pieces that make tokens, near misses and glued keys likely.
 pieces = st.one_of(
     st.sampled_from([b"phx_", b"phs_", b"pha_", b"phr_", b"phc_", b"ph", b"x_", b"_", b"\n", b" "]),
+    st.sampled_from([b"personal_api_key=", b'{"personal_api_key": "', b"POSTHOG_API_KEY=", b"-"]),
+    st.text(alphabet=ALNUM + "_-", min_size=42, max_size=44).map(str.encode),
     st.text(alphabet=ALNUM, min_size=1, max_size=45).map(str.encode),
     st.text(alphabet=ALNUM + "_", min_size=30, max_size=50).map(str.encode),
     st.binary(max_size=6),
