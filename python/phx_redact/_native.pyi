@@ -185,7 +185,7 @@ def check(
     patterns: Sequence[str] = (),
     verify: Union[bool, Verifier, None] = False,
     posthog_urls: Optional[Sequence[str]] = None,
-    verify_timeout: Optional[float] = None,
+    verify_timeout: Optional[float] = 10.0,
 ) -> List[Finding]:
     """The tokens in the file at ``path``, as ``phx-redact --check --json``."""
 
@@ -212,6 +212,6 @@ def check_stream(
     patterns: Sequence[str] = (),
     verify: Union[bool, Verifier, None] = False,
     posthog_urls: Optional[Sequence[str]] = None,
-    verify_timeout: Optional[float] = None,
+    verify_timeout: Optional[float] = 10.0,
 ) -> List[Finding]:
     """The tokens in a binary stream, as :func:`check` would find them."""

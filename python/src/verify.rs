@@ -13,7 +13,7 @@ use std::{
 };
 
 use phx_redact::app::{
-    MessagePolicy, PosthogHost, VerifyOptions, VerifyTarget,
+    MessagePolicy, PosthogHost, VerifyOptions, VerifyStatus, VerifyTarget,
     verify::{Cache, DEFAULT_TIMEOUT},
 };
 use pyo3::{
@@ -65,16 +65,17 @@ impl Verifier {
     /// fingerprint (as :attr:`Finding.fingerprint` gives it).
     fn statuses(&self) -> HashMap<String, String> {
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        cache.statuses().sorted().into_iter().map(|(f, s)| (f.to_string(), s.to_string())).collect()
+        cache.statuses().sorted().into_iter().map(|(f, s)| (f.to_string(), shown(s))).collect()
     }
 
     fn __repr__(&self) -> String {
         let hosts: Vec<&str> = self.options.hosts.iter().map(|h| h.name()).collect();
         let known = self.cache.lock().unwrap_or_else(PoisonError::into_inner).statuses().len();
-        format!(
+        let text = format!(
             "Verifier(hosts={hosts:?}, timeout={}, keys_known={known})",
             self.options.timeout.as_secs_f64()
-        )
+        );
+        MessagePolicy::builtin().redact_str(&text)
     }
 }
 
@@ -92,10 +93,16 @@ impl Verifier {
         let asked: HashSet<&str> = targets.iter().map(|t| t.fingerprint.as_str()).collect();
         for finding in findings {
             if asked.contains(finding.fingerprint.as_str()) {
-                finding.status = statuses.get(&finding.fingerprint).map(ToString::to_string);
+                finding.status = statuses.get(&finding.fingerprint).map(shown);
             }
         }
     }
+}
+
+/// A status as Python gets it: through the built-in rules, since a reason
+/// names a host, and a host is the user's text.
+fn shown(status: &VerifyStatus) -> String {
+    MessagePolicy::builtin().redact_str(&status.to_string())
 }
 
 /// The options of a verifier: the hosts checked (cloud by default) and

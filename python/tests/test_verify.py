@@ -171,3 +171,13 @@ def test_refused_options_name_no_key(tmp_path, keys):
         phx_redact.check(tmp_path / "a.log", verify=phx_redact.Verifier(), verify_timeout=1)
     with pytest.raises(TypeError):
         phx_redact.check(tmp_path / "a.log", verify="yes")
+
+
+def test_a_key_in_a_host_name_is_in_no_status_or_repr(tmp_path, keys):
+    key, other = keys.key("phx"), keys.key("phs")
+    (tmp_path / "a.log").write_text(f"token={other}\n")
+    verifier = phx_redact.Verifier(posthog_urls=[f"https://{key}.invalid"], timeout=2)
+    found = phx_redact.check(tmp_path / "a.log", verify=verifier)
+    assert [f.status.startswith("unknown: ") for f in found] == [True]
+    for text in (repr(verifier), repr(found), str(verifier.statuses())):
+        assert key not in text and other not in text
