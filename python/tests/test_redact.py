@@ -41,9 +41,14 @@ def test_the_oracle_is_the_rust_tests_oracle_and_the_engines_rules():
     assert rust_const("BODY") == BODY
     assert rust_const("TOKEN") == TOKEN
     assert rust_const("TOKEN_WITH_PUBLIC") == TOKEN_WITH_PUBLIC
-    # ...and the same as the regexes the compiled module runs.
-    assert phx_redact.rules() == [(k, f"{k}_{BODY}") for k in SECRET_KINDS]
-    public = phx_redact.rules(include_public=True)
+    # ...and the same as the regexes the compiled module runs (besides the
+    # legacy personal key, found only beside its name: a rule of its own).
+    def prefixed(rules):
+        assert [name for name, _ in rules].count("posthog-legacy") == 1
+        return [rule for rule in rules if rule[0] != "posthog-legacy"]
+
+    assert prefixed(phx_redact.rules()) == [(k, f"{k}_{BODY}") for k in SECRET_KINDS]
+    public = prefixed(phx_redact.rules(include_public=True))
     assert public == [(k, f"{k}_{BODY}") for k in SECRET_KINDS + ["phc"]]
 
 
