@@ -7,7 +7,7 @@
 //! masks, fingerprints, host names and statuses only.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{Mutex, PoisonError},
     time::Duration,
 };
@@ -86,14 +86,16 @@ impl Verifier {
         if targets.is_empty() {
             return;
         }
-        let statuses = py.detach(|| {
+        // Only these targets' statuses, not the whole cache's, leave the lock.
+        let statuses: HashMap<&str, String> = py.detach(|| {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            cache.verify(targets, &self.options).clone()
+            let known = cache.verify(targets, &self.options);
+            let status = |t: &VerifyTarget| known.get(&t.fingerprint).map(shown);
+            targets.iter().filter_map(|t| Some((t.fingerprint.as_str(), status(t)?))).collect()
         });
-        let asked: HashSet<&str> = targets.iter().map(|t| t.fingerprint.as_str()).collect();
         for finding in findings {
-            if asked.contains(finding.fingerprint.as_str()) {
-                finding.status = statuses.get(&finding.fingerprint).map(shown);
+            if let Some(status) = statuses.get(finding.fingerprint.as_str()) {
+                finding.status = Some(status.clone());
             }
         }
     }
