@@ -50,4 +50,5 @@ export SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON=$py AWS_EC2_METADATA_DISABLED=tru
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && "$py" -m pytest -p no:cacheprovider -q \
-  "$OLDPWD/python/tests/test_spark.py" "$OLDPWD/python/tests/test_s3.py")
+  "$OLDPWD/python/tests/test_spark.py" "$OLDPWD/python/tests/test_spark_verify.py" \
+  "$OLDPWD/python/tests/test_s3.py")

@@ -11,7 +11,9 @@ the same input and options, byte for byte.
 - :func:`redact_file` and :func:`check` handle files as the CLI's
   ``--output-dir`` and ``--check`` do (gzip, zstd, xz, bzip2, lz4 kept in
   their format); :func:`redact_stream` and :func:`check_stream` do the same
-  for binary file objects (object stores).
+  for binary file objects (object stores); with ``verify=True`` (or a
+  :class:`Verifier`, whose cache outlives the call) they also ask PostHog
+  whether each key found is live, as ``phx-redact --check --verify``.
 - :class:`phx_redact.logging.RedactingFilter` protects a ``logging`` setup.
 
 The GIL is released while the engine runs, so threads redact in parallel.
@@ -22,6 +24,7 @@ from ._native import (
     Finding,
     RedactError,
     Redactor,
+    Verifier,
     check,
     check_stream,
     redact,
@@ -35,6 +38,7 @@ __all__ = [
     "Finding",
     "RedactError",
     "Redactor",
+    "Verifier",
     "check",
     "check_stream",
     "redact",

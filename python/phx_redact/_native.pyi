@@ -12,6 +12,7 @@ __all__ = [
     "Finding",
     "RedactError",
     "Redactor",
+    "Verifier",
     "_RecordScan",
     "check",
     "check_stream",
@@ -72,10 +73,27 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """The token's short fingerprint."""
+    @property
+    def status(self) -> Optional[str]:
+        """With ``verify=``: ``live``, ``live (scoped)``, ``not live`` or
+        ``unknown: REASON``; None otherwise."""
     def to_dict(self) -> Dict[str, Any]:
         """The finding as ``--check --json`` prints it (``type`` is ``"finding"``)."""
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
+
+@final
+class Verifier:
+    """Asks PostHog whether keys are live, and remembers each answer."""
+
+    def __new__(
+        cls,
+        *,
+        posthog_urls: Optional[Sequence[str]] = None,
+        timeout: float = 10.0,
+    ) -> "Verifier": ...
+    def statuses(self) -> Dict[str, str]:
+        """The status of each key asked about so far, by fingerprint."""
 
 @final
 class _RecordScan:
@@ -165,6 +183,9 @@ def check(
     *,
     include_public: bool = False,
     patterns: Sequence[str] = (),
+    verify: Union[bool, Verifier, None] = False,
+    posthog_urls: Optional[Sequence[str]] = None,
+    verify_timeout: Optional[float] = 10.0,
 ) -> List[Finding]:
     """The tokens in the file at ``path``, as ``phx-redact --check --json``."""
 
@@ -189,5 +210,8 @@ def check_stream(
     path: Optional[str] = None,
     include_public: bool = False,
     patterns: Sequence[str] = (),
+    verify: Union[bool, Verifier, None] = False,
+    posthog_urls: Optional[Sequence[str]] = None,
+    verify_timeout: Optional[float] = 10.0,
 ) -> List[Finding]:
     """The tokens in a binary stream, as :func:`check` would find them."""

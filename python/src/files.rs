@@ -6,7 +6,8 @@ use crate::streams::CHUNK;
 use crate::{
     errors::py_error,
     findings::{Finding, Recorder},
-    rules::rules_for,
+    rules::{rules_for, rules_for_check},
+    verify::{finish, verifier_for},
 };
 use std::{
     fs,
@@ -116,6 +117,18 @@ pub(crate) fn redact_file<'py>(
 ///     patterns: extra regexes to redact, as ``--pattern`` (the regex
 ///         crate's syntax, over bytes); their rules are named
 ///         ``pattern-1``, ``pattern-2``, ...
+///     verify: also ask PostHog whether each key found is live (opt-in;
+///         off by default): ``True`` for a cache of this call only, or a
+///         :class:`Verifier` to share its cache across calls. Each finding
+///         of a ``phx``, ``phs``, ``pha``, ``phr`` or legacy personal key
+///         then has a ``status``: ``"live"``, ``"live (scoped)"``,
+///         ``"not live"`` or ``"unknown: REASON"``; each distinct key is
+///         sent once to each host, in a header, never in a URL.
+///     posthog_urls: with ``verify=True``, the hosts to ask instead of
+///         PostHog's two cloud regions (self-hosted), as for
+///         :class:`Verifier`.
+///     verify_timeout: with ``verify=True``, the seconds one call may take
+///         (default 10).
 ///
 /// Returns:
 ///     The findings, in file order.
@@ -125,19 +138,27 @@ pub(crate) fn redact_file<'py>(
 ///         phx-redact cannot read.
 ///     OSError: the file cannot be read.
 ///     ValueError: a pattern or the marker is refused; the message says
-///         what is wrong and where, and never quotes the pattern.
+///         what is wrong and where, and never quotes the pattern. Also a
+///         URL of ``posthog_urls`` or the timeout, before the file is read.
+///     TypeError: ``verify`` is not a bool or a :class:`Verifier`.
 #[pyfunction]
 #[pyo3(
-    signature = (path, *, include_public = false, patterns = Vec::new()),
-    text_signature = "(path, *, include_public=False, patterns=())"
+    signature = (path, *, include_public = false, patterns = Vec::new(), verify = None,
+                 posthog_urls = None, verify_timeout = None),
+    text_signature = "(path, *, include_public=False, patterns=(), verify=False, \
+                      posthog_urls=None, verify_timeout=10.0)"
 )]
 pub(crate) fn check(
     py: Python<'_>,
     path: PathBuf,
     include_public: bool,
     patterns: Vec<String>,
+    verify: Option<&Bound<'_, PyAny>>,
+    posthog_urls: Option<Vec<String>>,
+    verify_timeout: Option<f64>,
 ) -> PyResult<Vec<Finding>> {
-    let rules = rules_for(py, include_public, &patterns, "default")?;
+    let verifier = verifier_for(verify, posthog_urls, verify_timeout)?;
+    let rules = rules_for_check(py, include_public, &patterns, verifier.is_some())?;
     let input = Input::Path(path);
     let name = input.display().to_string();
     let mut recorder = Recorder::new(&rules, Some(&name));
@@ -152,7 +173,7 @@ pub(crate) fn check(
         result
     });
     match result {
-        Ok(()) => Ok(recorder.findings),
+        Ok(()) => Ok(finish(py, recorder.findings, &recorder.targets, verifier.as_ref())),
         Err(err) => Err(py_error(&err, Some(&name), &MessagePolicy::new(&rules))),
     }
 }

@@ -1,11 +1,12 @@
 //! A token found, as Python sees it (`Finding`), and the recorder that
-//! turns the engine's findings into them, named as the CLI names them.
+//! turns the engine's findings into them, named as the CLI names them (and
+//! keeps, in Rust only, each distinct key `verify=` asks about).
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use phx_redact::{
     Finding as EngineFinding, RuleSet,
-    app::{JsonFinding, MessagePolicy, rule_names},
+    app::{JsonFinding, MessagePolicy, VerifyTarget, rule_names},
 };
 use pyo3::{prelude::*, types::PyDict};
 
@@ -32,14 +33,18 @@ pub(crate) struct Finding {
     mask: String,
     /// Its short fingerprint (keyed with `PHX_REDACT_FINGERPRINT_KEY` when
     /// that is set, as the CLI's).
-    fingerprint: String,
+    pub(crate) fingerprint: String,
+    /// With `verify=`: whether the key is live (`live`, `live (scoped)`,
+    /// `not live`, `unknown: REASON`), as `--check --verify` says; None
+    /// without it, and for a token PostHog does not verify.
+    pub(crate) status: Option<String>,
 }
 
 #[pymethods]
 impl Finding {
     /// The finding as `phx-redact --check --json` prints it: a dict with
     /// `type` (`"finding"`), `path`, `line`, `column`, `offset`, `length`,
-    /// `rule`, `mask` and `fingerprint`.
+    /// `rule`, `mask` and `fingerprint`, and `status` when it was verified.
     pub(crate) fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
         dict.set_item("type", "finding")?;
@@ -51,13 +56,17 @@ impl Finding {
         dict.set_item("rule", &self.rule)?;
         dict.set_item("mask", &self.mask)?;
         dict.set_item("fingerprint", &self.fingerprint)?;
+        if let Some(status) = &self.status {
+            dict.set_item("status", status)?;
+        }
         Ok(dict)
     }
 
     pub(crate) fn __repr__(&self) -> String {
         let path = self.path.as_ref().map_or("None".to_string(), |p| format!("{p:?}"));
+        let status = self.status.as_ref().map_or(String::new(), |s| format!(", status={s:?}"));
         format!(
-            "Finding(path={path}, line={}, column={}, rule={:?}, mask={:?}, fingerprint={:?})",
+            "Finding(path={path}, line={}, column={}, rule={:?}, mask={:?}, fingerprint={:?}{status})",
             self.line, self.column, self.rule, self.mask, self.fingerprint
         )
     }
@@ -82,6 +91,10 @@ pub(crate) struct Recorder {
     name: Option<String>,
     rule_names: Vec<String>,
     pub(crate) findings: Vec<Finding>,
+    /// Each distinct key the findings carried (rules that capture tokens,
+    /// for `verify=`), by fingerprint: never handed to Python.
+    pub(crate) targets: Vec<VerifyTarget>,
+    seen: HashSet<String>,
 }
 
 impl Recorder {
@@ -92,6 +105,8 @@ impl Recorder {
             name: name.map(|n| policy.redact_str(n)),
             rule_names: rule_names(rules, &policy),
             findings: Vec::new(),
+            targets: Vec::new(),
+            seen: HashSet::new(),
         }
     }
 
@@ -108,7 +123,13 @@ impl Recorder {
                 rule: json.rule.to_string(),
                 mask: json.mask,
                 fingerprint: json.fingerprint,
+                status: None,
             });
+            if let Some(target) = VerifyTarget::from_finding(f, &self.rules)
+                && self.seen.insert(target.fingerprint.clone())
+            {
+                self.targets.push(target);
+            }
         }
     }
 }

@@ -5,7 +5,8 @@
 //! the rules are built from the same options as the command line's
 //! ([`RuleOptions`]), `redact_file` is the
 //! mirror scrub of `--output-dir`, `check` is the audit of `--check`, and
-//! the streams go through the same passes.
+//! the streams go through the same passes. `verify=` asks PostHog with
+//! the CLI's client and cache (`--check --verify`).
 //!
 //! The GIL is released while the engine, the decoders and the encoders
 //! run. The stream functions take it back only to call the Python
@@ -21,6 +22,7 @@ mod redactor;
 mod rules;
 mod streams;
 mod text;
+mod verify;
 
 use pyo3::prelude::*;
 
@@ -36,6 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<redactor::Redactor>()?;
     m.add_class::<findings::Finding>()?;
     m.add_class::<record::RecordScan>()?;
+    m.add_class::<verify::Verifier>()?;
     m.add("RedactError", m.py().get_type::<errors::RedactError>())?;
     m.add("RULESET_VERSION", phx_redact::rules::RULESET_VERSION)?;
     Ok(())

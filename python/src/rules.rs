@@ -7,15 +7,20 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
-use phx_redact::{RuleSet, app::RuleOptions, fingerprint::KEY_ENV};
+use phx_redact::{
+    RuleSet,
+    app::{RuleOptions, verify::VERIFIABLE},
+    fingerprint::KEY_ENV,
+};
 use pyo3::{exceptions::PyValueError, prelude::*};
 
 /// The most compiled rule sets kept for reuse (see [`rules_for`]).
 pub(crate) const CACHED_RULE_SETS: usize = 32;
 
 /// What a compiled rule set is looked up by: the options, and the
-/// fingerprint key the environment gives (the CLI reads it at each run).
-pub(crate) type RulesKey = (bool, Vec<String>, String, Option<OsString>);
+/// fingerprint key the environment gives (the CLI reads it at each run),
+/// and whether the findings carry the keys PostHog verifies (`verify=`).
+pub(crate) type RulesKey = (bool, Vec<String>, String, Option<OsString>, bool);
 
 /// The rules for these options, compiled by the command line's code, or
 /// taken from a small cache: a logging filter asks for the same rules at
@@ -31,9 +36,25 @@ pub(crate) fn rules_for(
     patterns: &[String],
     marker: &str,
 ) -> PyResult<Arc<RuleSet>> {
+    compiled(py, (include_public, patterns.to_vec(), marker.to_string(), None, false))
+}
+
+/// The rules of a check (marker `default`), whose findings carry the keys
+/// PostHog verifies when `capture` (`verify=`), as `--check --verify`'s.
+pub(crate) fn rules_for_check(
+    py: Python<'_>,
+    include_public: bool,
+    patterns: &[String],
+    capture: bool,
+) -> PyResult<Arc<RuleSet>> {
+    compiled(py, (include_public, patterns.to_vec(), "default".into(), None, capture))
+}
+
+/// The rules for `key` (its fingerprint key read here), compiled or cached.
+fn compiled(py: Python<'_>, mut key: RulesKey) -> PyResult<Arc<RuleSet>> {
     static CACHE: Mutex<Vec<(RulesKey, Arc<RuleSet>)>> = Mutex::new(Vec::new());
-    let key: RulesKey =
-        (include_public, patterns.to_vec(), marker.to_string(), std::env::var_os(KEY_ENV));
+    key.3 = std::env::var_os(KEY_ENV);
+    let (include_public, patterns, marker, capture) = (key.0, &key.1, &key.2, key.4);
     {
         let cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, rules)) = cache.iter().find(|(k, _)| *k == key) {
@@ -47,6 +68,7 @@ pub(crate) fn rules_for(
         ..RuleOptions::default()
     };
     let rules = match py.detach(|| args.rule_set()) {
+        Ok(rules) if capture => Arc::new(rules.capture_tokens(VERIFIABLE)),
         Ok(rules) => Arc::new(rules),
         Err(err) => {
             let policy = args.error_policy();

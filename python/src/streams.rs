@@ -6,7 +6,8 @@ use crate::{
     errors::py_error,
     findings::{Finding, Recorder},
     outcome::outcome_dict,
-    rules::rules_for,
+    rules::{rules_for, rules_for_check},
+    verify::{finish, verifier_for},
 };
 use std::{
     fs,
@@ -326,6 +327,18 @@ pub(crate) fn redact_stream<'py>(
 ///     patterns: extra regexes to redact, as ``--pattern`` (the regex
 ///         crate's syntax, over bytes); their rules are named
 ///         ``pattern-1``, ``pattern-2``, ...
+///     verify: also ask PostHog whether each key found is live (opt-in;
+///         off by default): ``True`` for a cache of this call only, or a
+///         :class:`Verifier` to share its cache across calls. Each finding
+///         of a ``phx``, ``phs``, ``pha``, ``phr`` or legacy personal key
+///         then has a ``status``: ``"live"``, ``"live (scoped)"``,
+///         ``"not live"`` or ``"unknown: REASON"``; each distinct key is
+///         sent once to each host, in a header, never in a URL.
+///     posthog_urls: with ``verify=True``, the hosts to ask instead of
+///         PostHog's two cloud regions (self-hosted), as for
+///         :class:`Verifier`.
+///     verify_timeout: with ``verify=True``, the seconds one call may take
+///         (default 10).
 ///
 /// Returns:
 ///     The findings, in stream order.
@@ -333,21 +346,30 @@ pub(crate) fn redact_stream<'py>(
 /// Raises:
 ///     RedactError: as :func:`check`.
 ///     ValueError: a pattern or the marker is refused; the message says
-///         what is wrong and where, and never quotes the pattern.
+///         what is wrong and where, and never quotes the pattern. Also a
+///         URL of ``posthog_urls`` or the timeout, before anything is read.
+///     TypeError: ``verify`` is not a bool or a :class:`Verifier`.
 ///     Whatever ``reader.read`` raises, as it is.
 #[pyfunction]
 #[pyo3(
-    signature = (reader, *, path = None, include_public = false, patterns = Vec::new()),
-    text_signature = "(reader, *, path=None, include_public=False, patterns=())"
+    signature = (reader, *, path = None, include_public = false, patterns = Vec::new(),
+                 verify = None, posthog_urls = None, verify_timeout = None),
+    text_signature = "(reader, *, path=None, include_public=False, patterns=(), verify=False, \
+                      posthog_urls=None, verify_timeout=10.0)"
 )]
+#[allow(clippy::too_many_arguments)] // Python's keyword arguments, one each.
 pub(crate) fn check_stream(
     py: Python<'_>,
     reader: Py<PyAny>,
     path: Option<String>,
     include_public: bool,
     patterns: Vec<String>,
+    verify: Option<&Bound<'_, PyAny>>,
+    posthog_urls: Option<Vec<String>>,
+    verify_timeout: Option<f64>,
 ) -> PyResult<Vec<Finding>> {
-    let rules = rules_for(py, include_public, &patterns, "default")?;
+    let verifier = verifier_for(verify, posthog_urls, verify_timeout)?;
+    let rules = rules_for_check(py, include_public, &patterns, verifier.is_some())?;
     let mut reader = PyReader::new(reader);
     let mut recorder = Recorder::new(&rules, path.as_deref());
     let result = py.detach(|| {
@@ -364,7 +386,7 @@ pub(crate) fn check_stream(
         return Err(err);
     }
     match result {
-        Ok(()) => Ok(recorder.findings),
+        Ok(()) => Ok(finish(py, recorder.findings, &recorder.targets, verifier.as_ref())),
         Err(err) => Err(py_error(&err, path.as_deref(), &MessagePolicy::new(&rules))),
     }
 }

@@ -36,7 +36,12 @@ def test_signatures_show_the_keyword_options():
         "(data, *, include_public=False, patterns=(), marker='default')"
     )
     assert str(inspect.signature(phx_redact.check_stream)) == (
-        "(reader, *, path=None, include_public=False, patterns=())"
+        "(reader, *, path=None, include_public=False, patterns=(), verify=False, "
+        "posthog_urls=None, verify_timeout=10.0)"
+    )
+    assert str(inspect.signature(phx_redact.check)) == (
+        "(path, *, include_public=False, patterns=(), verify=False, "
+        "posthog_urls=None, verify_timeout=10.0)"
     )
 
 

@@ -135,7 +135,7 @@ def test_audit_rows_equal_the_clis_check_json(spark, tree):
         ))
         assert df.columns == [
             "type", "path", "line", "column", "offset", "length",
-            "rule", "mask", "fingerprint", "message",
+            "rule", "mask", "fingerprint", "message", "status",
         ]  # fmt: skip
 
 

@@ -12,7 +12,7 @@ import sys
 from typing import Optional, Sequence
 
 from phx_redact.spark.driver import _audit_rdd, _scrub_rows
-from phx_redact.spark.job import _AuditRow, _Rules, _rules, _say, _ScrubRow
+from phx_redact.spark.job import _AuditRow, _Rules, _rules, _say, _ScrubRow, _verify, _Verify
 from phx_redact.spark.keys import _key_records, _print_keys, _tally_keys, _write_keys_file
 
 
@@ -34,6 +34,22 @@ def _parser() -> argparse.ArgumentParser:
         help="also write the keys to rotate to FILE as JSON lines (mode 0600); a scrub "
         "writes it before it changes any file",
     )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="ask PostHog whether each key found is live (each executor's Python worker "
+        "asks once per key and host); the key list shows each key's status",
+    )
+    p.add_argument(
+        "--posthog-url",
+        action="append",
+        metavar="URL",
+        help="with --verify: a host to ask instead of PostHog's two regions (repeatable)",
+    )
+    p.add_argument(
+        "--verify-timeout", type=float, default=10.0, metavar="SECONDS",
+        help="with --verify: the time one call may take (default 10)",
+    )  # fmt: skip
     p.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
     p.add_argument("--include-public", action="store_true", help="also redact phc_ keys")
     p.add_argument("--pattern", action="append", default=[], metavar="REGEX")
@@ -69,6 +85,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         storage_options = _storage_options(args.storage_option) or None
         rule_options = {"include_public": args.include_public, "patterns": tuple(args.pattern)}
         rules = _rules({**rule_options, "marker": args.marker})
+        verify = _verify_args(args)
     except (ValueError, TypeError) as e:
         print(f"phx-redact: {_say(str(e), _Rules())}", file=sys.stderr)
         return 2
@@ -76,7 +93,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if spark is None:
         return 2
     try:
-        audit_args = (spark, args.inputs, args.partitions, storage_options, rule_options)
+        audit_args = (spark, args.inputs, args.partitions, storage_options, rule_options, verify)
         if args.check:
             return _run_check(args, audit_args, rules)
         # The keys first, into --keys-out before any file changes: a run
@@ -99,6 +116,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         sys.stdout.flush()
     return _finish_scrub(rows, findings, keys)
+
+
+def _verify_args(args: argparse.Namespace) -> Optional[_Verify]:
+    """``--verify`` and its options, checked before Spark starts."""
+    if not args.verify and (args.posthog_url or args.verify_timeout != 10.0):
+        raise ValueError("--posthog-url and --verify-timeout go with --verify")
+    return _verify(args.verify, args.posthog_url, args.verify_timeout)
 
 
 def _session(master: Optional[str]):
@@ -140,12 +164,12 @@ def _run_check(args: argparse.Namespace, audit_args: tuple, rules: _Rules) -> in
     return 2 if errors else 1 if findings else 0
 
 
-def _audit_rows(spark, inputs, partitions, storage_options, rule_options) -> list:
+def _audit_rows(spark, inputs, partitions, storage_options, rule_options, verify) -> list:
     """The audit's rows, as :data:`AUDIT_SCHEMA` tuples, in the order the
     files were listed (as the CLI prints them)."""
     # collect(), not toLocalIterator(): that would read one partition at
     # a time.
-    rdd, order = _audit_rdd(spark, inputs, partitions, storage_options, rule_options)
+    rdd, order = _audit_rdd(spark, inputs, partitions, storage_options, rule_options, verify)
     rows = sorted(rdd.collect(), key=lambda r: (order.get(r[1], len(order)), r[4] or 0))
     return [_AuditRow(*r) for r in rows]
 

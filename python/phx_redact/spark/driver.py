@@ -9,7 +9,15 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
-from phx_redact.spark.job import AUDIT_SCHEMA, SCRUB_SCHEMA, _is_local, _Job, _rules, _say
+from phx_redact.spark.job import (
+    AUDIT_SCHEMA,
+    SCRUB_SCHEMA,
+    _is_local,
+    _Job,
+    _rules,
+    _say,
+    _verify,
+)
 from phx_redact.spark.listing import _bins, _distinct, _list, _mirror_targets
 from phx_redact.spark.tasks import _audit_task, _scrub_task
 
@@ -89,6 +97,9 @@ def audit(
     *,
     partitions: Optional[int] = None,
     storage_options: Optional[dict] = None,
+    verify: bool = False,
+    posthog_urls: Optional[Sequence[str]] = None,
+    verify_timeout: float = 10.0,
     **rule_options: Any,
 ):
     """Finds every token under ``inputs`` and returns one row per finding
@@ -98,18 +109,29 @@ def audit(
     The listing happens now; the reading when the DataFrame is first
     acted on, and again at each action unless it is cached. Rewrites
     nothing. Options as for :func:`scrub` (``marker`` is not used).
+
+    ``verify=True`` (opt-in) also asks PostHog whether each key is live,
+    as ``phx-redact --check --verify``: each row of a ``phx``, ``phs``,
+    ``pha``, ``phr`` or legacy personal key gets a ``status``. The tasks
+    ask, where the keys are read (no key enters a row or a shuffle), each
+    Python worker process once per key and host (its cache outlives its
+    tasks). ``posthog_urls`` replaces PostHog's two cloud regions
+    (self-hosted; plain ``http://`` only to a loopback address);
+    ``verify_timeout`` is the seconds one call may take. A refused URL
+    raises ``ValueError`` here, before any task starts.
     """
-    rdd, _ = _audit_rdd(spark, inputs, partitions, storage_options, rule_options)
+    verify_options = _verify(verify, posthog_urls, verify_timeout)
+    rdd, _ = _audit_rdd(spark, inputs, partitions, storage_options, rule_options, verify_options)
     return spark.createDataFrame(rdd, AUDIT_SCHEMA)
 
 
-def _audit_rdd(spark, inputs, partitions, storage_options, rule_options):
+def _audit_rdd(spark, inputs, partitions, storage_options, rule_options, verify=None):
     """:func:`audit`'s rows as an RDD of tuples (listed now, read lazily),
     and the rank of each path shown in the listing's order."""
     rule_options = {k: v for k, v in rule_options.items() if k != "marker"}
     rules = _rules(rule_options)
     items = _list(inputs, storage_options)
-    job = _Job(rules, "check", storage_options=storage_options)
+    job = _Job(rules, "check", storage_options=storage_options, verify=verify)
     rdd = _spread(spark, items, {}, partitions).mapPartitions(
         functools.partial(_audit_task, job=job)
     )

@@ -25,9 +25,12 @@ SCRUB_SCHEMA = (
 #: One row per line of ``phx-redact --check --json``: ``type`` is
 #: ``finding`` (the other columns as the CLI prints them) or ``error``
 #: (``path`` and ``message`` only), for a file that could not be checked.
+#: ``status``: with ``verify=True``, whether the key is live (``live``,
+#: ``live (scoped)``, ``not live``, ``unknown: REASON``), as
+#: ``--check --verify`` says; None otherwise.
 AUDIT_SCHEMA = (
     "type string, path string, line long, column long, offset long, length long, "
-    "rule string, mask string, fingerprint string, message string"
+    "rule string, mask string, fingerprint string, message string, status string"
 )
 
 _ScrubRow = collections.namedtuple(
@@ -77,12 +80,36 @@ class _Item:
 
 
 @dataclasses.dataclass(frozen=True)
+class _Verify:
+    """``verify=True``: the hosts to ask (None: PostHog's two regions) and
+    the timeout of one call."""
+
+    posthog_urls: Optional[tuple] = None
+    timeout: float = 10.0
+
+    def verifier(self) -> "phx_redact.Verifier":
+        return phx_redact.Verifier(posthog_urls=self.posthog_urls, timeout=self.timeout)
+
+
+def _verify(verify: bool, posthog_urls, timeout: float) -> Optional[_Verify]:
+    """The verify options of a run, or None; a URL or timeout refused
+    here, on the driver, before any task starts (ValueError)."""
+    if not verify:
+        return None
+    urls = None if posthog_urls is None else tuple(posthog_urls)
+    options = _Verify(urls, float(timeout))
+    options.verifier()
+    return options
+
+
+@dataclasses.dataclass(frozen=True)
 class _Job:
     rules: _Rules
     mode: str  # "mirror", "in_place" or "check"
     output_dir: Optional[str] = None
     output_local: bool = True
     storage_options: Optional[dict] = None
+    verify: Optional[_Verify] = None
 
 
 def _rules(rule_options: dict) -> _Rules:

@@ -35,17 +35,19 @@ _CUSTOM_ADVICE = "rotate it where it was issued"
 
 def _tally_keys(rows: list) -> tuple:
     """The findings counted, and the distinct keys, sorted as the CLI
-    sorts them: ``(rule, mask, fingerprint) -> [count, files]``."""
+    sorts them: ``(rule, mask, fingerprint) -> [count, files, status]``
+    (``status`` as ``verify`` found it, else None)."""
     keys: dict = {}
     findings = 0
     for row in rows:
         if row.type != "finding":
             continue
         findings += 1
-        key = keys.setdefault((row.rule, row.mask, row.fingerprint), [0, []])
+        key = keys.setdefault((row.rule, row.mask, row.fingerprint), [0, [], None])
         key[0] += 1
         if row.path not in key[1]:
             key[1].append(row.path)
+        key[2] = key[2] or getattr(row, "status", None)
 
     def rank(item):
         rule = item[0][0]
@@ -62,8 +64,9 @@ def _tally_keys(rows: list) -> tuple:
 
 def _key_records(keys: dict) -> list:
     """The keys as ``--check --json`` prints them (``{"type":"key",...}``)."""
-    return [
-        {
+    records = []
+    for (rule, mask, fingerprint), (count, files, status) in keys.items():
+        record = {
             "type": "key",
             "rule": rule,
             "mask": mask,
@@ -72,8 +75,10 @@ def _key_records(keys: dict) -> list:
             "files": files[:MAX_FILES_PER_KEY],
             "more_files": max(0, len(files) - MAX_FILES_PER_KEY),
         }
-        for (rule, mask, fingerprint), (count, files) in keys.items()
-    ]
+        if status is not None:
+            record["status"] = status
+        records.append(record)
+    return records
 
 
 def _plural(n: int) -> str:
@@ -89,11 +94,12 @@ def _print_keys(findings: int, keys: dict, out) -> None:
         f"{len(keys)} distinct key{_plural(len(keys))} to rotate:",
         file=out,
     )
-    for (rule, mask, fingerprint), (count, files) in keys.items():
+    for (rule, mask, fingerprint), (count, files, status) in keys.items():
         more = len(files) - MAX_FILES_PER_KEY
         more = f" and {more} more input{_plural(more)}" if more > 0 else ""
+        status = f"  {status}" if status else ""
         print(
-            f"  {rule}  {mask}  fingerprint {fingerprint}  {count} time{_plural(count)}"
+            f"  {rule}  {mask}  fingerprint {fingerprint}{status}  {count} time{_plural(count)}"
             f"  in {', '.join(files[:MAX_FILES_PER_KEY])}{more}",
             file=out,
         )

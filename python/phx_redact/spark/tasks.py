@@ -25,6 +25,11 @@ from phx_redact.spark.stores import (
     _write_committed,
 )
 
+# The verifier of each set of verify options, in this Python worker process:
+# its cache outlives the task, so each key is asked once per host by each
+# worker process (not once per task, nor once per cluster).
+_VERIFIERS: dict = {}
+
 # Why a file that changed while it was read is left as it was.
 _CHANGED = "changed while it was scrubbed (an active log?); left as it was, run again"
 
@@ -198,7 +203,7 @@ def _audit_task(bins: Iterable[list], job: _Job) -> Iterator[tuple]:
 
 def _audit_error(shown: str, message: str) -> tuple:
     """An :data:`AUDIT_SCHEMA` row for a file that could not be checked."""
-    return ("error", shown) + (None,) * 7 + (message,)
+    return ("error", shown) + (None,) * 7 + (message, None)
 
 
 def _audit_finding(shown: str, f) -> tuple:
@@ -214,11 +219,26 @@ def _audit_finding(shown: str, f) -> tuple:
         f.mask,
         f.fingerprint,
         None,
+        getattr(f, "status", None),
     )
 
 
 def _check_one(item: _Item, job: _Job) -> list:
+    """The findings in one file; with ``job.verify``, each key's status,
+    asked here, where the key still is (only masks and fingerprints leave
+    the task), through this worker process's verifier."""
+    options = {**job.rules.for_check(), "verify": _verifier(job)}
     if item.local:
-        return phx_redact.check(item.url, **job.rules.for_check())
+        return phx_redact.check(item.url, **options)
     with _open_source(item, job) as reader:
-        return phx_redact.check_stream(reader, path=item.display, **job.rules.for_check())
+        return phx_redact.check_stream(reader, path=item.display, **options)
+
+
+def _verifier(job: _Job):
+    """This process's verifier for the job's verify options, or None."""
+    if job.verify is None:
+        return None
+    verifier = _VERIFIERS.get(job.verify)
+    if verifier is None:
+        verifier = _VERIFIERS[job.verify] = job.verify.verifier()
+    return verifier
