@@ -50,3 +50,30 @@ fn a_live_key_sharing_a_short_fingerprint_with_a_dead_one_is_still_asked_about()
     }
     assert_eq!(code, 1, "a live key fails the run with --fail-on live:\n{stdout}\n{stderr}");
 }
+
+#[test]
+fn a_key_no_region_could_say_anything_about_still_fails_the_run_with_fail_on_live() {
+    // A CI run whose calls are refused (a 5xx, a rate limit, a network
+    // that blocks PostHog) must not pass a key that may be live.
+    let key = format!("phx_{}", "q7W".repeat(15));
+    let down = || Server::start(|_: &Request, _: &[Request]| Reply::status(503));
+    let dead = Server::start(|_: &Request, _: &[Request]| Reply::status(401));
+    let (us, eu) = (down(), down());
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.log"), format!("k={key}\n")).unwrap();
+    let run = |servers: &[&Server]| {
+        let mut args: Vec<String> = vec!["--check".into(), dir.path().to_str().unwrap().into()];
+        args.extend(["-r".into(), "--verify".into(), "--fail-on".into(), "live".into()]);
+        for server in servers {
+            args.extend(["--posthog-url".into(), server.url()]);
+        }
+        phx(&args)
+    };
+    let (code, stdout, stderr) = run(&[&us, &eu]);
+    assert!(stdout.contains("unknown: "), "{stdout}");
+    assert_eq!(code, 1, "an unknown status is no clean bill:\n{stdout}\n{stderr}");
+    let (code, _, stderr) = run(&[&us, &dead]);
+    assert_eq!(code, 1, "nor is one region's refusal while the other cannot say: {stderr}");
+    let (code, _, stderr) = run(&[&dead]);
+    assert_eq!(code, 0, "a key every region refuses passes: {stderr}");
+}

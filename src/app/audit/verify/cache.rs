@@ -34,6 +34,12 @@ impl Statuses {
         self.0.values().any(Status::is_live)
     }
 
+    /// Whether some key may be live: live, or unknown (no region could
+    /// say), which `--fail-on live` must not pass as clean.
+    pub fn any_may_be_live(&self) -> bool {
+        self.0.values().any(|s| s.is_live() || matches!(s, Status::Unknown(_)))
+    }
+
     /// How many keys have a status.
     pub fn len(&self) -> usize {
         self.0.len()
