@@ -253,3 +253,39 @@ fn a_big_file_in_segments_hides_each_value_across_a_segment_start() {
     let markers = expected.windows(24).filter(|w| w == b"[REDACTED:posthog-legacy").count();
     assert!(markers >= segments as usize - 1, "{markers} markers");
 }
+
+#[test]
+fn a_line_that_ends_with_a_legacy_key_goes_out_before_the_next_line_comes() {
+    // The rule matches the byte after the key (here the newline) and a DFA
+    // reports a match one byte late: the line must not wait for the next.
+    use std::io::{Read, Write};
+    let key = format!("{}{}", "Zq9-x_W".repeat(6), "Q");
+    let mut child = crate::common::cmd().spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let line = format!("env POSTHOG_API_KEY={key}\n");
+    stdin.write_all(line.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let want = b"env POSTHOG_API_KEY=[REDACTED:posthog-legacy]\n";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut got = Vec::new();
+    while got.len() < want.len() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(bytes) => got.extend_from_slice(&bytes),
+            Err(_) => break,
+        }
+    }
+    drop(stdin);
+    let _ = child.wait();
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want), "held back");
+}

@@ -47,6 +47,8 @@ mod sarif;
 mod scrub_links;
 mod scrub_metadata;
 mod scrub_safety;
+mod verify_collisions;
+mod verify_custom;
 mod verify_library;
 mod verify_revoke;
 mod verify_safety;

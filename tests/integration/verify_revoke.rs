@@ -145,3 +145,24 @@ fn on_a_terminal_it_asks_and_no_sends_nothing() {
     assert_eq!(server.requests().len(), 1, "{shown}");
     assert_no_key(&keys, &shown, "the terminal");
 }
+
+#[test]
+fn a_host_that_echoes_the_key_in_its_answer_never_gets_it_printed() {
+    // A legacy key has no prefix: only its name says it is one, and an
+    // answer that quotes it alone is not redacted by the message rules.
+    let legacy = format!("{}abc", "Zq9-x_W".repeat(40 / 7 + 1))[..43].to_string();
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.env"), format!("POSTHOG_PERSONAL_API_KEY={legacy}\n")).unwrap();
+    let echo = Server::start(|request: &Request, _: &[Request]| {
+        let key = request.key().unwrap_or_default();
+        Reply::json(200, &format!(r#"{{"found": "{key}", "type": "{key}"}}"#))
+    });
+    let out = revoke_cmd(&dir, &[&echo], &["--yes"]).stdin(Stdio::null()).output().unwrap();
+    let (stdout, stderr) =
+        (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap());
+    assert_eq!(echo.requests().len(), 1, "the key was sent: {stderr}");
+    assert!(stderr.contains("phx-redact: revoke "), "the answer is reported: {stderr}");
+    let keys = [legacy];
+    assert_no_key(&keys, &stdout, "stdout");
+    assert_no_key(&keys, &stderr, "stderr");
+}

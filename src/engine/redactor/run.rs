@@ -111,6 +111,17 @@ impl Run {
         {
             self.dead = is_final(dfa, self.state);
         }
+        // A rule that matches the byte after its token (the legacy keys'
+        // newline) ends its match with the buffer's last byte: when every
+        // next byte, and the end of the input, report that same match and
+        // nothing longer, it is decided now (else that line too would wait
+        // for the next).
+        if !self.dead && self.capped.is_none() && self.last.is_none_or(|(end, ..)| end < len) {
+            if let Some(pattern) = ends_here(dfa, self.state) {
+                self.last = Some((len, self.state, pattern));
+                self.dead = true;
+            }
+        }
         self
     }
 
@@ -133,6 +144,25 @@ impl Run {
         }
         last
     }
+}
+
+/// The rule of the match that ends at `state` whatever comes next: every
+/// byte, and the end of the input, lead from it to a match state of that
+/// pattern, from which no byte nor the end goes on to a longer match.
+fn ends_here(dfa: &dense::DFA<Vec<u32>>, state: StateID) -> Option<PatternID> {
+    let eoi = dfa.next_eoi_state(state);
+    if !dfa.is_match_state(eoi) {
+        return None;
+    }
+    let pattern = dfa.match_pattern(eoi, 0);
+    let same = |next: StateID| {
+        dfa.is_match_state(next)
+            && dfa.match_pattern(next, 0) == pattern
+            && !dfa.is_match_state(dfa.next_eoi_state(next))
+            && is_final(dfa, next)
+    };
+    let mut bytes = dfa.byte_classes().representatives(..).filter_map(|unit| unit.as_u8());
+    bytes.all(|byte| same(dfa.next_state(state, byte))).then_some(pattern)
 }
 
 /// Whether every byte leads from `state` to the dead state.

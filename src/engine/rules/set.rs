@@ -159,8 +159,17 @@ impl RuleSet {
     /// that asks the issuer whether a key is live. Off by default: a
     /// finding otherwise never holds a token's bytes. A token longer than
     /// [`CAPTURE_MAX`](crate::CAPTURE_MAX) bytes is not carried.
+    ///
+    /// A name of a built-in rule stands for that rule only: a custom rule
+    /// given its name (with the built-in one left out) is not carried, so
+    /// that its tokens (another service's secrets) are never sent as
+    /// PostHog's keys.
     pub fn capture_tokens(mut self, names: &[&str]) -> RuleSet {
-        self.capture = self.rules.iter().map(|r| names.contains(&r.name.as_str())).collect();
+        let named = |r: &Rule| {
+            names.contains(&r.name.as_str())
+                && Rule::builtin(&r.name).is_none_or(|builtin| builtin.pattern == r.pattern)
+        };
+        self.capture = self.rules.iter().map(named).collect();
         if !self.capture.contains(&true) {
             self.capture.clear();
         }

@@ -4,7 +4,7 @@
 //! found in.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{
         Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -34,6 +34,12 @@ impl Statuses {
         self.0.values().any(Status::is_live)
     }
 
+    /// Whether some key may be live: live, or unknown (no region could
+    /// say), which `--fail-on live` must not pass as clean.
+    pub fn any_may_be_live(&self) -> bool {
+        self.0.values().any(|s| s.is_live() || matches!(s, Status::Unknown(_)))
+    }
+
     /// How many keys have a status.
     pub fn len(&self) -> usize {
         self.0.len()
@@ -57,22 +63,29 @@ impl Statuses {
 #[derive(Debug, Default)]
 pub struct Cache {
     statuses: Statuses,
+    /// The keys asked about, by the hash of their bytes: two keys may
+    /// share a short fingerprint (32 bits), and each must be asked.
+    asked: HashSet<[u8; 32]>,
 }
 
 impl Cache {
     /// Asks about each key of `targets` not yet known, on each host of
     /// `options`, and returns the statuses of all keys asked about so far.
     pub fn verify(&mut self, targets: &[Target], options: &VerifyOptions) -> &Statuses {
-        let mut new: Vec<&Target> = Vec::new();
-        for target in targets {
-            let known = self.statuses.0.contains_key(&target.fingerprint);
-            if !known && !new.iter().any(|t| t.fingerprint == target.fingerprint) {
-                new.push(target);
-            }
-        }
+        let new: Vec<&Target> = targets
+            .iter()
+            .filter(|t| self.asked.insert(*blake3::hash(t.secret.expose()).as_bytes()))
+            .collect();
         let answers = ask_all(&new, options);
         for (target, answers) in new.iter().zip(answers) {
-            self.statuses.0.insert(target.fingerprint.clone(), Status::of_answers(&answers));
+            let status = Status::of_answers(&answers);
+            // Keys that share a short fingerprint share its status: the
+            // worse of theirs (live wins), never the first one's alone.
+            let merged = match self.statuses.0.remove(&target.fingerprint) {
+                Some(known) => known.worse(status),
+                None => status,
+            };
+            self.statuses.0.insert(target.fingerprint.clone(), merged);
         }
         &self.statuses
     }

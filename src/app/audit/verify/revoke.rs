@@ -78,7 +78,8 @@ pub fn revoke(
                 let mut pacer = Pacer::new(interval);
                 for target in targets {
                     pacer.wait();
-                    let answer = answer(client.revoke(host, target.secret.expose()));
+                    let key = target.secret.expose();
+                    let answer = answer(client.revoke(host, key), key);
                     let report = RevokeReport {
                         fingerprint: target.fingerprint.clone(),
                         mask: target.mask.clone(),
@@ -98,8 +99,8 @@ pub fn revoke(
     });
 }
 
-/// What a reply says.
-fn answer(reply: Result<super::client::Reply, String>) -> RevokeAnswer {
+/// What a reply about `key` says.
+fn answer(reply: Result<super::client::Reply, String>, key: &[u8]) -> RevokeAnswer {
     let reply = match reply {
         Ok(reply) => reply,
         Err(reason) => return RevokeAnswer::Failed(reason),
@@ -110,6 +111,11 @@ fn answer(reply: Result<super::client::Reply, String>) -> RevokeAnswer {
     let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap_or_default();
     let field = |name: &str| {
         let text = body.get(name).map_or_else(|| "null".to_string(), |v| v.to_string());
+        // A host may quote the key back: a legacy key has no prefix that
+        // the message rules would know it by.
+        if memchr::memmem::find(text.as_bytes(), key).is_some() {
+            return "(not shown: it holds the key)".to_string();
+        }
         // Bounded: a host's answer is not ours to print at length.
         if text.len() > 80 { format!("{}...", &text[..text.floor_char_boundary(77)]) } else { text }
     };

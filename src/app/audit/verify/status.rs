@@ -67,6 +67,18 @@ impl Status {
         }
     }
 
+    /// The status of two keys that share a short fingerprint: live if
+    /// either is, not live only if both are not.
+    pub(crate) fn worse(self, other: Status) -> Status {
+        let rank = |s: &Status| match s {
+            Status::Live => 3,
+            Status::LiveScoped => 2,
+            Status::Unknown(_) => 1,
+            Status::NotLive => 0,
+        };
+        if rank(&other) > rank(&self) { other } else { self }
+    }
+
     /// Whether the key works (`live` or `live (scoped)`).
     pub fn is_live(&self) -> bool {
         matches!(self, Status::Live | Status::LiveScoped)
