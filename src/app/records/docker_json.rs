@@ -45,18 +45,55 @@ pub(super) fn parse<'a>(line: &'a [u8], log: &mut Vec<u8>) -> Option<Record<'a>>
 /// The stream and the `log` value's place, the value decoded onto `log`.
 fn parse_fields<'a>(line: &'a [u8], log: &mut Vec<u8>) -> Option<(Cow<'a, str>, Range<usize>)> {
     let text = std::str::from_utf8(line).ok()?;
+    // Docker's layout: the value is a string at a known place, skipped by
+    // the parse (which checks it) and decoded here (serde_json would
+    // decode it into a buffer of its own, grown afresh for each record).
+    let docker = line.starts_with(LOG_FIRST);
     let mut de = serde_json::Deserializer::from_str(text);
-    let (seen_log, stream) = Fields { log }.deserialize(&mut de).ok()?;
+    let fields = Fields { log: (!docker).then_some(&mut *log) };
+    let (seen_log, stream) = fields.deserialize(&mut de).ok()?;
     de.end().ok()?;
     if !seen_log {
         return None;
     }
-    let value = match line.starts_with(LOG_FIRST) {
+    let value = match docker {
         true => LOG_FIRST.len() - 1..string_end(line, LOG_FIRST.len()),
         // Another layout: the value found by a second parse.
         false => raw_log(text)?,
     };
+    if docker {
+        decode(&text[value.clone()], log)?;
+    }
     Some((stream.unwrap_or_default(), value))
+}
+
+/// Decodes `raw`, a JSON string the parse has checked (quotes included),
+/// onto `out`: its one-letter escapes here, and a string with a `\u`
+/// escape by serde_json.
+fn decode(raw: &str, out: &mut Vec<u8>) -> Option<()> {
+    let body = &raw.as_bytes()[1..raw.len() - 1];
+    let (from, mut at) = (out.len(), 0);
+    while let Some(i) = memchr::memchr(b'\\', &body[at..]) {
+        out.extend_from_slice(&body[at..at + i]);
+        out.push(match body[at + i + 1] {
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'r' => b'\r',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'u' => {
+                out.truncate(from);
+                let text = serde_json::from_str::<String>(raw).ok()?;
+                out.extend_from_slice(text.as_bytes());
+                return Some(());
+            }
+            // `\"`, `\\`, `\/`: the character itself.
+            other => other,
+        });
+        at += i + 2;
+    }
+    out.extend_from_slice(&body[at..]);
+    Some(())
 }
 
 /// Where the JSON string whose contents start at `at` ends (past its
@@ -88,7 +125,9 @@ fn raw_log(text: &str) -> Option<Range<usize>> {
 /// (borrowed when it has no escapes), the others skipped; a field twice
 /// is an error.
 struct Fields<'b> {
-    log: &'b mut Vec<u8>,
+    /// Where the `log` value is decoded; `None`: it is skipped (the
+    /// caller decodes it).
+    log: Option<&'b mut Vec<u8>>,
 }
 
 impl<'de> DeserializeSeed<'de> for Fields<'_> {
@@ -107,14 +146,17 @@ impl<'de> Visitor<'de> for Fields<'_> {
         f.write_str("a json-file record")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
         let (mut seen_log, mut seen_stream, mut stream) = (false, false, None);
         while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::Log if seen_log => return Err(de::Error::duplicate_field("log")),
                 Key::Stream if seen_stream => return Err(de::Error::duplicate_field("stream")),
                 Key::Log => {
-                    map.next_value_seed(Text(&mut *self.log))?;
+                    match &mut self.log {
+                        Some(log) => map.next_value_seed(Text(log))?,
+                        None => drop(map.next_value::<IgnoredAny>()?),
+                    }
                     seen_log = true;
                 }
                 Key::Stream => {
@@ -274,9 +316,14 @@ mod tests {
             b"{\"log\":\"a\",\"time\":\"\xff\"}",
             b"{\"log\":\"raw\ttab\"}",
             br#"{"log":"\ud800"}"#,
+            br#"{"log":"\ud83d\ude00 \u003cb\u003e","stream":"stdout"}"#,
+            br#"{"log":"\b\f\r\t\/\\\"","stream":"stdout"}"#,
+            br#"{"log":"a\\u0041 \\","stream":"stdout"}"#,
+            br#"{"log":"bad \x escape"}"#,
+            br#"{"log":"\u12"}"#,
+            br#"{"log":null}"#,
             br#"{"log":["a"]}"#,
             br#"{"log":"a","stream":1}"#,
-            br#"["log","a"]"#,
             b"{\"log\":\"a\\n\",\"stream\":\"stdout\"}\n",
         ] {
             let mut log = b"kept".to_vec();
@@ -303,6 +350,8 @@ mod tests {
             br#"{"log":1,"stream":"stdout"}"#,
             br#"{"log":"a","log":"b"}"#,
             b"{\"log\":\"\xff\"}",
+            // Not an object (serde's derive took an array for its fields).
+            br#"["log","a"]"#,
         ] {
             assert_eq!(parse(line, &mut Vec::new()), None, "{:?}", String::from_utf8_lossy(line));
         }
