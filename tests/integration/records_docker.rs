@@ -225,3 +225,86 @@ fn a_key_hanging_past_the_waiting_bound_is_cut_closed_in_both_formats() {
         assert!(found[0].starts_with(&format!("{}:1:", path.display())), "{format}: {}", found[0]);
     }
 }
+
+/// Short json-file records, as most are: lines with a key at each offset,
+/// some cut into partial records of a few bytes (a key across many, a
+/// prefix cut after its first byte), escapes (`\/`, `\u00e9`, `\"`) in the
+/// clean lines between, runs of one stream and lines of the other between
+/// them, and a stream's name written with an escape.
+fn short_docker_records(seed: u64) -> (Vec<Rec>, Vec<String>) {
+    let mut keys = KeyGen::new(seed);
+    let (mut recs, mut used) = (Vec::new(), Vec::new());
+    for n in 0..120 {
+        let key = keys.secret();
+        let line = format!("{}{key}{}\n", "a/\u{e9} ".repeat(n % 7), " end".repeat(n % 3));
+        let stream = if n % 10 == 9 { "stderr" } else { "stdout" };
+        let width = [0, 1, 3, 7, 29][n % 5];
+        let pieces: Vec<&[u8]> = match width {
+            0 => vec![line.as_bytes()],
+            _ => line.as_bytes().chunks(width).collect(),
+        };
+        for (i, piece) in pieces.iter().enumerate() {
+            recs.push(Rec { stream, content: piece.to_vec(), partial: i + 1 < pieces.len() });
+        }
+        for k in 0..n % 4 + 1 {
+            let clean = format!("clean \"line\" {n}/{k} caf\u{e9} with ph and phx but no key\n");
+            recs.push(Rec { stream, content: clean.into_bytes(), partial: false });
+        }
+        used.push(key);
+    }
+    (recs, used)
+}
+
+/// Runs of short records of one stream, fed to the redactor in one call,
+/// give the joined oracle's bytes record for record, from a file and from
+/// standard input; `--check` reports each key at the record where it
+/// starts; and a stream's name written with an escape is still its stream.
+#[test]
+fn short_records_fed_in_runs_match_the_joined_oracle() {
+    let (recs, keys) = short_docker_records(3005);
+    let input = docker_file(&recs);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c-json.log");
+    fs::write(&path, &input).unwrap();
+    let path = path.to_str().unwrap();
+    let (code, out, err) = run(&["--input-format", "docker-json", path], b"");
+    assert_eq!((code, err.as_str()), (0, ""));
+    for key in &keys {
+        assert!(!contains(&out, &key.as_bytes()[4..20]), "a key's body went out");
+    }
+    assert!(out == docker_expected(&recs), "not the joined oracle, record for record");
+    let (code, from_stdin, _) = run(&["--input-format", "docker-json"], &input);
+    assert!(code == 0 && from_stdin == out);
+    let (code, report, _) = run(&["--check", "--input-format", "docker-json", path], b"");
+    assert_eq!(code, 1);
+    let report = String::from_utf8(report).unwrap();
+    let found: Vec<&str> = report.lines().filter(|l| l.starts_with(path)).collect();
+    assert_eq!(found.len(), keys.len(), "{report}");
+    let line_of = |f: &&str| f[path.len() + 1..].split(':').next().unwrap().parse().unwrap();
+    let mut lines: Vec<usize> = found.iter().map(line_of).collect();
+    lines.sort_unstable();
+    assert_eq!(lines, key_lines(&recs, &keys), "{report}");
+    let escaped = String::from_utf8(input).unwrap().replace("\"stdout\"", "\"std\\u006fut\"");
+    let (code, out, _) = run(&["--input-format", "docker-json"], escaped.as_bytes());
+    let expected = String::from_utf8(docker_expected(&recs)).unwrap();
+    assert!(code == 0 && out == expected.replace("\"stdout\"", "\"std\\u006fut\"").as_bytes());
+}
+
+/// The line of the record where each key starts, its stream joined.
+fn key_lines(recs: &[Rec], keys: &[String]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    for stream in ["stdout", "stderr"] {
+        let (mut joined, mut line_at) = (Vec::new(), Vec::new());
+        for (line, rec) in recs.iter().enumerate().filter(|(_, r)| r.stream == stream) {
+            line_at.extend(std::iter::repeat_n(line + 1, rec.content.len()));
+            joined.extend_from_slice(&rec.content);
+        }
+        for key in keys {
+            if let Some(at) = joined.windows(key.len()).position(|w| w == key.as_bytes()) {
+                starts.push(line_at[at]);
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts
+}

@@ -4,52 +4,253 @@
 //! next record). Only the `log` value is ever rewritten: the bytes around
 //! it stay as they are.
 
-use std::{borrow::Cow, ops::Range};
+use std::{borrow::Cow, fmt, ops::Range};
 
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-/// One json-file record: where its `log` value lies in the line, and what
-/// it says.
+/// One json-file record: where its `log` value lies in the line, and its
+/// stream; its `log`, decoded, is where [`parse`] put it.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Record<'a> {
     /// The `log` value as written, quotes and escapes included: `line[value]`.
     pub(super) value: Range<usize>,
     /// The stream's name (`stdout`, `stderr`; empty when none is given).
     pub(super) stream: Cow<'a, str>,
-    /// The `log` string, its escapes decoded.
-    pub(super) log: String,
+    /// Whether the line goes on in the stream's next record (its `log`
+    /// does not end in a newline).
+    pub(super) partial: bool,
 }
 
-impl Record<'_> {
-    /// Whether the line goes on in the stream's next record.
-    pub(super) fn partial(&self) -> bool {
-        !self.log.ends_with('\n')
+/// How Docker starts a record's line: its `log` value first.
+const LOG_FIRST: &[u8] = br#"{"log":""#;
+
+/// Parses `line` (with or without its newline) as a json-file record, its
+/// `log` decoded onto the end of `log` (parsed once, into a buffer kept
+/// from one record to the next); `None` when it is not one (not UTF-8, not
+/// a JSON object, no `log` string, or one of its fields twice), `log` then
+/// as it was.
+pub(super) fn parse<'a>(line: &'a [u8], log: &mut Vec<u8>) -> Option<Record<'a>> {
+    let from = log.len();
+    let record = parse_fields(line, log);
+    let Some((stream, value)) = record else {
+        log.truncate(from);
+        return None;
+    };
+    let partial = !log[from..].ends_with(b"\n");
+    Some(Record { value, stream, partial })
+}
+
+/// The stream and the `log` value's place, the value decoded onto `log`.
+fn parse_fields<'a>(line: &'a [u8], log: &mut Vec<u8>) -> Option<(Cow<'a, str>, Range<usize>)> {
+    let text = std::str::from_utf8(line).ok()?;
+    // Docker's layout: the value is a string at a known place, skipped by
+    // the parse (which checks it) and decoded here (serde_json would
+    // decode it into a buffer of its own, grown afresh for each record).
+    let docker = line.starts_with(LOG_FIRST);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let fields = Fields { log: (!docker).then_some(&mut *log) };
+    let (seen_log, stream) = fields.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    if !seen_log {
+        return None;
+    }
+    let value = match docker {
+        true => LOG_FIRST.len() - 1..string_end(line, LOG_FIRST.len()),
+        // Another layout: the value found by a second parse.
+        false => raw_log(text)?,
+    };
+    if docker {
+        decode(&text[value.clone()], log)?;
+    }
+    Some((stream.unwrap_or_default(), value))
+}
+
+/// Decodes `raw`, a JSON string the parse has checked (quotes included),
+/// onto `out`: its one-letter escapes here, and a string with a `\u`
+/// escape by serde_json.
+fn decode(raw: &str, out: &mut Vec<u8>) -> Option<()> {
+    let body = &raw.as_bytes()[1..raw.len() - 1];
+    let (from, mut at) = (out.len(), 0);
+    while let Some(i) = memchr::memchr(b'\\', &body[at..]) {
+        out.extend_from_slice(&body[at..at + i]);
+        out.push(match body[at + i + 1] {
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'r' => b'\r',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'u' => {
+                out.truncate(from);
+                let text = serde_json::from_str::<String>(raw).ok()?;
+                out.extend_from_slice(text.as_bytes());
+                return Some(());
+            }
+            // `\"`, `\\`, `\/`: the character itself.
+            other => other,
+        });
+        at += i + 2;
+    }
+    out.extend_from_slice(&body[at..]);
+    Some(())
+}
+
+/// Where the JSON string whose contents start at `at` ends (past its
+/// closing quote), in a line already parsed as JSON.
+fn string_end(line: &[u8], mut at: usize) -> usize {
+    while let Some(i) = memchr::memchr2(b'"', b'\\', &line[at..]) {
+        match line[at + i] {
+            b'"' => return at + i + 1,
+            _ => at += i + 2,
+        }
+    }
+    line.len()
+}
+
+/// The `log` value's place in `text`, a record of any layout.
+fn raw_log(text: &str) -> Option<Range<usize>> {
+    #[derive(Deserialize)]
+    struct Raw<'a> {
+        #[serde(borrow)]
+        log: &'a RawValue,
+    }
+    let raw = serde_json::from_str::<Raw<'_>>(text).ok()?.log.get();
+    // The raw value borrows from the line: its place is its address's.
+    let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+    Some(start..start + raw.len())
+}
+
+/// The fields read of a record: `log` decoded onto the buffer, `stream`
+/// (borrowed when it has no escapes), the others skipped; a field twice
+/// is an error.
+struct Fields<'b> {
+    /// Where the `log` value is decoded; `None`: it is skipped (the
+    /// caller decodes it).
+    log: Option<&'b mut Vec<u8>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Fields<'_> {
+    /// Whether `log` was there, and the stream.
+    type Value = (bool, Option<Cow<'de, str>>);
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_map(self)
     }
 }
 
-#[derive(Deserialize)]
-struct Fields<'a> {
-    #[serde(borrow)]
-    log: &'a RawValue,
-    #[serde(borrow, default)]
-    stream: Option<Cow<'a, str>>,
+impl<'de> Visitor<'de> for Fields<'_> {
+    type Value = (bool, Option<Cow<'de, str>>);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a json-file record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut seen_log, mut seen_stream, mut stream) = (false, false, None);
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Log if seen_log => return Err(de::Error::duplicate_field("log")),
+                Key::Stream if seen_stream => return Err(de::Error::duplicate_field("stream")),
+                Key::Log => {
+                    match &mut self.log {
+                        Some(log) => map.next_value_seed(Text(log))?,
+                        None => drop(map.next_value::<IgnoredAny>()?),
+                    }
+                    seen_log = true;
+                }
+                Key::Stream => {
+                    stream = map.next_value::<Option<Name<'de>>>()?.map(|n| n.0);
+                    seen_stream = true;
+                }
+                Key::Other => drop(map.next_value::<IgnoredAny>()?),
+            }
+        }
+        Ok((seen_log, stream))
+    }
 }
 
-/// Parses `line` (with or without its newline) as a json-file record;
-/// `None` when it is not one (not UTF-8, not a JSON object, no `log`
-/// string, or one of its fields twice).
-pub(super) fn parse(line: &[u8]) -> Option<Record<'_>> {
-    let text = std::str::from_utf8(line).ok()?;
-    let fields: Fields<'_> = serde_json::from_str(text).ok()?;
-    let raw = fields.log.get();
-    let log: String = serde_json::from_str(raw).ok()?;
-    // The raw value borrows from the line: its place is its address's.
-    let start = raw.as_ptr() as usize - text.as_ptr() as usize;
-    let stream = fields.stream.unwrap_or_default();
-    Some(Record { value: start..start + raw.len(), stream, log })
+/// A record's field name.
+enum Key {
+    Log,
+    Stream,
+    Other,
 }
 
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Key, D::Error> {
+        de.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
+        Ok(match name {
+            "log" => Key::Log,
+            "stream" => Key::Stream,
+            _ => Key::Other,
+        })
+    }
+}
+
+/// A string, decoded onto the end of a buffer.
+struct Text<'b>(&'b mut Vec<u8>);
+
+impl<'de> DeserializeSeed<'de> for Text<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for Text<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
+        self.0.extend_from_slice(text.as_bytes());
+        Ok(())
+    }
+}
+
+/// A stream's name, borrowed from the line when it has no escapes.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Name<'de>, D::Error> {
+        de.deserialize_str(NameVisitor)
+    }
+}
+
+struct NameVisitor;
+
+impl<'de> Visitor<'de> for NameVisitor {
+    type Value = Name<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Name<'de>, E> {
+        Ok(Name(Cow::Borrowed(name)))
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Name<'de>, E> {
+        Ok(Name(Cow::Owned(name.to_owned())))
+    }
+}
 /// `line` with its `log` value (at `value`) replaced by `piece`, encoded
 /// as a JSON string. A piece that is not UTF-8 (a custom rule's match cut
 /// inside a character) has the broken bytes replaced by U+FFFD.
@@ -69,14 +270,76 @@ mod tests {
     fn the_log_value_is_found_and_decoded() {
         let line =
             br#"{"log":"caf\u00e9 \"q\" a\/b\n","stream":"stderr","time":"2024-01-02T03:04:05Z"}"#;
-        let record = parse(line).unwrap();
-        assert_eq!(record.log, "caf\u{e9} \"q\" a/b\n");
+        let mut log = b"before".to_vec();
+        let record = parse(line, &mut log).unwrap();
+        assert_eq!(log, "beforecaf\u{e9} \"q\" a/b\n".as_bytes());
         assert_eq!(record.stream, "stderr");
-        assert!(!record.partial());
+        assert!(!record.partial);
         assert_eq!(&line[record.value.clone()], br#""caf\u00e9 \"q\" a\/b\n""#);
         let mut out = Vec::new();
         with_log(line, &record.value, b"x\"y", &mut out);
         assert_eq!(out, br#"{"log":"x\"y","stream":"stderr","time":"2024-01-02T03:04:05Z"}"#);
+    }
+
+    /// What serde_json's derive made of a record, its `log` found by
+    /// address: what [`parse`] must agree with, whatever the layout.
+    fn reference(line: &[u8]) -> Option<(Range<usize>, String, String)> {
+        #[derive(Deserialize)]
+        struct Fields<'a> {
+            #[serde(borrow)]
+            log: &'a RawValue,
+            #[serde(borrow, default)]
+            stream: Option<Cow<'a, str>>,
+        }
+        let text = std::str::from_utf8(line).ok()?;
+        let fields: Fields<'_> = serde_json::from_str(text).ok()?;
+        let raw = fields.log.get();
+        let log: String = serde_json::from_str(raw).ok()?;
+        let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+        let stream = fields.stream.unwrap_or_default().into_owned();
+        Some((start..start + raw.len(), stream, log))
+    }
+
+    #[test]
+    fn every_layout_reads_as_serde_derive_reads_it() {
+        for line in [
+            &br#"{"log":"a\"b\\","stream":"stdout","time":"t"}"#[..],
+            br#"{"log":"","stream":"stdout"}"#,
+            br#"{"log":"x\n"}"#,
+            br#"{"stream":"stderr","log":"late \u00e9\n","time":"t"}"#,
+            br#" { "log" : "spaced" , "stream" : "stdout" } "#,
+            br#"{"l\u006fg":"escaped key","stream":"std\u006fut"}"#,
+            br#"{"log":"a","stream":null}"#,
+            br#"{"log":"a","stream":"stdout","stream":"stderr"}"#,
+            br#"{"log":"a","time":"t","time":"u"}"#,
+            br#"{"log":"a"} x"#,
+            b"{\"log\":\"a\",\"time\":\"\xff\"}",
+            b"{\"log\":\"raw\ttab\"}",
+            br#"{"log":"\ud800"}"#,
+            br#"{"log":"\ud83d\ude00 \u003cb\u003e","stream":"stdout"}"#,
+            br#"{"log":"\b\f\r\t\/\\\"","stream":"stdout"}"#,
+            br#"{"log":"a\\u0041 \\","stream":"stdout"}"#,
+            br#"{"log":"bad \x escape"}"#,
+            br#"{"log":"\u12"}"#,
+            br#"{"log":null}"#,
+            br#"{"log":["a"]}"#,
+            br#"{"log":"a","stream":1}"#,
+            b"{\"log\":\"a\\n\",\"stream\":\"stdout\"}\n",
+        ] {
+            let mut log = b"kept".to_vec();
+            let got = parse(line, &mut log).map(|r| (r.value, r.stream.into_owned(), r.partial));
+            let want = reference(line);
+            let text = String::from_utf8_lossy(line);
+            assert_eq!(got.is_some(), want.is_some(), "{text}");
+            let Some((value, stream, partial)) = got else {
+                assert_eq!(log, b"kept", "{text}");
+                continue;
+            };
+            let (want_value, want_stream, want_log) = want.unwrap();
+            assert_eq!((value, stream), (want_value, want_stream), "{text}");
+            assert_eq!(log[4..], *want_log.as_bytes(), "{text}");
+            assert_eq!(partial, !want_log.ends_with('\n'), "{text}");
+        }
     }
 
     #[test]
@@ -87,8 +350,10 @@ mod tests {
             br#"{"log":1,"stream":"stdout"}"#,
             br#"{"log":"a","log":"b"}"#,
             b"{\"log\":\"\xff\"}",
+            // Not an object (serde's derive took an array for its fields).
+            br#"["log","a"]"#,
         ] {
-            assert_eq!(parse(line), None, "{:?}", String::from_utf8_lossy(line));
+            assert_eq!(parse(line, &mut Vec::new()), None, "{:?}", String::from_utf8_lossy(line));
         }
     }
 }

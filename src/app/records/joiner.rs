@@ -3,7 +3,11 @@
 //! redacted as plain text on its own and counted, and the records go out
 //! in the file's order, each once its piece is known.
 
+mod runs;
+
 use std::{io, sync::Arc};
+
+use runs::RunLine;
 
 use super::{
     cri, docker_json,
@@ -18,7 +22,7 @@ use crate::{Finding, Redactor, RuleSet, Stats};
 /// one, and goes through as plain text without being held whole.
 pub const MAX_LINE: usize = 1 << 20;
 
-/// The longest line fed in a run with others (see [`Joiner::cri_run`]):
+/// The longest line fed in a run with others (see [`Joiner::run`]):
 /// a longer record pays for its own feed, and is not copied.
 const RUN_LINE_MAX: usize = 2048;
 
@@ -51,12 +55,13 @@ pub struct Joiner {
     done: Vec<u8>,
     /// A json-file record's piece, before it is framed.
     piece: Vec<u8>,
-    /// A run of records fed at once (see [`Joiner::cri_run`]): their
-    /// contents, where each ends in it, and where each line starts in the
-    /// chunk and its prefix's length.
+    /// A json-file record's `log`, decoded.
+    log: Vec<u8>,
+    /// A run of records fed at once (see [`Joiner::run`]): their
+    /// contents, where each ends in it, and their lines.
     run: Vec<u8>,
     run_ends: Vec<(usize, bool)>,
-    run_lines: Vec<(usize, usize)>,
+    run_lines: Vec<RunLine>,
     /// What a [cut](Stream::cut) writes in the place of the bytes it
     /// decides.
     cut_marker: Vec<u8>,
@@ -83,6 +88,7 @@ impl Joiner {
             malformed: 0,
             done: Vec::new(),
             piece: Vec::new(),
+            log: Vec::new(),
             run: Vec::new(),
             run_ends: Vec::new(),
             run_lines: Vec::new(),
@@ -98,12 +104,8 @@ impl Joiner {
         self.bytes_in += chunk.len() as u64;
         let mut rest = chunk;
         while let Some(i) = memchr::memchr(b'\n', rest) {
-            if self.kind == Kind::Cri
-                && self.line.is_empty()
-                && !self.overlong
-                && self.queue.is_empty()
-            {
-                let taken = self.cri_run(rest);
+            if self.line.is_empty() && !self.overlong && self.queue.is_empty() {
+                let taken = self.run(rest);
                 if taken > 0 {
                     rest = &rest[taken..];
                     continue;
@@ -262,119 +264,28 @@ impl Joiner {
         true
     }
 
-    /// Takes the whole lines at the start of `rest` that are CRI records
-    /// of one stream with nothing waiting and in which no key can begin
-    /// (as the rules' prefilter says, over each record's content and the
-    /// end of the one before), and feeds their contents to their stream in
-    /// one call; they then go out as they came. Returns the bytes of `rest`
-    /// taken: 0 when the first line is not such a record, to be read alone.
-    fn cri_run(&mut self, rest: &[u8]) -> usize {
-        let (mut run, mut ends, mut lines) = self.take_run();
-        let (mut at, mut index, mut open) = (0, None, None);
-        let reach = self.rules.max_prefix_len.max(1);
-        while let Some(n) = memchr::memchr(b'\n', &rest[at..]) {
-            let line = &rest[at..=at + n];
-            let Some(record) = cri::parse(line) else { break };
-            let i = *index.get_or_insert_with(|| self.stream_index(record.stream));
-            if line.len() > RUN_LINE_MAX || self.streams[i].name != record.stream {
-                break;
-            }
-            let from = run.len();
-            let content = &line[record.prefix.len()..line.len() - usize::from(record.partial)];
-            run.extend_from_slice(content);
-            // A prefix across this record's start is whole in `reach`.
-            if self.rules.may_hold_token(&run[from.saturating_sub(reach)..])
-                || !self.streams[i].drained()
-            {
-                run.truncate(from);
-                break;
-            }
-            ends.push((run.len(), !record.partial));
-            lines.push((at, record.prefix.len()));
-            open = match record.partial {
-                true => open.or(Some(at)),
-                false => None,
-            };
-            at += n + 1;
-        }
-        let taken = match index {
-            Some(i) if at > 0 => {
-                // Where the stream's unfinished line starts, as each
-                // record read alone would have left it.
-                let since = open.map(|o| self.line_at + o as u64);
-                let stream = &mut self.streams[i];
-                let line_ended = ends.iter().any(|&(_, newline)| newline);
-                stream.open_since = if line_ended { since } else { stream.open_since.or(since) };
-                self.feed_run(i, &rest[..at], &run, &ends, &lines);
-                at
-            }
-            _ => 0,
-        };
-        (self.run, self.run_ends, self.run_lines) = (run, ends, lines);
-        taken
-    }
-
-    /// The buffers of a run, emptied.
-    fn take_run(&mut self) -> RunBuffers {
-        let mut run = std::mem::take(&mut self.run);
-        let mut ends = std::mem::take(&mut self.run_ends);
-        let mut lines = std::mem::take(&mut self.run_lines);
-        run.clear();
-        ends.clear();
-        lines.clear();
-        (run, ends, lines)
-    }
-
-    /// Feeds `run`, the contents of `lines` (where each starts in
-    /// `taken`, and its prefix's length), to stream `i`.
-    fn feed_run(
-        &mut self,
-        i: usize,
-        taken: &[u8],
-        run: &[u8],
-        ends: &[(usize, bool)],
-        lines: &[(usize, usize)],
-    ) {
-        let (at, no) = (self.line_at, self.line_no);
-        let push = |queue: &mut Queue, j: usize| {
-            let (start, prefix) = lines[j];
-            let frame = Frame::Cri { prefix: taken[start..start + prefix].to_vec(), newline: true };
-            // The content, less the newline the format does not store.
-            let (end, newline) = ends[j];
-            let len = end - j.checked_sub(1).map_or(0, |p| ends[p].0) - usize::from(newline);
-            let entry = Entry::new(at + start as u64, no + 1 + j as u64, frame, len as u64);
-            (queue.push(entry), prefix as u64)
-        };
-        if self.streams[i].feed_run(&mut self.queue, run, ends, push, &mut self.found) {
-            self.done.extend_from_slice(taken);
-        }
-        self.line_no += ends.len() as u64;
-        self.line_at += taken.len() as u64;
-        // Writing to a Vec cannot fail.
-        let _ = self.queue.write_ready(&mut self.done);
-        if !self.record_findings {
-            self.found.clear();
-        }
-    }
-
     fn docker(&mut self, line: &[u8]) -> bool {
-        let Some(record) = docker_json::parse(line) else { return false };
-        let len = record.log.len() as u64;
-        let bytes = record.log.as_bytes();
-        let content = Content { seq: 0, bytes, newline: false, with_newline: None, column_base: 0 };
-        let (at, no, value) = (self.line_at, self.line_no, record.value.clone());
-        let entry = || Entry::new(at, no, Frame::Docker { line: line.to_vec(), value }, len);
+        let mut log = std::mem::take(&mut self.log);
+        log.clear();
+        let Some(record) = docker_json::parse(line, &mut log) else {
+            self.log = log;
+            return false;
+        };
+        let content =
+            Content { seq: 0, bytes: &log, newline: false, with_newline: None, column_base: 0 };
+        let (at, no, value, len) = (self.line_at, self.line_no, record.value.clone(), log.len());
+        let entry = || Entry::new(at, no, Frame::Docker { line: line.to_vec(), value }, len as u64);
         let stream = record.stream.as_bytes();
         let mut piece = std::mem::take(&mut self.piece);
         piece.clear();
-        if self.alone(stream, record.partial(), content, entry, &mut piece) {
-            if piece == record.log.as_bytes() {
+        if self.alone(stream, record.partial, content, entry, &mut piece) {
+            if piece == log {
                 self.done.extend_from_slice(line);
             } else {
                 docker_json::with_log(line, &record.value, &piece, &mut self.done);
             }
         }
-        self.piece = piece;
+        (self.piece, self.log) = (piece, log);
         true
     }
 
@@ -444,11 +355,6 @@ fn cut_marker(rules: &RuleSet) -> Vec<u8> {
     let fixed = rules.capped_marker.fixed(crate::engine::rules::CAPPED, b"");
     fixed.unwrap_or_else(|| b"[REDACTED]".to_vec())
 }
-
-/// A run's contents, where each record's ends (and whether a newline the
-/// format does not store ends it), and where each line starts and its
-/// prefix's length.
-type RunBuffers = (Vec<u8>, Vec<(usize, bool)>, Vec<(usize, usize)>);
 
 /// Adds the tokens of `theirs` to `mine` (not the bytes: those are the
 /// input's, counted once).
