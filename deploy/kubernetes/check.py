@@ -145,6 +145,18 @@ def sample(binary, n, seed):
     ).stdout
 
 
+def refuse_a_second_then_stop(pod, proc, err, name):
+    """A second follower on the same state is refused (exit 2), and the
+    running one ends with 0 on SIGTERM, as a pod's stop sends it."""
+    second, _, second_err = pod.start()
+    if second.wait(timeout=DEADLINE) != 2:
+        fail(f"{name}: a second follower on the same state was not refused")
+    print(f"{name}: a second follower: {second_err.read_text().strip()}")
+    proc.send_signal(signal.SIGTERM)
+    if proc.wait(timeout=DEADLINE) != 0:
+        fail(f"{name}: SIGTERM did not end it with 0: {err.read_text()}")
+
+
 def run_as_its_pod_runs(name, binary, pod, files, values):
     """Follow, a second follower refused, SIGTERM, a restart that resumes."""
     logs = [f for f in files if pod.on_a_volume(f)]
@@ -158,13 +170,7 @@ def run_as_its_pod_runs(name, binary, pod, files, values):
     with log.open("ab") as f:
         f.write(more)
     wait_for(f"{name}: the lines appended", lambda: lines(out) >= 500)
-    second, _, second_err = pod.start()
-    if second.wait(timeout=DEADLINE) != 2:
-        fail(f"{name}: a second follower on the same state was not refused")
-    print(f"{name}: a second follower: {second_err.read_text().strip()}")
-    proc.send_signal(signal.SIGTERM)
-    if proc.wait(timeout=DEADLINE) != 0:
-        fail(f"{name}: SIGTERM did not end it with 0: {err.read_text()}")
+    refuse_a_second_then_stop(pod, proc, err, name)
     state = values.get("--state")
     if state and not pod.inside(state).is_file():
         fail(f"{name}: no state file at {state}")
@@ -240,13 +246,7 @@ def run_folder_as_its_pod_runs(name, binary, pod, files, values):
     write("ns_a_1", 100, 3)
     wait_copied("ns_b_2", 200)
     wait_copied("ns_a_1", 400)
-    second, _, second_err = pod.start()
-    if second.wait(timeout=DEADLINE) != 2:
-        fail(f"{name}: a second follower on the same state was not refused")
-    print(f"{name}: a second follower: {second_err.read_text().strip()}")
-    proc.send_signal(signal.SIGTERM)
-    if proc.wait(timeout=DEADLINE) != 0:
-        fail(f"{name}: SIGTERM did not end it with 0: {err.read_text()}")
+    refuse_a_second_then_stop(pod, proc, err, name)
     write("ns_a_1", 50, 4)
     write("ns_c_3", 60, 5)  # a pod started while it is stopped
     proc, _, err2 = pod.start()
