@@ -26,7 +26,8 @@
 //! use phx_redact::{Rule, RuleSet, redact, rules::Options};
 //!
 //! let builtin = RuleSet::default_rules(false);
-//! assert_eq!(builtin.rules().len(), 5); // phx_, phs_, pha_, phr_, posthog-legacy
+//! // phx_, phs_, pha_, phr_, posthog-legacy, posthog-legacy-bearer
+//! assert_eq!(builtin.rules().len(), 6);
 //!
 //! let mut rules = Rule::defaults(false);
 //! rules.push(Rule::custom("github", "ghp_[A-Za-z0-9]{36}"));

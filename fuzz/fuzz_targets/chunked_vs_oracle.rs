@@ -38,6 +38,43 @@ const LEGACY: &str = concat!(
 /// The rule index of the legacy keys in every set (after the four kinds).
 const LEGACY_RULE: usize = 4;
 
+/// A legacy key sent as a bearer token, PostHog's only on a line that
+/// names PostHog's host ([`POSTHOG_HOST`], any case) from the line's start
+/// to its end or [`LOOKAHEAD`] bytes past the match. Every set tries it
+/// last, after its custom rules: where another rule matches at the same
+/// start, that one wins. Spelled out here as the README defines it.
+const BEARER: &str = concat!(
+    r#"(?:Authorization|authorization)"?[ \t]{0,8}:[ \t]{0,8}"?(?:Bearer|bearer)[ \t]{1,8}"#,
+    r"(?P<secret>[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|\z)",
+);
+const POSTHOG_HOST: &[u8] = b"posthog.com";
+const LOOKAHEAD: usize = 4096;
+const BEARER_MARKER: &[u8] = b"[REDACTED:posthog-legacy-bearer]";
+
+static BEARER_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("(?-u){BEARER}")).unwrap());
+
+/// Whether the line of the match `input[start..end]` names PostHog's host.
+fn line_names_posthog(input: &[u8], start: usize, end: usize) -> bool {
+    let begins = input[..start].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let ends = input[start..].iter().position(|&b| b == b'\n').map_or(input.len(), |i| start + i);
+    let line = input[begins..ends.min(end + LOOKAHEAD)].to_ascii_lowercase();
+    line.windows(POSTHOG_HOST.len()).any(|w| w == POSTHOG_HOST)
+}
+
+/// The first bearer token at or after `from` whose line names PostHog's
+/// host: the match's start, and the key's range.
+fn next_bearer(input: &[u8], mut from: usize) -> Option<(usize, std::ops::Range<usize>)> {
+    while let Some(c) = BEARER_RE.captures_at(input, from) {
+        let whole = c.get(0).unwrap();
+        if line_names_posthog(input, whole.start(), whole.end()) {
+            return Some((whole.start(), c.name("secret").unwrap().range()));
+        }
+        from = whole.start() + 1;
+    }
+    None
+}
+
 /// What the default marker writes for a legacy key.
 const LEGACY_MARKER: &[u8] = b"[REDACTED:posthog-legacy]";
 
@@ -82,7 +119,8 @@ impl Case {
     fn new(extra: &[(&str, &str, usize)], public: bool, hold_cap: Option<usize>) -> Case {
         let mut rules = Rule::defaults(public);
         let mut alternatives = builtin_alternatives(public);
-        assert_eq!(rules.len(), alternatives.len());
+        // The bearer rule is the oracle's own loop, not an alternative.
+        assert_eq!(rules.len(), alternatives.len() + 1);
         for &(name, pattern, prefix_len) in extra {
             rules.push(Rule::custom(name, pattern));
             alternatives.push((pattern.to_string(), prefix_len));
@@ -109,13 +147,29 @@ impl Case {
         (0..self.prefix_lens.len()).find(|i| c.name(&format!("r{i}")).is_some()).unwrap()
     }
 
+    /// The bearer rule's index: the set's last.
+    fn bearer_rule(&self) -> usize {
+        self.rules.rules().len() - 1
+    }
+
     /// Each match from the left, as the engine takes them: (rule, the
     /// token's range, where the scan goes on). A legacy key's token is its
     /// group `secret`, and the scan goes on right after it.
     fn tokens(&self, input: &[u8]) -> Vec<(usize, std::ops::Range<usize>, usize)> {
         let mut tokens = Vec::new();
         let mut pos = 0;
-        while let Some(c) = self.oracle.captures_at(input, pos) {
+        loop {
+            let c = self.oracle.captures_at(input, pos);
+            let bearer = next_bearer(input, pos);
+            let c = match (c, bearer) {
+                (c, Some((start, key))) if c.as_ref().is_none_or(|c| c.get(0).unwrap().start() > start) => {
+                    pos = key.end;
+                    tokens.push((self.bearer_rule(), key, pos));
+                    continue;
+                }
+                (Some(c), _) => c,
+                (None, _) => break,
+            };
             let rule = self.rule_of(&c);
             let token = c.name("secret").or(c.get(0)).unwrap().range();
             pos = if c.name("secret").is_some() { token.end } else { c.get(0).unwrap().end() };
@@ -132,6 +186,8 @@ impl Case {
             out.extend_from_slice(&input[pos..token.start]);
             if rule == LEGACY_RULE {
                 out.extend_from_slice(LEGACY_MARKER);
+            } else if rule == self.bearer_rule() {
+                out.extend_from_slice(BEARER_MARKER);
             } else {
                 out.extend_from_slice(&input[token.start..token.start + self.prefix_lens[rule]]);
                 out.extend_from_slice(b"[REDACTED]");
@@ -217,10 +273,11 @@ fuzz_target!(|data: &[u8]| {
         // to it: it is a key from its first byte, and its body goes on no
         // further.
         let builtins = if flags & 3 == 1 { 6 } else { 5 };
-        for f in findings.iter().filter(|f| f.rule.is_some_and(|r| r < builtins)) {
+        let bearer = case.bearer_rule();
+        for f in findings.iter().filter(|f| f.rule.is_some_and(|r| r < builtins || r == bearer)) {
             let (start, end) = (f.offset as usize, (f.offset + f.len) as usize);
             let next = input.get(end).copied().unwrap_or(b' ');
-            if f.rule == Some(LEGACY_RULE) {
+            if f.rule == Some(LEGACY_RULE) || f.rule == Some(bearer) {
                 let key = &input[start..end];
                 let urlsafe = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
                 assert!(key.len() == 43 && key.iter().all(|&b| urlsafe(b)), "a legacy key in part");
@@ -239,10 +296,12 @@ fuzz_target!(|data: &[u8]| {
     }
     if flags & 3 < 2 {
         // The built-in keys decide every candidate within a few dozen
-        // bytes, a legacy key's name and value within about a hundred.
-        // (The custom set can hold without bound: `key=` followed by
-        // lowercase letters waits for its closing `\b`.)
-        assert!(case.rules.max_held() < 128, "built-in keys held {}", case.rules.max_held());
+        // bytes, a legacy key's name and value within about a hundred, and
+        // a bearer token's line within the look-ahead past it. (The custom
+        // set can hold without bound: `key=` followed by lowercase letters
+        // waits for its closing `\b`.)
+        let held = case.rules.max_held();
+        assert!(held < LOOKAHEAD + 128, "built-in keys held {held}");
     }
     let near_cap = case.near_cap.as_ref().is_some_and(|re| re.is_match(input));
     if whole_stats.capped == 0 && !near_cap {

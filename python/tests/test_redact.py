@@ -26,6 +26,14 @@ LEGACY = (
     r"""|POSTHOG_(?:PERSONAL_)?API_KEY"?[ \t]{0,8}[=:][ \t]{0,8}["']?)"""
     r"(?P<secret>[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|\z)"
 )
+# A legacy key sent as a bearer token: it counts only on a line that names
+# posthog.com, and the set tries it last. The inputs below never hold
+# `Authorization`, so the oracle need not spell out that condition; the rule
+# itself is checked against the module's.
+BEARER = (
+    r"""(?:Authorization|authorization)"?[ \t]{0,8}:[ \t]{0,8}"?(?:Bearer|bearer)[ \t]{1,8}"""
+    r"(?P<secret>[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|\z)"
+)
 # Python's `re` writes the end of the input `\Z`.
 _LEGACY_PY = LEGACY.replace(r"\z", r"\Z")
 
@@ -77,9 +85,11 @@ def test_the_oracle_is_the_rust_tests_oracle_and_the_engines_rules():
     assert rust_const("TOKEN_WITH_PUBLIC") == TOKEN_WITH_PUBLIC
     # ...and the same as the regexes the compiled module runs.
     legacy = ("posthog-legacy", LEGACY)
-    assert phx_redact.rules() == [(k, f"{k}_{BODY}") for k in SECRET_KINDS] + [legacy]
+    bearer = ("posthog-legacy-bearer", BEARER)
+    assert phx_redact.rules() == [(k, f"{k}_{BODY}") for k in SECRET_KINDS] + [legacy, bearer]
     public = phx_redact.rules(include_public=True)
-    assert public == [(k, f"{k}_{BODY}") for k in SECRET_KINDS] + [legacy, ("phc", f"phc_{BODY}")]
+    kinds = [(k, f"{k}_{BODY}") for k in SECRET_KINDS]
+    assert public == kinds + [legacy, ("phc", f"phc_{BODY}"), bearer]
 
 
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -10,7 +10,10 @@ use crate::{
     app::{Error, MessagePolicy, policy::patterns_policy},
     engine::{
         fingerprint::Fingerprinter,
-        rules::{BUILTIN_KINDS, DEFAULT_KINDS, HOLD_CAP, Options, PUBLIC_KIND, load_rules_file},
+        rules::{
+            BEARER_KIND, BUILTIN_KINDS, DEFAULT_KINDS, HOLD_CAP, LEGACY_BEARER_KIND, Options,
+            PUBLIC_KIND, load_rules_file,
+        },
     },
 };
 
@@ -37,10 +40,14 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct RuleOptions {
     /// Built-in rule names (`phx`, `phs`, `pha`, `phr`, `phc`, `all`,
-    /// `none`); empty for the default (phx, phs, pha, phr).
+    /// `none`, ...: see `DEFAULT_KINDS` and `BUILTIN_KINDS`); empty for the
+    /// default ([`DEFAULT_KINDS`]).
     pub names: Vec<String>,
     /// Add `phc` (project keys, public by design).
     pub include_public: bool,
+    /// Self-hosted PostHog hosts: a bearer token of a legacy key's shape
+    /// on a line naming one is redacted, as on one naming `posthog.com`.
+    pub posthog_hosts: Vec<String>,
     /// Custom regexes, named pattern-1, pattern-2, ... in order.
     pub patterns: Vec<String>,
     /// A TOML rules file.
@@ -58,6 +65,7 @@ impl Default for RuleOptions {
         RuleOptions {
             names: Vec::new(),
             include_public: false,
+            posthog_hosts: Vec::new(),
             patterns: Vec::new(),
             rules_file: None,
             marker: "default".into(),
@@ -119,7 +127,15 @@ impl RuleOptions {
                 true
             }
         });
+        // Every bearer token of a legacy key's shape covers those on lines
+        // that name PostHog.
+        if names.contains(&BEARER_KIND) {
+            names.retain(|&n| n != LEGACY_BEARER_KIND);
+        }
         let mut rules: Vec<Rule> = names.into_iter().filter_map(Rule::builtin).collect();
+        for rule in rules.iter_mut().filter(|r| r.name == LEGACY_BEARER_KIND) {
+            rule.on_lines_naming.extend(self.posthog_hosts.iter().cloned());
+        }
         for (i, pattern) in self.patterns.iter().enumerate() {
             rules.push(Rule::custom(format!("pattern-{}", i + 1), pattern.clone()));
         }

@@ -57,16 +57,27 @@ pub struct Args {
     pub include_public: bool,
 
     /// Built-in rules to apply, comma-separated: phx, phs, pha, phr, phc,
-    /// all, none [default: phx,phs,pha,phr].
+    /// posthog-legacy, posthog-legacy-bearer, bearer-43, all, none
+    /// [default: phx,phs,pha,phr,posthog-legacy,posthog-legacy-bearer].
     #[arg(
         help_heading = "Rules and markers",
         long = "rule",
         value_name = "NAMES",
         value_delimiter = ',',
-        value_parser = Offered(&["phx", "phs", "pha", "phr", "phc", "all", "none"]),
+        value_parser = Offered(&[
+            "phx", "phs", "pha", "phr", "phc", "posthog-legacy", "posthog-legacy-bearer",
+            "bearer-43", "all", "none",
+        ]),
         hide_possible_values = true
     )]
     pub rules: Vec<String>,
+
+    /// A self-hosted PostHog's host (posthog.example.net; repeatable): an
+    /// `Authorization: Bearer` token of a legacy personal API key's shape
+    /// on a line that names it is redacted, as on one that names
+    /// posthog.com.
+    #[arg(help_heading = "Rules and markers", long = "posthog-host", value_name = "HOST")]
+    pub posthog_hosts: Vec<String>,
 
     /// Also redact matches of REGEX (`regex` crate syntax; repeatable). Its
     /// rule is named pattern-1, pattern-2, ...

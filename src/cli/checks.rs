@@ -73,8 +73,15 @@ impl Args {
 
 /// The flags that choose what to rules to apply, which every mode but
 /// `--generate-sample` takes.
-const RULE_FLAGS: [&str; 6] =
-    ["--rule", "--include-public", "--pattern", "--rules-file", "--marker", "--fingerprint-key"];
+const RULE_FLAGS: [&str; 7] = [
+    "--rule",
+    "--include-public",
+    "--posthog-host",
+    "--pattern",
+    "--rules-file",
+    "--marker",
+    "--fingerprint-key",
+];
 
 impl Args {
     /// The run's mode, and the flags it takes besides the rule flags.
@@ -129,7 +136,7 @@ impl Args {
     }
 
     /// Each flag, and whether it was given (a value other than its default).
-    fn given(&self) -> [(&'static str, bool); 25] {
+    fn given(&self) -> [(&'static str, bool); 26] {
         [
             ("FILE", !self.files.is_empty()),
             ("--recursive", self.recursive),
@@ -138,6 +145,7 @@ impl Args {
             ("--secret-every", self.secret_every != 10),
             ("--rule", !self.rules.is_empty()),
             ("--include-public", self.include_public),
+            ("--posthog-host", !self.posthog_hosts.is_empty()),
             ("--pattern", !self.patterns.is_empty()),
             ("--rules-file", self.rules_file.is_some()),
             ("--marker", self.marker != "default"),

@@ -138,6 +138,7 @@ impl Args {
         let args = RuleOptions {
             names: self.rules.clone(),
             include_public: self.include_public,
+            posthog_hosts: self.posthog_hosts.clone(),
             patterns: self.patterns.clone(),
             rules_file: self.rules_file.clone(),
             marker: self.marker.clone(),

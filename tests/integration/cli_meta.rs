@@ -198,7 +198,12 @@ fn help_says_what_follow_and_state_do_with_globs_and_paths() {
 fn completions_offer_the_values_of_marker_and_rule() {
     let bash = stdout_of(&["--completions", "bash"]);
     assert!(bash.contains("default posthog fingerprint same-length"), "{bash}");
-    assert!(bash.contains("phx phs pha phr phc all none"), "{bash}");
+    assert!(
+        bash.contains(
+            "phx phs pha phr phc posthog-legacy posthog-legacy-bearer bearer-43 all none"
+        ),
+        "{bash}"
+    );
     let fish = stdout_of(&["--completions", "fish"]);
     let marker = fish.lines().find(|l| l.contains("-l marker")).unwrap();
     assert!(marker.contains("same-length") && !marker.contains("-F"), "{marker}");

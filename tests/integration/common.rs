@@ -31,19 +31,74 @@ pub const LEGACY: &str = concat!(
     r"(?P<secret>[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|\z)",
 );
 
+/// A legacy personal API key sent as a bearer token: it counts only on a
+/// line that names PostHog's host ([`POSTHOG_HOST`], any case), from the
+/// line's start to its end or [`LOOKAHEAD`] bytes past the match.
+pub const BEARER: &str = concat!(
+    r#"(?:Authorization|authorization)"?[ \t]{0,8}:[ \t]{0,8}"?(?:Bearer|bearer)[ \t]{1,8}"#,
+    r"(?P<secret>[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|\z)",
+);
+pub const POSTHOG_HOST: &str = "posthog.com";
+pub const LOOKAHEAD: usize = 4096;
+
+/// Whether the line of the match `input[start..end]` names one of `hosts`
+/// (ASCII letters in any case) between its start and its end, or
+/// [`LOOKAHEAD`] bytes past the match if that comes first.
+pub fn line_names(input: &[u8], (start, end): (usize, usize), hosts: &[&str]) -> bool {
+    let begins = input[..start].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let ends = input[start..].iter().position(|&b| b == b'\n').map_or(input.len(), |i| start + i);
+    let line = input[begins..ends.min(end + LOOKAHEAD)].to_ascii_lowercase();
+    hosts.iter().any(|host| contains(&line, host.to_ascii_lowercase().as_bytes()))
+}
+
 /// What the output must be: the rules over the whole input at once,
 /// leftmost first, the prefixed kinds before the legacy keys, of which only
-/// the group `secret` is replaced and the bytes after it scanned again.
+/// the group `secret` is replaced and the bytes after it scanned again;
+/// a bearer token of a legacy key's shape counts only on a line that names
+/// `posthog.com`, and where another rule matches at the same start, that
+/// one wins.
 pub fn oracle(input: &[u8], include_public: bool) -> Vec<u8> {
-    static RE: OnceLock<[Regex; 2]> = OnceLock::new();
-    let [secret, public] = RE.get_or_init(|| {
+    oracle_with_hosts(input, include_public, &[POSTHOG_HOST])
+}
+
+/// [`oracle`], with the hosts a bearer token's line must name.
+pub fn oracle_with_hosts(input: &[u8], include_public: bool, hosts: &[&str]) -> Vec<u8> {
+    static RE: OnceLock<[Regex; 3]> = OnceLock::new();
+    let [secret, public, bearer] = RE.get_or_init(|| {
         let with = |token: &str| Regex::new(&format!("(?-u){token}|{LEGACY}")).unwrap();
-        [with(TOKEN), with(TOKEN_WITH_PUBLIC)]
+        [with(TOKEN), with(TOKEN_WITH_PUBLIC), Regex::new(&format!("(?-u){BEARER}")).unwrap()]
     });
     let re = if include_public { public } else { secret };
+    // The next bearer token from `from` whose line names a host.
+    let next_bearer = |mut from: usize| {
+        while let Some(c) = bearer.captures_at(input, from) {
+            let whole = c.get(0).unwrap();
+            if line_names(input, (whole.start(), whole.end()), hosts) {
+                return Some((whole.start(), c.name("secret").unwrap()));
+            }
+            from = whole.start() + 1;
+        }
+        None
+    };
     let mut out = Vec::with_capacity(input.len());
     let mut pos = 0;
-    while let Some(c) = re.captures_at(input, pos) {
+    loop {
+        let c = re.captures_at(input, pos);
+        let b = next_bearer(pos);
+        let other_first = match (&c, &b) {
+            (Some(c), Some((start, _))) => c.get(0).unwrap().start() <= *start,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if !other_first {
+            let (_, key) = b.unwrap();
+            out.extend_from_slice(&input[pos..key.start()]);
+            out.extend_from_slice(b"[REDACTED:posthog-legacy-bearer]");
+            pos = key.end();
+            continue;
+        }
+        let c = c.unwrap();
         let whole = c.get(0).unwrap();
         if let Some(key) = c.name("secret") {
             out.extend_from_slice(&input[pos..key.start()]);

@@ -164,7 +164,7 @@ fn realistic_logs_equal_the_oracle_in_read_sized_chunks() {
 }
 
 #[test]
-fn the_default_rules_hold_back_at_most_a_few_dozen_bytes() {
+fn the_default_rules_hold_back_a_few_dozen_bytes_or_a_bearer_tokens_line() {
     // A prefix and 40 body bytes (a body with an early `_` is decided at
     // 40), plus the byte by which a DFA reports a match late.
     let prefixed = phx_redact::rules::SECRET_KINDS.iter().map(|k| phx_redact::Rule::posthog(k));
@@ -172,8 +172,14 @@ fn the_default_rules_hold_back_at_most_a_few_dozen_bytes() {
     // A legacy key's match is held whole until decided: its longest name
     // (`POSTHOG_PERSONAL_API_KEY"`, 25), 8 spaces, `=`, 8 spaces, a quote,
     // the key (43) and the byte after it (87), and one more.
+    let legacy = phx_redact::Rule::builtin(phx_redact::rules::LEGACY_KIND).unwrap();
+    assert_eq!(RuleSet::new(vec![legacy]).unwrap().max_held(), 88);
+    // A bearer token with no PostHog host before it on its line waits for
+    // the line's end, up to the look-ahead past its match: the longest
+    // match (`authorization"`, 8 spaces, `:`, 8 spaces, `"bearer`, 8
+    // spaces, the key, the byte after it: 90), one more, and 4096.
     for public in [false, true] {
-        assert_eq!(RuleSet::default_rules(public).max_held(), 88);
+        assert_eq!(RuleSet::default_rules(public).max_held(), 90 + 1 + 4096);
     }
 }
 

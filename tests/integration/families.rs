@@ -26,9 +26,8 @@ fn rules() -> Arc<RuleSet> {
     let rules = RULES
         .iter()
         .map(|(name, pattern)| Rule {
-            name: (*name).into(),
-            pattern: (*pattern).into(),
             marker: Some("<{rule}>".into()),
+            ..Rule::custom(*name, *pattern)
         })
         .collect();
     Arc::new(RuleSet::new(rules).unwrap())

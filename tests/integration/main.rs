@@ -32,6 +32,7 @@ mod io_paths;
 mod journald;
 mod key_list;
 mod legacy;
+mod legacy_bearer;
 mod library_io;
 mod messages;
 mod parallel_archive;

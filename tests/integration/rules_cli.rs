@@ -31,7 +31,7 @@ fn rules_are_picked_by_name() {
     }
     let (code, _, err) = run(&["--rule", "phz"], b"");
     assert_eq!(code, 2);
-    assert!(err.contains("--rule phz: no such rule; known: phx, posthog-legacy, phs, pha, phr, phc, bearer-43, all, none"));
+    assert!(err.contains("--rule phz: no such rule; known: phx, posthog-legacy, posthog-legacy-bearer, phs, pha, phr, phc, bearer-43, all, none"));
     let (code, _, err) = run(&["--rule", "none"], b"");
     assert_eq!(code, 2);
     assert!(err.contains("no rules"), "{err}");
@@ -144,7 +144,7 @@ fn stats_count_tokens_by_rule_on_stderr_and_leave_stdout_alone() {
     let bytes = input.len();
     assert!(
         err.starts_with(&format!(
-            "phx-redact: 3 tokens redacted (phx 2, phs 0, pha 1, phr 0, posthog-legacy 0) in {bytes} bytes, "
+            "phx-redact: 3 tokens redacted (phx 2, phs 0, pha 1, phr 0, posthog-legacy 0, posthog-legacy-bearer 0) in {bytes} bytes, "
         )),
         "{err}"
     );
@@ -157,7 +157,7 @@ fn list_rules_shows_each_rule_and_the_hold_back_bound() {
     assert_eq!(code, 0);
     let out = String::from_utf8(out).unwrap();
     assert!(out.starts_with(&format!("phx\tphx_{}\t{{prefix}}[REDACTED]\n", crate::common::BODY)));
-    assert!(out.contains("holds back at most 88 bytes"), "{out}");
+    assert!(out.contains("holds back at most 4187 bytes"), "{out}");
     assert!(out.contains("\t[REDACTED:{rule}]\t(replaces the group secret only)\n"), "{out}");
     assert!(!holds_a_token(out.as_bytes()));
     let (_, out, _) = run(&["--list-rules", "--pattern", "BEGIN.*END"], b"");
@@ -372,7 +372,7 @@ fn a_refused_rule_never_echoes_its_text_nor_prints_control_characters() {
         .unwrap();
     let (code, out, err) = run(&["--rules-file", file.to_str().unwrap(), "--list-rules"], b"");
     assert_eq!((code, out.as_slice()), (2, &b""[..]));
-    assert!(err.contains("rule 6: its name holds a control character"), "{err}");
+    assert!(err.contains("rule 7: its name holds a control character"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err:?}");
 }
 

@@ -8,9 +8,9 @@
 //! a stream of ever new keys must not grow it without bound.
 //!
 //! The list is sorted by what matters to whoever rotates: the kind (the
-//! most powerful first: `phx`, `posthog-legacy`, `phs`, `pha`, `phr`, `phc`,
-//! `bearer-43`, then the custom
-//! rules, then `capped`), then how often each key was found, then where
+//! most powerful first: `phx`, `posthog-legacy`, `posthog-legacy-bearer`,
+//! `phs`, `pha`, `phr`, `phc`, `bearer-43`, then the custom rules, then
+//! `capped`), then how often each key was found, then where
 //! it was found first.
 
 use std::{
@@ -28,7 +28,7 @@ use crate::{
     app::audit::verify::{Statuses, Target},
     app::policy::PrintedName,
     engine::marker::Mask,
-    engine::rules::{BEARER_KIND, BUILTIN_KINDS, CAPPED, LEGACY_KIND},
+    engine::rules::{BEARER_KIND, BUILTIN_KINDS, CAPPED, LEGACY_BEARER_KIND, LEGACY_KIND},
 };
 
 /// The most distinct keys listed. Findings of further keys are counted, not
@@ -213,7 +213,7 @@ pub(crate) fn rule_name(rule_names: &[String], rule: Option<usize>) -> &str {
 pub(crate) fn advice(rule: &str) -> &'static str {
     match rule {
         // A legacy key (before 2021-06-23, no prefix) is a personal API key.
-        "phx" | LEGACY_KIND => {
+        "phx" | LEGACY_KIND | LEGACY_BEARER_KIND => {
             "personal API key: roll it in PostHog, Settings → Personal API keys (it acts as \
              its user, with its scopes, in the projects it is scoped to)"
         }

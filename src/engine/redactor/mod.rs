@@ -64,6 +64,8 @@
 //! of the DFA over a buffer (the hot path); `record.rs` what is done with
 //! the bytes a scan decides on (written out, or taken into a token, counted
 //! and recorded); `report.rs` the counts and findings it reports;
+//! `lines.rs` what it keeps of the line it is in, for a rule that counts
+//! only on lines that name a host;
 //! `resume.rs` a redactor started part-way through a stream.
 
 use std::{fmt, io, sync::Arc};
@@ -75,6 +77,7 @@ use crate::engine::{
     rules::{HEAD_MAX, RuleSet},
 };
 
+mod lines;
 mod record;
 mod report;
 // Used by the drivers that read a file on several threads (`app::filter::segments`).
@@ -131,6 +134,8 @@ pub struct Redactor {
     /// `Some` when findings are recorded.
     findings: Option<Findings>,
     stats: Stats,
+    /// The line being read, for a rule that counts only on some lines.
+    line: Line,
 }
 
 /// A token's first bytes, as many as tell the rules of one DFA pattern
@@ -153,6 +158,16 @@ impl Head {
     fn bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
     }
+}
+
+/// The consumed bytes of the current line, as far as a rule that counts
+/// only on some lines needs them (see `lines.rs`): whether a name was in
+/// them, and their last bytes (a name's start cut off by a read), fewer
+/// than the longest name.
+#[derive(Clone, Debug, Default)]
+struct Line {
+    named: bool,
+    tail: Vec<u8>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -188,6 +203,7 @@ impl Redactor {
             head: Head::default(),
             findings: None,
             stats: Stats { bytes_in: 0, tokens, capped: 0 },
+            line: Line::default(),
         }
     }
 
@@ -266,6 +282,7 @@ impl Redactor {
         self.mode = Mode::Search;
         self.before = None;
         self.offset = 0;
+        self.reset_line();
         if let Some(findings) = &mut self.findings {
             findings.newlines = 0;
             findings.line_start = 0;

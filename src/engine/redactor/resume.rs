@@ -72,6 +72,7 @@ impl Redactor {
         }
         std::mem::swap(&mut self.held, &mut next.held);
         std::mem::swap(&mut self.seen, &mut next.seen);
+        std::mem::swap(&mut self.line, &mut next.line);
         self.mode = next.mode;
         self.before = next.before;
         self.offset = next.offset;

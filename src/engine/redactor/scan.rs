@@ -22,8 +22,26 @@ enum Step {
     Stop(usize),
     /// Everything before this offset is consumed and written: go on there.
     On(usize),
+    /// No token starts before this offset: search on there.
+    Skip(usize),
     /// Back to searching, from where the scan was.
     Search,
+}
+
+impl Step {
+    /// Moves the scan's place (`pos`) and the start of the bytes consumed
+    /// but not written (`plain`) as this step says; `Some` with the bytes
+    /// consumed when the scan returns.
+    #[inline(always)]
+    fn apply(self, pos: &mut usize, plain: &mut usize) -> Option<usize> {
+        match self {
+            Step::Stop(consumed) => return Some(consumed),
+            Step::On(end) => (*pos, *plain) = (end, end),
+            Step::Skip(next) => *pos = next,
+            Step::Search => {}
+        }
+        None
+    }
 }
 
 impl Redactor {
@@ -37,9 +55,10 @@ impl Redactor {
         out: &mut W,
     ) -> io::Result<usize> {
         let consumed = self.scan_from(buf, eof, out)?;
-        if let Some(consumed) = consumed.checked_sub(1) {
-            self.before = Some(buf[consumed]);
+        if let Some(last) = consumed.checked_sub(1) {
+            self.before = Some(buf[last]);
         }
+        self.track_line(&buf[..consumed]);
         Ok(consumed)
     }
 
@@ -60,10 +79,8 @@ impl Redactor {
         let mut cursor = Cursor::default();
         loop {
             if let Some(step) = self.scan_mode(buf, pos, plain, eof, &rules, out)? {
-                match step {
-                    Step::Stop(consumed) => return Ok(consumed),
-                    Step::On(end) => (pos, plain) = (end, end),
-                    Step::Search => {}
+                if let Some(consumed) = step.apply(&mut pos, &mut plain) {
+                    return Ok(consumed);
                 }
                 continue;
             }
@@ -91,10 +108,11 @@ impl Redactor {
                 }
                 Some((end, state, pattern)) => {
                     let decided = run.dead || eof;
-                    match self.found(buf, plain, (start, end, state, pattern), decided, out)? {
-                        Step::On(resume) => (pos, plain) = (resume, resume),
-                        Step::Stop(consumed) => return Ok(consumed),
-                        Step::Search => unreachable!("a match is taken or held"),
+                    let found = (start, end, state, pattern);
+                    let step = self.found(buf, plain, found, (decided, eof), out)?;
+                    debug_assert!(!matches!(step, Step::Search), "a match is taken, held or not");
+                    if let Some(consumed) = step.apply(&mut pos, &mut plain) {
+                        return Ok(consumed);
                     }
                 }
             }
@@ -110,10 +128,18 @@ impl Redactor {
         buf: &[u8],
         plain: usize,
         (start, end, state, pattern): (usize, usize, StateID, PatternID),
-        decided: bool,
+        (decided, eof): (bool, bool),
         out: &mut W,
     ) -> io::Result<Step> {
         let rule = self.rules.patterns.rule(pattern.as_usize(), &buf[start..end]);
+        match self.counts(buf, (start, end, rule), decided, eof) {
+            Some(true) => {}
+            Some(false) => return Ok(Step::Skip(start + 1)),
+            None => {
+                self.pass(&buf[plain..start], out)?;
+                return Ok(Step::Stop(start));
+            }
+        }
         let Some(resume) = self.take_match(buf, plain, (start, end, rule), decided, out)? else {
             return Ok(Step::Stop(start));
         };
@@ -225,6 +251,19 @@ impl Redactor {
             Some((end, state, pattern)) => {
                 let decided = run.dead || eof;
                 let match_ = (start, end, set.rule_of[pattern.as_usize()]);
+                match self.counts(buf, match_, decided, eof) {
+                    Some(true) => {}
+                    // Search from here with every rule, as if this one had
+                    // not matched.
+                    Some(false) => {
+                        self.mode = Mode::Search;
+                        return Ok(Step::Search);
+                    }
+                    None => {
+                        self.pass(&buf[plain..start], out)?;
+                        return Ok(Step::Stop(start));
+                    }
+                }
                 let Some(resume) = self.take_match(buf, plain, match_, decided, out)? else {
                     return Ok(Step::Stop(start));
                 };

@@ -14,9 +14,10 @@ use regex_syntax::hir::{
 use super::{
     analysis::{distinct_starts, hold_bound, start_states},
     family::{self, Patterns},
+    lines::LineNames,
     rule::{CAPPED, MIN_HOLD_CAP, Options, Rule},
     set::{Bounded, Compiled, RuleSet},
-    span::Span,
+    span::{SPAN_MAX_LEN, Span},
 };
 use crate::{
     engine::{marker::Marker, prefilter::Prefilter},
@@ -230,6 +231,38 @@ fn check_rules(rules: &[Rule], options: &Options) -> Result<(), Error> {
     Ok(())
 }
 
+/// `rules` with the one that counts only on some lines (see `lines.rs`)
+/// moved last, so that it is tried after every other, and what its lines
+/// must name.
+///
+/// # Errors
+///
+/// [`Error::Rule`] when more than one rule counts only on some lines, or
+/// such a rule's matches can be longer than [`SPAN_MAX_LEN`] (its match is
+/// held back whole with the bytes after it), or a name is refused.
+fn lines_last(rules: Vec<Rule>, cap: usize) -> Result<(Vec<Rule>, Option<LineNames>), Error> {
+    let (mut rules, last): (Vec<Rule>, Vec<Rule>) =
+        rules.into_iter().partition(|r| r.on_lines_naming.is_empty());
+    if last.len() > 1 {
+        return Err(Error::Rule(format!(
+            "rules {} and {}: only one rule may count only on lines naming a host",
+            last[0].name, last[1].name
+        )));
+    }
+    let Some(rule) = last.into_iter().next() else { return Ok((rules, None)) };
+    let max_len = parse(&rule.pattern).ok().and_then(|hir| hir.properties().maximum_len());
+    let Some(max_len) = max_len.filter(|&n| n <= SPAN_MAX_LEN) else {
+        return Err(Error::Rule(format!(
+            "rule {}: a rule that counts only on some lines must match at most {SPAN_MAX_LEN} \
+             bytes",
+            rule.name
+        )));
+    };
+    let lines = LineNames::of((rules.len(), &rule), max_len, cap)?;
+    rules.push(rule);
+    Ok((rules, lines))
+}
+
 /// The literal prefixes of all the rules, for the prefilter; `None` when
 /// some rule has none.
 type Prefixes = Option<Vec<Vec<u8>>>;
@@ -287,6 +320,7 @@ impl RuleSet {
     /// [`MIN_HOLD_CAP`].
     pub fn with_options(rules: Vec<Rule>, options: Options) -> Result<RuleSet, Error> {
         check_rules(&rules, &options)?;
+        let (rules, lines) = lines_last(rules, options.hold_cap)?;
         let (dfa, patterns) = compile_rules(&rules.iter().collect::<Vec<_>>(), true)?;
         let (start_first, start_after) = start_states(&dfa)?;
         let default_marker = Marker::parse(&options.marker)?;
@@ -314,6 +348,7 @@ impl RuleSet {
             chains: Vec::new(),
             bounded: None,
             capture: Vec::new(),
+            lines,
         };
         set.check_no_empty_match()?;
         set.choose_prefilter(prefixes);
@@ -325,7 +360,10 @@ impl RuleSet {
         (set.chain_of, set.chains) = set.find_chains();
         // A match with a group `secret` is held back whole until decided.
         let spans = set.compiled.iter().filter_map(|c| c.span.as_ref()).map(|s| s.max_len + 1);
-        let held = bound.map(|bound| spans.fold(bound, usize::max));
+        // And a match of a rule that counts only on some lines, with the
+        // bytes after it up to where its line is known to name a host.
+        let lines = set.lines.as_ref().map(|l| l.max_len + 1 + l.lookahead);
+        let held = bound.map(|bound| spans.chain(lines).fold(bound, usize::max));
         set.max_held = held.map_or(set.hold_cap, |held| held.min(set.hold_cap));
         if bound.is_none_or(|bound| bound >= set.hold_cap) {
             set.bounded = Bounded::new(&set.rules, set.hold_cap)?;

@@ -60,6 +60,6 @@ pub fn load_rules_file(path: &std::path::Path) -> Result<Vec<Rule>, Error> {
     Ok(file
         .rule
         .into_iter()
-        .map(|r| Rule { name: r.name, pattern: r.regex, marker: r.marker })
+        .map(|r| Rule { marker: r.marker, ..Rule::custom(r.name, r.regex) })
         .collect())
 }

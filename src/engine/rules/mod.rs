@@ -16,7 +16,7 @@
 //!
 //! `rule.rs` holds what a rule is and the built-in ones; `set.rs` the
 //! compiled set the engine reads; `compile.rs` how rules become it, within
-//! limits; `family.rs` how rules that differ only in their literal prefix
+//! limits; `lines.rs` rules that count only on lines naming a host; `family.rs` how rules that differ only in their literal prefix
 //! share one pattern of the DFA; `analysis.rs` what is learnt from its DFA at start-up (how much
 //! it may hold back, whether a marker could match a rule, the shortcuts of
 //! the hot path); `file.rs` rules read from a TOML file.
@@ -25,6 +25,7 @@ mod analysis;
 mod compile;
 mod family;
 mod file;
+mod lines;
 mod rule;
 mod set;
 mod span;
@@ -35,9 +36,11 @@ pub use compile::{DFA_SIZE_LIMIT, NEST_LIMIT, NFA_SIZE_LIMIT};
 pub(crate) use family::HEAD_MAX;
 #[cfg(feature = "rules-file")]
 pub use file::{RULES_FILE_LIMIT, load_rules_file};
+pub(crate) use lines::LineNames;
 pub use rule::{
     BEARER_43, BEARER_KIND, BODY, BUILTIN_KINDS, CAPPED, DEFAULT_KINDS, HOLD_CAP, LEGACY,
-    LEGACY_KIND, MIN_HOLD_CAP, Options, PUBLIC_KIND, RULESET_VERSION, Rule, SECRET_KINDS,
+    LEGACY_BEARER_KIND, LEGACY_KIND, LINE_LOOKAHEAD, MIN_HOLD_CAP, Options, POSTHOG_HOST,
+    PUBLIC_KIND, RULESET_VERSION, Rule, SECRET_KINDS,
 };
 pub(crate) use set::Bounded;
 pub use set::RuleSet;

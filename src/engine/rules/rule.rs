@@ -7,7 +7,8 @@ use crate::engine::fingerprint::Fingerprinter;
 /// when it changes, what counts as a secret changed, and an audit made
 /// with another version may have seen other tokens.
 pub const RULESET_VERSION: &str = "2027-01: a [A-Za-z0-9_] body with 20 alnum in a row in its first \
-     40; legacy personal API keys (43 URL-safe base64) after the names they are given";
+     40; legacy personal API keys (43 URL-safe base64) after the names they are given, and as \
+     bearer tokens on lines that name posthog.com";
 
 /// The body that follows a secret prefix: a run of ASCII letters, digits
 /// and underscores holding 20 letters or digits in a row that start within
@@ -38,12 +39,18 @@ pub struct Rule {
     /// `same-length`) or a template with `{prefix}`, `{rule}`, `{mask}`,
     /// `{last4}`, `{fingerprint}`, `{stars}`, `{len}`; `None` for the set's.
     pub marker: Option<String>,
+    /// When not empty, a match counts only on a line that names one of
+    /// these (ASCII letters in any case), anywhere before the match or up
+    /// to [`LINE_LOOKAHEAD`] bytes after it: a host such as `posthog.com`
+    /// for a token whose shape alone says nothing. A set holds at most one
+    /// such rule, and tries it after every other (see `lines.rs`).
+    pub on_lines_naming: Vec<String>,
 }
 
 impl Rule {
     /// A PostHog-style rule: `NAME_` followed by [`BODY`].
     pub fn posthog(name: &str) -> Rule {
-        Rule { name: name.to_string(), pattern: format!("{name}_{BODY}"), marker: None }
+        Rule::custom(name, format!("{name}_{BODY}"))
     }
 
     /// The built-in rule called `name` (one of [`BUILTIN_KINDS`]).
@@ -51,6 +58,11 @@ impl Rule {
         let pattern = match name {
             LEGACY_KIND => LEGACY,
             BEARER_KIND => BEARER_43,
+            LEGACY_BEARER_KIND => {
+                let mut rule = Rule::custom(name, BEARER_43);
+                rule.on_lines_naming = vec![POSTHOG_HOST.to_string()];
+                return Some(rule);
+            }
             _ => return BUILTIN_KINDS.contains(&name).then(|| Rule::posthog(name)),
         };
         Some(Rule::custom(name, pattern))
@@ -58,15 +70,22 @@ impl Rule {
 
     /// The built-in rules applied by default, in priority order (the
     /// rules of [`RuleSet::default_rules`](super::RuleSet::default_rules)):
-    /// [`DEFAULT_KINDS`]; `include_public` adds `phc_`.
+    /// [`DEFAULT_KINDS`]; `include_public` adds `phc_`, before the rule
+    /// that counts only on some lines, which a set tries last.
     pub fn defaults(include_public: bool) -> Vec<Rule> {
         let public = include_public.then_some(PUBLIC_KIND);
-        DEFAULT_KINDS.into_iter().chain(public).filter_map(Rule::builtin).collect()
+        let (lines, rest) = DEFAULT_KINDS.split_last().expect("there are default kinds");
+        rest.iter().copied().chain(public).chain([*lines]).filter_map(Rule::builtin).collect()
     }
 
     /// A rule for `pattern`, with the set's marker.
     pub fn custom(name: impl Into<String>, pattern: impl Into<String>) -> Rule {
-        Rule { name: name.into(), pattern: pattern.into(), marker: None }
+        Rule {
+            name: name.into(),
+            pattern: pattern.into(),
+            marker: None,
+            on_lines_naming: Vec::new(),
+        }
     }
 }
 
@@ -75,8 +94,9 @@ impl Rule {
 pub const SECRET_KINDS: [&str; 4] = ["phx", "phs", "pha", "phr"];
 
 /// The rules redacted by default: the prefixed secret kinds, then the
-/// legacy personal API keys.
-pub const DEFAULT_KINDS: [&str; 5] = ["phx", "phs", "pha", "phr", LEGACY_KIND];
+/// legacy personal API keys, by their names and as bearer tokens sent to
+/// PostHog (last: a set tries that rule after every other).
+pub const DEFAULT_KINDS: [&str; 6] = ["phx", "phs", "pha", "phr", LEGACY_KIND, LEGACY_BEARER_KIND];
 
 /// Name of the public project-key kind, redacted only when asked for.
 pub const PUBLIC_KIND: &str = "phc";
@@ -89,10 +109,26 @@ pub const LEGACY_KIND: &str = "posthog-legacy";
 /// legacy key's shape (see [`BEARER_43`]).
 pub const BEARER_KIND: &str = "bearer-43";
 
+/// Name of the rule for an `Authorization: Bearer` token of a legacy key's
+/// shape on a line that names a PostHog host ([`POSTHOG_HOST`], or a host
+/// the user names): a legacy personal API key sent to PostHog.
+pub const LEGACY_BEARER_KIND: &str = "posthog-legacy-bearer";
+
+/// What a line names when it names PostHog Cloud: `us.posthog.com`,
+/// `eu.i.posthog.com`, `app.posthog.com`, ...
+pub const POSTHOG_HOST: &str = "posthog.com";
+
+/// How far after a match of a rule that counts only on some lines (see
+/// [`Rule::on_lines_naming`]) the engine looks for the name, on the match's
+/// line: `curl -H "Authorization: Bearer …" https://us.posthog.com/…` names
+/// the host after the header. The match and the bytes after it wait until
+/// the line ends or this many bytes have come.
+pub const LINE_LOOKAHEAD: usize = 4096;
+
 /// Every built-in rule's name, in the order the key list ranks them (the
 /// most powerful first).
-pub const BUILTIN_KINDS: [&str; 7] =
-    ["phx", LEGACY_KIND, "phs", "pha", "phr", PUBLIC_KIND, BEARER_KIND];
+pub const BUILTIN_KINDS: [&str; 8] =
+    ["phx", LEGACY_KIND, LEGACY_BEARER_KIND, "phs", "pha", "phr", PUBLIC_KIND, BEARER_KIND];
 
 /// Legacy personal API keys, found by the names they are given, since they
 /// have no prefix: `personal_api_key=` (a query string or a form, `.env`),

@@ -3,7 +3,7 @@
 
 use regex_automata::{dfa::dense, util::primitives::StateID};
 
-use super::{family::Patterns, rule::Rule, span::Span};
+use super::{family::Patterns, lines::LineNames, rule::Rule, span::Span};
 use crate::engine::{fingerprint::Fingerprinter, marker::Marker, prefilter::Prefilter};
 
 /// A rule as the engine uses it.
@@ -65,6 +65,9 @@ pub struct RuleSet {
     /// Per rule: whether its findings carry the token (see
     /// [`RuleSet::capture_tokens`]). Empty: none do.
     pub(crate) capture: Vec<bool>,
+    /// The rule that counts only on lines naming a host, if there is one
+    /// (the last), and those names.
+    pub(crate) lines: Option<LineNames>,
 }
 
 /// See [`RuleSet::chain`].
@@ -127,8 +130,17 @@ impl RuleSet {
         for (rule, compiled) in self.rules.iter().zip(&self.compiled) {
             let only =
                 if compiled.span.is_some() { "\t(replaces the group secret only)" } else { "" };
-            text +=
-                &format!("{}\t{}\t{}{only}\n", rule.name, rule.pattern, compiled.marker.template());
+            let lines = if rule.on_lines_naming.is_empty() {
+                String::new()
+            } else {
+                format!("\t(only on lines naming {})", rule.on_lines_naming.join(", "))
+            };
+            text += &format!(
+                "{}\t{}\t{}{only}{lines}\n",
+                rule.name,
+                rule.pattern,
+                compiled.marker.template()
+            );
         }
         let prefilter = if self.literal_prefilter {
             "literal prefixes"

@@ -32,4 +32,5 @@ pub use target::Target;
 
 /// The rules whose keys PostHog can verify and revoke: its secret keys
 /// (not `phc`, public by design, nor a custom rule's).
-pub const VERIFIABLE: &[&str] = &["phx", "phs", "pha", "phr", "posthog-legacy"];
+pub const VERIFIABLE: &[&str] =
+    &["phx", "phs", "pha", "phr", "posthog-legacy", "posthog-legacy-bearer"];

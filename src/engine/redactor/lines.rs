@@ -1,0 +1,109 @@
+//! What the redactor keeps of the line it is in, for a rule that counts
+//! only on lines naming a host (see the rules' `lines.rs`), and the
+//! question it asks of a match of that rule.
+
+use super::{Line, Redactor};
+use crate::engine::rules::LineNames;
+
+impl Redactor {
+    /// Takes in `consumed`, the next bytes of the stream the scan is done
+    /// with (written, or taken into a token).
+    #[inline]
+    pub(super) fn track_line(&mut self, consumed: &[u8]) {
+        let Some(names) = &self.rules.lines else { return };
+        let line = &mut self.line;
+        let rest = match memchr::memrchr(b'\n', consumed) {
+            Some(i) => {
+                line.named = false;
+                line.tail.clear();
+                &consumed[i + 1..]
+            }
+            None => consumed,
+        };
+        if rest.is_empty() {
+            return;
+        }
+        let keep = names.longest - 1;
+        if !line.named {
+            line.named = names.found(rest) || straddles(names, &line.tail, rest);
+        }
+        if rest.len() >= keep {
+            line.tail.clear();
+            line.tail.extend_from_slice(&rest[rest.len() - keep..]);
+        } else {
+            line.tail.extend_from_slice(rest);
+            let excess = line.tail.len().saturating_sub(keep);
+            line.tail.drain(..excess);
+        }
+    }
+
+    /// Forgets the line: a new stream starts.
+    pub(super) fn reset_line(&mut self) {
+        self.line = Line::default();
+    }
+
+    /// Whether a match of rule `rule` at `buf[start..end]`, `decided` (it
+    /// cannot grow), counts: always, but for the rule that counts only on
+    /// some lines, whose line must name a host (`None`: not known yet).
+    #[inline]
+    pub(super) fn counts(
+        &self,
+        buf: &[u8],
+        (start, end, rule): (usize, usize, usize),
+        decided: bool,
+        eof: bool,
+    ) -> Option<bool> {
+        match &self.rules.lines {
+            Some(names) if names.rule == rule => {
+                if decided {
+                    self.line_names(names, buf, (start, end), eof)
+                } else {
+                    None
+                }
+            }
+            _ => Some(true),
+        }
+    }
+
+    /// Whether the line of the match `buf[start..end]` names one of
+    /// `names`: anywhere from its start (in bytes consumed before `buf`,
+    /// if it began there) to its end or `names.lookahead` bytes past the
+    /// match. `None` while the bytes that could say are still to come.
+    pub(super) fn line_names(
+        &self,
+        names: &LineNames,
+        buf: &[u8],
+        (start, end): (usize, usize),
+        eof: bool,
+    ) -> Option<bool> {
+        let begins = memchr::memrchr(b'\n', &buf[..start]).map(|i| i + 1);
+        let reach = end.saturating_add(names.lookahead);
+        let avail = buf.len().min(reach);
+        let (stop, settled) = match memchr::memchr(b'\n', &buf[start..avail]) {
+            Some(i) => (start + i, true),
+            None => (avail, reach <= buf.len() || eof),
+        };
+        let named = names.found(&buf[begins.unwrap_or(0)..stop])
+            || (begins.is_none()
+                && (self.line.named || straddles(names, &self.line.tail, &buf[..stop])));
+        if named {
+            Some(true)
+        } else if settled {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether a name starts in `tail` and ends in `next`, the bytes that
+/// follow it on the line.
+fn straddles(names: &LineNames, tail: &[u8], next: &[u8]) -> bool {
+    if tail.is_empty() || next.is_empty() {
+        return false;
+    }
+    let mut joined = Vec::with_capacity(tail.len() * 2);
+    joined.extend_from_slice(tail);
+    joined.extend_from_slice(&next[..next.len().min(names.longest - 1)]);
+    names.found(&joined)
+}

@@ -1,0 +1,87 @@
+//! Rules that count only on some lines.
+//!
+//! A legacy personal API key sent as `Authorization: Bearer <43 chars>` has
+//! the shape of many services' tokens: it is PostHog's only when the line
+//! names PostHog's host (`GET https://us.posthog.com/api/… Authorization:
+//! Bearer …`, or the host after the header, as `curl -H … URL` writes it).
+//! A DFA cannot ask that of a line without blowing up (a host at any
+//! distance before the header costs states for every distance), so the
+//! engine asks it beside the DFA: it keeps, for the line being read,
+//! whether a name has been seen and the last few bytes (a name may be cut by
+//! a read), and when such a rule matches it looks on the match's line, back
+//! to its start and ahead to its end or [`LINE_LOOKAHEAD`] bytes past the
+//! match, whichever comes first. A line that has not ended that far is held
+//! back until it has, so the answer never depends on how reads cut it.
+//!
+//! A match that does not count is no match at all: the engine looks again
+//! one byte on. That equals the oracle because such a rule is tried last
+//! (the set puts it after every other), so no other rule could have matched
+//! where it was refused; and a set holds at most one, so none is hidden
+//! behind another that was refused.
+
+use aho_corasick::AhoCorasick;
+
+use super::rule::{LINE_LOOKAHEAD, Rule};
+use crate::error::Error;
+
+/// The longest name a rule may ask a line for (a DNS name is at most 253).
+const NAME_MAX: usize = 255;
+
+/// What a line must name for one rule's matches to count.
+#[derive(Clone, Debug)]
+pub(crate) struct LineNames {
+    /// The rule's index in the set.
+    pub(crate) rule: usize,
+    finder: AhoCorasick,
+    /// The longest name's length.
+    pub(crate) longest: usize,
+    /// The rule's longest match.
+    pub(crate) max_len: usize,
+    /// How far after a match its line is searched.
+    pub(crate) lookahead: usize,
+}
+
+impl LineNames {
+    /// The names `rule`, the set's rule at index `index`, asks its lines
+    /// for, if any; `cap` (the hold cap) bounds how far the engine may
+    /// look ahead past a match of `max_len` bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Rule`] when a name is empty, longer than 255 bytes, or
+    /// holds a line's end (no line could name it).
+    pub(super) fn of(
+        (index, rule): (usize, &Rule),
+        max_len: usize,
+        cap: usize,
+    ) -> Result<Option<LineNames>, Error> {
+        let names = &rule.on_lines_naming;
+        if names.is_empty() {
+            return Ok(None);
+        }
+        for name in names {
+            if name.is_empty() || name.len() > NAME_MAX || name.contains(['\n', '\r']) {
+                return Err(Error::Rule(format!(
+                    "rule {}: a name its lines must hold is empty, longer than {NAME_MAX} \
+                     bytes, or holds a line's end",
+                    rule.name
+                )));
+            }
+        }
+        let finder = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(names)
+            .map_err(|e| Error::Rule(format!("rule {}: {e}", rule.name)))?;
+        let longest = names.iter().map(String::len).max().unwrap_or(1);
+        // The match, the byte after it and the look-ahead are held at once:
+        // they stay within the hold cap.
+        let lookahead = LINE_LOOKAHEAD.min(cap.saturating_sub(max_len + 1));
+        Ok(Some(LineNames { rule: index, finder, longest, max_len, lookahead }))
+    }
+
+    /// Whether `text` holds one of the names.
+    #[inline]
+    pub(crate) fn found(&self, text: &[u8]) -> bool {
+        !text.is_empty() && self.finder.is_match(text)
+    }
+}
