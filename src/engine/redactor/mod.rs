@@ -74,7 +74,7 @@ use regex_automata::{PatternID, util::primitives::StateID};
 
 use crate::engine::{
     marker::Seen,
-    rules::{HEAD_MAX, RuleSet},
+    rules::{HEAD_MAX, RuleSet, SpanCache},
 };
 
 mod lines;
@@ -136,6 +136,9 @@ pub struct Redactor {
     stats: Stats,
     /// The line being read, for a rule that counts only on some lines.
     line: Line,
+    /// Per rule with a group `secret`, the scratch space that finds it in
+    /// a match, made at the rule's first token.
+    spans: Vec<Option<SpanCache>>,
 }
 
 /// A token's first bytes, as many as tell the rules of one DFA pattern
@@ -202,8 +205,9 @@ impl Redactor {
             token_at: Position::default(),
             head: Head::default(),
             findings: None,
-            stats: Stats { bytes_in: 0, tokens, capped: 0 },
             line: Line::default(),
+            spans: vec![None; tokens.len()],
+            stats: Stats { bytes_in: 0, tokens, capped: 0 },
         }
     }
 

@@ -328,7 +328,10 @@ impl Redactor {
             None => Some((start, end)),
             // The rule's own match is the DFA's, but for a look-behind at
             // the buffer's start: where they differ, replace it whole.
-            Some(span) if decided => Some(span.find(buf, start, end).unwrap_or((start, end))),
+            Some(span) if decided => {
+                let cache = self.spans[rule].get_or_insert_with(|| span.cache());
+                Some(span.find(cache, buf, start, end).unwrap_or((start, end)))
+            }
             Some(_) => None,
         };
         let Some((from, to)) = token else {

@@ -19,8 +19,6 @@
 //! where it was refused; and a set holds at most one, so none is hidden
 //! behind another that was refused.
 
-use aho_corasick::AhoCorasick;
-
 use super::rule::{LINE_LOOKAHEAD, Rule};
 use crate::error::Error;
 
@@ -32,7 +30,8 @@ const NAME_MAX: usize = 255;
 pub(crate) struct LineNames {
     /// The rule's index in the set.
     pub(crate) rule: usize,
-    finder: AhoCorasick,
+    /// The names, in lower case.
+    names: Vec<Vec<u8>>,
     /// The longest name's length.
     pub(crate) longest: usize,
     /// The rule's longest match.
@@ -68,20 +67,26 @@ impl LineNames {
                 )));
             }
         }
-        let finder = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(names)
-            .map_err(|e| Error::Rule(format!("rule {}: {e}", rule.name)))?;
+        let lower = names.iter().map(|n| n.to_ascii_lowercase().into_bytes()).collect();
         let longest = names.iter().map(String::len).max().unwrap_or(1);
         // The match, the byte after it and the look-ahead are held at once:
         // they stay within the hold cap.
         let lookahead = LINE_LOOKAHEAD.min(cap.saturating_sub(max_len + 1));
-        Ok(Some(LineNames { rule: index, finder, longest, max_len, lookahead }))
+        Ok(Some(LineNames { rule: index, names: lower, longest, max_len, lookahead }))
     }
 
-    /// Whether `text` holds one of the names.
+    /// Whether `text` holds one of the names, in any case.
+    ///
+    /// The texts are a line's few dozen bytes around a match, where a
+    /// search automaton's set-up costs more than the search: each place
+    /// where a name's first byte (in either case) is, found with `memchr`,
+    /// is compared with the name.
     #[inline]
     pub(crate) fn found(&self, text: &[u8]) -> bool {
-        !text.is_empty() && self.finder.is_match(text)
+        self.names.iter().any(|name| {
+            let (first, len) = (name[0], name.len());
+            let at = |i: usize| text.get(i..i + len).is_some_and(|w| w.eq_ignore_ascii_case(name));
+            memchr::memchr2_iter(first, first.to_ascii_uppercase(), text).any(at)
+        })
     }
 }

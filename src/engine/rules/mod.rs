@@ -44,4 +44,5 @@ pub use rule::{
 };
 pub(crate) use set::Bounded;
 pub use set::RuleSet;
+pub(crate) use span::SpanCache;
 pub use span::{SECRET_GROUP, SPAN_MAX_LEN};
