@@ -29,6 +29,7 @@ mod lines;
 mod rule;
 mod set;
 mod span;
+mod span_tail;
 
 #[cfg(feature = "cli")]
 pub(crate) use compile::literal_starts;
@@ -40,9 +41,9 @@ pub(crate) use lines::LineNames;
 pub use rule::{
     BEARER_43, BEARER_KIND, BODY, BUILTIN_KINDS, CAPPED, DEFAULT_KINDS, HOLD_CAP, LEGACY,
     LEGACY_BEARER_KIND, LEGACY_KIND, LINE_LOOKAHEAD, MIN_HOLD_CAP, Options, POSTHOG_HOST,
-    PUBLIC_KIND, RULESET_VERSION, Rule, SECRET_KINDS,
+    PUBLIC_KIND, RULESET_VERSION, Rule, SECRET_GROUP, SECRET_KINDS,
 };
 pub(crate) use set::Bounded;
 pub use set::RuleSet;
+pub use span::SPAN_MAX_LEN;
 pub(crate) use span::SpanCache;
-pub use span::{SECRET_GROUP, SPAN_MAX_LEN};

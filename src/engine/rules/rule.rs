@@ -28,6 +28,9 @@ pub const RULESET_VERSION: &str = "2027-01: a [A-Za-z0-9_] body with 20 alnum in
 /// never changes a token's extent.
 pub const BODY: &str = "[A-Za-z0-9_]{0,20}[A-Za-z0-9]{20}[A-Za-z0-9_]*";
 
+/// The name of the group that holds a rule's secret (see `span.rs`).
+pub const SECRET_GROUP: &str = "secret";
+
 /// One kind of secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {

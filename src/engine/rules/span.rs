@@ -27,10 +27,8 @@ use regex_automata::{
 };
 use regex_syntax::hir::{Hir, HirKind};
 
+use super::{rule::SECRET_GROUP, span_tail::FixedTail};
 use crate::error::Error;
-
-/// The name of the group that holds a rule's secret.
-pub const SECRET_GROUP: &str = "secret";
 
 /// The longest match a rule with a `secret` group may have: the engine holds
 /// such a match back until it is decided, since it writes part of it.
@@ -39,6 +37,8 @@ pub const SPAN_MAX_LEN: usize = 1024;
 /// How to find the secret in a match of one rule.
 #[derive(Clone, Debug)]
 pub(crate) struct Span {
+    /// Where the key is from the match's last byte, for rules of that shape.
+    tail: Option<FixedTail>,
     vm: PikeVM,
     /// The rule's one-pass DFA, built at its first token (`None`: the rule
     /// is not one-pass).
@@ -89,7 +89,8 @@ impl Span {
             .build(pattern)
             .map_err(|e| Error::Rule(format!("rule {name}: cannot compile its groups: {e}")))?;
         let onepass = OnceLock::new();
-        Ok(Some(Span { vm, onepass, pattern: pattern.to_string(), syntax, thompson, max_len }))
+        let (tail, pattern) = (FixedTail::of(hir), pattern.to_string());
+        Ok(Some(Span { tail, vm, onepass, pattern, syntax, thompson, max_len }))
     }
 
     /// The rule's one-pass DFA, if it is one-pass.
@@ -123,6 +124,9 @@ impl Span {
         start: usize,
         end: usize,
     ) -> Option<(usize, usize)> {
+        if let Some(tail) = &self.tail {
+            return tail.find(haystack[end - 1], (start, end));
+        }
         let input = Input::new(&haystack[..end]).range(start..end).anchored(Anchored::Yes);
         let caps = match (cache, self.onepass()) {
             (SpanCache::OnePass(cache, caps), Some(dfa)) => {
