@@ -42,6 +42,33 @@ pub(super) fn parse<'a>(line: &'a [u8], log: &mut Vec<u8>) -> Option<Record<'a>>
     Some(Record { value, stream, partial })
 }
 
+/// A line of exactly the form Docker writes, `{"log":"…\n","stream":
+/// "stdout"|"stderr","time":"…"}` and its newline, whose `log` is a full
+/// record's with no escape but its final `\n`: its stream and its
+/// content's length (the newline counted). Such a line is a record
+/// [`parse`] reads with that stream and content (`…` then holds no control
+/// byte, and is UTF-8), and its `log` is `line[LOG_FIRST.len()..]` up to
+/// that length but the newline. `None` for any other line, which may
+/// still be a record.
+pub(super) fn plain_full(line: &[u8]) -> Option<(&'static [u8], usize)> {
+    let body = line.strip_prefix(LOG_FIRST)?;
+    let text_end = memchr::memchr2(b'"', b'\\', body)?;
+    let (text, rest) = body.split_at(text_end);
+    let rest = rest.strip_prefix(br#"\n","stream":""#)?;
+    let (stream, rest): (&'static [u8], _) = match rest.split_at_checked(6)? {
+        (b"stdout", rest) => (b"stdout", rest),
+        (b"stderr", rest) => (b"stderr", rest),
+        _ => return None,
+    };
+    let time = rest.strip_prefix(br#"","time":""#)?.strip_suffix(b"\"}\n")?;
+    // JSON forbids control bytes in a string (a raw tab is no record).
+    let fair = |b: u8| b >= 0x20;
+    let text_fair = text.chunks(64).all(|c| c.iter().fold(true, |all, &b| all & fair(b)));
+    let time_plain = time.iter().all(|&b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    let utf8 = text.is_ascii() || std::str::from_utf8(text).is_ok();
+    (text_fair && time_plain && utf8).then_some((stream, text.len() + 1))
+}
+
 /// The stream and the `log` value's place, the value decoded onto `log`.
 fn parse_fields<'a>(line: &'a [u8], log: &mut Vec<u8>) -> Option<(Cow<'a, str>, Range<usize>)> {
     let text = std::str::from_utf8(line).ok()?;

@@ -22,6 +22,25 @@ impl Redactor {
         out.write_all(bytes)
     }
 
+    /// Takes `len` bytes of the stream, `lines` whole lines (the last
+    /// ending them), as if fed and written as they came, without scanning
+    /// them: for a caller that has written them itself, having seen with
+    /// the rules' prefilter that no token begins in them (see
+    /// `RuleSet::clean_lines`), when nothing is held back nor in a token.
+    /// The stream's offset, line count, look-behind byte (their newline)
+    /// and bytes read move on as a feed of them would have moved them.
+    pub(crate) fn skip_lines(&mut self, len: u64, lines: u64) {
+        debug_assert!(self.unwritten() == 0 && matches!(self.mode, super::Mode::Search));
+        debug_assert!(len > 0 && lines > 0);
+        self.stats.bytes_in += len;
+        self.offset += len;
+        if let Some(findings) = &mut self.findings {
+            findings.newlines += lines;
+            findings.line_start = self.offset;
+        }
+        self.before = Some(b'\n');
+    }
+
     /// Takes the next bytes of the current token.
     #[inline]
     pub(super) fn absorb(&mut self, bytes: &[u8]) {
