@@ -70,6 +70,9 @@ pub struct Joiner {
     /// key start in is (or the end of the lines it searched), for the fast
     /// path (see [`Joiner::fast`]).
     clean_until: u64,
+    /// Whether the fast path is taken (the tests compare it with the
+    /// other paths alone).
+    fast: bool,
     /// Bytes of this input read so far.
     bytes_in: u64,
     /// What the streams of inputs before this one found, and their bytes.
@@ -99,6 +102,7 @@ impl Joiner {
             run_lines: Vec::new(),
             cut_marker: cut_marker(rules),
             clean_until: 0,
+            fast: true,
             bytes_in: 0,
             ended: Stats { tokens: vec![0; rules.rules().len()], ..Stats::default() },
         }

@@ -22,6 +22,9 @@ impl Joiner {
     /// records, writes them, and returns the bytes taken (0: the first
     /// line is not one).
     pub(super) fn fast(&mut self, lines: &[u8], pos: usize, cursor: &mut Cursor) -> usize {
+        if !self.fast {
+            return 0;
+        }
         let clean = self.clean_len(lines, pos, cursor);
         let rest = &lines[pos..];
         let (mut at, mut count) = (0, 0);
@@ -65,5 +68,128 @@ fn shape(kind: Kind, line: &[u8]) -> Option<(&[u8], usize)> {
             Some((record.stream, line.len() - record.prefix.len()))
         }
         Kind::DockerJson => docker_json::plain_full(line),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{Finding, RuleSet, Stats};
+
+    const TIME: &str = "2024-05-06T07:08:09.123456789Z";
+
+    /// A key's body, made at run time.
+    fn body(n: usize) -> String {
+        format!("{n}{}", "aB3dE".repeat(9))
+    }
+
+    /// Records whose contents hold keys a fast path must not skip: a
+    /// prefix cut between two partial records, a key's body in the full
+    /// record after them, a full record after a partial one (another
+    /// stream's between), among clean full records of both streams; each
+    /// as `(stream, content, partial)`.
+    fn records() -> Vec<(&'static str, String, bool)> {
+        let mut recs = Vec::new();
+        for n in 0..40 {
+            // Between a line's partial records, only the other stream's.
+            let stream = if n % 3 == 0 || n % 2 == 0 { "stderr" } else { "stdout" };
+            recs.push((stream, format!("clean {n} ph and phx but no key\n"), false));
+            match n % 8 {
+                1 => recs.push(("stdout", format!("cut ph"), true)),
+                2 => recs.push(("stdout", format!("x_{} after\n", body(n)), false)),
+                3 => recs.push(("stdout", format!("whole prefix phx_{}", &body(n)[..9]), true)),
+                4 => recs.push(("stdout", format!("{} rest\n", &body(n)[9..]), false)),
+                5 => recs.push(("stdout", "a partial, no key ".into(), true)),
+                6 => recs.push(("stdout", format!("then its end phs_{}\n", body(n)), false)),
+                7 => recs.push(("stdout", "a partial, no key either ".into(), true)),
+                0 if n > 0 => recs.push(("stdout", "and its clean end\n".into(), false)),
+                _ => {}
+            }
+        }
+        // A key left hanging while more than MAX_WAITING bytes of the
+        // other stream wait: its stream is cut, and the key's rest, when
+        // it comes, still goes.
+        recs.push(("stdout", format!("hang phx_{}", &body(1)[..9]), true));
+        let long = format!("{}\n", "e".repeat(16 * 1024));
+        recs.extend(std::iter::repeat_n(("stderr", long, false), MAX_LINE / (16 * 1024) + 2));
+        recs.push(("stdout", format!("{} rest\n", &body(1)[9..]), false));
+        recs.push(("stdout", "clean after the cut\n".into(), false));
+        recs
+    }
+
+    /// The records as a CRI file, with a line that is none.
+    fn cri(recs: &[(&str, String, bool)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (stream, content, partial) in recs {
+            let tag = if *partial { "P" } else { "F" };
+            let content = content.strip_suffix('\n').unwrap_or(content);
+            out.extend_from_slice(format!("{TIME} {stream} {tag} {content}\n").as_bytes());
+        }
+        out.extend_from_slice(b"not a record\n");
+        out
+    }
+
+    /// The records as a json-file, with keys that only escapes show
+    /// (`\u0070hx_`, `personal\u005fapi_key`), and lines of Docker's
+    /// shape that are no records (a raw tab, a byte that is not UTF-8).
+    fn docker(recs: &[(&str, String, bool)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, (stream, content, _)) in recs.iter().enumerate() {
+            let log = serde_json::to_string(content).unwrap();
+            let line = format!("{{\"log\":{log},\"stream\":\"{stream}\",\"time\":\"{TIME}\"}}\n");
+            out.extend_from_slice(line.as_bytes());
+            let hidden = match i % 9 {
+                2 => format!("escaped \\u0070hx_{}", body(i)),
+                5 => format!("personal\\u005fapi_key={}abcdefghijklmnopq", body(i)),
+                7 => "raw\ttab".into(),
+                _ => continue,
+            };
+            let line =
+                format!("{{\"log\":\"{hidden}\\n\",\"stream\":\"stdout\",\"time\":\"{TIME}\"}}\n");
+            out.extend_from_slice(line.as_bytes());
+        }
+        let line = format!("{{\"log\":\"#\\n\",\"stream\":\"stdout\",\"time\":\"{TIME}\"}}\n");
+        out.extend(line.bytes().map(|b| if b == b'#' { 0xff } else { b }));
+        out
+    }
+
+    /// What a joiner writes after each chunk, where it would resume after
+    /// each, its findings, counts and lines that were not records.
+    type Seen = (Vec<Vec<u8>>, Vec<u64>, Vec<Finding>, Stats, u64);
+
+    fn read(kind: Kind, input: &[u8], chunk: usize, fast: bool) -> Seen {
+        let rules = Arc::new(RuleSet::default_rules(false));
+        let mut joiner = Joiner::new(kind, &rules, true);
+        joiner.fast = fast;
+        let (mut outs, mut unwritten) = (Vec::new(), Vec::new());
+        for piece in input.chunks(chunk) {
+            let mut out = Vec::new();
+            joiner.feed(piece, &mut out).unwrap();
+            outs.push(out);
+            unwritten.push(joiner.unwritten());
+        }
+        let mut out = Vec::new();
+        joiner.finish(&mut out).unwrap();
+        outs.push(out);
+        (outs, unwritten, joiner.take_findings(), joiner.stats(), joiner.malformed())
+    }
+
+    /// The fast path changes nothing that can be seen: the output after
+    /// each chunk, the resume offsets, the findings (their lines and
+    /// columns), the counts, the lines that were not records.
+    #[test]
+    fn the_fast_path_is_the_other_paths_to_the_byte() {
+        let recs = records();
+        for (kind, input) in [(Kind::Cri, cri(&recs)), (Kind::DockerJson, docker(&recs))] {
+            for chunk in [1, 7, 64, 333, 4096, input.len()] {
+                let slow = read(kind, &input, chunk, false);
+                let fast = read(kind, &input, chunk, true);
+                let found = (fast.2.len(), fast.4);
+                assert!(found.0 >= 15 && found.1 >= 1, "{kind:?}: {found:?} found");
+                assert!(slow == fast, "{kind:?} in chunks of {chunk}");
+            }
+        }
     }
 }
