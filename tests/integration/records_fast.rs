@@ -17,7 +17,8 @@ fn rec(stream: &'static str, content: &str, partial: bool) -> Rec {
 }
 
 /// Clean full records of both streams (many: the fast path takes them),
-/// and between them stdout keys cut as a runtime may cut them; the keys.
+/// and between them stdout keys, whole in a full record or cut as a
+/// runtime may cut them; the keys.
 fn records(seed: u64, newline: &str) -> (Vec<Rec>, Vec<String>) {
     let mut keys = KeyGen::new(seed);
     let (mut recs, mut used) = (Vec::new(), Vec::new());
@@ -25,6 +26,12 @@ fn records(seed: u64, newline: &str) -> (Vec<Rec>, Vec<String>) {
         let clean = format!("clean line {n}: ph, phx and token=abc, no key{newline}");
         recs.push(rec(if n % 2 == 0 { "stdout" } else { "stderr" }, &clean, false));
         let key = keys.secret();
+        if n % 6 == 1 {
+            // A key whole in a full record after full ones.
+            recs.push(rec("stdout", &format!("whole {key} in one{newline}"), false));
+            used.push(key);
+            continue;
+        }
         let cut = match n % 6 {
             // The prefix cut after `ph`: neither record holds it whole.
             0 => 2,
