@@ -119,6 +119,13 @@ impl Stream {
         self.drained() && self.open_since.is_none() && self.gone.is_empty()
     }
 
+    /// Whether no key begins in `text` and a newline after it, the
+    /// content of an [idle](Stream::idle) stream's next record, which ends
+    /// a line (see `Redactor::line_is_clean`).
+    pub(super) fn line_is_clean(&self, text: &[u8]) -> bool {
+        self.redactor.line_is_clean(text)
+    }
+
     /// Takes the content of an [idle](Stream::idle) stream's record that
     /// ends a line, `len` bytes with the line's newline, in which the
     /// rules' prefilter saw no token start: the record goes out as it
