@@ -115,7 +115,7 @@ mod tests {
                 recs.push(("stderr", format!("key phx_{}\n", body(n)), false));
             }
             match n % 8 {
-                1 => recs.push(("stdout", format!("cut ph"), true)),
+                1 => recs.push(("stdout", "cut ph".into(), true)),
                 2 => recs.push(("stdout", format!("x_{} after\n", body(n)), false)),
                 3 => recs.push(("stdout", format!("whole prefix phx_{}", &body(n)[..9]), true)),
                 4 => recs.push(("stdout", format!("{} rest\n", &body(n)[9..]), false)),
