@@ -38,6 +38,7 @@ mod messages;
 mod parallel_archive;
 mod records_cri;
 mod records_docker;
+mod records_fast;
 mod records_follow;
 mod records_oracle;
 mod rsyslog_protocol;

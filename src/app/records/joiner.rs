@@ -3,6 +3,7 @@
 //! redacted as plain text on its own and counted, and the records go out
 //! in the file's order, each once its piece is known.
 
+mod fast;
 mod runs;
 
 use std::{io, sync::Arc};
@@ -15,7 +16,7 @@ use super::{
     queue::{Entry, Frame, Queue},
     stream::{Content, Stream},
 };
-use crate::{Finding, Redactor, RuleSet, Stats};
+use crate::{Finding, Redactor, RuleSet, Stats, engine::prefilter::Cursor};
 
 /// The longest line read as a record; a longer one (a runtime writes
 /// records of 16 KiB, and JSON's escapes at most sextuple that) is not
@@ -65,6 +66,13 @@ pub struct Joiner {
     /// What a [cut](Stream::cut) writes in the place of the bytes it
     /// decides.
     cut_marker: Vec<u8>,
+    /// Where, in the input, the first byte the rules' prefilter may see a
+    /// key start in is (or the end of the lines it searched), for the fast
+    /// path (see [`Joiner::fast`]).
+    clean_until: u64,
+    /// Whether the fast path is taken (the tests compare it with the
+    /// other paths alone).
+    fast: bool,
     /// Bytes of this input read so far.
     bytes_in: u64,
     /// What the streams of inputs before this one found, and their bytes.
@@ -93,6 +101,8 @@ impl Joiner {
             run_ends: Vec::new(),
             run_lines: Vec::new(),
             cut_marker: cut_marker(rules),
+            clean_until: 0,
+            fast: true,
             bytes_in: 0,
             ended: Stats { tokens: vec![0; rules.rules().len()], ..Stats::default() },
         }
@@ -103,9 +113,16 @@ impl Joiner {
     pub fn feed<W: io::Write + ?Sized>(&mut self, chunk: &[u8], out: &mut W) -> io::Result<()> {
         self.bytes_in += chunk.len() as u64;
         let mut rest = chunk;
+        // The chunk's whole lines, for the fast path's prefilter search.
+        let lines = &chunk[..memchr::memrchr(b'\n', chunk).map_or(0, |i| i + 1)];
+        let mut cursor = Cursor::default();
         while let Some(i) = memchr::memchr(b'\n', rest) {
             if self.line.is_empty() && !self.overlong && self.queue.is_empty() {
-                let taken = self.run(rest);
+                let pos = chunk.len() - rest.len();
+                let taken = match self.fast(lines, pos, &mut cursor) {
+                    0 => self.run(rest),
+                    taken => taken,
+                };
                 if taken > 0 {
                     rest = &rest[taken..];
                     continue;
@@ -150,7 +167,7 @@ impl Joiner {
         self.done.clear();
         self.queue.reset();
         self.fold_stats();
-        (self.line_at, self.line_no, self.bytes_in) = (0, 0, 0);
+        (self.line_at, self.line_no, self.bytes_in, self.clean_until) = (0, 0, 0, 0);
         Ok(())
     }
 

@@ -111,6 +111,30 @@ impl Stream {
         self.pending.is_empty() && self.redactor.unwritten() == 0
     }
 
+    /// Whether a whole line's record may be taken unscanned
+    /// ([`Stream::skip`]): the stream is [drained](Stream::drained), no
+    /// line of it is unfinished (its records `P` so far), and no record of
+    /// it was [cut](Stream::cut) with bytes still to come.
+    pub(super) fn idle(&self) -> bool {
+        self.drained() && self.open_since.is_none() && self.gone.is_empty()
+    }
+
+    /// Whether no key begins in `text` and a newline after it, the
+    /// content of an [idle](Stream::idle) stream's next record, which ends
+    /// a line (see `Redactor::line_is_clean`).
+    pub(super) fn line_is_clean(&self, text: &[u8]) -> bool {
+        self.redactor.line_is_clean(text)
+    }
+
+    /// Takes the content of an [idle](Stream::idle) stream's record that
+    /// ends a line, `len` bytes with the line's newline, in which the
+    /// rules' prefilter saw no token start: the record goes out as it
+    /// came, and the redactor moves on as if it had been fed the bytes.
+    pub(super) fn skip(&mut self, len: u64) {
+        self.redactor.skip_lines(len, 1);
+        self.fed += len;
+    }
+
     /// Feeds a record of a [`drained`](Stream::drained) stream in one
     /// call, the redactor writing at the end of `out`. When that decides
     /// all of it, returns true: its piece is what `out` gained, its

@@ -22,6 +22,68 @@ impl Redactor {
         out.write_all(bytes)
     }
 
+    /// Takes `len` bytes of the stream, `lines` whole lines (the last
+    /// ending them), as if fed and written as they came, without scanning
+    /// them: for a caller that has written them itself, having seen with
+    /// the rules' prefilter that no token begins in them (see
+    /// `RuleSet::clean_lines`), when nothing is held back nor in a token.
+    /// The stream's offset, line count, look-behind byte (their newline)
+    /// and bytes read move on as a feed of them would have moved them.
+    pub(crate) fn skip_lines(&mut self, len: u64, lines: u64) {
+        debug_assert!(self.unwritten() == 0 && matches!(self.mode, super::Mode::Search));
+        debug_assert!(len > 0 && lines > 0);
+        self.stats.bytes_in += len;
+        self.offset += len;
+        if let Some(findings) = &mut self.findings {
+            findings.newlines += lines;
+            findings.line_start = self.offset;
+        }
+        self.before = Some(b'\n');
+        // The next line starts after their newline.
+        self.reset_line();
+    }
+
+    /// Whether no token begins in `text` and the newline after it, the
+    /// next line of this stream (fed nothing yet held back, nor in a
+    /// token): each place the prefilter finds in it is run through the
+    /// DFA until the DFA dies. False, a maybe, when one matches, is still
+    /// undecided at the newline, or the runs take more steps than a few
+    /// times the line's length (hostile rules); true is sure, for a caller
+    /// that then writes the line itself (see [`Redactor::skip_lines`]).
+    pub(crate) fn line_is_clean(&self, text: &[u8]) -> bool {
+        use regex_automata::dfa::Automaton;
+        let (rules, dfa) = (&*self.rules, &self.rules.dfa);
+        if rules.may_hold_token(b"\n") {
+            // A token may begin at the newline: the redactor's to decide.
+            return false;
+        }
+        let mut budget = 4 * text.len() + 1024;
+        let mut cursor = crate::engine::prefilter::Cursor::default();
+        let mut pos = 0;
+        while let Some(start) = rules.prefilter.find_at(text, pos, &mut cursor) {
+            let before = if start == 0 { self.before } else { Some(text[start - 1]) };
+            let mut state = rules.start(before);
+            let bytes = text[start..].iter().chain(std::iter::once(&b'\n'));
+            let mut dead = false;
+            for &byte in bytes {
+                state = dfa.next_state(state, byte);
+                budget = match budget.checked_sub(1) {
+                    Some(left) if !dfa.is_match_state(state) => left,
+                    _ => return false,
+                };
+                if dfa.is_dead_state(state) {
+                    dead = true;
+                    break;
+                }
+            }
+            if !dead {
+                return false;
+            }
+            pos = start + 1;
+        }
+        true
+    }
+
     /// Takes the next bytes of the current token.
     #[inline]
     pub(super) fn absorb(&mut self, bytes: &[u8]) {

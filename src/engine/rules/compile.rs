@@ -328,6 +328,7 @@ impl RuleSet {
         let mut set = RuleSet {
             max_prefix_len: 1,
             literal_prefilter: false,
+            newline_in_prefix: false,
             prefilter: Prefilter::first_bytes(&[false; 256]),
             needs_hash: compiled.iter().any(|c| c.marker.needs_hash())
                 || default_marker.needs_hash(),
@@ -396,6 +397,7 @@ impl RuleSet {
                 self.prefilter = Prefilter::new(&refs);
                 self.max_prefix_len = prefixes.iter().map(Vec::len).max().unwrap_or(1);
                 self.literal_prefilter = true;
+                self.newline_in_prefix = prefixes.iter().any(|p| p.contains(&b'\n'));
             }
             // A rule without a literal prefix: every byte on which the DFA
             // leaves its start may begin a token.

@@ -4,7 +4,11 @@
 use regex_automata::{dfa::dense, util::primitives::StateID};
 
 use super::{family::Patterns, lines::LineNames, rule::Rule, span::Span};
-use crate::engine::{fingerprint::Fingerprinter, marker::Marker, prefilter::Prefilter};
+use crate::engine::{
+    fingerprint::Fingerprinter,
+    marker::Marker,
+    prefilter::{Cursor, Prefilter},
+};
 
 /// A rule as the engine uses it.
 #[derive(Debug)]
@@ -42,6 +46,9 @@ pub struct RuleSet {
     /// Whether the prefilter looks for literal prefixes (else for the bytes
     /// a token can begin with).
     pub(super) literal_prefilter: bool,
+    /// Whether a literal prefix holds a newline (so that a prefix may run
+    /// from one line into the next).
+    pub(super) newline_in_prefix: bool,
     pub(super) max_held: usize,
     pub(crate) hold_cap: usize,
     /// Whether some marker needs the token's hash.
@@ -164,6 +171,28 @@ impl RuleSet {
     #[inline]
     pub fn may_hold_token(&self, text: &[u8]) -> bool {
         self.prefilter.find(text).is_some()
+    }
+
+    /// Where, in `text[pos..]`, the first possible token start is, when
+    /// that shows that no token begins in the whole lines before it
+    /// (each ending in a newline, maybe with other bytes between them),
+    /// nor in a stream made of those lines alone: the prefilter's first
+    /// hit (`text.len()` if none), when no literal prefix holds a newline
+    /// (so none runs from one line into the next, and a redactor fed the
+    /// lines holds nothing back at their end: see [`Redactor`]'s
+    /// `skip_lines`); `None` when one does. Within one `text`, `pos` only
+    /// grows from call to call with one `cursor`.
+    ///
+    /// [`Redactor`]: crate::Redactor
+    #[inline]
+    pub(crate) fn clean_lines(
+        &self,
+        text: &[u8],
+        pos: usize,
+        cursor: &mut Cursor,
+    ) -> Option<usize> {
+        let hit = || self.prefilter.find_at(text, pos, cursor).unwrap_or(text.len());
+        (!self.newline_in_prefix).then(hit)
     }
 
     /// Makes the findings of the rules named in `names` carry the token

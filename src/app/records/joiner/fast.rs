@@ -1,0 +1,213 @@
+//! The fast path: whole lines that are full records of the exact shape
+//! their runtime writes, of [idle](crate::app::records::stream) streams,
+//! in which no key begins: the rules' prefilter, run once over the raw
+//! lines (their prefixes and fields included), sees no possible key start
+//! in them, or where it sees one in a record's content, the rules' DFA
+//! run from there dies before the line's end. No key can be in them: none
+//! begins in them, and none runs into them (their stream holds nothing
+//! back, and its last line ended), nor out of them (each ends its line,
+//! and no prefix holds a newline). They go out as they came, neither
+//! parsed further nor fed to the redactor, whose stream state moves on as
+//! a feed of them would have moved it.
+//!
+//! A partial record, a record after one in its stream, a json-file `log`
+//! with an escape (`\u0070` may hide a prefix) or of another layout, and
+//! any line the DFA does not decide clean, go the other paths.
+
+use super::{Joiner, MAX_LINE};
+use crate::app::records::{cri, docker_json, kind::Kind};
+use crate::engine::prefilter::Cursor;
+
+impl Joiner {
+    /// Takes the whole lines at `pos` in `lines` (the whole lines of a
+    /// chunk fed, searched by the prefilter with `cursor`) that are such
+    /// records, writes them, and returns the bytes taken (0: the first
+    /// line is not one).
+    pub(super) fn fast(&mut self, lines: &[u8], pos: usize, cursor: &mut Cursor) -> usize {
+        if !self.fast {
+            return 0;
+        }
+        let rest = &lines[pos..];
+        let mut at = 0;
+        while let Some(n) = memchr::memchr(b'\n', &rest[at..]) {
+            let line = &rest[at..=at + n];
+            if line.len() > MAX_LINE {
+                break;
+            }
+            let Some((stream, text)) = shape(self.kind, line) else { break };
+            let i = self.stream_index(stream);
+            if !self.streams[i].idle() {
+                break;
+            }
+            // Where the prefilter sees a possible key start, the DFA
+            // decides (most such places hold none).
+            let Some(clean) = self.clean_len(lines, pos + at, cursor) else { break };
+            if clean < line.len() && !self.streams[i].line_is_clean(text) {
+                break;
+            }
+            self.streams[i].skip(text.len() as u64 + 1);
+            at += line.len();
+            self.line_no += 1;
+            self.line_at += line.len() as u64;
+        }
+        self.done.extend_from_slice(&rest[..at]);
+        at
+    }
+
+    /// How many bytes of `lines` from `pos` (which is at `line_at`) hold
+    /// no possible key start: the prefilter's first hit from there, kept
+    /// (as a place in the input) for the calls after until it is passed.
+    /// `None` when the rules let no line be taken unscanned.
+    fn clean_len(&mut self, lines: &[u8], pos: usize, cursor: &mut Cursor) -> Option<usize> {
+        if self.clean_until <= self.line_at {
+            let hit = self.rules.clean_lines(lines, pos, cursor)?;
+            self.clean_until = self.line_at + (hit - pos) as u64;
+        }
+        Some((self.clean_until - self.line_at).min((lines.len() - pos) as u64) as usize)
+    }
+}
+
+/// The stream and content (without the newline that ends it) of `line`,
+/// a whole line, if it is a full record of the exact shape `kind`'s
+/// runtime writes.
+fn shape(kind: Kind, line: &[u8]) -> Option<(&[u8], &[u8])> {
+    match kind {
+        Kind::Cri => {
+            let record = cri::parse(line).filter(|r| !r.partial)?;
+            Some((record.stream, record.content))
+        }
+        Kind::DockerJson => {
+            let (stream, len) = docker_json::plain_full(line)?;
+            let start = docker_json::LOG_FIRST.len();
+            Some((stream, &line[start..start + len - 1]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{Finding, RuleSet, Stats};
+
+    const TIME: &str = "2024-05-06T07:08:09.123456789Z";
+
+    /// A key's body, made at run time.
+    fn body(n: usize) -> String {
+        format!("{n}{}", "aB3dE".repeat(9))
+    }
+
+    /// Records whose contents hold keys a fast path must not skip: a
+    /// prefix cut between two partial records, a key's body in the full
+    /// record after them, a full record after a partial one (another
+    /// stream's between), among clean full records of both streams; each
+    /// as `(stream, content, partial)`.
+    fn records() -> Vec<(&'static str, String, bool)> {
+        let mut recs = Vec::new();
+        for n in 0..40 {
+            // Between a line's partial records, only the other stream's.
+            let stream = if n % 3 == 0 || n % 2 == 0 { "stderr" } else { "stdout" };
+            let clean = format!("clean {n} ph, phx, personal_api_key=abc but no key\n");
+            recs.push((stream, clean, false));
+            if n % 5 == 4 {
+                // A key whole in a full record of an idle stream.
+                recs.push(("stderr", format!("key phx_{}\n", body(n)), false));
+            }
+            match n % 8 {
+                1 => recs.push(("stdout", "cut ph".into(), true)),
+                2 => recs.push(("stdout", format!("x_{} after\n", body(n)), false)),
+                3 => recs.push(("stdout", format!("whole prefix phx_{}", &body(n)[..9]), true)),
+                4 => recs.push(("stdout", format!("{} rest\n", &body(n)[9..]), false)),
+                5 => recs.push(("stdout", "a partial, no key ".into(), true)),
+                6 => recs.push(("stdout", format!("then its end phs_{}\n", body(n)), false)),
+                7 => recs.push(("stdout", "a partial, no key either ".into(), true)),
+                0 if n > 0 => recs.push(("stdout", "and its clean end\n".into(), false)),
+                _ => {}
+            }
+        }
+        // A key left hanging while more than MAX_WAITING bytes of the
+        // other stream wait: its stream is cut, and the key's rest, when
+        // it comes, still goes.
+        recs.push(("stdout", format!("hang phx_{}", &body(1)[..9]), true));
+        let long = format!("{}\n", "e".repeat(16 * 1024));
+        recs.extend(std::iter::repeat_n(("stderr", long, false), MAX_LINE / (16 * 1024) + 2));
+        recs.push(("stdout", format!("{} rest\n", &body(1)[9..]), false));
+        recs.push(("stdout", "clean after the cut\n".into(), false));
+        recs
+    }
+
+    /// The records as a CRI file, with a line that is none.
+    fn cri(recs: &[(&str, String, bool)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (stream, content, partial) in recs {
+            let tag = if *partial { "P" } else { "F" };
+            let content = content.strip_suffix('\n').unwrap_or(content);
+            out.extend_from_slice(format!("{TIME} {stream} {tag} {content}\n").as_bytes());
+        }
+        out.extend_from_slice(b"not a record\n");
+        out
+    }
+
+    /// The records as a json-file, with keys that only escapes show
+    /// (`\u0070hx_`, `personal\u005fapi_key`), and lines of Docker's
+    /// shape that are no records (a raw tab, a byte that is not UTF-8).
+    fn docker(recs: &[(&str, String, bool)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, (stream, content, _)) in recs.iter().enumerate() {
+            let log = serde_json::to_string(content).unwrap();
+            let line = format!("{{\"log\":{log},\"stream\":\"{stream}\",\"time\":\"{TIME}\"}}\n");
+            out.extend_from_slice(line.as_bytes());
+            let hidden = match i % 9 {
+                2 => format!("escaped \\u0070hx_{}", body(i)),
+                5 => format!("personal\\u005fapi_key={:a<43}", body(i)),
+                7 => "raw\ttab".into(),
+                _ => continue,
+            };
+            let line =
+                format!("{{\"log\":\"{hidden}\\n\",\"stream\":\"stdout\",\"time\":\"{TIME}\"}}\n");
+            out.extend_from_slice(line.as_bytes());
+        }
+        let line = format!("{{\"log\":\"#\\n\",\"stream\":\"stdout\",\"time\":\"{TIME}\"}}\n");
+        out.extend(line.bytes().map(|b| if b == b'#' { 0xff } else { b }));
+        out
+    }
+
+    /// What a joiner writes after each chunk, where it would resume after
+    /// each, its findings, counts and lines that were not records.
+    type Seen = (Vec<Vec<u8>>, Vec<u64>, Vec<Finding>, Stats, u64);
+
+    fn read(kind: Kind, input: &[u8], chunk: usize, fast: bool) -> Seen {
+        let rules = Arc::new(RuleSet::default_rules(false));
+        let mut joiner = Joiner::new(kind, &rules, true);
+        joiner.fast = fast;
+        let (mut outs, mut unwritten) = (Vec::new(), Vec::new());
+        for piece in input.chunks(chunk) {
+            let mut out = Vec::new();
+            joiner.feed(piece, &mut out).unwrap();
+            outs.push(out);
+            unwritten.push(joiner.unwritten());
+        }
+        let mut out = Vec::new();
+        joiner.finish(&mut out).unwrap();
+        outs.push(out);
+        (outs, unwritten, joiner.take_findings(), joiner.stats(), joiner.malformed())
+    }
+
+    /// The fast path changes nothing that can be seen: the output after
+    /// each chunk, the resume offsets, the findings (their lines and
+    /// columns), the counts, the lines that were not records.
+    #[test]
+    fn the_fast_path_is_the_other_paths_to_the_byte() {
+        let recs = records();
+        for (kind, input) in [(Kind::Cri, cri(&recs)), (Kind::DockerJson, docker(&recs))] {
+            for chunk in [1, 7, 64, 333, 4096, input.len()] {
+                let slow = read(kind, &input, chunk, false);
+                let fast = read(kind, &input, chunk, true);
+                let found = (fast.2.len(), fast.4);
+                assert!(found.0 >= 20 && found.1 >= 1, "{kind:?}: {found:?} found");
+                assert!(slow == fast, "{kind:?} in chunks of {chunk}");
+            }
+        }
+    }
+}
