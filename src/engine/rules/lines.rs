@@ -84,4 +84,13 @@ impl LineNames {
     pub(crate) fn found(&self, text: &[u8]) -> bool {
         !text.is_empty() && self.finder.is_match(text)
     }
+
+    /// Where the name in `text` that ends first ends, if it holds one:
+    /// `text[..stop]` holds a name exactly when that is at most `stop`.
+    #[inline]
+    pub(crate) fn first_end(&self, text: &[u8]) -> Option<usize> {
+        // Standard semantics report a match as soon as it is seen: the
+        // one that ends first.
+        self.finder.find(text).map(|m| m.end())
+    }
 }
