@@ -259,10 +259,15 @@ fn a_follower_hides_a_key_appended_in_two_writes() {
 fn a_long_line_of_bearer_tokens_takes_linear_time_in_one_piece() {
     let mut keys = KeyGen::new(48);
     let (mut line, mut spans) = (String::new(), Vec::new());
-    while line.len() < 4 << 20 {
+    while line.len() < 8 << 20 {
+        let key = keys.legacy_personal();
+        // A random key may hold a prefixed one (`…phr_…`): not this test's.
+        if ["phx_", "phs_", "pha_", "phr_"].iter().any(|prefix| key.contains(prefix)) {
+            continue;
+        }
         line += "Authorization: Bearer ";
         spans.push((line.len(), line.len() + 43));
-        line += &keys.legacy_personal();
+        line += &key;
         line += " ";
     }
     let rules = Arc::new(RuleSet::default_rules(false));
@@ -270,7 +275,7 @@ fn a_long_line_of_bearer_tokens_takes_linear_time_in_one_piece() {
     let out = phx_redact::redact(&rules, line.as_bytes());
     let took = started.elapsed();
     assert!(out == line.as_bytes(), "no host: every token stays");
-    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
     // The host at the line's end counts for the tokens whose match (the
     // key and the space after it) ends within the look-ahead of it.
     let host_end = line.len() + "posthog.com".len();
@@ -286,7 +291,8 @@ fn a_long_line_of_bearer_tokens_takes_linear_time_in_one_piece() {
     line += "posthog.com\n";
     let started = std::time::Instant::now();
     let out = phx_redact::redact(&rules, line.as_bytes());
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "with the host");
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(5), "with the host: took {took:?}");
     assert!(out == want.as_bytes(), "with the host: the tokens within reach are replaced");
     assert!(want.len() < line.len(), "some are");
 }
