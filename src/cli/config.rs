@@ -255,7 +255,7 @@ impl Args {
         let sarif = if self.check { self.sarif_options()? } else { None };
         let paths = if self.files.is_empty() { vec![PathBuf::from(STDIN_ARG)] } else { self.files };
         if self.check {
-            let plan = self.verify.plan()?;
+            let plan = verify_plan(&self.verify, &self.posthog_hosts)?;
             let json = self.json || self.format.as_deref() == Some("json");
             let (quiet, diff, keys_out) = (self.quiet, self.diff, self.keys_out);
             return Ok(Config::Check {
@@ -310,4 +310,24 @@ impl Args {
         let options = BatchOptions { dest, threads, progress: !self.quiet, levels };
         Ok(Config::Batch { paths: self.files, walk, rules, options, keys_out: self.keys_out })
     }
+}
+
+/// What `--verify` and `--revoke` ask for. A bearer token counted
+/// for a line that names a self-hosted host (`--posthog-host`) is that
+/// instance's key: PostHog Cloud, their default, must not receive it,
+/// so with such a host they ask for the instance's `--posthog-url`.
+fn verify_plan(
+    verify: &super::verify_args::VerifyArgs,
+    posthog_hosts: &[String],
+) -> Result<Option<super::verify_args::VerifyPlan>, Error> {
+    let plan = verify.plan()?;
+    if plan.is_some() && !posthog_hosts.is_empty() && verify.posthog_urls.is_empty() {
+        return Err(Error::Usage(
+            "--posthog-host names a self-hosted PostHog, whose keys --verify and \
+             --revoke would send to PostHog Cloud: name the instance with --posthog-url \
+             (add https://us.posthog.com and https://eu.posthog.com to ask the cloud too)"
+                .into(),
+        ));
+    }
+    Ok(plan)
 }

@@ -251,3 +251,89 @@ fn a_follower_hides_a_key_appended_in_two_writes() {
     assert!(status.success());
     assert!(!notices.iter().any(|n| n.contains(&key)), "{notices:?}");
 }
+
+/// A long line of bearer tokens that names no host, given in one piece
+/// (as the Python module's `redact` is): each token's line is searched
+/// once, not once per token, so time stays linear in the line's length.
+#[test]
+fn a_long_line_of_bearer_tokens_takes_linear_time_in_one_piece() {
+    let mut keys = KeyGen::new(48);
+    let (mut line, mut spans) = (String::new(), Vec::new());
+    while line.len() < 8 << 20 {
+        let key = keys.legacy_personal();
+        // A random key may hold a prefixed one (`…phr_…`): not this test's.
+        if ["phx_", "phs_", "pha_", "phr_"].iter().any(|prefix| key.contains(prefix)) {
+            continue;
+        }
+        line += "Authorization: Bearer ";
+        spans.push((line.len(), line.len() + 43));
+        line += &key;
+        line += " ";
+    }
+    let rules = Arc::new(RuleSet::default_rules(false));
+    let started = std::time::Instant::now();
+    let out = phx_redact::redact(&rules, line.as_bytes());
+    let took = started.elapsed();
+    assert!(out == line.as_bytes(), "no host: every token stays");
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    // The host at the line's end counts for the tokens whose match (the
+    // key and the space after it) ends within the look-ahead of it.
+    let host_end = line.len() + "posthog.com".len();
+    let mut want = String::new();
+    let mut from = 0;
+    for &(start, end) in spans.iter().filter(|(_, end)| host_end <= end + 1 + LOOKAHEAD) {
+        want += &line[from..start];
+        want += MARKER;
+        from = end;
+    }
+    want += &line[from..];
+    want += "posthog.com\n";
+    line += "posthog.com\n";
+    let started = std::time::Instant::now();
+    let out = phx_redact::redact(&rules, line.as_bytes());
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(5), "with the host: took {took:?}");
+    assert!(out == want.as_bytes(), "with the host: the tokens within reach are replaced");
+    assert!(want.len() < line.len(), "some are");
+}
+
+/// A follower that starts, or resumes, in the middle of a line reads that
+/// line's start from the file: a host there counts for a token appended
+/// after it. Both ways in: following a file from its end, where a writer
+/// is mid-line, and a restart from a state saved mid-line (a line longer
+/// than the follower's line cap goes out before its end).
+#[test]
+fn a_follower_that_starts_mid_line_sees_the_host_before_it() {
+    use crate::follow_harness::{Follower, append, wait_for_file, wait_until};
+    use std::path::Path;
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+    let key = KeyGen::new(50).legacy_personal();
+    std::fs::write(&log, "earlier\nGET https://us.posthog.com/api/ ").unwrap();
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    wait_for_file(&state);
+    append(&log, &format!("Authorization: Bearer {key}\n"));
+    assert_eq!(follower.lines(1), [format!("Authorization: Bearer {MARKER}")], "from the end");
+    let (status, _, _) = follower.stop();
+    assert!(status.success());
+
+    // A line over the cap: the follower writes it as far as it has decided
+    // (all but the header's start, which may be a token's), and saves that.
+    let head = format!("GET https://us.posthog.com/ {} ", "x".repeat(70_000));
+    std::fs::write(&log, format!("{head}Authorization: Bea")).unwrap();
+    std::fs::remove_file(&state).unwrap();
+    let from_start = Path::new("--from-start");
+    let follower = Follower::start(&[&log, Path::new("--state"), &state, from_start]);
+    let saved = format!("\"offset\": {}", head.len());
+    wait_until("the state saved mid-line", || {
+        std::fs::read_to_string(&state).is_ok_and(|s| s.contains(&saved))
+    });
+    let (status, _, _) = follower.stop();
+    assert!(status.success());
+    append(&log, &format!("rer {key} end\n"));
+    let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+    assert_eq!(follower.lines(1), [format!("Authorization: Bearer {MARKER} end")], "resumed");
+    let (status, _, notices) = follower.stop();
+    assert!(status.success());
+    assert!(!notices.iter().any(|n| n.contains(&key)), "{notices:?}");
+}

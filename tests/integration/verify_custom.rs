@@ -39,3 +39,39 @@ fn a_custom_rule_named_like_a_built_in_kind_sends_nothing_to_posthog() {
         assert!(server.requests().is_empty(), "rule {name}: revoked: {out:?}");
     }
 }
+
+/// A bearer token found because its line names a self-hosted PostHog
+/// (`--posthog-host`) is that instance's key: `--verify` and `--revoke`
+/// refuse to send it to PostHog Cloud, their default, and ask for the
+/// instance's `--posthog-url`; given one, the key goes there alone.
+#[test]
+fn a_self_hosted_bearer_key_is_not_sent_to_posthog_cloud_by_default() {
+    let key = phx_redact::testing::sample::KeyGen::new(49).legacy_personal();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    fs::write(&log, format!("GET https://ph.corp.example/api/ Authorization: Bearer {key}\n"))
+        .unwrap();
+    let base: Vec<String> = ["--check", "--posthog-host", "ph.corp.example", "--verify-timeout"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["1".into(), log.to_str().unwrap().into()])
+        .collect();
+    for flags in [&["--verify"][..], &["--revoke", "--yes"]] {
+        let mut args = base.clone();
+        if flags[0] == "--revoke" {
+            args.drain(3..5);
+        }
+        args.extend(flags.iter().map(|s| s.to_string()));
+        let (code, stdout, stderr) = phx(&args);
+        assert_eq!(code, 2, "{flags:?}: {stdout}{stderr}");
+        assert!(stderr.contains("--posthog-url"), "{stderr}");
+        assert!(!stdout.contains(&key) && !stderr.contains(&key));
+    }
+    let server = Server::start(|_: &Request, _: &[Request]| Reply::status(401));
+    let mut args = base.clone();
+    args.extend(["--verify".into(), "--posthog-url".into(), server.url()]);
+    let (code, stdout, stderr) = phx(&args);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let sent: Vec<Option<String>> = server.requests().iter().map(Request::key).collect();
+    assert_eq!(sent, [Some(key)], "asked the instance named");
+}

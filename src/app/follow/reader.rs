@@ -92,6 +92,11 @@ impl Reader {
         record: Scan,
     ) -> Option<Reader> {
         file.seek(SeekFrom::Start(offset)).ok()?;
+        let mut redactor = Scanner::new(record.format, rules, record.findings);
+        if let Scanner::Plain(redactor) = &mut redactor {
+            // Best effort: a file cut short under us is noticed by the reads.
+            let _ = line_before(&file, offset, redactor);
+        }
         Some(Reader {
             file,
             identity,
@@ -99,7 +104,7 @@ impl Reader {
             offset,
             line_end: offset,
             committed: offset,
-            redactor: Scanner::new(record.format, rules, record.findings),
+            redactor,
             line: Vec::new(),
             last_data: Instant::now(),
         })
@@ -300,6 +305,38 @@ impl Reader {
         self.committed = self.offset;
         Ok(())
     }
+}
+
+/// Gives `redactor`, which starts at `offset` in `file`, the bytes of the
+/// line it starts in that come before `offset`: a follower that starts or
+/// resumes mid-line (at a file's end, or where it stopped in a line longer
+/// than [`LINE_CAP`]) must know whether that line already named a host,
+/// for a rule that counts only on such lines. Read in pieces: back to the
+/// line's start, then forward from it; nothing is written.
+fn line_before(file: &File, offset: u64, redactor: &mut crate::Redactor) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    if redactor.rules().lines.is_none() {
+        return Ok(());
+    }
+    let mut buf = vec![0; READ_SIZE];
+    let mut start = offset;
+    while start > 0 {
+        let from = start.saturating_sub(READ_SIZE as u64);
+        let piece = &mut buf[..(start - from) as usize];
+        file.read_exact_at(piece, from)?;
+        if let Some(i) = memchr::memrchr(b'\n', piece) {
+            start = from + i as u64 + 1;
+            break;
+        }
+        start = from;
+    }
+    while start < offset {
+        let piece = &mut buf[..(offset - start).min(READ_SIZE as u64) as usize];
+        file.read_exact_at(piece, start)?;
+        redactor.seen_on_line(piece);
+        start += piece.len() as u64;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! only on lines naming a host (see the rules' `lines.rs`), and the
 //! question it asks of a match of that rule.
 
-use super::{Line, Redactor};
+use super::{BufLine, Line, Redactor};
 use crate::engine::rules::LineNames;
 
 impl Redactor {
@@ -47,44 +47,43 @@ impl Redactor {
     /// some lines, whose line must name a host (`None`: not known yet).
     #[inline]
     pub(super) fn counts(
-        &self,
+        &mut self,
         buf: &[u8],
         (start, end, rule): (usize, usize, usize),
         decided: bool,
         eof: bool,
     ) -> Option<bool> {
-        match &self.rules.lines {
-            Some(names) if names.rule == rule => {
-                if decided {
-                    self.line_names(names, buf, (start, end), eof)
-                } else {
-                    None
-                }
-            }
-            _ => Some(true),
+        if self.rules.lines.as_ref().is_none_or(|names| names.rule != rule) {
+            return Some(true);
         }
+        if !decided {
+            return None;
+        }
+        // The rules are shared: hold them apart from `self`, which the
+        // question updates.
+        let rules = std::sync::Arc::clone(&self.rules);
+        let names = rules.lines.as_ref()?;
+        self.line_names(names, buf, (start, end), eof)
     }
 
     /// Whether the line of the match `buf[start..end]` names one of
     /// `names`: anywhere from its start (in bytes consumed before `buf`,
     /// if it began there) to its end or `names.lookahead` bytes past the
     /// match. `None` while the bytes that could say are still to come.
-    pub(super) fn line_names(
-        &self,
+    fn line_names(
+        &mut self,
         names: &LineNames,
         buf: &[u8],
         (start, end): (usize, usize),
         eof: bool,
     ) -> Option<bool> {
-        let begins = memchr::memrchr(b'\n', &buf[..start]).map(|i| i + 1);
+        let line = self.buf_line(names, buf, start);
         let reach = end.saturating_add(names.lookahead);
         let avail = buf.len().min(reach);
-        let (stop, settled) = match memchr::memchr(b'\n', &buf[start..avail]) {
-            Some(i) => (start + i, true),
-            None => (avail, reach <= buf.len() || eof),
-        };
-        let named = names.found(&buf[begins.unwrap_or(0)..stop])
-            || (begins.is_none()
+        let (stop, settled) =
+            if line.ends < avail { (line.ends, true) } else { (avail, reach <= buf.len() || eof) };
+        let named = line.named_by.is_some_and(|e| e <= stop)
+            || (line.begins.is_none()
                 && (self.line.named || straddles(names, &self.line.tail, &buf[..stop])));
         if named {
             Some(true)
@@ -93,6 +92,31 @@ impl Redactor {
         } else {
             None
         }
+    }
+
+    /// The line of `buf` that holds `buf[start]`, searched for `names`
+    /// once per scan: the last one asked about, if `start` is on it.
+    fn buf_line(&mut self, names: &LineNames, buf: &[u8], start: usize) -> BufLine {
+        if let Some(line) = self.line.in_buf
+            && line.begins.unwrap_or(0) <= start
+            && start < line.ends
+        {
+            return line;
+        }
+        let begins = memchr::memrchr(b'\n', &buf[..start]).map(|i| i + 1);
+        let from = begins.unwrap_or(0);
+        let ends = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |i| start + i);
+        let named_by = names.first_end(&buf[from..ends]).map(|e| from + e);
+        let line = BufLine { begins, ends, named_by };
+        self.line.in_buf = Some(line);
+        line
+    }
+
+    /// Forgets what a scan learned of its buffer's lines: the next scan's
+    /// buffer is another.
+    #[inline]
+    pub(super) fn forget_buf_lines(&mut self) {
+        self.line.in_buf = None;
     }
 }
 

@@ -171,6 +171,25 @@ impl Head {
 struct Line {
     named: bool,
     tail: Vec<u8>,
+    /// What the scan in progress learned of the line, in its buffer, of
+    /// the last match it asked about (see `lines.rs`); forgotten when the
+    /// scan ends.
+    in_buf: Option<BufLine>,
+}
+
+/// A line of the buffer being scanned, as far as the rule that counts only
+/// on some lines asks it: searched once for the names, however many of
+/// that rule's matches it holds (a search per match would cost the line's
+/// length times its matches).
+#[derive(Clone, Copy, Debug)]
+struct BufLine {
+    /// Where it begins in the buffer; `None` when it began before it.
+    begins: Option<usize>,
+    /// Where it ends: at its newline, or at the buffer's end.
+    ends: usize,
+    /// Where the name that ends first on it, from its start in the
+    /// buffer, ends.
+    named_by: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -41,6 +41,15 @@ impl Redactor {
         resumed
     }
 
+    /// Takes in `earlier`, bytes of the stream's line before its first
+    /// byte fed, in order (a later call's follow an earlier's): a redactor
+    /// started mid-line (a follower resuming in a long line) must know
+    /// whether that line named a host, for a rule that counts only on
+    /// lines that do (see `lines.rs`). Nothing is written or counted.
+    pub(crate) fn seen_on_line(&mut self, earlier: &[u8]) {
+        self.track_line(earlier);
+    }
+
     /// Whether it is searching with nothing held back: what it writes from
     /// here on depends only on the bytes from here on.
     pub(crate) fn drained(&self) -> bool {

@@ -54,7 +54,10 @@ impl Redactor {
         eof: bool,
         out: &mut W,
     ) -> io::Result<usize> {
-        let consumed = self.scan_from(buf, eof, out)?;
+        self.forget_buf_lines();
+        let consumed = self.scan_from(buf, eof, out);
+        self.forget_buf_lines();
+        let consumed = consumed?;
         if let Some(last) = consumed.checked_sub(1) {
             self.before = Some(buf[last]);
         }

@@ -89,4 +89,13 @@ impl LineNames {
             memchr::memchr2_iter(first, first.to_ascii_uppercase(), text).any(at)
         })
     }
+
+    /// Where the name in `text` that ends first ends, if it holds one:
+    /// `text[..stop]` holds a name exactly when that is at most `stop`.
+    #[inline]
+    pub(crate) fn first_end(&self, text: &[u8]) -> Option<usize> {
+        // Standard semantics report a match as soon as it is seen: the
+        // one that ends first.
+        self.finder.find(text).map(|m| m.end())
+    }
 }
