@@ -29,6 +29,7 @@ impl Redactor {
     /// `RuleSet::clean_lines`), when nothing is held back nor in a token.
     /// The stream's offset, line count, look-behind byte (their newline)
     /// and bytes read move on as a feed of them would have moved them.
+    #[cfg(feature = "cli")]
     pub(crate) fn skip_lines(&mut self, len: u64, lines: u64) {
         debug_assert!(self.unwritten() == 0 && matches!(self.mode, super::Mode::Search));
         debug_assert!(len > 0 && lines > 0);
@@ -50,6 +51,7 @@ impl Redactor {
     /// undecided at the newline, or the runs take more steps than a few
     /// times the line's length (hostile rules); true is sure, for a caller
     /// that then writes the line itself (see [`Redactor::skip_lines`]).
+    #[cfg(feature = "cli")]
     pub(crate) fn line_is_clean(&self, text: &[u8]) -> bool {
         use regex_automata::dfa::Automaton;
         let (rules, dfa) = (&*self.rules, &self.rules.dfa);

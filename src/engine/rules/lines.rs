@@ -83,19 +83,20 @@ impl LineNames {
     /// is compared with the name.
     #[inline]
     pub(crate) fn found(&self, text: &[u8]) -> bool {
-        self.names.iter().any(|name| {
-            let (first, len) = (name[0], name.len());
-            let at = |i: usize| text.get(i..i + len).is_some_and(|w| w.eq_ignore_ascii_case(name));
-            memchr::memchr2_iter(first, first.to_ascii_uppercase(), text).any(at)
-        })
+        self.first_end(text).is_some()
     }
 
     /// Where the name in `text` that ends first ends, if it holds one:
     /// `text[..stop]` holds a name exactly when that is at most `stop`.
     #[inline]
     pub(crate) fn first_end(&self, text: &[u8]) -> Option<usize> {
-        // Standard semantics report a match as soon as it is seen: the
-        // one that ends first.
-        self.finder.find(text).map(|m| m.end())
+        // Each name's first place is where it ends first.
+        let first = |name: &Vec<u8>| {
+            let (byte, len) = (name[0], name.len());
+            let at =
+                |i: &usize| text.get(*i..*i + len).is_some_and(|w| w.eq_ignore_ascii_case(name));
+            memchr::memchr2_iter(byte, byte.to_ascii_uppercase(), text).find(at).map(|i| i + len)
+        };
+        self.names.iter().filter_map(first).min()
     }
 }

@@ -4,11 +4,7 @@
 use regex_automata::{dfa::dense, util::primitives::StateID};
 
 use super::{family::Patterns, lines::LineNames, rule::Rule, span::Span};
-use crate::engine::{
-    fingerprint::Fingerprinter,
-    marker::Marker,
-    prefilter::{Cursor, Prefilter},
-};
+use crate::engine::{fingerprint::Fingerprinter, marker::Marker, prefilter::Prefilter};
 
 /// A rule as the engine uses it.
 #[derive(Debug)]
@@ -185,11 +181,12 @@ impl RuleSet {
     ///
     /// [`Redactor`]: crate::Redactor
     #[inline]
+    #[cfg(feature = "cli")]
     pub(crate) fn clean_lines(
         &self,
         text: &[u8],
         pos: usize,
-        cursor: &mut Cursor,
+        cursor: &mut crate::engine::prefilter::Cursor,
     ) -> Option<usize> {
         let hit = || self.prefilter.find_at(text, pos, cursor).unwrap_or(text.len());
         (!self.newline_in_prefix).then(hit)
