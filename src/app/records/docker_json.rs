@@ -406,6 +406,7 @@ mod tests {
 
     #[test]
     fn every_layout_reads_as_serde_derive_reads_it() {
+        let mut decoded = 0;
         for line in [
             &br#"{"log":"a\"b\\","stream":"stdout","time":"t"}"#[..],
             br#"{"log":"","stream":"stdout"}"#,
@@ -438,7 +439,14 @@ mod tests {
             b"{\"log\":\"a\",\"stream\":\"stdout\",\"time\":\"t\\u0041\"}",
             b"{\"log\":\"a\\t\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
             b"{\"log\":\"\xff\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
+            // Docker's form with escapes, for the fast path's decoding.
+            b"{\"log\":\"q \\\"a\\\" \\\\ \\/ \\t \\u0041\\u007e\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
+            b"{\"log\":\"\\u+041 \\u004G \\u00e9\",\"stream\":\"stderr\",\"time\":\"t\"}\n",
+            b"{\"log\":\"a\\u000ab \\x\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
+            b"{\"log\":\"cut \\\"\",\"stream\":\"stderr\",\"time\":\"t\"}\n",
+            b"{\"log\":\"\\u0000 \\b\\f\\r\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
         ] {
+            decoded += usize::from(escaped_agrees(line));
             let mut log = b"kept".to_vec();
             let got = parse(line, &mut log).map(|r| (r.value, r.stream.into_owned(), r.partial));
             let want = reference(line);
@@ -453,6 +461,20 @@ mod tests {
             assert_eq!(log[4..], *want_log.as_bytes(), "{text}");
             assert_eq!(partial, !want_log.ends_with('\n'), "{text}");
         }
+        // Those of Docker's form whose escapes are all simple.
+        assert_eq!(decoded, 5);
+    }
+
+    /// What the fast path decodes of a line with escapes is what the
+    /// JSON parser reads of it.
+    fn escaped_agrees(line: &[u8]) -> bool {
+        let mut log = Vec::new();
+        let Some((stream, full)) = escaped_line(line, &mut log) else { return false };
+        let text = String::from_utf8_lossy(line);
+        let (_, want_stream, want_log) = reference(line).expect(&text);
+        log.extend_from_slice(if full { b"\n" } else { b"" });
+        assert_eq!((stream, &log[..]), (want_stream.as_bytes(), want_log.as_bytes()), "{text}");
+        true
     }
 
     #[test]
