@@ -65,6 +65,14 @@ fn plain(line: &[u8]) -> Option<(&'static str, usize, bool)> {
         Some(rest) => (true, rest),
         None => (false, rest),
     };
+    let stream = after_log(rest)?;
+    text_fair(text).then_some((stream, LOG_FIRST.len() + text_end, full))
+}
+
+/// The stream of a line of Docker's form, from `rest`, what follows its
+/// `log`'s text (from the closing quote on): `None` if it is not of that
+/// form.
+fn after_log(rest: &[u8]) -> Option<&'static str> {
     let rest = rest.strip_prefix(br#"","stream":""#)?;
     let (stream, rest) = match rest.split_at_checked(6)? {
         (b"stdout", rest) => ("stdout", rest),
@@ -73,22 +81,69 @@ fn plain(line: &[u8]) -> Option<(&'static str, usize, bool)> {
     };
     let rest = rest.strip_suffix(b"\n").unwrap_or(rest);
     let time = rest.strip_prefix(br#"","time":""#)?.strip_suffix(b"\"}")?;
-    // JSON forbids control bytes in a string (a raw tab is no record);
-    // most logs are printable ASCII, checked in one pass of wide steps.
-    let fair = |b: u8| b >= 0x20;
-    let printable = |c: &[u8]| c.iter().fold(true, |all, &b| all & fair(b) & (b < 0x80));
-    let text_fair = text.chunks(64).all(printable)
-        || (text.iter().all(|&b| fair(b)) && std::str::from_utf8(text).is_ok());
     let time_plain = time.iter().all(|&b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
-    (text_fair && time_plain).then_some((stream, LOG_FIRST.len() + text_end, full))
+    time_plain.then_some(stream)
 }
 
-/// A whole line (its newline included) that is a full record of
-/// [`plain`]'s form: its stream and its content's length (the newline
-/// counted).
-pub(super) fn plain_full(line: &[u8]) -> Option<(&'static [u8], usize)> {
+/// Whether `text`, a JSON string's bytes (escapes aside), holds no
+/// control byte (JSON forbids them: a raw tab is no record) and is UTF-8;
+/// most logs are printable ASCII, checked in one pass of wide steps.
+fn text_fair(text: &[u8]) -> bool {
+    let fair = |b: u8| b >= 0x20;
+    let printable = |c: &[u8]| c.iter().fold(true, |all, &b| all & fair(b) & (b < 0x80));
+    text.chunks(64).all(printable)
+        || (text.iter().all(|&b| fair(b)) && std::str::from_utf8(text).is_ok())
+}
+
+/// A whole line (its newline included) of [`plain`]'s form but for its
+/// `log`'s escapes, each of one letter or `\u00XX` of an ASCII byte: its
+/// stream, and whether the record is full, its `log` decoded onto `log`
+/// (as [`parse`] would decode it) with the full record's newline left
+/// out. `None` for any other line (a `\n` but at the end: the content
+/// would be more than one line), which may still be a record.
+pub(super) fn escaped_line(line: &[u8], log: &mut Vec<u8>) -> Option<(&'static [u8], bool)> {
+    let body = line.strip_prefix(LOG_FIRST)?.strip_suffix(b"\n")?;
+    log.clear();
+    let mut at = 0;
+    let end = loop {
+        let i = at + memchr::memchr2(b'"', b'\\', &body[at..])?;
+        log.extend_from_slice(&body[at..i]);
+        if body[i] == b'"' {
+            break i;
+        }
+        let (byte, len) = match *body.get(i + 1)? {
+            b'u' => (ascii_escape(body.get(i + 2..i + 6)?)?, 6),
+            b'n' => (b'\n', 2),
+            b't' => (b'\t', 2),
+            b'r' => (b'\r', 2),
+            b'b' => (0x08, 2),
+            b'f' => (0x0c, 2),
+            other @ (b'"' | b'\\' | b'/') => (other, 2),
+            _ => return None,
+        };
+        log.push(byte);
+        at = i + len;
+    };
+    let full = log.last() == Some(&b'\n');
+    log.truncate(log.len() - usize::from(full));
+    let fair = memchr::memchr(b'\n', log).is_none() && text_fair(&body[..end]);
+    let stream = after_log(&body[end..]).filter(|_| fair)?;
+    Some((stream.as_bytes(), full))
+}
+
+/// The byte of a `\u00XX` escape's four hex digits, if ASCII.
+fn ascii_escape(hex: &[u8]) -> Option<u8> {
+    let digit = |b: &u8| char::from(*b).to_digit(16);
+    let value = hex.iter().try_fold(0u32, |v, b| Some(v * 16 + digit(b)?))?;
+    u8::try_from(value).ok().filter(u8::is_ascii)
+}
+
+/// A whole line (its newline included) that is a record of [`plain`]'s
+/// form: its stream, its `log`'s text (the full record's newline left
+/// out) and whether the record is full.
+pub(super) fn plain_line(line: &[u8]) -> Option<(&'static [u8], Range<usize>, bool)> {
     let (stream, text_end, full) = plain(line).filter(|_| line.ends_with(b"\n"))?;
-    full.then_some((stream.as_bytes(), text_end - LOG_FIRST.len() + 1))
+    Some((stream.as_bytes(), LOG_FIRST.len()..text_end, full))
 }
 
 /// The stream and the `log` value's place, the value decoded onto `log`.
@@ -351,6 +406,7 @@ mod tests {
 
     #[test]
     fn every_layout_reads_as_serde_derive_reads_it() {
+        let mut decoded = 0;
         for line in [
             &br#"{"log":"a\"b\\","stream":"stdout","time":"t"}"#[..],
             br#"{"log":"","stream":"stdout"}"#,
@@ -383,7 +439,14 @@ mod tests {
             b"{\"log\":\"a\",\"stream\":\"stdout\",\"time\":\"t\\u0041\"}",
             b"{\"log\":\"a\\t\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
             b"{\"log\":\"\xff\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
+            // Docker's form with escapes, for the fast path's decoding.
+            b"{\"log\":\"q \\\"a\\\" \\\\ \\/ \\t \\u0041\\u007e\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
+            b"{\"log\":\"\\u+041 \\u004G \\u00e9\",\"stream\":\"stderr\",\"time\":\"t\"}\n",
+            b"{\"log\":\"a\\u000ab \\x\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
+            b"{\"log\":\"cut \\\"\",\"stream\":\"stderr\",\"time\":\"t\"}\n",
+            b"{\"log\":\"\\u0000 \\b\\f\\r\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
         ] {
+            decoded += usize::from(escaped_agrees(line));
             let mut log = b"kept".to_vec();
             let got = parse(line, &mut log).map(|r| (r.value, r.stream.into_owned(), r.partial));
             let want = reference(line);
@@ -398,6 +461,20 @@ mod tests {
             assert_eq!(log[4..], *want_log.as_bytes(), "{text}");
             assert_eq!(partial, !want_log.ends_with('\n'), "{text}");
         }
+        // Those of Docker's form whose escapes are all simple.
+        assert_eq!(decoded, 5);
+    }
+
+    /// What the fast path decodes of a line with escapes is what the
+    /// JSON parser reads of it.
+    fn escaped_agrees(line: &[u8]) -> bool {
+        let mut log = Vec::new();
+        let Some((stream, full)) = escaped_line(line, &mut log) else { return false };
+        let text = String::from_utf8_lossy(line);
+        let (_, want_stream, want_log) = reference(line).expect(&text);
+        log.extend_from_slice(if full { b"\n" } else { b"" });
+        assert_eq!((stream, &log[..]), (want_stream.as_bytes(), want_log.as_bytes()), "{text}");
+        true
     }
 
     #[test]

@@ -111,12 +111,13 @@ impl Stream {
         self.pending.is_empty() && self.redactor.unwritten() == 0
     }
 
-    /// Whether a whole line's record may be taken unscanned
-    /// ([`Stream::skip`]): the stream is [drained](Stream::drained), no
-    /// line of it is unfinished (its records `P` so far), and no record of
-    /// it was [cut](Stream::cut) with bytes still to come.
+    /// Whether the stream's next record may be taken unscanned
+    /// ([`Stream::skip`], [`Stream::skip_part`]): it is
+    /// [drained](Stream::drained), its redactor at rest (searching), and no
+    /// record of it was [cut](Stream::cut) with bytes still to come. Its
+    /// line may be unfinished (records `P` so far, all decided).
     pub(super) fn idle(&self) -> bool {
-        self.drained() && self.open_since.is_none() && self.gone.is_empty()
+        self.drained() && self.redactor.at_rest() && self.gone.is_empty()
     }
 
     /// Whether no key begins in `text` and a newline after it, the
@@ -126,13 +127,33 @@ impl Stream {
         self.redactor.line_is_clean(text)
     }
 
+    /// Whether no key begins in `text`, the content of an
+    /// [idle](Stream::idle) stream's next record, which does not end its
+    /// line, nor runs on from it into the next (see
+    /// `Redactor::part_is_clean`; `search`: else the prefilter found no
+    /// place in it).
+    pub(super) fn part_is_clean(&self, text: &[u8], search: bool) -> bool {
+        self.redactor.part_is_clean(text, search)
+    }
+
     /// Takes the content of an [idle](Stream::idle) stream's record that
-    /// ends a line, `len` bytes with the line's newline, in which the
-    /// rules' prefilter saw no token start: the record goes out as it
-    /// came, and the redactor moves on as if it had been fed the bytes.
+    /// ends a line, `len` bytes with the line's newline, in which no key
+    /// begins: the record goes out as it came, and the redactor moves on
+    /// as if it had been fed the bytes.
     pub(super) fn skip(&mut self, len: u64) {
         self.redactor.skip_lines(len, 1);
         self.fed += len;
+        self.open_since = None;
+    }
+
+    /// Takes `text`, the content of an [idle](Stream::idle) stream's record
+    /// that does not end its line (read at `at` in the input), found
+    /// [clean](Stream::part_is_clean): as [`Stream::skip`], the line left
+    /// open.
+    pub(super) fn skip_part(&mut self, text: &[u8], at: u64) {
+        self.redactor.skip_part(text);
+        self.fed += text.len() as u64;
+        self.open_since = self.open_since.or(Some(at));
     }
 
     /// Feeds a record of a [`drained`](Stream::drained) stream in one

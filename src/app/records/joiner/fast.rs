@@ -1,18 +1,22 @@
-//! The fast path: whole lines that are full records of the exact shape
-//! their runtime writes, of [idle](crate::app::records::stream) streams,
-//! in which no key begins: the rules' prefilter, run once over the raw
-//! lines (their prefixes and fields included), sees no possible key start
-//! in them, or where it sees one in a record's content, the rules' DFA
-//! run from there dies before the line's end. No key can be in them: none
-//! begins in them, and none runs into them (their stream holds nothing
-//! back, and its last line ended), nor out of them (each ends its line,
-//! and no prefix holds a newline). They go out as they came, neither
-//! parsed further nor fed to the redactor, whose stream state moves on as
-//! a feed of them would have moved it.
+//! The fast path: whole lines that are records of the exact shape their
+//! runtime writes, of [idle](crate::app::records::stream) streams (nothing
+//! held back, nothing of them cut), in which no key begins: the rules'
+//! prefilter, run once over the raw lines (their prefixes and fields
+//! included), sees no possible key start in them, or where it sees one in
+//! a record's content, the rules' DFA run from there dies before the
+//! content's end. No key can be in them: none begins in them, and none
+//! runs into them (their stream holds nothing back). A full record's ends
+//! its line, and no prefix holds a newline; a partial record's line goes
+//! on in the stream's next record, so the DFA is also run from each of its
+//! last bytes where a prefix may begin cut short (`ph` | `x_…`), and must
+//! die within it too. They go out as they came, neither parsed further nor
+//! fed to the redactor, whose stream state (offset, lines, look-behind
+//! byte, what it keeps of the line for the bearer rule) moves on as a feed
+//! of them would have moved it.
 //!
-//! A partial record, a record after one in its stream, a json-file `log`
-//! with an escape (`\u0070` may hide a prefix) or of another layout, and
-//! any line the DFA does not decide clean, go the other paths.
+//! A record after one of its stream that waits, a json-file `log` with an
+//! escape (`\u0070` may hide a prefix) or of another layout, and any
+//! record the DFA does not decide clean, go the other paths.
 
 use super::{Joiner, MAX_LINE};
 use crate::app::records::{cri, docker_json, kind::Kind};
@@ -29,12 +33,15 @@ impl Joiner {
         }
         let rest = &lines[pos..];
         let mut at = 0;
+        let mut log = std::mem::take(&mut self.log);
         while let Some(n) = memchr::memchr(b'\n', &rest[at..]) {
             let line = &rest[at..=at + n];
             if line.len() > MAX_LINE {
                 break;
             }
-            let Some((stream, text)) = shape(self.kind, line) else { break };
+            let Some((stream, text, partial, raw)) = shape(self.kind, line, &mut log) else {
+                break;
+            };
             let i = self.stream_index(stream);
             if !self.streams[i].idle() {
                 break;
@@ -42,14 +49,25 @@ impl Joiner {
             // Where the prefilter sees a possible key start, the DFA
             // decides (most such places hold none).
             let Some(clean) = self.clean_len(lines, pos + at, cursor) else { break };
-            if clean < line.len() && !self.streams[i].line_is_clean(text) {
-                break;
+            let search = clean < line.len() || !raw;
+            let stream = &mut self.streams[i];
+            if partial {
+                // Its last bytes go on in the next record: always tried.
+                if !stream.part_is_clean(text, search) {
+                    break;
+                }
+                stream.skip_part(text, self.line_at);
+            } else {
+                if search && !stream.line_is_clean(text) {
+                    break;
+                }
+                stream.skip(text.len() as u64 + 1);
             }
-            self.streams[i].skip(text.len() as u64 + 1);
             at += line.len();
             self.line_no += 1;
             self.line_at += line.len() as u64;
         }
+        self.log = log;
         self.done.extend_from_slice(&rest[..at]);
         at
     }
@@ -68,19 +86,27 @@ impl Joiner {
 }
 
 /// The stream and content (without the newline that ends it) of `line`,
-/// a whole line, if it is a full record of the exact shape `kind`'s
-/// runtime writes.
-fn shape(kind: Kind, line: &[u8]) -> Option<(&[u8], &[u8])> {
+/// a whole line, if it is a record of the exact shape `kind`'s runtime
+/// writes (a json-file `log` with escapes decoded onto `log`), whether it
+/// is partial, and whether the content is `line`'s own bytes (which the
+/// prefilter searched).
+fn shape<'a>(
+    kind: Kind,
+    line: &'a [u8],
+    log: &'a mut Vec<u8>,
+) -> Option<(&'a [u8], &'a [u8], bool, bool)> {
     match kind {
         Kind::Cri => {
-            let record = cri::parse(line).filter(|r| !r.partial)?;
-            Some((record.stream, record.content))
+            let record = cri::parse(line)?;
+            Some((record.stream, record.content, record.partial, true))
         }
-        Kind::DockerJson => {
-            let (stream, len) = docker_json::plain_full(line)?;
-            let start = docker_json::LOG_FIRST.len();
-            Some((stream, &line[start..start + len - 1]))
-        }
+        Kind::DockerJson => match docker_json::plain_line(line) {
+            Some((stream, text, full)) => Some((stream, &line[text], !full, true)),
+            None => {
+                let (stream, full) = docker_json::escaped_line(line, log)?;
+                Some((stream, log.as_slice(), !full, false))
+            }
+        },
     }
 }
 
@@ -126,6 +152,7 @@ mod tests {
                 _ => {}
             }
         }
+        recs.extend(split_records());
         // A key left hanging while more than MAX_WAITING bytes of the
         // other stream wait: its stream is cut, and the key's rest, when
         // it comes, still goes.
@@ -134,6 +161,33 @@ mod tests {
         recs.extend(std::iter::repeat_n(("stderr", long, false), MAX_LINE / (16 * 1024) + 2));
         recs.push(("stdout", format!("{} rest\n", &body(1)[9..]), false));
         recs.push(("stdout", "clean after the cut\n".into(), false));
+        recs
+    }
+
+    /// Partial records after partial records, which the fast path takes
+    /// when clean: a key cut between two of them at every place, a prefix
+    /// cut as `p` | `hx_`, and a bearer token in one that counts because
+    /// an earlier one of its line names PostHog's host (whole, or itself
+    /// cut in two).
+    fn split_records() -> Vec<(&'static str, String, bool)> {
+        let mut recs = Vec::new();
+        let key = format!("phx_{}", body(7));
+        for cut in 0..=key.len() {
+            recs.push(("stdout", format!("head {}", &key[..cut]), true));
+            recs.push(("stdout", format!("{} mid", &key[cut..]), true));
+            recs.push(("stdout", " and the end\n".into(), false));
+        }
+        recs.push(("stdout", "cut \"p".into(), true));
+        recs.push(("stdout", format!("hx_{} after\n", body(3)), false));
+        let bearer = format!("{:x<43}", "Tq-_9");
+        let lines = [
+            ["GET https://us.posthog.com/api/ ", "clean, between", "Authorization: Bearer "],
+            ["GET https://us.post", "hog.com/api/ -H 'authorization: bearer ", ""],
+        ];
+        for parts in lines {
+            parts.iter().for_each(|&part| recs.push(("stdout", part.into(), true)));
+            recs.push(("stdout", format!("{bearer}' done\n"), false));
+        }
         recs
     }
 
@@ -162,10 +216,15 @@ mod tests {
                 2 => format!("escaped \\u0070hx_{}", body(i)),
                 5 => format!("personal\\u005fapi_key={:a<43}", body(i)),
                 7 => "raw\ttab".into(),
+                // Escapes the fast path decodes, clean and next to keys.
+                3 => r#"clean \/ path \u0041 \"q\" \\ \t ok"#.into(),
+                4 => format!(r#"quoted \"phx_{}\" and \\phs_{}"#, body(i), body(i + 1)),
+                6 => format!(r#"two\nlines \u0070hx_{} \u00e9"#, body(i)),
+                8 => format!(r#"tab\tphx_{}\/ and \u0050hx_ no"#, body(i)),
                 _ => continue,
             };
             let line =
-                format!("{{\"log\":\"{hidden}\\n\",\"stream\":\"stdout\",\"time\":\"{TIME}\"}}\n");
+                format!("{{\"log\":\"{hidden}\\n\",\"stream\":\"stderr\",\"time\":\"{TIME}\"}}\n");
             out.extend_from_slice(line.as_bytes());
         }
         let line = format!("{{\"log\":\"#\\n\",\"stream\":\"stdout\",\"time\":\"{TIME}\"}}\n");
@@ -200,6 +259,7 @@ mod tests {
     #[test]
     fn the_fast_path_is_the_other_paths_to_the_byte() {
         let recs = records();
+        let bearer = format!("{:x<43}", "Tq-_9");
         for (kind, input) in [(Kind::Cri, cri(&recs)), (Kind::DockerJson, docker(&recs))] {
             for chunk in [1, 7, 64, 333, 4096, input.len()] {
                 let slow = read(kind, &input, chunk, false);
@@ -207,6 +267,8 @@ mod tests {
                 let found = (fast.2.len(), fast.4);
                 assert!(found.0 >= 20 && found.1 >= 1, "{kind:?}: {found:?} found");
                 assert!(slow == fast, "{kind:?} in chunks of {chunk}");
+                let out = fast.0.concat();
+                assert!(!out.windows(43).any(|w| w == bearer.as_bytes()), "{kind:?}: bearer");
             }
         }
     }
