@@ -66,7 +66,8 @@
 //! and recorded); `report.rs` the counts and findings it reports;
 //! `lines.rs` what it keeps of the line it is in, for a rule that counts
 //! only on lines that name a host;
-//! `resume.rs` a redactor started part-way through a stream.
+//! `resume.rs` a redactor started part-way through a stream; `skip.rs`
+//! lines a caller proved clean and wrote itself.
 
 use std::{fmt, io, sync::Arc};
 
@@ -85,6 +86,9 @@ mod report;
 mod resume;
 mod run;
 mod scan;
+// Used by the container records' reader (`app::records`).
+#[cfg(feature = "cli")]
+mod skip;
 
 pub use report::{Finding, Stats};
 use report::{Findings, Position};
