@@ -28,8 +28,13 @@ base=${BASE:-}
 # Every 50th line long, split into partials; SHORT=1: none.
 every=50
 [ -n "${SHORT:-}" ] && every=0
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+# KEEP=DIR: make the files in DIR and keep them (RUNS 0: only make them).
+if [ -n "${KEEP:-}" ]; then
+  dir=$KEEP
+else
+  dir=$(mktemp -d)
+  trap 'rm -rf "$dir"' EXIT
+fi
 
 lines=$((mib * 1024 * 1024 / 160))
 "$bin" --generate-sample "$lines" --secret-every 100 >"$dir/sample"
@@ -54,6 +59,7 @@ awk -v long="$long" -v every="$every" '
     rec(text, "\\n"); next
   }
   { rec($0, "\\n") }' "$dir/sample" >"$dir/json.log"
+[ "$runs" = 0 ] && exit 0
 size=$(stat -c %s "$dir/0.log")
 json_size=$(stat -c %s "$dir/json.log")
 
