@@ -99,12 +99,13 @@ fn text_fair(text: &[u8]) -> bool {
 /// `log`'s escapes, each of one letter or `\u00XX` of an ASCII byte: its
 /// stream, and whether the record is full, its `log` decoded onto `log`
 /// (as [`parse`] would decode it) with the full record's newline left
-/// out. `None` for any other line (a `\n` but at the end: the content
+/// out; and whether its escapes are only `\"`, `\\`, `\/` and the last
+/// `\n`. `None` for any other line (a `\n` but at the end: the content
 /// would be more than one line), which may still be a record.
-pub(super) fn escaped_line(line: &[u8], log: &mut Vec<u8>) -> Option<(&'static [u8], bool)> {
+pub(super) fn escaped_line(line: &[u8], log: &mut Vec<u8>) -> Option<(&'static [u8], bool, bool)> {
     let body = line.strip_prefix(LOG_FIRST)?.strip_suffix(b"\n")?;
     log.clear();
-    let mut at = 0;
+    let (mut at, mut simple) = (0, true);
     let end = loop {
         let i = at + memchr::memchr2(b'"', b'\\', &body[at..])?;
         log.extend_from_slice(&body[at..i]);
@@ -121,6 +122,7 @@ pub(super) fn escaped_line(line: &[u8], log: &mut Vec<u8>) -> Option<(&'static [
             other @ (b'"' | b'\\' | b'/') => (other, 2),
             _ => return None,
         };
+        simple &= matches!(byte, b'"' | b'\\' | b'/' | b'\n') && len == 2;
         log.push(byte);
         at = i + len;
     };
@@ -128,7 +130,7 @@ pub(super) fn escaped_line(line: &[u8], log: &mut Vec<u8>) -> Option<(&'static [
     log.truncate(log.len() - usize::from(full));
     let fair = memchr::memchr(b'\n', log).is_none() && text_fair(&body[..end]);
     let stream = after_log(&body[end..]).filter(|_| fair)?;
-    Some((stream.as_bytes(), full))
+    Some((stream.as_bytes(), full, simple))
 }
 
 /// The byte of a `\u00XX` escape's four hex digits, if ASCII.
@@ -469,7 +471,7 @@ mod tests {
     /// JSON parser reads of it.
     fn escaped_agrees(line: &[u8]) -> bool {
         let mut log = Vec::new();
-        let Some((stream, full)) = escaped_line(line, &mut log) else { return false };
+        let Some((stream, full, _)) = escaped_line(line, &mut log) else { return false };
         let text = String::from_utf8_lossy(line);
         let (_, want_stream, want_log) = reference(line).expect(&text);
         log.extend_from_slice(if full { b"\n" } else { b"" });

@@ -329,6 +329,7 @@ impl RuleSet {
             max_prefix_len: 1,
             literal_prefilter: false,
             newline_in_prefix: false,
+            escaped_prefilter: None,
             prefilter: Prefilter::first_bytes(&[false; 256]),
             needs_hash: compiled.iter().any(|c| c.marker.needs_hash())
                 || default_marker.needs_hash(),
@@ -398,6 +399,7 @@ impl RuleSet {
                 self.max_prefix_len = prefixes.iter().map(Vec::len).max().unwrap_or(1);
                 self.literal_prefilter = true;
                 self.newline_in_prefix = prefixes.iter().any(|p| p.contains(&b'\n'));
+                self.escaped_prefilter = escaped_prefilter(&refs);
             }
             // A rule without a literal prefix: every byte on which the DFA
             // leaves its start may begin a token.
@@ -411,9 +413,21 @@ impl RuleSet {
                     }
                 }
                 self.prefilter = Prefilter::first_bytes(&table);
+                self.escaped_prefilter = Some(Prefilter::first_bytes(&table));
             }
         }
     }
+}
+
+/// See `RuleSet::escaped_prefilter`: `prefixes` cut before their first
+/// `"`, `\` or `/`.
+fn escaped_prefilter(prefixes: &[&[u8]]) -> Option<Prefilter> {
+    let special = |b: &u8| matches!(b, b'"' | b'\\' | b'/');
+    let mut cut: Vec<&[u8]> =
+        prefixes.iter().map(|p| &p[..p.iter().position(special).unwrap_or(p.len())]).collect();
+    cut.sort_unstable();
+    cut.dedup();
+    cut.iter().all(|p| !p.is_empty()).then(|| Prefilter::new(&cut))
 }
 
 impl Bounded {

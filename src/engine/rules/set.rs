@@ -45,6 +45,13 @@ pub struct RuleSet {
     /// Whether a literal prefix holds a newline (so that a prefix may run
     /// from one line into the next).
     pub(super) newline_in_prefix: bool,
+    /// A prefilter that finds, in a JSON string's raw bytes, a place for
+    /// every token that may begin in the string with its `\"`, `\\` and
+    /// `\/` escapes undone: the literal prefixes cut before their first
+    /// `"`, `\` or `/`, which a token's start then holds as they are in
+    /// the raw bytes (a prefilter of first bytes finds the escape's byte
+    /// in both). `None` when a prefix begins with one of those.
+    pub(super) escaped_prefilter: Option<Prefilter>,
     pub(super) max_held: usize,
     pub(crate) hold_cap: usize,
     /// Whether some marker needs the token's hash.
@@ -187,8 +194,10 @@ impl RuleSet {
         text: &[u8],
         pos: usize,
         cursor: &mut crate::engine::prefilter::Cursor,
+        escaped: bool,
     ) -> Option<usize> {
-        let hit = || self.prefilter.find_at(text, pos, cursor).unwrap_or(text.len());
+        let prefilter = if escaped { self.escaped_prefilter.as_ref()? } else { &self.prefilter };
+        let hit = || prefilter.find_at(text, pos, cursor).unwrap_or(text.len());
         (!self.newline_in_prefix).then(hit)
     }
 

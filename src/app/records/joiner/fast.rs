@@ -78,7 +78,9 @@ impl Joiner {
     /// `None` when the rules let no line be taken unscanned.
     fn clean_len(&mut self, lines: &[u8], pos: usize, cursor: &mut Cursor) -> Option<usize> {
         if self.clean_until <= self.line_at {
-            let hit = self.rules.clean_lines(lines, pos, cursor)?;
+            // json-file lines hold escaped text: see `shape`.
+            let escaped = self.kind == Kind::DockerJson;
+            let hit = self.rules.clean_lines(lines, pos, cursor, escaped)?;
             self.clean_until = self.line_at + (hit - pos) as u64;
         }
         Some((self.clean_until - self.line_at).min((lines.len() - pos) as u64) as usize)
@@ -88,8 +90,10 @@ impl Joiner {
 /// The stream and content (without the newline that ends it) of `line`,
 /// a whole line, if it is a record of the exact shape `kind`'s runtime
 /// writes (a json-file `log` with escapes decoded onto `log`), whether it
-/// is partial, and whether the content is `line`'s own bytes (which the
-/// prefilter searched).
+/// is partial, and whether the prefilter's search of `line`'s own bytes
+/// stands for one of the content: it is those bytes, or they differ only
+/// by `\"`, `\\` and `\/` escapes undone (json-file lines are searched
+/// with `RuleSet::escaped_prefilter`, for that).
 fn shape<'a>(
     kind: Kind,
     line: &'a [u8],
@@ -103,8 +107,8 @@ fn shape<'a>(
         Kind::DockerJson => match docker_json::plain_line(line) {
             Some((stream, text, full)) => Some((stream, &line[text], !full, true)),
             None => {
-                let (stream, full) = docker_json::escaped_line(line, log)?;
-                Some((stream, log.as_slice(), !full, false))
+                let (stream, full, simple) = docker_json::escaped_line(line, log)?;
+                Some((stream, log.as_slice(), !full, simple))
             }
         },
     }
@@ -188,6 +192,11 @@ mod tests {
             parts.iter().for_each(|&part| recs.push(("stdout", part.into(), true)));
             recs.push(("stdout", format!("{bearer}' done\n"), false));
         }
+        // Names whose literal prefix holds a quote, which json-file
+        // escapes: `Authorization"`, `POSTHOG_API_KEY"`.
+        let url = "{\"url\": \"https://us.posthog.com/i/\"";
+        recs.push(("stdout", format!("{url}, \"Authorization\": \"Bearer {bearer}\"}}\n"), false));
+        recs.push(("stdout", format!("{{\"POSTHOG_API_KEY\": \"{bearer}\"}}\n"), false));
         recs
     }
 
