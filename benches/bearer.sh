@@ -4,7 +4,7 @@
 # URL, one before another host's URL, one in JSON with no host), the keys
 # made at run time from a seed. One hyperfine run times `cat`, this build
 # and, with BASE=, another build (main before the rule), each with -j1 on
-# stdin into /dev/null, and prints the ratios.
+# stdin from the file and stdout into a pipe, and prints the ratios.
 #
 #   benches/bearer.sh [MIB]             # default 64 MiB
 #   BASE=path/to/phx-redact benches/bearer.sh
@@ -43,7 +43,7 @@ if [ -n "${BASE:-}" ]; then
   names+=(-n base "$(realpath "$BASE") -j1")
 fi
 hyperfine -N --style none --warmup 2 --min-runs 15 --export-json "$dir/run.json" \
-  --input "$log" --output=null "${names[@]}" >/dev/null
+  --input "$log" --output=pipe "${names[@]}" >/dev/null
 python3 - "$dir/run.json" "$(stat -c %s "$log")" <<'PY'
 import json, sys
 runs = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}

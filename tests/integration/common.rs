@@ -306,3 +306,34 @@ pub fn pipe_through(argv: &[&str], input: &[u8]) -> Vec<u8> {
     assert!(out.status.success(), "{argv:?}");
     out.stdout
 }
+
+/// A sample log big enough to be read in segments on several threads, with
+/// `line(k)` written across the `k`-th segment's nominal start (`step`
+/// bytes further on each time), read with `-j1`, `-j2` and `-j3`: each
+/// output must equal the oracle. Returns it, and the number of segments.
+pub fn segments_equal_the_oracle(
+    seed: u64,
+    step: usize,
+    mut line: impl FnMut(usize) -> String,
+) -> (Vec<u8>, usize) {
+    use phx_redact::testing::{SEGMENT, SEGMENTS_FROM, sample};
+    let segments = (SEGMENTS_FROM / SEGMENT + 2) as usize;
+    let len = segments * SEGMENT as usize + 999;
+    let mut log = sample::log(seed, len / 40, 0);
+    log.truncate(len);
+    for k in 1..segments {
+        let text = line(k);
+        let start = k * SEGMENT as usize - (k * step) % text.len();
+        log[start..start + text.len()].copy_from_slice(text.as_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    std::fs::write(&path, &log).unwrap();
+    let expected = oracle(&log, false);
+    for threads in ["1", "2", "3"] {
+        let out = cmd().args(["-j", threads]).arg(&path).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout == expected, "-j{threads}: output differs from the oracle");
+    }
+    (expected, segments)
+}

@@ -228,30 +228,12 @@ fn a_follower_finds_a_value_appended_after_its_name() {
 /// across each segment's nominal start come out as the oracle says.
 #[test]
 fn a_big_file_in_segments_hides_each_value_across_a_segment_start() {
-    use phx_redact::testing::{SEGMENT, SEGMENTS_FROM, sample};
-    let segments = SEGMENTS_FROM / SEGMENT + 2;
-    let len = (segments * SEGMENT) as usize + 999;
-    let mut log = sample::log(29, len / 40, 0);
-    log.truncate(len);
     let mut keys = KeyGen::new(29);
-    for k in 1..segments as usize {
-        let context = CONTEXTS[k % 9];
-        let text = format!(" {context}{}\n", keys.legacy_personal());
-        // Across the start, a little further on each time.
-        let start = k * SEGMENT as usize - (k * 11) % text.len();
-        log[start..start + text.len()].copy_from_slice(text.as_bytes());
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.log");
-    std::fs::write(&path, &log).unwrap();
-    let expected = oracle(&log, false);
-    for threads in ["1", "2", "3"] {
-        let out = crate::common::cmd().args(["-j", threads]).arg(&path).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert!(out.stdout == expected, "-j{threads}: output differs from the oracle");
-    }
+    let (expected, segments) = crate::common::segments_equal_the_oracle(29, 11, |k| {
+        format!(" {}{}\n", CONTEXTS[k % 9], keys.legacy_personal())
+    });
     let markers = expected.windows(24).filter(|w| w == b"[REDACTED:posthog-legacy").count();
-    assert!(markers >= segments as usize - 1, "{markers} markers");
+    assert!(markers >= segments - 1, "{markers} markers");
 }
 
 #[test]

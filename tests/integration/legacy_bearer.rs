@@ -205,28 +205,12 @@ fn list_rules_says_which_lines_count_and_bearer_43_covers_them() {
 /// segment's start: equal to the oracle.
 #[test]
 fn a_big_file_in_segments_equals_the_oracle() {
-    use phx_redact::testing::{SEGMENT, SEGMENTS_FROM, sample};
-    let segments = SEGMENTS_FROM / SEGMENT + 2;
-    let len = (segments * SEGMENT) as usize + 999;
-    let mut log = sample::log(46, len / 40, 0);
-    log.truncate(len);
     let mut keys = KeyGen::new(46);
-    for k in 1..segments as usize {
-        let text = &lines(&keys.legacy_personal())[k % 4];
-        let start = k * SEGMENT as usize - (k * 13) % text.len();
-        log[start..start + text.len()].copy_from_slice(text.as_bytes());
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.log");
-    std::fs::write(&path, &log).unwrap();
-    let expected = oracle(&log, false);
-    for threads in ["1", "2", "3"] {
-        let out = crate::common::cmd().args(["-j", threads]).arg(&path).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert!(out.stdout == expected, "-j{threads}: output differs from the oracle");
-    }
+    let (expected, segments) = crate::common::segments_equal_the_oracle(46, 13, |k| {
+        lines(&keys.legacy_personal())[k % 4].clone()
+    });
     let markers = expected.windows(MARKER.len()).filter(|w| *w == MARKER.as_bytes()).count();
-    assert!(markers >= segments as usize - 2, "{markers} markers");
+    assert!(markers >= segments - 2, "{markers} markers");
 }
 
 /// A follower sees the host and header in one append and the key's rest
