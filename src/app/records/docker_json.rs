@@ -10,6 +10,12 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+mod ascii;
+mod form;
+
+use form::{LOG_FIRST, plain};
+pub(super) use form::{escaped_line, escaped_record, plain_line, plain_record};
+
 /// One json-file record: where its `log` value lies in the line, and its
 /// stream; its `log`, decoded, is where [`parse`] put it.
 #[derive(Debug, PartialEq, Eq)]
@@ -22,9 +28,6 @@ pub(super) struct Record<'a> {
     /// does not end in a newline).
     pub(super) partial: bool,
 }
-
-/// How Docker starts a record's line: its `log` value first.
-pub(super) const LOG_FIRST: &[u8] = br#"{"log":""#;
 
 /// Parses `line` (with or without its newline) as a json-file record, its
 /// `log` decoded onto the end of `log` (parsed once, into a buffer kept
@@ -47,105 +50,6 @@ pub(super) fn parse<'a>(line: &'a [u8], log: &mut Vec<u8>) -> Option<Record<'a>>
     };
     let partial = !log[from..].ends_with(b"\n");
     Some(Record { value, stream, partial })
-}
-
-/// A line of exactly the form Docker writes, `{"log":"…","stream":
-/// "stdout"|"stderr","time":"…"}` (and maybe its newline), whose `log`
-/// has no escape but a full record's final `\n`: its stream, where its
-/// `log`'s text ends (at that `\n` or its closing quote), and whether
-/// the record is full. Such a line is a record [`parse`] reads with that
-/// stream, and with that text (and the newline) as its `log`: the text
-/// holds no control byte, and is UTF-8. `None` for any other line, which
-/// may still be a record.
-fn plain(line: &[u8]) -> Option<(&'static str, usize, bool)> {
-    let body = line.strip_prefix(LOG_FIRST)?;
-    let text_end = memchr::memchr2(b'"', b'\\', body)?;
-    let (text, rest) = body.split_at(text_end);
-    let (full, rest) = match rest.strip_prefix(br#"\n"#) {
-        Some(rest) => (true, rest),
-        None => (false, rest),
-    };
-    let stream = after_log(rest)?;
-    text_fair(text).then_some((stream, LOG_FIRST.len() + text_end, full))
-}
-
-/// The stream of a line of Docker's form, from `rest`, what follows its
-/// `log`'s text (from the closing quote on): `None` if it is not of that
-/// form.
-fn after_log(rest: &[u8]) -> Option<&'static str> {
-    let rest = rest.strip_prefix(br#"","stream":""#)?;
-    let (stream, rest) = match rest.split_at_checked(6)? {
-        (b"stdout", rest) => ("stdout", rest),
-        (b"stderr", rest) => ("stderr", rest),
-        _ => return None,
-    };
-    let rest = rest.strip_suffix(b"\n").unwrap_or(rest);
-    let time = rest.strip_prefix(br#"","time":""#)?.strip_suffix(b"\"}")?;
-    let time_plain = time.iter().all(|&b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
-    time_plain.then_some(stream)
-}
-
-/// Whether `text`, a JSON string's bytes (escapes aside), holds no
-/// control byte (JSON forbids them: a raw tab is no record) and is UTF-8;
-/// most logs are printable ASCII, checked in one pass of wide steps.
-fn text_fair(text: &[u8]) -> bool {
-    let fair = |b: u8| b >= 0x20;
-    let printable = |c: &[u8]| c.iter().fold(true, |all, &b| all & fair(b) & (b < 0x80));
-    text.chunks(64).all(printable)
-        || (text.iter().all(|&b| fair(b)) && std::str::from_utf8(text).is_ok())
-}
-
-/// A whole line (its newline included) of [`plain`]'s form but for its
-/// `log`'s escapes, each of one letter or `\u00XX` of an ASCII byte: its
-/// stream, and whether the record is full, its `log` decoded onto `log`
-/// (as [`parse`] would decode it) with the full record's newline left
-/// out; and whether its escapes are only `\"`, `\\`, `\/` and the last
-/// `\n`. `None` for any other line (a `\n` but at the end: the content
-/// would be more than one line), which may still be a record.
-pub(super) fn escaped_line(line: &[u8], log: &mut Vec<u8>) -> Option<(&'static [u8], bool, bool)> {
-    let body = line.strip_prefix(LOG_FIRST)?.strip_suffix(b"\n")?;
-    log.clear();
-    let (mut at, mut simple) = (0, true);
-    let end = loop {
-        let i = at + memchr::memchr2(b'"', b'\\', &body[at..])?;
-        log.extend_from_slice(&body[at..i]);
-        if body[i] == b'"' {
-            break i;
-        }
-        let (byte, len) = match *body.get(i + 1)? {
-            b'u' => (ascii_escape(body.get(i + 2..i + 6)?)?, 6),
-            b'n' => (b'\n', 2),
-            b't' => (b'\t', 2),
-            b'r' => (b'\r', 2),
-            b'b' => (0x08, 2),
-            b'f' => (0x0c, 2),
-            other @ (b'"' | b'\\' | b'/') => (other, 2),
-            _ => return None,
-        };
-        simple &= matches!(byte, b'"' | b'\\' | b'/' | b'\n') && len == 2;
-        log.push(byte);
-        at = i + len;
-    };
-    let full = log.last() == Some(&b'\n');
-    log.truncate(log.len() - usize::from(full));
-    let fair = memchr::memchr(b'\n', log).is_none() && text_fair(&body[..end]);
-    let stream = after_log(&body[end..]).filter(|_| fair)?;
-    Some((stream.as_bytes(), full, simple))
-}
-
-/// The byte of a `\u00XX` escape's four hex digits, if ASCII.
-fn ascii_escape(hex: &[u8]) -> Option<u8> {
-    let digit = |b: &u8| char::from(*b).to_digit(16);
-    let value = hex.iter().try_fold(0u32, |v, b| Some(v * 16 + digit(b)?))?;
-    u8::try_from(value).ok().filter(u8::is_ascii)
-}
-
-/// A whole line (its newline included) that is a record of [`plain`]'s
-/// form: its stream, its `log`'s text (the full record's newline left
-/// out) and whether the record is full.
-pub(super) fn plain_line(line: &[u8]) -> Option<(&'static [u8], Range<usize>, bool)> {
-    let (stream, text_end, full) = plain(line).filter(|_| line.ends_with(b"\n"))?;
-    Some((stream.as_bytes(), LOG_FIRST.len()..text_end, full))
 }
 
 /// The stream and the `log` value's place, the value decoded onto `log`.
@@ -406,10 +310,9 @@ mod tests {
         Some((start..start + raw.len(), stream, log))
     }
 
-    #[test]
-    fn every_layout_reads_as_serde_derive_reads_it() {
-        let mut decoded = 0;
-        for line in [
+    /// Records of many layouts, and lines that are not records.
+    fn layouts() -> Vec<&'static [u8]> {
+        vec![
             &br#"{"log":"a\"b\\","stream":"stdout","time":"t"}"#[..],
             br#"{"log":"","stream":"stdout"}"#,
             br#"{"log":"x\n"}"#,
@@ -441,14 +344,29 @@ mod tests {
             b"{\"log\":\"a\",\"stream\":\"stdout\",\"time\":\"t\\u0041\"}",
             b"{\"log\":\"a\\t\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
             b"{\"log\":\"\xff\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
+            // Printable text, read in one pass; one longer than its wide steps.
+            b"{\"log\":\"full, no mark\\n\",\"stream\":\"stdout\",\"time\":\"2024-05-06T07:08Z\"}\n",
+            b"{\"log\":\"a partial PostHog line, longer than 64 bytes: 0123456789abcdef\",\"stream\":\"stderr\",\"time\":\"t\"}\n",
+            b"{\"log\":\"a\",\"stream\":\"stdout\",\"time\":\"2024 Z\"}\n",
             // Docker's form with escapes, for the fast path's decoding.
+            b"{\"log\":\"a \\\"quoted\\\" word, a \\\\ and more than 64 bytes: 0123456789abcdef\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
+            b"{\"log\":\"two\\nlines\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
             b"{\"log\":\"q \\\"a\\\" \\\\ \\/ \\t \\u0041\\u007e\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
             b"{\"log\":\"\\u+041 \\u004G \\u00e9\",\"stream\":\"stderr\",\"time\":\"t\"}\n",
             b"{\"log\":\"a\\u000ab \\x\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
             b"{\"log\":\"cut \\\"\",\"stream\":\"stderr\",\"time\":\"t\"}\n",
             b"{\"log\":\"\\u0000 \\b\\f\\r\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n",
-        ] {
+        ]
+    }
+
+    #[test]
+    fn every_layout_reads_as_serde_derive_reads_it() {
+        let (mut decoded, mut one_pass) = (0, [0; 2]);
+        for line in layouts() {
             decoded += usize::from(escaped_agrees(line));
+            let [plain, escaped] = one_pass_agrees(line);
+            one_pass[0] += usize::from(plain);
+            one_pass[1] += usize::from(escaped);
             let mut log = b"kept".to_vec();
             let got = parse(line, &mut log).map(|r| (r.value, r.stream.into_owned(), r.partial));
             let want = reference(line);
@@ -463,8 +381,10 @@ mod tests {
             assert_eq!(log[4..], *want_log.as_bytes(), "{text}");
             assert_eq!(partial, !want_log.ends_with('\n'), "{text}");
         }
-        // Those of Docker's form whose escapes are all simple.
-        assert_eq!(decoded, 5);
+        // Those of Docker's form that the fast path decodes, every one
+        // ASCII and so read in one pass too; three need no decoding.
+        assert_eq!(decoded, 8);
+        assert_eq!(one_pass, [3, 8]);
     }
 
     /// What the fast path decodes of a line with escapes is what the
@@ -477,6 +397,33 @@ mod tests {
         log.extend_from_slice(if full { b"\n" } else { b"" });
         assert_eq!((stream, &log[..]), (want_stream.as_bytes(), want_log.as_bytes()), "{text}");
         true
+    }
+
+    /// The one-pass readers of a line that another follows read it as
+    /// the readers of a whole line do, or leave it to them.
+    fn one_pass_agrees(line: &[u8]) -> [bool; 2] {
+        let text = String::from_utf8_lossy(line);
+        let mut input = line.to_vec();
+        input.extend_from_slice(b"{\"log\":\"next\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n");
+        if let Some(r) = plain_record(&input, Some(b'p')) {
+            let (stream, range, full) = plain_line(line).expect(&text);
+            assert_eq!(
+                (r.len, r.stream, &r.text, r.full),
+                (line.len(), stream, &range, full),
+                "{text}"
+            );
+            let marked = line[range].iter().any(|b| b | 0x20 == b'p');
+            assert_eq!(r.marked, marked, "{text}");
+        }
+        let mut log = Vec::new();
+        let escaped = escaped_record(&input, &mut log);
+        if let Some((len, stream, full, simple)) = escaped {
+            let mut want = Vec::new();
+            let read = escaped_line(line, &mut want);
+            let got = (len, Some((stream, full, simple)), log);
+            assert_eq!(got, (line.len(), read, want), "{text}");
+        }
+        [plain_record(&input, None).is_some(), escaped.is_some()]
     }
 
     #[test]

@@ -109,32 +109,51 @@ impl Joiner {
     }
 
     /// Reads `chunk`, the next bytes of the input, and writes the records
-    /// now complete.
+    /// now complete, in a few writes a feed: `out` should gather them (a
+    /// buffer, or a writer that writes a read's output in one go).
     pub fn feed<W: io::Write + ?Sized>(&mut self, chunk: &[u8], out: &mut W) -> io::Result<()> {
         self.bytes_in += chunk.len() as u64;
         let mut rest = chunk;
         // The chunk's whole lines, for the fast path's prefilter search.
         let lines = &chunk[..memchr::memrchr(b'\n', chunk).map_or(0, |i| i + 1)];
         let mut cursor = Cursor::default();
-        while let Some(i) = memchr::memchr(b'\n', rest) {
-            if self.line.is_empty() && !self.overlong && self.queue.is_empty() {
-                let pos = chunk.len() - rest.len();
+        loop {
+            // A whole line at `pos`, read from its start: the fast path's.
+            let pos = chunk.len() - rest.len();
+            if pos < lines.len() && self.line.is_empty() && !self.overlong && self.queue.is_empty()
+            {
                 let taken = match self.fast(lines, pos, &mut cursor) {
                     0 => self.run(rest),
-                    taken => taken,
+                    // As they came, not copied on the way (every caller's
+                    // `out` gathers its writes).
+                    taken => {
+                        out.write_all(&self.done)?;
+                        self.done.clear();
+                        out.write_all(&rest[..taken])?;
+                        taken
+                    }
                 };
                 if taken > 0 {
                     rest = &rest[taken..];
                     continue;
                 }
             }
+            let Some(i) = memchr::memchr(b'\n', rest) else { break };
             let (line, after) = rest.split_at(i + 1);
             if self.line.is_empty() {
                 self.take_line(line);
             } else {
+                // A line the reads cut: the fast path's, when it can be.
                 let mut whole = std::mem::take(&mut self.line);
                 whole.extend_from_slice(line);
-                self.take_line(&whole);
+                let fast = !self.overlong && self.queue.is_empty();
+                if fast && self.fast(&whole, 0, &mut Cursor::default()) == whole.len() {
+                    out.write_all(&self.done)?;
+                    self.done.clear();
+                    out.write_all(&whole)?;
+                } else {
+                    self.take_line(&whole);
+                }
                 whole.clear();
                 self.line = whole;
             }

@@ -149,9 +149,9 @@ impl Stream {
     /// Takes `text`, the content of an [idle](Stream::idle) stream's record
     /// that does not end its line (read at `at` in the input), found
     /// [clean](Stream::part_is_clean): as [`Stream::skip`], the line left
-    /// open.
-    pub(super) fn skip_part(&mut self, text: &[u8], at: u64) {
-        self.redactor.skip_part(text);
+    /// open. `may_name`: as [`Redactor::skip_part`]'s.
+    pub(super) fn skip_part(&mut self, text: &[u8], at: u64, may_name: bool) {
+        self.redactor.skip_part(text, may_name);
         self.fed += text.len() as u64;
         self.open_since = self.open_since.or(Some(at));
     }

@@ -10,22 +10,32 @@ impl Redactor {
     /// with (written, or taken into a token).
     #[inline]
     pub(super) fn track_line(&mut self, consumed: &[u8]) {
-        let Some(names) = &self.rules.lines else { return };
-        let line = &mut self.line;
+        if self.rules.lines.is_none() {
+            return;
+        }
         let rest = match memchr::memrchr(b'\n', consumed) {
             Some(i) => {
-                line.named = false;
-                line.tail.clear();
+                self.line.named = false;
+                self.line.tail.clear();
                 &consumed[i + 1..]
             }
             None => consumed,
         };
+        self.track_part(rest, true);
+    }
+
+    /// As [`Redactor::track_line`], for bytes that hold no newline; and
+    /// in which no name begins, when `may_name` is false (a name that
+    /// began in the bytes before them is still looked for).
+    pub(super) fn track_part(&mut self, rest: &[u8], may_name: bool) {
+        let Some(names) = &self.rules.lines else { return };
+        let line = &mut self.line;
         if rest.is_empty() {
             return;
         }
         let keep = names.longest - 1;
         if !line.named {
-            line.named = names.found(rest) || straddles(names, &line.tail, rest);
+            line.named = (may_name && names.found(rest)) || straddles(names, &line.tail, rest);
         }
         if rest.len() >= keep {
             line.tail.clear();

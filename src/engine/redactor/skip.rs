@@ -34,22 +34,27 @@ impl Redactor {
         self.unwritten() == 0 && matches!(self.mode, super::Mode::Search)
     }
 
-    /// Takes `text`, the next bytes of the stream, which do not end its
-    /// line, as if fed and written as they came, without scanning them:
+    /// Takes `text`, the next bytes of the stream, which hold no newline,
+    /// as if fed and written as they came, without scanning them:
     /// for a caller that has written them itself, having seen with
     /// [`Redactor::part_is_clean`] that no token begins in them, when
     /// nothing is held back nor in a token. The stream's offset, lines,
     /// look-behind byte, bytes read and what it keeps of the line (for a
     /// rule that counts only on lines naming a host) move on as a feed of
     /// them would have moved them.
-    pub(crate) fn skip_part(&mut self, text: &[u8]) {
+    ///
+    /// `may_name` false: the caller has seen that no name the rules look
+    /// for on a line begins in `text` (see `RuleSet::line_name_mark`).
+    pub(crate) fn skip_part(&mut self, text: &[u8], may_name: bool) {
         debug_assert!(self.at_rest());
         self.stats.bytes_in += text.len() as u64;
         self.advance(text);
         if let Some(&last) = text.last() {
             self.before = Some(last);
         }
-        self.track_line(text);
+        // The caller's record content holds no newline.
+        debug_assert!(memchr::memchr(b'\n', text).is_none());
+        self.track_part(text, may_name);
     }
 
     /// Whether no token begins in `text` and the newline after it, the

@@ -75,6 +75,16 @@ impl LineNames {
         Ok(Some(LineNames { rule: index, names: lower, longest, max_len, lookahead }))
     }
 
+    /// A byte `m` such that every name begins with a byte `b` where
+    /// `b | 0x20 == m` (a letter in either case, say): text without such a
+    /// byte holds no name's start. `None` when the names begin with bytes
+    /// no one such `m` covers.
+    #[cfg(feature = "cli")]
+    pub(crate) fn mark(&self) -> Option<u8> {
+        let mark = self.names[0][0] | 0x20;
+        self.names.iter().all(|name| name[0] | 0x20 == mark).then_some(mark)
+    }
+
     /// Whether `text` holds one of the names, in any case.
     ///
     /// The texts are a line's few dozen bytes around a match, where a

@@ -176,6 +176,15 @@ impl RuleSet {
         self.prefilter.find(text).is_some()
     }
 
+    /// A byte `m` such that no name the rules look for on a line (see
+    /// `Rule::on_lines_naming`) begins in text without a byte `b` where
+    /// `b | 0x20 == m`; `None` when the rules look for none, or for names
+    /// no one such byte covers.
+    #[cfg(feature = "cli")]
+    pub(crate) fn line_name_mark(&self) -> Option<u8> {
+        self.lines.as_ref()?.mark()
+    }
+
     /// Where, in `text[pos..]`, the first possible token start is, when
     /// that shows that no token begins in the whole lines before it
     /// (each ending in a newline, maybe with other bytes between them),

@@ -25,8 +25,8 @@ use crate::engine::prefilter::Cursor;
 impl Joiner {
     /// Takes the whole lines at `pos` in `lines` (the whole lines of a
     /// chunk fed, searched by the prefilter with `cursor`) that are such
-    /// records, writes them, and returns the bytes taken (0: the first
-    /// line is not one).
+    /// records, and returns the bytes taken (0: the first line is not
+    /// one), which the caller writes as they are.
     pub(super) fn fast(&mut self, lines: &[u8], pos: usize, cursor: &mut Cursor) -> usize {
         if !self.fast {
             return 0;
@@ -34,14 +34,13 @@ impl Joiner {
         let rest = &lines[pos..];
         let mut at = 0;
         let mut log = std::mem::take(&mut self.log);
-        while let Some(n) = memchr::memchr(b'\n', &rest[at..]) {
-            let line = &rest[at..=at + n];
-            if line.len() > MAX_LINE {
+        let mark = self.rules.line_name_mark();
+        while let Some(Line { len, stream, text, partial, raw, may_name }) =
+            line(self.kind, &rest[at..], &mut log, mark)
+        {
+            if len > MAX_LINE {
                 break;
             }
-            let Some((stream, text, partial, raw)) = shape(self.kind, line, &mut log) else {
-                break;
-            };
             let i = self.stream_index(stream);
             if !self.streams[i].idle() {
                 break;
@@ -49,26 +48,25 @@ impl Joiner {
             // Where the prefilter sees a possible key start, the DFA
             // decides (most such places hold none).
             let Some(clean) = self.clean_len(lines, pos + at, cursor) else { break };
-            let search = clean < line.len() || !raw;
+            let search = clean < len || !raw;
             let stream = &mut self.streams[i];
             if partial {
                 // Its last bytes go on in the next record: always tried.
                 if !stream.part_is_clean(text, search) {
                     break;
                 }
-                stream.skip_part(text, self.line_at);
+                stream.skip_part(text, self.line_at, may_name);
             } else {
                 if search && !stream.line_is_clean(text) {
                     break;
                 }
                 stream.skip(text.len() as u64 + 1);
             }
-            at += line.len();
+            at += len;
             self.line_no += 1;
-            self.line_at += line.len() as u64;
+            self.line_at += len as u64;
         }
         self.log = log;
-        self.done.extend_from_slice(&rest[..at]);
         at
     }
 
@@ -87,28 +85,68 @@ impl Joiner {
     }
 }
 
-/// The stream and content (without the newline that ends it) of `line`,
-/// a whole line, if it is a record of the exact shape `kind`'s runtime
-/// writes (a json-file `log` with escapes decoded onto `log`), whether it
-/// is partial, and whether the prefilter's search of `line`'s own bytes
-/// stands for one of the content: it is those bytes, or they differ only
-/// by `\"`, `\\` and `\/` escapes undone (json-file lines are searched
-/// with `RuleSet::escaped_prefilter`, for that).
-fn shape<'a>(
+/// A whole line that is a record of the exact shape its runtime writes.
+struct Line<'a> {
+    /// Its length, its newline included.
+    len: usize,
+    stream: &'a [u8],
+    /// Its content, without the newline that ends it (a json-file `log`
+    /// with its escapes decoded).
+    text: &'a [u8],
+    partial: bool,
+    /// Whether the prefilter's search of the line's own bytes stands for
+    /// one of `text`: it is those bytes, or they differ only by `\"`,
+    /// `\\` and `\/` escapes undone (json-file lines are searched with
+    /// `RuleSet::escaped_prefilter`, for that).
+    raw: bool,
+    /// Whether a name the rules look for on a line may begin in `text`
+    /// (see `RuleSet::line_name_mark`): false only when it is sure none does.
+    may_name: bool,
+}
+
+/// The whole line `input` starts with, if it is a record of the exact
+/// shape `kind`'s runtime writes (a json-file `log`'s escapes decoded onto
+/// `log`).
+fn line<'a>(
     kind: Kind,
-    line: &'a [u8],
+    input: &'a [u8],
     log: &'a mut Vec<u8>,
-) -> Option<(&'a [u8], &'a [u8], bool, bool)> {
+    mark: Option<u8>,
+) -> Option<Line<'a>> {
+    if kind == Kind::DockerJson {
+        // Most lines: printable text, read in one pass.
+        if let Some(record) = docker_json::plain_record(input, mark) {
+            let (text, partial) = (&input[record.text], !record.full);
+            let (len, stream, may_name) = (record.len, record.stream, record.marked);
+            return Some(Line { len, stream, text, partial, raw: true, may_name });
+        }
+        // Then those with escapes, read in one pass too.
+        if let Some((len, stream, full, raw)) = docker_json::escaped_record(input, log) {
+            return Some(Line { len, stream, text: log, partial: !full, raw, may_name: true });
+        }
+    }
+    let line = &input[..=memchr::memchr(b'\n', input)?];
     match kind {
         Kind::Cri => {
             let record = cri::parse(line)?;
-            Some((record.stream, record.content, record.partial, true))
+            let (stream, text, partial) = (record.stream, record.content, record.partial);
+            Some(Line { len: line.len(), stream, text, partial, raw: true, may_name: true })
         }
         Kind::DockerJson => match docker_json::plain_line(line) {
-            Some((stream, text, full)) => Some((stream, &line[text], !full, true)),
+            Some((stream, text, full)) => {
+                let (text, partial) = (&line[text], !full);
+                Some(Line { len: line.len(), stream, text, partial, raw: true, may_name: true })
+            }
             None => {
-                let (stream, full, simple) = docker_json::escaped_line(line, log)?;
-                Some((stream, log.as_slice(), !full, simple))
+                let (stream, full, raw) = docker_json::escaped_line(line, log)?;
+                Some(Line {
+                    len: line.len(),
+                    stream,
+                    text: log,
+                    partial: !full,
+                    raw,
+                    may_name: true,
+                })
             }
         },
     }
