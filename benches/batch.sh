@@ -2,6 +2,7 @@
 # Batch scrubbing, whole process: 200 files of about 5 MB, plain and gzip.
 #
 #   benches/batch.sh [FILES] [MB]     # default 200 files of 5 MB
+#   BIN=path/to/phx-redact ...   # this binary, not a release build
 #
 # Times -j2 against -j1 (mirror into a fresh folder, plain and gzip), and
 # in-place scrubbing of the gzip set against the shell loop people use today
@@ -17,8 +18,7 @@ out=target/batch
 for tool in hyperfine gzip sed zcat; do
   command -v "$tool" >/dev/null || { echo "batch.sh: $tool is not installed" >&2; exit 2; }
 done
-cargo build --release --quiet
-bin=$PWD/target/release/phx-redact
+. benches/bin.sh
 
 lines=$((mb * 1024 * 1024 / 130))
 if [ ! -f "$out/.made-$files-$mb" ]; then

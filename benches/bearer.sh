@@ -14,10 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mib=${1:-64}
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet
-fi
-bin=$(realpath "${BIN:-${CARGO_TARGET_DIR:-target}/release/phx-redact}")
+. benches/bin.sh
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 python3 - "$mib" >"$dir/bearer.log" <<'PY'

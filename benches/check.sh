@@ -4,6 +4,7 @@
 # the same offsets with the same lengths.
 #
 #   benches/check.sh [MIB]      # MIB per file, default 64
+#   BIN=path/to/phx-redact ...   # this binary, not a release build
 #
 # Needs hyperfine and ripgrep (apt-get install hyperfine ripgrep).
 # Writes the figures to target/check/results.md and prints them.
@@ -29,8 +30,7 @@ for tool in hyperfine rg; do
   command -v "$tool" >/dev/null || { echo "check.sh: $tool is not installed" >&2; exit 2; }
 done
 
-cargo build --release --quiet
-bin=target/release/phx-redact
+. benches/bin.sh
 
 rule='(phx|phs|pha|phr)_([A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})'
 rg_cmd="rg -c -a '$rule'"

@@ -4,6 +4,7 @@
 # checking that every tool's output is identical.
 #
 #   benches/compare.sh [MIB]      # MIB per file, default 64
+#   BIN=path/to/phx-redact ...   # this binary, not a release build
 #
 # Needs hyperfine, ripgrep, perl and GNU sed (apt-get install hyperfine ripgrep).
 # Writes the figures to target/compare/results.md and prints them.
@@ -17,8 +18,7 @@ for tool in hyperfine rg perl sed; do
   command -v "$tool" >/dev/null || { echo "compare.sh: $tool is not installed" >&2; exit 2; }
 done
 
-cargo build --release --quiet
-bin=target/release/phx-redact
+. benches/bin.sh
 
 rule='(phx|phs|pha|phr)_([A-Za-z0-9]{20}[A-Za-z0-9_]*|[A-Za-z0-9_]{40,})'
 sed_cmd="LC_ALL=C sed -E 's/$rule/\\1_[REDACTED]/g'"

@@ -9,6 +9,7 @@
 # rule so that the outputs can be checked equal before anything is timed.
 #
 #   benches/parallel-archive.sh [MB]     # default 500 (decoded size)
+#   BIN=path/to/phx-redact ...   # this binary, not a release build
 #
 # Needs hyperfine, gzip, pigz, zstd, GNU sed and python3. Writes
 # target/parallel-archive/results.md (the ratios first) and prints it.
@@ -28,8 +29,7 @@ out=target/parallel-archive
 for tool in hyperfine gzip pigz zstd sed python3; do
   command -v "$tool" >/dev/null || { echo "parallel-archive.sh: $tool is not installed" >&2; exit 2; }
 done
-cargo build --release --quiet
-bin=$PWD/target/release/phx-redact
+. benches/bin.sh
 
 # The data: the realistic sample log (1% of lines hold a key), repeated to
 # reach the size, then compressed as the tools do by default.

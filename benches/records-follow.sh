@@ -13,10 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mib=${1:-64}
 runs=${2:-5}
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet
-fi
-bin=$(realpath "${BIN:-${CARGO_TARGET_DIR:-target}/release/phx-redact}")
+. benches/bin.sh
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 # The files, as benches/records.sh makes them.

@@ -20,10 +20,7 @@ cd "$(dirname "$0")/.."
 
 mib=${1:-64}
 runs=${2:-7}
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet
-fi
-bin=${BIN:-${CARGO_TARGET_DIR:-target}/release/phx-redact}
+. benches/bin.sh
 base=${BASE:-}
 # Every 50th line long, split into partials; SHORT=1: none.
 every=50
