@@ -106,6 +106,7 @@ class _RecordScan:
         *,
         include_public: bool = False,
         patterns: Sequence[str] = (),
+        posthog_hosts: Sequence[str] = (),
         marker: str = "default",
         slow: Optional[Callable[[Any], object]] = None,
     ) -> "_RecordScan": ...
@@ -135,6 +136,7 @@ class Redactor:
         path: Optional[str] = None,
         include_public: bool = False,
         patterns: Sequence[str] = (),
+        posthog_hosts: Sequence[str] = (),
         marker: str = "default",
     ) -> "Redactor": ...
     def feed(self, data: _BytesLike) -> bytes:
@@ -151,6 +153,7 @@ def redact(
     *,
     include_public: bool = False,
     patterns: Sequence[str] = (),
+    posthog_hosts: Sequence[str] = (),
     marker: str = "default",
 ) -> str:
     """Redacts ``data`` (str, or bytes or any bytes-like object: bytearray,
@@ -162,11 +165,19 @@ def redact(
     *,
     include_public: bool = False,
     patterns: Sequence[str] = (),
+    posthog_hosts: Sequence[str] = (),
     marker: str = "default",
 ) -> bytes: ...
 
-def rules(*, include_public: bool = False, patterns: Sequence[str] = ()) -> List[Tuple[str, str]]:
-    """The compiled rules as (name, regex) pairs, in priority order."""
+def rules(
+    *,
+    include_public: bool = False,
+    patterns: Sequence[str] = (),
+    posthog_hosts: Sequence[str] = (),
+) -> List[Tuple[str, str]]:
+    """The compiled rules as (name, regex) pairs, in priority order.
+    ``posthog-legacy-bearer`` counts only on lines naming ``posthog.com``
+    or one of ``posthog_hosts``, which its regex does not say."""
 
 def redact_file(
     src: _Path,
@@ -174,6 +185,7 @@ def redact_file(
     *,
     include_public: bool = False,
     patterns: Sequence[str] = (),
+    posthog_hosts: Sequence[str] = (),
     marker: str = "default",
 ) -> Dict[str, Any]:
     """Writes a redacted copy of ``src`` to ``dst``, as ``phx-redact --output-dir``."""
@@ -183,6 +195,7 @@ def check(
     *,
     include_public: bool = False,
     patterns: Sequence[str] = (),
+    posthog_hosts: Sequence[str] = (),
     verify: Union[bool, Verifier, None] = False,
     posthog_urls: Optional[Sequence[str]] = None,
     verify_timeout: Optional[float] = 10.0,
@@ -195,6 +208,7 @@ def redact_stream(
     *,
     include_public: bool = False,
     patterns: Sequence[str] = (),
+    posthog_hosts: Sequence[str] = (),
     marker: str = "default",
 ) -> Dict[str, Any]:
     """Redacts a binary stream into another, as :func:`redact_file` would.
@@ -210,6 +224,7 @@ def check_stream(
     path: Optional[str] = None,
     include_public: bool = False,
     patterns: Sequence[str] = (),
+    posthog_hosts: Sequence[str] = (),
     verify: Union[bool, Verifier, None] = False,
     posthog_urls: Optional[Sequence[str]] = None,
     verify_timeout: Optional[float] = 10.0,

@@ -76,13 +76,18 @@ class RedactingFilter(logging.Filter):
 
     :param include_public: also redact public project keys (``phc_``).
     :param patterns: extra regexes to redact, as the CLI's ``--pattern``.
+    :param posthog_hosts: self-hosted PostHog hosts, as the CLI's
+        ``--posthog-host``: a legacy personal API key sent as
+        ``Authorization: Bearer`` is redacted on a line naming one, as on
+        one naming ``posthog.com`` (keyword only).
     :param marker: what a key becomes, as the CLI's ``--marker``.
     :param keep_exc_info: leave ``record.exc_info`` in place (for a handler
         that needs the exception object, at the risk above).
     :param name: as :class:`logging.Filter`'s: only records of that logger
         and its children are redacted (and all pass).
     :raises ValueError: a pattern or the marker is refused (the message
-        never quotes the pattern).
+        never quotes the pattern), or a host is empty or holds a line end.
+    :raises TypeError: ``posthog_hosts`` is a single str, not a sequence.
     """
 
     def __init__(
@@ -92,22 +97,30 @@ class RedactingFilter(logging.Filter):
         marker: str = "default",
         keep_exc_info: bool = False,
         name: str = "",
+        *,
+        posthog_hosts: Iterable[str] = (),
     ) -> None:
         super().__init__(name)
+        if isinstance(posthog_hosts, (str, bytes)):
+            raise TypeError("posthog_hosts: a sequence of host names, not one str")
         self.include_public = include_public
         self.patterns = tuple(patterns)
+        self.posthog_hosts = tuple(posthog_hosts)
         self.marker = marker
         self.keep_exc_info = keep_exc_info
         # The walk over every field, for the records that need it. Kept
         # apart from the filter, so that the native half holding it holds
         # no reference back to the filter (no cycle for the collector).
-        self._fields = _FieldRedactor(include_public, self.patterns, marker, keep_exc_info)
+        self._fields = _FieldRedactor(
+            include_public, self.patterns, marker, keep_exc_info, self.posthog_hosts
+        )
         # One native call per record renders it, redacts its message and
         # tells whether any other field may hold a key: most records hold
         # none, and are then done; the others go to the walk.
         self._scan = _RecordScan(
             include_public=include_public,
             patterns=self.patterns,
+            posthog_hosts=self.posthog_hosts,
             marker=marker,
             slow=self._fields.filter,
         )
@@ -127,10 +140,16 @@ class _FieldRedactor:
     """The filter's walk over every field of a record."""
 
     def __init__(
-        self, include_public: bool, patterns: tuple[str, ...], marker: str, keep_exc_info: bool
+        self,
+        include_public: bool,
+        patterns: tuple[str, ...],
+        marker: str,
+        keep_exc_info: bool,
+        posthog_hosts: tuple[str, ...] = (),
     ) -> None:
         self.include_public = include_public
         self.patterns = patterns
+        self.posthog_hosts = posthog_hosts
         self.marker = marker
         self.keep_exc_info = keep_exc_info
         # Compiles the rules now: a bad pattern fails at configuration,
@@ -145,6 +164,7 @@ class _FieldRedactor:
             text,
             include_public=self.include_public,
             patterns=self.patterns,
+            posthog_hosts=self.posthog_hosts,
             marker=self.marker,
         )
 

@@ -29,7 +29,7 @@ mod seen;
 
 use self::seen::Seen;
 use crate::{
-    rules::rules_for,
+    rules::{Choice, rules_for},
     text::{Utf8, redact},
 };
 
@@ -67,8 +67,7 @@ struct Scratch {
 pub(crate) struct RecordScan {
     /// The options of ``phx_redact.redact`` for a message with a key, so
     /// that it reads as the walk would have redacted it.
-    include_public: bool,
-    patterns: Vec<String>,
+    choice: Choice,
     marker: String,
     /// Taken with the GIL held, which the scan never lets go of (it runs
     /// no Python code); never held while Python code runs.
@@ -85,29 +84,26 @@ pub(crate) struct RecordScan {
 impl RecordScan {
     #[new]
     #[pyo3(
-        signature = (*, include_public = false, patterns = Vec::new(), marker = "default".to_string(), slow = None),
-        text_signature = "(*, include_public=False, patterns=(), marker='default', slow=None)"
+        signature = (*, include_public = false, patterns = Vec::new(), posthog_hosts = Vec::new(),
+                     marker = "default".to_string(), slow = None),
+        text_signature = "(*, include_public=False, patterns=(), posthog_hosts=(), \
+                          marker='default', slow=None)"
     )]
     fn new(
         py: Python<'_>,
         include_public: bool,
         patterns: Vec<String>,
+        posthog_hosts: Vec<String>,
         marker: String,
         slow: Option<Py<PyAny>>,
     ) -> PyResult<RecordScan> {
+        let choice = Choice::new(include_public, patterns, posthog_hosts);
         // The marker is checked now: a bad one fails at configuration.
-        rules_for(py, include_public, &patterns, &marker)?;
-        let rules = rules_for(py, include_public, &patterns, "default")?;
+        rules_for(py, &choice, &marker)?;
+        let rules = rules_for(py, &choice, "default")?;
         let scratch = Scratch { engine: Engine::new(rules), seen: Seen::new(), fresh: Vec::new() };
         let log_record = py.import("logging")?.getattr("LogRecord")?.unbind();
-        Ok(RecordScan {
-            include_public,
-            patterns,
-            marker,
-            scratch: Mutex::new(scratch),
-            slow,
-            log_record,
-        })
+        Ok(RecordScan { choice, marker, scratch: Mutex::new(scratch), slow, log_record })
     }
 
     /// The filter: the fast path, else ``slow(record)``. Returns True (the
@@ -167,8 +163,9 @@ impl RecordScan {
                 // As the walk's `redact(record.msg, ...)` would (the
                 // engine may release the GIL on a long message: no lock
                 // is held here).
+                let Choice { include_public, patterns, posthog_hosts } = self.choice.clone();
                 let Ok(clean) =
-                    redact(py, &message, self.include_public, self.patterns.clone(), &self.marker)
+                    redact(py, &message, include_public, patterns, posthog_hosts, &self.marker)
                 else {
                     return Ok(false);
                 };

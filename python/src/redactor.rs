@@ -5,7 +5,7 @@ use crate::bytes_out::{Pieces, filled_bytes};
 use crate::{
     bytes_out::new_bytes,
     findings::{Finding, Recorder},
-    rules::rules_for,
+    rules::{Choice, rules_for},
     text::bytes_like,
 };
 use std::sync::{Arc, Mutex, PoisonError};
@@ -42,6 +42,9 @@ use pyo3::{
 ///     patterns: extra regexes to redact, as ``--pattern`` (the regex
 ///         crate's syntax, over bytes); their rules are named
 ///         ``pattern-1``, ``pattern-2``, ...
+///     posthog_hosts: self-hosted PostHog hosts, as ``--posthog-host``: a
+///         legacy personal API key sent as ``Authorization: Bearer`` counts
+///         on a line naming one, as on one naming ``posthog.com``.
 ///     marker: what a token becomes, as ``--marker``: a preset
 ///         (``default``, ``posthog``, ``fingerprint``, ``same-length``) or a
 ///         template with ``{prefix}``, ``{rule}``, ``{mask}``, ``{last4}``,
@@ -49,7 +52,8 @@ use pyo3::{
 ///
 /// Raises:
 ///     ValueError: a pattern or the marker is refused; the message says
-///         what is wrong and where, and never quotes the pattern.
+///         what is wrong and where, and never quotes the pattern; so is
+///         a host of ``posthog_hosts`` that is empty or holds a line end.
 #[pyclass(frozen, module = "phx_redact")]
 pub(crate) struct Redactor {
     stream: Mutex<Stream>,
@@ -79,17 +83,20 @@ impl Redactor {
 impl Redactor {
     #[new]
     #[pyo3(
-        signature = (*, path = None, include_public = false, patterns = Vec::new(), marker = "default"),
-        text_signature = "(*, path=None, include_public=False, patterns=(), marker='default')"
+        signature = (*, path = None, include_public = false, patterns = Vec::new(),
+                     posthog_hosts = Vec::new(), marker = "default"),
+        text_signature = "(*, path=None, include_public=False, patterns=(), posthog_hosts=(), \
+                          marker='default')"
     )]
     pub(crate) fn new(
         py: Python<'_>,
         path: Option<String>,
         include_public: bool,
         patterns: Vec<String>,
+        posthog_hosts: Vec<String>,
         marker: &str,
     ) -> PyResult<Redactor> {
-        let rules = rules_for(py, include_public, &patterns, marker)?;
+        let rules = rules_for(py, &Choice::new(include_public, patterns, posthog_hosts), marker)?;
         Ok(Redactor {
             stream: Mutex::new(Stream {
                 engine: Engine::new(Arc::clone(&rules)).record_findings(),

@@ -6,8 +6,8 @@ use crate::{
     errors::py_error,
     findings::{Finding, Recorder},
     outcome::outcome_dict,
-    rules::{rules_for, rules_for_check},
-    verify::{finish, verifier_for},
+    rules::{Choice, rules_for, rules_for_check},
+    verify::{finish, refuse_cloud, verifier_for},
 };
 use std::{
     fs,
@@ -262,6 +262,9 @@ pub(crate) fn spool(reader: &mut PyReader) -> Result<fs::File, Error> {
 ///     patterns: extra regexes to redact, as ``--pattern`` (the regex
 ///         crate's syntax, over bytes); their rules are named
 ///         ``pattern-1``, ``pattern-2``, ...
+///     posthog_hosts: self-hosted PostHog hosts, as ``--posthog-host``: a
+///         legacy personal API key sent as ``Authorization: Bearer`` counts
+///         on a line naming one, as on one naming ``posthog.com``.
 ///     marker: what a token becomes, as ``--marker``: a preset
 ///         (``default``, ``posthog``, ``fingerprint``, ``same-length``) or a
 ///         template with ``{prefix}``, ``{rule}``, ``{mask}``, ``{last4}``,
@@ -274,15 +277,18 @@ pub(crate) fn spool(reader: &mut PyReader) -> Result<fs::File, Error> {
 ///     RedactError: as :func:`redact_file`.
 ///     OSError: the temporary file cannot be written.
 ///     ValueError: a pattern or the marker is refused; the message says
-///         what is wrong and where, and never quotes the pattern.
+///         what is wrong and where, and never quotes the pattern; so is
+///         a host of ``posthog_hosts`` that is empty or holds a line end.
 ///     BlockingIOError: a non-blocking reader or writer is not ready and
 ///         has no ``fileno()`` to wait on.
 ///     Whatever ``reader.read``, ``writer.write`` or ``writer.flush``
 ///         raises, as it is.
 #[pyfunction]
 #[pyo3(
-    signature = (reader, writer, *, include_public = false, patterns = Vec::new(), marker = "default"),
-    text_signature = "(reader, writer, *, include_public=False, patterns=(), marker='default')"
+    signature = (reader, writer, *, include_public = false, patterns = Vec::new(),
+                 posthog_hosts = Vec::new(), marker = "default"),
+    text_signature = "(reader, writer, *, include_public=False, patterns=(), posthog_hosts=(), \
+                      marker='default')"
 )]
 pub(crate) fn redact_stream<'py>(
     py: Python<'py>,
@@ -290,9 +296,10 @@ pub(crate) fn redact_stream<'py>(
     writer: Py<PyAny>,
     include_public: bool,
     patterns: Vec<String>,
+    posthog_hosts: Vec<String>,
     marker: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let rules = rules_for(py, include_public, &patterns, marker)?;
+    let rules = rules_for(py, &Choice::new(include_public, patterns, posthog_hosts), marker)?;
     let mut reader = PyReader::new(reader);
     let mut writer = PyWriter::new(py, writer)?;
     let result = py.detach(|| {
@@ -327,6 +334,9 @@ pub(crate) fn redact_stream<'py>(
 ///     patterns: extra regexes to redact, as ``--pattern`` (the regex
 ///         crate's syntax, over bytes); their rules are named
 ///         ``pattern-1``, ``pattern-2``, ...
+///     posthog_hosts: self-hosted PostHog hosts, as ``--posthog-host``: a
+///         legacy personal API key sent as ``Authorization: Bearer`` counts
+///         on a line naming one, as on one naming ``posthog.com``.
 ///     verify: also ask PostHog whether each key found is live (opt-in;
 ///         off by default): ``True`` for a cache of this call only, or a
 ///         :class:`Verifier` to share its cache across calls. Each finding
@@ -336,7 +346,8 @@ pub(crate) fn redact_stream<'py>(
 ///         sent once to each host, in a header, never in a URL.
 ///     posthog_urls: with ``verify=True``, the hosts to ask instead of
 ///         PostHog's two cloud regions (self-hosted), as for
-///         :class:`Verifier`.
+///         :class:`Verifier`. Needed with ``posthog_hosts``: a key found
+///         for a self-hosted host's line is not sent to PostHog Cloud.
 ///     verify_timeout: with ``verify=True``, the seconds one call may take
 ///         (default 10).
 ///
@@ -346,15 +357,19 @@ pub(crate) fn redact_stream<'py>(
 /// Raises:
 ///     RedactError: as :func:`check`.
 ///     ValueError: a pattern or the marker is refused; the message says
-///         what is wrong and where, and never quotes the pattern. Also a
-///         URL of ``posthog_urls`` or the timeout, before anything is read.
+///         what is wrong and where, and never quotes the pattern; so is
+///         a host of ``posthog_hosts`` that is empty or holds a line end. Also a
+///         URL of ``posthog_urls`` or the timeout, or ``posthog_hosts`` with a
+///         verifier that would ask PostHog Cloud, before anything is read.
 ///     TypeError: ``verify`` is not a bool or a :class:`Verifier`.
 ///     Whatever ``reader.read`` raises, as it is.
 #[pyfunction]
 #[pyo3(
     signature = (reader, *, path = None, include_public = false, patterns = Vec::new(),
-                 verify = None, posthog_urls = None, verify_timeout = None),
-    text_signature = "(reader, *, path=None, include_public=False, patterns=(), verify=False, \
+                 posthog_hosts = Vec::new(), verify = None, posthog_urls = None,
+                 verify_timeout = None),
+    text_signature = "(reader, *, path=None, include_public=False, patterns=(), \
+                      posthog_hosts=(), verify=False, \
                       posthog_urls=None, verify_timeout=10.0)"
 )]
 #[allow(clippy::too_many_arguments)] // Python's keyword arguments, one each.
@@ -364,12 +379,18 @@ pub(crate) fn check_stream(
     path: Option<String>,
     include_public: bool,
     patterns: Vec<String>,
+    posthog_hosts: Vec<String>,
     verify: Option<&Bound<'_, PyAny>>,
     posthog_urls: Option<Vec<String>>,
     verify_timeout: Option<f64>,
 ) -> PyResult<Vec<Finding>> {
     let verifier = verifier_for(verify, posthog_urls, verify_timeout)?;
-    let rules = rules_for_check(py, include_public, &patterns, verifier.is_some())?;
+    refuse_cloud(verifier.as_ref(), &posthog_hosts)?;
+    let rules = rules_for_check(
+        py,
+        &Choice::new(include_public, patterns, posthog_hosts),
+        verifier.is_some(),
+    )?;
     let mut reader = PyReader::new(reader);
     let mut recorder = Recorder::new(&rules, path.as_deref());
     let result = py.detach(|| {

@@ -4,7 +4,7 @@
 use crate::bytes_out::DETACHED_COPY;
 use crate::{
     bytes_out::{Pieces, filled_bytes},
-    rules::rules_for,
+    rules::{Choice, rules_for},
 };
 use std::sync::Arc;
 
@@ -57,6 +57,9 @@ pub(crate) fn bytes_like(data: &Bound<'_, PyAny>) -> PyResult<Option<PyBackedByt
 ///     patterns: extra regexes to redact, as ``--pattern`` (the regex
 ///         crate's syntax, over bytes); their rules are named
 ///         ``pattern-1``, ``pattern-2``, ...
+///     posthog_hosts: self-hosted PostHog hosts, as ``--posthog-host``: a
+///         legacy personal API key sent as ``Authorization: Bearer`` counts
+///         on a line naming one, as on one naming ``posthog.com``.
 ///     marker: what a token becomes, as ``--marker``: a preset
 ///         (``default``, ``posthog``, ``fingerprint``, ``same-length``) or a
 ///         template with ``{prefix}``, ``{rule}``, ``{mask}``, ``{last4}``,
@@ -67,21 +70,25 @@ pub(crate) fn bytes_like(data: &Bound<'_, PyAny>) -> PyResult<Option<PyBackedByt
 ///
 /// Raises:
 ///     ValueError: a pattern or the marker is refused; the message says
-///         what is wrong and where, and never quotes the pattern.
+///         what is wrong and where, and never quotes the pattern; so is
+///         a host of ``posthog_hosts`` that is empty or holds a line end.
 ///     TypeError: ``data`` is neither bytes-like nor str.
 #[pyfunction]
 #[pyo3(
-    signature = (data, *, include_public = false, patterns = Vec::new(), marker = "default"),
-    text_signature = "(data, *, include_public=False, patterns=(), marker='default')"
+    signature = (data, *, include_public = false, patterns = Vec::new(),
+                 posthog_hosts = Vec::new(), marker = "default"),
+    text_signature = "(data, *, include_public=False, patterns=(), posthog_hosts=(), \
+                      marker='default')"
 )]
 pub(crate) fn redact<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     include_public: bool,
     patterns: Vec<String>,
+    posthog_hosts: Vec<String>,
     marker: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let rules = rules_for(py, include_public, &patterns, marker)?;
+    let rules = rules_for(py, &Choice::new(include_public, patterns, posthog_hosts), marker)?;
     if let Ok(bytes) = data.cast::<PyBytes>() {
         return redact_bytes(&rules, bytes.as_bytes(), data);
     }

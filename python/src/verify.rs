@@ -43,6 +43,9 @@ const MAX_TIMEOUT: f64 = 3600.0;
 ///         (self-hosted PostHog); plain ``http://`` only to a loopback
 ///         address. By default PostHog's two cloud regions,
 ///         ``https://us.posthog.com`` and ``https://eu.posthog.com``.
+///         A call given ``posthog_hosts`` (a self-hosted PostHog) refuses
+///         a verifier without ``posthog_urls``: that instance's keys are
+///         not sent to PostHog Cloud.
 ///     timeout: the seconds one call may take (default 10).
 ///
 /// Raises:
@@ -50,6 +53,8 @@ const MAX_TIMEOUT: f64 = 3600.0;
 #[pyclass(frozen, module = "phx_redact")]
 pub(crate) struct Verifier {
     options: VerifyOptions,
+    /// No ``posthog_urls`` given: it asks PostHog Cloud's two regions.
+    cloud: bool,
     cache: Mutex<Cache>,
 }
 
@@ -58,7 +63,8 @@ impl Verifier {
     #[new]
     #[pyo3(signature = (*, posthog_urls = None, timeout = 10.0))]
     fn new(posthog_urls: Option<Vec<String>>, timeout: f64) -> PyResult<Verifier> {
-        Ok(Verifier { options: options(posthog_urls, timeout)?, cache: Mutex::default() })
+        let cloud = posthog_urls.is_none();
+        Ok(Verifier { options: options(posthog_urls, timeout)?, cloud, cache: Mutex::default() })
     }
 
     /// The status of each key asked about so far, by its short
@@ -161,9 +167,30 @@ pub(crate) fn verifier_for(
     if !wanted {
         return Ok(None);
     }
+    let cloud = posthog_urls.is_none();
     let options = options(posthog_urls, timeout.unwrap_or(DEFAULT_TIMEOUT.as_secs_f64()))?;
-    let verifier = Verifier { options, cache: Mutex::default() };
+    let verifier = Verifier { options, cloud, cache: Mutex::default() };
     Ok(Some(Py::new(verify.py(), verifier)?))
+}
+
+/// Refuses `verifier` when it would ask PostHog Cloud (no `posthog_urls`)
+/// and `posthog_hosts` names a self-hosted PostHog: a bearer token counted
+/// for a line naming one is that instance's key, which the cloud must not
+/// receive (as the CLI refuses `--posthog-host` with `--verify` and no
+/// `--posthog-url`).
+pub(crate) fn refuse_cloud(
+    verifier: Option<&Py<Verifier>>,
+    posthog_hosts: &[String],
+) -> PyResult<()> {
+    if posthog_hosts.is_empty() || !verifier.is_some_and(|v| v.get().cloud) {
+        return Ok(());
+    }
+    Err(PyValueError::new_err(
+        "posthog_hosts names a self-hosted PostHog, whose keys verify= would send to \
+         PostHog Cloud: name the instance with posthog_urls= (or a Verifier's \
+         posthog_urls; add https://us.posthog.com and https://eu.posthog.com to ask the \
+         cloud too)",
+    ))
 }
 
 /// `findings`, each of a key in `targets` with its status when `verifier`

@@ -33,14 +33,14 @@ def test_every_public_name_method_and_property_has_a_docstring():
 
 def test_signatures_show_the_keyword_options():
     assert str(inspect.signature(phx_redact.redact)) == (
-        "(data, *, include_public=False, patterns=(), marker='default')"
+        "(data, *, include_public=False, patterns=(), posthog_hosts=(), marker='default')"
     )
     assert str(inspect.signature(phx_redact.check_stream)) == (
-        "(reader, *, path=None, include_public=False, patterns=(), verify=False, "
-        "posthog_urls=None, verify_timeout=10.0)"
+        "(reader, *, path=None, include_public=False, patterns=(), posthog_hosts=(), "
+        "verify=False, posthog_urls=None, verify_timeout=10.0)"
     )
     assert str(inspect.signature(phx_redact.check)) == (
-        "(path, *, include_public=False, patterns=(), verify=False, "
+        "(path, *, include_public=False, patterns=(), posthog_hosts=(), verify=False, "
         "posthog_urls=None, verify_timeout=10.0)"
     )
 

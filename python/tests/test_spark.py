@@ -407,3 +407,36 @@ def test_a_scrub_writes_the_keys_first_and_ends_with_the_clis_key_list(
     assert _key_list(err) == _key_list(text)
     assert err.rstrip("\n").endswith(_key_list(text)[-1])
     assert not HOLDS_A_TOKEN.search(err) and not HOLDS_A_TOKEN.search(written.decode())
+
+
+def test_posthog_hosts_reach_every_task_and_verify_refuses_the_cloud(
+    spark, keys, tmp_path, capsys
+):
+    # A legacy key sent as a bearer token to a self-hosted PostHog counts
+    # only with its host named (posthog_hosts=, --posthog-host); verify then
+    # needs the instance's URL, refused on the driver before any task.
+    host, token = "posthog.internal.example", keys.body(43)
+    src = tmp_path / "in"
+    src.mkdir()
+    line = f"POST https://{host}/api/ Authorization: Bearer {token}\n"
+    (src / "a.log").write_text(line)
+    want = line.replace(token, "[REDACTED:posthog-legacy-bearer]")
+    rows = phx_spark.scrub(spark, [str(src)], output_dir=str(tmp_path / "plain")).collect()
+    assert [r.tokens for r in rows] == [0]
+    out = tmp_path / "hosts"
+    rows = phx_spark.scrub(spark, [str(src)], output_dir=str(out), posthog_hosts=[host]).collect()
+    assert [r.tokens for r in rows] == [1] and (out / "a.log").read_text() == want
+    audit = phx_spark.audit(spark, [str(src)], posthog_hosts=[host]).collect()
+    assert [r.rule for r in audit] == ["posthog-legacy-bearer"]
+    with pytest.raises(ValueError, match="posthog_urls") as e:
+        phx_spark.audit(spark, [str(src)], posthog_hosts=[host], verify=True)
+    assert token not in str(e.value)
+    with pytest.raises(ValueError, match="posthog_hosts"):
+        phx_spark.scrub(spark, [str(src)], output_dir=str(out), posthog_hosts=["a\nb"])
+    cli_out = tmp_path / "cli"
+    assert phx_spark.main(["--posthog-host", host, "--output-dir", str(cli_out), str(src)]) == 0
+    assert (cli_out / "a.log").read_text() == want
+    capsys.readouterr()
+    assert phx_spark.main(["--check", "--posthog-host", host, "--verify", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "--posthog-url" in err and token not in err

@@ -53,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
     p.add_argument("--include-public", action="store_true", help="also redact phc_ keys")
     p.add_argument("--pattern", action="append", default=[], metavar="REGEX")
+    p.add_argument(
+        "--posthog-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a self-hosted PostHog's host (repeatable): a legacy personal API key sent as "
+        "an Authorization: Bearer token on a line naming it is redacted, as on one naming "
+        "posthog.com",
+    )
     p.add_argument("--marker", default="default", metavar="TEMPLATE")
     p.add_argument("--partitions", type=int, metavar="N", help="tasks that share the files")
     p.add_argument(
@@ -83,7 +92,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         storage_options = _storage_options(args.storage_option) or None
-        rule_options = {"include_public": args.include_public, "patterns": tuple(args.pattern)}
+        rule_options = {
+            "include_public": args.include_public,
+            "patterns": tuple(args.pattern),
+            "posthog_hosts": tuple(args.posthog_host),
+        }
         rules = _rules({**rule_options, "marker": args.marker})
         verify = _verify_args(args)
     except (ValueError, TypeError) as e:
@@ -122,6 +135,12 @@ def _verify_args(args: argparse.Namespace) -> Optional[_Verify]:
     """``--verify`` and its options, checked before Spark starts."""
     if not args.verify and (args.posthog_url or args.verify_timeout != 10.0):
         raise ValueError("--posthog-url and --verify-timeout go with --verify")
+    if args.verify and args.posthog_host and not args.posthog_url:
+        raise ValueError(
+            "--posthog-host names a self-hosted PostHog, whose keys --verify would send to "
+            "PostHog Cloud: name the instance with --posthog-url (add https://us.posthog.com "
+            "and https://eu.posthog.com to ask the cloud too)"
+        )
     return _verify(args.verify, args.posthog_url, args.verify_timeout)
 
 

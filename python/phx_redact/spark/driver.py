@@ -14,6 +14,7 @@ from phx_redact.spark.job import (
     SCRUB_SCHEMA,
     _is_local,
     _Job,
+    _refuse_cloud,
     _rules,
     _say,
     _verify,
@@ -41,7 +42,9 @@ def scrub(
     directly is copied to ``output_dir/NAME``, a file in a folder to its
     path below that folder, as ``phx-redact -r --output-dir`` does.
     ``rule_options`` are the engine's: ``include_public``, ``patterns``,
-    ``marker``. ``partitions`` is how many tasks share the files (default
+    ``posthog_hosts`` (self-hosted PostHog hosts, as ``--posthog-host``: a
+    legacy personal API key sent as ``Authorization: Bearer`` counts on a
+    line naming one, as on one naming ``posthog.com``), ``marker``. ``partitions`` is how many tasks share the files (default
     four per core of the cluster; ``len(files)`` gives one file per task).
     ``storage_options`` go to fsspec (for example ``{"endpoint_url": ...}``).
 
@@ -118,7 +121,9 @@ def audit(
     tasks). ``posthog_urls`` replaces PostHog's two cloud regions
     (self-hosted; plain ``http://`` only to a loopback address);
     ``verify_timeout`` is the seconds one call may take. A refused URL
-    raises ``ValueError`` here, before any task starts.
+    raises ``ValueError`` here, before any task starts; so does
+    ``posthog_hosts`` without ``posthog_urls`` (a self-hosted instance's
+    keys are not sent to PostHog Cloud).
     """
     verify_options = _verify(verify, posthog_urls, verify_timeout)
     rdd, _ = _audit_rdd(spark, inputs, partitions, storage_options, rule_options, verify_options)
@@ -130,6 +135,7 @@ def _audit_rdd(spark, inputs, partitions, storage_options, rule_options, verify=
     and the rank of each path shown in the listing's order."""
     rule_options = {k: v for k, v in rule_options.items() if k != "marker"}
     rules = _rules(rule_options)
+    _refuse_cloud(rules, verify)
     items = _list(inputs, storage_options)
     job = _Job(rules, "check", storage_options=storage_options, verify=verify)
     rdd = _spread(spark, items, {}, partitions).mapPartitions(

@@ -48,16 +48,18 @@ class _Rules:
     include_public: bool = False
     patterns: tuple = ()
     marker: str = "default"
+    # Self-hosted PostHog hosts (the CLI's --posthog-host).
+    posthog_hosts: tuple = ()
 
     def for_redact(self) -> dict:
+        return {**self.for_check(), "marker": self.marker}
+
+    def for_check(self) -> dict:
         return {
             "include_public": self.include_public,
             "patterns": self.patterns,
-            "marker": self.marker,
+            "posthog_hosts": self.posthog_hosts,
         }
-
-    def for_check(self) -> dict:
-        return {"include_public": self.include_public, "patterns": self.patterns}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,18 +115,35 @@ class _Job:
 
 
 def _rules(rule_options: dict) -> _Rules:
-    unknown = set(rule_options) - {"include_public", "patterns", "marker"}
+    unknown = set(rule_options) - {"include_public", "patterns", "posthog_hosts", "marker"}
     if unknown:
         raise TypeError(f"unknown rule options: {', '.join(sorted(unknown))}")
+    hosts = rule_options.get("posthog_hosts", ())
+    if isinstance(hosts, (str, bytes)):
+        raise TypeError("posthog_hosts: a sequence of host names, not one str")
     rules = _Rules(
         include_public=bool(rule_options.get("include_public", False)),
         patterns=tuple(rule_options.get("patterns", ())),
         marker=rule_options.get("marker", "default"),
+        posthog_hosts=tuple(hosts),
     )
     # Parse, then validate: a bad pattern or marker is refused here, on the
     # driver, before any task starts.
     phx_redact.redact(b"", **rules.for_redact())
     return rules
+
+
+def _refuse_cloud(rules: _Rules, verify: Optional[_Verify]) -> None:
+    """A bearer token counted for a line naming one of ``posthog_hosts`` is
+    that self-hosted instance's key: verify must not send it to PostHog
+    Cloud, its default (ValueError, on the driver), as the CLI's
+    ``--posthog-host`` with ``--verify`` and no ``--posthog-url``."""
+    if verify is not None and verify.posthog_urls is None and rules.posthog_hosts:
+        raise ValueError(
+            "posthog_hosts names a self-hosted PostHog, whose keys verify=True would send "
+            "to PostHog Cloud: name the instance with posthog_urls= (add "
+            "https://us.posthog.com and https://eu.posthog.com to ask the cloud too)"
+        )
 
 
 def _is_local(url: str) -> bool:
@@ -140,5 +159,7 @@ def _local_path(url: str) -> str:
 def _say(text: str, rules: _Rules) -> str:
     """``text`` as it may be shown: the run's rules, then every built-in
     rule (``phc_`` too), as the CLI's messages are."""
-    text = phx_redact.redact(text, patterns=rules.patterns, marker="default")
+    text = phx_redact.redact(
+        text, patterns=rules.patterns, posthog_hosts=rules.posthog_hosts, marker="default"
+    )
     return phx_redact.redact(text, include_public=True)
