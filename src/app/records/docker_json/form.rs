@@ -139,77 +139,45 @@ pub(in crate::app::records) fn escaped_line(
     Some((stream.as_bytes(), full, simple))
 }
 
-/// A line of [`escaped_line`]'s form whose `log`'s text (escapes aside)
-/// is printable ASCII, as [`escaped_record`] finds it.
-pub(in crate::app::records) struct EscapedRecord {
-    /// The line's length, its newline included.
-    pub(in crate::app::records) len: usize,
-    pub(in crate::app::records) stream: &'static [u8],
-    /// Where its `log`'s text is in the line, escaped, without a full
-    /// record's final `\n` (see [`decode_escaped`]).
-    pub(in crate::app::records) text: Range<usize>,
-    /// The length of that text decoded.
-    pub(in crate::app::records) decoded_len: usize,
-    pub(in crate::app::records) full: bool,
-    /// Whether its escapes are only `\"`, `\\`, `\/` and the last `\n`.
-    pub(in crate::app::records) simple: bool,
-}
-
 /// A record's line of [`escaped_line`]'s form at the start of `input`,
 /// which may go on past its newline, whose `log`'s text (escapes aside) is
-/// printable ASCII, as [`escaped_line`] reads that line; its text is not
-/// decoded (most such records are taken unread: [`decode_escaped`] it when it is
-/// wanted). Found in one pass over the text, which the line's end is found
-/// after. `None` for any other input, which may still start with such a
-/// line (its text not ASCII, say).
-pub(in crate::app::records) fn escaped_record(input: &[u8]) -> Option<EscapedRecord> {
+/// printable ASCII: the line's length (its newline included), its stream,
+/// and the rest as [`escaped_line`] reads that line, its `log` decoded
+/// onto `log`. Found in one pass over the text, which the line's end is
+/// found after. `None` for any other input, which may still start with
+/// such a line (its text not ASCII, say).
+pub(in crate::app::records) fn escaped_record(
+    input: &[u8],
+    log: &mut Vec<u8>,
+) -> Option<(usize, &'static [u8], bool, bool)> {
     let body = input.strip_prefix(LOG_FIRST)?;
-    // The bytes the escapes take beyond the one each stands for, the
-    // newlines they stand for, and where the last one is and its byte.
-    let (mut at, mut simple, mut extra, mut newlines, mut last) = (0, true, 0, 0, (0..0, 0));
+    log.clear();
+    let (mut at, mut simple, mut newlines) = (0, true, 0);
     let end = loop {
         let i = at + memchr::memchr2(b'"', b'\\', &body[at..])?;
+        log.extend_from_slice(&body[at..i]);
         if body[i] == b'"' {
             break i;
         }
         let (byte, len) = escape(body, i)?;
         simple &= matches!(byte, b'"' | b'\\' | b'/' | b'\n') && len == 2;
-        (extra, newlines) = (extra + len - 1, newlines + usize::from(byte == b'\n'));
-        last = (i..i + len, byte);
+        newlines += usize::from(byte == b'\n');
+        log.push(byte);
         at = i + len;
     };
     // A control byte is no JSON; a byte of UTF-8: the other path's.
     if !all_printable(&body[..end]) {
         return None;
     }
-    // Raw text never holds a newline: the last byte is one only when
-    // an escape that ends the text stands for it.
-    let full = last.0.end == end && last.1 == b'\n';
+    let full = log.last() == Some(&b'\n');
     // One line's content: a newline only at its end.
     if newlines != usize::from(full) {
         return None;
     }
-    let text_end = if full { last.0.start } else { end };
+    log.truncate(log.len() - usize::from(full));
     let body_len = end + memchr::memchr(b'\n', &body[end..])? + 1;
-    let stream = after_log(&body[end..body_len])?.as_bytes();
-    let (len, decoded_len) = (LOG_FIRST.len() + body_len, end - extra - usize::from(full));
-    let text = LOG_FIRST.len()..LOG_FIRST.len() + text_end;
-    Some(EscapedRecord { len, stream, text, decoded_len, full, simple })
-}
-
-/// Decodes `text`, the escaped text an [`EscapedRecord`] found, into `log`
-/// (emptied first).
-pub(in crate::app::records) fn decode_escaped(text: &[u8], log: &mut Vec<u8>) {
-    log.clear();
-    let mut at = 0;
-    while let Some(i) = memchr::memchr(b'\\', &text[at..]).map(|i| at + i) {
-        log.extend_from_slice(&text[at..i]);
-        // The record was read: every escape is one of these.
-        let (byte, len) = escape(text, i).unwrap_or((b'\\', 2));
-        log.push(byte);
-        at = i + len;
-    }
-    log.extend_from_slice(&text[at..]);
+    let stream = after_log(&body[end..body_len])?;
+    Some((LOG_FIRST.len() + body_len, stream.as_bytes(), full, simple))
 }
 
 /// The byte of the escape at `body[i]` (a backslash), of one letter or

@@ -52,16 +52,15 @@ impl Joiner {
             let stream = &mut self.streams[i];
             if partial {
                 // Its last bytes go on in the next record: always tried.
-                let text = text.bytes(&mut log);
                 if !stream.part_is_clean(text, search) {
                     break;
                 }
                 stream.skip_part(text, self.line_at, may_name);
             } else {
-                if search && !stream.line_is_clean(text.bytes(&mut log)) {
+                if search && !stream.line_is_clean(text) {
                     break;
                 }
-                stream.skip(text.len(&log) as u64 + 1);
+                stream.skip(text.len() as u64 + 1);
             }
             at += len;
             self.line_no += 1;
@@ -91,88 +90,66 @@ struct Line<'a> {
     /// Its length, its newline included.
     len: usize,
     stream: &'a [u8],
-    /// Its content, without the newline that ends it.
-    text: Text<'a>,
+    /// Its content, without the newline that ends it (a json-file `log`
+    /// with its escapes decoded).
+    text: &'a [u8],
     partial: bool,
     /// Whether the prefilter's search of the line's own bytes stands for
-    /// one of its content: it is those bytes, or they differ only by `\"`,
+    /// one of `text`: it is those bytes, or they differ only by `\"`,
     /// `\\` and `\/` escapes undone (json-file lines are searched with
     /// `RuleSet::escaped_prefilter`, for that).
     raw: bool,
-    /// Whether a name the rules look for on a line may begin in its
-    /// content (see `RuleSet::line_name_mark`): false only when it is sure
-    /// none does.
+    /// Whether a name the rules look for on a line may begin in `text`
+    /// (see `RuleSet::line_name_mark`): false only when it is sure none does.
     may_name: bool,
 }
 
-/// A record's content.
-enum Text<'a> {
-    /// As it is in the line.
-    Raw(&'a [u8]),
-    /// A json-file `log`'s text, escaped (see `docker_json::decode_escaped`), and
-    /// its length decoded: most such records are taken without reading it.
-    Escaped(&'a [u8], usize),
-    /// A json-file `log`, decoded onto the joiner's `log` buffer.
-    Decoded,
-}
-
-impl Text<'_> {
-    /// The content's length.
-    fn len(&self, log: &[u8]) -> usize {
-        match self {
-            Text::Raw(text) => text.len(),
-            Text::Escaped(_, len) => *len,
-            Text::Decoded => log.len(),
-        }
-    }
-
-    /// The content, decoded onto `log` if it must be.
-    fn bytes<'b>(&'b self, log: &'b mut Vec<u8>) -> &'b [u8] {
-        match self {
-            Text::Raw(text) => text,
-            Text::Escaped(text, _) => {
-                docker_json::decode_escaped(text, log);
-                log
-            }
-            Text::Decoded => log,
-        }
-    }
-}
-
 /// The whole line `input` starts with, if it is a record of the exact
-/// shape `kind`'s runtime writes (a json-file `log` that must be decoded
-/// to be read at all decoded onto `log`).
-fn line<'a>(kind: Kind, input: &'a [u8], log: &mut Vec<u8>, mark: Option<u8>) -> Option<Line<'a>> {
+/// shape `kind`'s runtime writes (a json-file `log`'s escapes decoded onto
+/// `log`).
+fn line<'a>(
+    kind: Kind,
+    input: &'a [u8],
+    log: &'a mut Vec<u8>,
+    mark: Option<u8>,
+) -> Option<Line<'a>> {
     if kind == Kind::DockerJson {
         // Most lines: printable text, read in one pass.
         if let Some(record) = docker_json::plain_record(input, mark) {
-            let (text, partial) = (Text::Raw(&input[record.text]), !record.full);
+            let (text, partial) = (&input[record.text], !record.full);
             let (len, stream, may_name) = (record.len, record.stream, record.marked);
             return Some(Line { len, stream, text, partial, raw: true, may_name });
         }
         // Then those with escapes, read in one pass too.
-        if let Some(record) = docker_json::escaped_record(input) {
-            let text = Text::Escaped(&input[record.text], record.decoded_len);
-            let (len, stream, partial, raw) =
-                (record.len, record.stream, !record.full, record.simple);
-            return Some(Line { len, stream, text, partial, raw, may_name: true });
+        if let Some((len, stream, full, raw)) = docker_json::escaped_record(input, log) {
+            return Some(Line { len, stream, text: log, partial: !full, raw, may_name: true });
         }
     }
     let line = &input[..=memchr::memchr(b'\n', input)?];
-    let (stream, text, partial, raw) = match kind {
+    match kind {
         Kind::Cri => {
             let record = cri::parse(line)?;
-            (record.stream, Text::Raw(record.content), record.partial, true)
+            let (stream, text, partial) = (record.stream, record.content, record.partial);
+            Some(Line { len: line.len(), stream, text, partial, raw: true, may_name: true })
         }
         Kind::DockerJson => match docker_json::plain_line(line) {
-            Some((stream, text, full)) => (stream, Text::Raw(&line[text]), !full, true),
+            Some((stream, text, full)) => {
+                let (text, partial) = (&line[text], !full);
+                Some(Line { len: line.len(), stream, text, partial, raw: true, may_name: true })
+            }
             None => {
                 let (stream, full, raw) = docker_json::escaped_line(line, log)?;
-                (stream, Text::Decoded, !full, raw)
+                Some(Line {
+                    len: line.len(),
+                    stream,
+                    text: log,
+                    partial: !full,
+                    raw,
+                    may_name: true,
+                })
             }
         },
-    };
-    Some(Line { len: line.len(), stream, text, partial, raw, may_name: true })
+    }
 }
 
 #[cfg(test)]
