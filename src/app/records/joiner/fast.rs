@@ -76,7 +76,7 @@ impl Joiner {
     /// `None` when the rules let no line be taken unscanned.
     fn clean_len(&mut self, lines: &[u8], pos: usize, cursor: &mut Cursor) -> Option<usize> {
         if self.clean_until <= self.line_at {
-            // json-file lines hold escaped text: see `shape`.
+            // json-file lines hold escaped text: see `Line::raw`.
             let escaped = self.kind == Kind::DockerJson;
             let hit = self.rules.clean_lines(lines, pos, cursor, escaped)?;
             self.clean_until = self.line_at + (hit - pos) as u64;
