@@ -6,8 +6,8 @@ use crate::streams::CHUNK;
 use crate::{
     errors::py_error,
     findings::{Finding, Recorder},
-    rules::{Choice, rules_for, rules_for_check},
-    verify::{finish, refuse_cloud, verifier_for},
+    rules::{Choice, rules_for},
+    verify::{check_setup, finish},
 };
 use std::{
     fs,
@@ -174,13 +174,8 @@ pub(crate) fn check(
     posthog_urls: Option<Vec<String>>,
     verify_timeout: Option<f64>,
 ) -> PyResult<Vec<Finding>> {
-    let verifier = verifier_for(verify, posthog_urls, verify_timeout)?;
-    refuse_cloud(verifier.as_ref(), &posthog_hosts)?;
-    let rules = rules_for_check(
-        py,
-        &Choice::new(include_public, patterns, posthog_hosts),
-        verifier.is_some(),
-    )?;
+    let choice = Choice::new(include_public, patterns, posthog_hosts);
+    let (verifier, rules) = check_setup(py, &choice, verify, posthog_urls, verify_timeout)?;
     let input = Input::Path(path);
     let name = input.display().to_string();
     let mut recorder = Recorder::new(&rules, Some(&name));

@@ -8,10 +8,11 @@
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
+use phx_redact::RuleSet;
 use phx_redact::app::{
     MessagePolicy, PosthogHost, VerifyOptions, VerifyStatus, VerifyTarget,
     verify::{Cache, DEFAULT_TIMEOUT},
@@ -21,7 +22,10 @@ use pyo3::{
     prelude::*,
 };
 
-use crate::findings::Finding;
+use crate::{
+    findings::Finding,
+    rules::{Choice, rules_for_check},
+};
 
 /// The longest timeout a call may be given: an hour.
 const MAX_TIMEOUT: f64 = 3600.0;
@@ -143,7 +147,7 @@ fn host(url: &str) -> PyResult<PosthogHost> {
 /// The verifier a call's `verify=` asks for: none (`False`), the caller's
 /// [`Verifier`], or a new one for this call only (`True`), from
 /// `posthog_urls` and `timeout`, which a given `Verifier` already holds.
-pub(crate) fn verifier_for(
+fn verifier_for(
     verify: Option<&Bound<'_, PyAny>>,
     posthog_urls: Option<Vec<String>>,
     timeout: Option<f64>,
@@ -178,10 +182,7 @@ pub(crate) fn verifier_for(
 /// for a line naming one is that instance's key, which the cloud must not
 /// receive (as the CLI refuses `--posthog-host` with `--verify` and no
 /// `--posthog-url`).
-pub(crate) fn refuse_cloud(
-    verifier: Option<&Py<Verifier>>,
-    posthog_hosts: &[String],
-) -> PyResult<()> {
+fn refuse_cloud(verifier: Option<&Py<Verifier>>, posthog_hosts: &[String]) -> PyResult<()> {
     if posthog_hosts.is_empty() || !verifier.is_some_and(|v| v.get().cloud) {
         return Ok(());
     }
@@ -191,6 +192,22 @@ pub(crate) fn refuse_cloud(
          posthog_urls; add https://us.posthog.com and https://eu.posthog.com to ask the \
          cloud too)",
     ))
+}
+
+/// The verifier and the rules of a check (`check`, `check_stream`):
+/// `verify=` as [`verifier_for`] reads it, refused where [`refuse_cloud`]
+/// says, and the rules compiled for it by [`rules_for_check`].
+pub(crate) fn check_setup(
+    py: Python<'_>,
+    choice: &Choice,
+    verify: Option<&Bound<'_, PyAny>>,
+    posthog_urls: Option<Vec<String>>,
+    timeout: Option<f64>,
+) -> PyResult<(Option<Py<Verifier>>, Arc<RuleSet>)> {
+    let verifier = verifier_for(verify, posthog_urls, timeout)?;
+    refuse_cloud(verifier.as_ref(), &choice.posthog_hosts)?;
+    let rules = rules_for_check(py, choice, verifier.is_some())?;
+    Ok((verifier, rules))
 }
 
 /// `findings`, each of a key in `targets` with its status when `verifier`

@@ -119,23 +119,8 @@ pub(in crate::app::records) fn escaped_line(
     log: &mut Vec<u8>,
 ) -> Option<(&'static [u8], bool, bool)> {
     let body = line.strip_prefix(LOG_FIRST)?.strip_suffix(b"\n")?;
-    log.clear();
-    let (mut at, mut simple) = (0, true);
-    let end = loop {
-        let i = at + memchr::memchr2(b'"', b'\\', &body[at..])?;
-        log.extend_from_slice(&body[at..i]);
-        if body[i] == b'"' {
-            break i;
-        }
-        let (byte, len) = escape(body, i)?;
-        simple &= matches!(byte, b'"' | b'\\' | b'/' | b'\n') && len == 2;
-        log.push(byte);
-        at = i + len;
-    };
-    let full = log.last() == Some(&b'\n');
-    log.truncate(log.len() - usize::from(full));
-    let fair = memchr::memchr(b'\n', log).is_none() && text_fair(&body[..end]);
-    let stream = after_log(&body[end..]).filter(|_| fair)?;
+    let (end, full, simple) = decode_to_quote(body, log)?;
+    let stream = after_log(&body[end..]).filter(|_| text_fair(&body[..end]))?;
     Some((stream.as_bytes(), full, simple))
 }
 
@@ -151,6 +136,24 @@ pub(in crate::app::records) fn escaped_record(
     log: &mut Vec<u8>,
 ) -> Option<(usize, &'static [u8], bool, bool)> {
     let body = input.strip_prefix(LOG_FIRST)?;
+    let (end, full, simple) = decode_to_quote(body, log)?;
+    // A control byte is no JSON; a byte of UTF-8: the other path's.
+    if !all_printable(&body[..end]) {
+        return None;
+    }
+    let body_len = end + memchr::memchr(b'\n', &body[end..])? + 1;
+    let stream = after_log(&body[end..body_len])?;
+    Some((LOG_FIRST.len() + body_len, stream.as_bytes(), full, simple))
+}
+
+/// Decodes onto `log` (emptied first) the JSON string's text `body`
+/// starts with, up to its closing quote, each escape of one letter or
+/// `\u00XX` of an ASCII byte: where the quote is, whether the text ends
+/// in a newline (left out of `log`: the record is full), and whether its
+/// escapes are only `\"`, `\\`, `\/` and that last `\n`. `None` for any
+/// other escape, no closing quote, or a newline before the end (the
+/// content would be more than one line).
+fn decode_to_quote(body: &[u8], log: &mut Vec<u8>) -> Option<(usize, bool, bool)> {
     log.clear();
     let (mut at, mut simple, mut newlines) = (0, true, 0);
     let end = loop {
@@ -165,19 +168,14 @@ pub(in crate::app::records) fn escaped_record(
         log.push(byte);
         at = i + len;
     };
-    // A control byte is no JSON; a byte of UTF-8: the other path's.
-    if !all_printable(&body[..end]) {
-        return None;
-    }
+    // The newlines escapes made (a raw one is a control byte, which the
+    // callers refuse): one line's content holds one only at its end.
     let full = log.last() == Some(&b'\n');
-    // One line's content: a newline only at its end.
     if newlines != usize::from(full) {
         return None;
     }
     log.truncate(log.len() - usize::from(full));
-    let body_len = end + memchr::memchr(b'\n', &body[end..])? + 1;
-    let stream = after_log(&body[end..body_len])?;
-    Some((LOG_FIRST.len() + body_len, stream.as_bytes(), full, simple))
+    Some((end, full, simple))
 }
 
 /// The byte of the escape at `body[i]` (a backslash), of one letter or
