@@ -3,6 +3,9 @@ file) and the real phx-redact binary, to compare the module with."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import random
 import subprocess
@@ -66,3 +69,25 @@ def sample_log(lines: int, seed: int, secret_every: int = 3) -> bytes:
     )
     assert out.returncode == 0, out.stderr
     return out.stdout
+
+
+@contextlib.contextmanager
+def string_logger(name: str, fmt: str):
+    """A fresh logger with a handler writing to a StringIO with the
+    standard Formatter of `fmt`: its output in `logger.output()`, its
+    handler in `logger.handler`; both taken off (with any filters) after."""
+    log = logging.getLogger(name)
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(fmt))
+    log.addHandler(handler)
+    log.output = stream.getvalue  # type: ignore[attr-defined]
+    log.handler = handler  # type: ignore[attr-defined]
+    try:
+        yield log
+    finally:
+        log.removeHandler(handler)
+        for f in list(log.filters):
+            log.removeFilter(f)

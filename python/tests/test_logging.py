@@ -12,27 +12,16 @@ import threading
 
 import pytest
 
-from conftest import Keys
+from conftest import Keys, string_logger
 from phx_redact.logging import RedactingFilter
 
 
 @pytest.fixture
 def logger(request):
-    """A fresh logger with a handler writing to a StringIO, its output in
-    `logger.output`; the standard Formatter."""
-    log = logging.getLogger(f"test.{request.node.name}")
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-    log.addHandler(handler)
-    log.output = stream.getvalue  # type: ignore[attr-defined]
-    log.handler = handler  # type: ignore[attr-defined]
-    yield log
-    log.removeHandler(handler)
-    for f in list(log.filters):
-        log.removeFilter(f)
+    """A fresh logger writing to a StringIO (see `string_logger`), with the
+    standard Formatter."""
+    with string_logger(f"test.{request.node.name}", "%(levelname)s %(name)s %(message)s") as log:
+        yield log
 
 
 def test_a_key_in_the_message_and_in_its_arguments(logger, keys: Keys):

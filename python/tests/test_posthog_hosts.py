@@ -7,13 +7,12 @@ send such a key to PostHog Cloud unless told where the instance is."""
 from __future__ import annotations
 
 import io
-import logging
 
 import pytest
 from posthog_standin import StandIn
 
 import phx_redact
-from conftest import Keys, run_cli
+from conftest import Keys, run_cli, string_logger
 from phx_redact.logging import RedactingFilter
 
 HOST = "posthog.internal.example"
@@ -80,17 +79,8 @@ def test_files_streams_and_checks_take_the_hosts(token, tmp_path):
 
 @pytest.fixture
 def logger(request):
-    log = logging.getLogger(f"test.hosts.{request.node.name}")
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s %(extra_field)s"))
-    log.addHandler(handler)
-    log.output = stream.getvalue  # type: ignore[attr-defined]
-    log.handler = handler  # type: ignore[attr-defined]
-    yield log
-    log.removeHandler(handler)
+    with string_logger(f"test.hosts.{request.node.name}", "%(message)s %(extra_field)s") as log:
+        yield log
 
 
 def test_the_logging_filter_takes_the_hosts(logger, token):
