@@ -181,6 +181,10 @@ mod tests {
             if n % 5 == 4 {
                 // A key whole in a full record of an idle stream.
                 recs.push(("stderr", format!("key phx_{}\n", body(n)), false));
+                // Places the prefilter finds where no key begins, and then
+                // a key: the DFA tries each, in that order.
+                let hits = format!("personal_api_key=x phx_ Authorization: y pha_{}\n", body(n));
+                recs.push(("stderr", hits, false));
             }
             match n % 8 {
                 1 => recs.push(("stdout", "cut ph".into(), true)),
