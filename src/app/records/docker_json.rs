@@ -11,6 +11,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 use serde_json::value::RawValue;
 
 mod ascii;
+mod escapes;
 mod form;
 
 use form::{LOG_FIRST, plain};

@@ -5,7 +5,8 @@
 
 use std::ops::Range;
 
-use super::ascii::{all_printable, printable_len};
+use super::ascii::{decode_printable, printable_len};
+use super::escapes::decode_to_quote;
 
 /// How Docker starts a record's line: its `log` value first.
 pub(super) const LOG_FIRST: &[u8] = br#"{"log":""#;
@@ -136,68 +137,10 @@ pub(in crate::app::records) fn escaped_record(
     log: &mut Vec<u8>,
 ) -> Option<(usize, &'static [u8], bool, bool)> {
     let body = input.strip_prefix(LOG_FIRST)?;
-    let (end, full, simple) = decode_to_quote(body, log)?;
-    // A control byte is no JSON; a byte of UTF-8: the other path's.
-    if !all_printable(&body[..end]) {
-        return None;
-    }
+    let (end, full, simple) = decode_printable(body, log)?;
     let body_len = end + memchr::memchr(b'\n', &body[end..])? + 1;
     let stream = after_log(&body[end..body_len])?;
     Some((LOG_FIRST.len() + body_len, stream.as_bytes(), full, simple))
-}
-
-/// Decodes onto `log` (emptied first) the JSON string's text `body`
-/// starts with, up to its closing quote, each escape of one letter or
-/// `\u00XX` of an ASCII byte: where the quote is, whether the text ends
-/// in a newline (left out of `log`: the record is full), and whether its
-/// escapes are only `\"`, `\\`, `\/` and that last `\n`. `None` for any
-/// other escape, no closing quote, or a newline before the end (the
-/// content would be more than one line).
-fn decode_to_quote(body: &[u8], log: &mut Vec<u8>) -> Option<(usize, bool, bool)> {
-    log.clear();
-    let (mut at, mut simple, mut newlines) = (0, true, 0);
-    let end = loop {
-        let i = at + memchr::memchr2(b'"', b'\\', &body[at..])?;
-        log.extend_from_slice(&body[at..i]);
-        if body[i] == b'"' {
-            break i;
-        }
-        let (byte, len) = escape(body, i)?;
-        simple &= matches!(byte, b'"' | b'\\' | b'/' | b'\n') && len == 2;
-        newlines += usize::from(byte == b'\n');
-        log.push(byte);
-        at = i + len;
-    };
-    // The newlines escapes made (a raw one is a control byte, which the
-    // callers refuse): one line's content holds one only at its end.
-    let full = log.last() == Some(&b'\n');
-    if newlines != usize::from(full) {
-        return None;
-    }
-    log.truncate(log.len() - usize::from(full));
-    Some((end, full, simple))
-}
-
-/// The byte of the escape at `body[i]` (a backslash), of one letter or
-/// `\u00XX` of an ASCII byte, and its length; `None` for any other.
-fn escape(body: &[u8], i: usize) -> Option<(u8, usize)> {
-    Some(match *body.get(i + 1)? {
-        b'u' => (ascii_escape(body.get(i + 2..i + 6)?)?, 6),
-        b'n' => (b'\n', 2),
-        b't' => (b'\t', 2),
-        b'r' => (b'\r', 2),
-        b'b' => (0x08, 2),
-        b'f' => (0x0c, 2),
-        other @ (b'"' | b'\\' | b'/') => (other, 2),
-        _ => return None,
-    })
-}
-
-/// The byte of a `\u00XX` escape's four hex digits, if ASCII.
-fn ascii_escape(hex: &[u8]) -> Option<u8> {
-    let digit = |b: &u8| char::from(*b).to_digit(16);
-    let value = hex.iter().try_fold(0u32, |v, b| Some(v * 16 + digit(b)?))?;
-    u8::try_from(value).ok().filter(u8::is_ascii)
 }
 
 /// A whole line (its newline included) that is a record of [`plain`]'s
