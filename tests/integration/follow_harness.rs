@@ -130,6 +130,27 @@ impl Follower {
         }
     }
 
+    /// A follower of an empty `app.log` in a new folder (kept while it
+    /// runs), with its `--state` there, once it has saved that (from then
+    /// on it reads what is appended): the folder, the log and the follower.
+    pub(crate) fn on_empty_log() -> (tempfile::TempDir, PathBuf, Follower) {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
+        fs::write(&log, "").unwrap();
+        let follower = Follower::start(&[&log, Path::new("--state"), &state]);
+        wait_for_file(&state);
+        (dir, log, follower)
+    }
+
+    /// [`Follower::stop`], which must end it well, with no line left and no
+    /// notice that holds `secret`.
+    pub(crate) fn stop_clean(self, secret: &str) {
+        let (status, rest, notices) = self.stop();
+        assert!(status.success(), "{status:?}: {notices:?}");
+        assert_eq!(rest, Vec::<String>::new());
+        assert!(!notices.iter().any(|n| n.contains(secret)), "{notices:?}");
+    }
+
     /// SIGTERM, then the exit status and any lines still to come.
     pub(crate) fn stop(mut self) -> (ExitStatus, Vec<String>, Vec<String>) {
         self.signal(libc::SIGTERM);

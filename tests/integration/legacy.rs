@@ -203,12 +203,8 @@ fn a_custom_rule_with_a_secret_group_replaces_only_the_group_under_every_marker(
 /// next: the value is still found by the name before it.
 #[test]
 fn a_follower_finds_a_value_appended_after_its_name() {
-    use crate::follow_harness::{Follower, append, wait_for_file};
-    let dir = tempfile::tempdir().unwrap();
-    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
-    std::fs::write(&log, "").unwrap();
-    let follower = Follower::start(&[&log, std::path::Path::new("--state"), &state]);
-    wait_for_file(&state);
+    use crate::follow_harness::{Follower, append};
+    let (_dir, log, follower) = Follower::on_empty_log();
     let key = KeyGen::new(28).legacy_personal();
     for (i, context) in CONTEXTS.iter().enumerate().filter(|(_, c)| !c.contains('\n')) {
         append(&log, &format!("{i} {context}"));
@@ -219,9 +215,7 @@ fn a_follower_finds_a_value_appended_after_its_name() {
             "context {context:?}"
         );
     }
-    let (status, _, notices) = follower.stop();
-    assert!(status.success());
-    assert!(!notices.iter().any(|n| n.contains(&key)), "{notices:?}");
+    follower.stop_clean(&key);
 }
 
 /// A big file read in segments on several threads: a context and its value

@@ -217,12 +217,8 @@ fn a_big_file_in_segments_equals_the_oracle() {
 /// in the next.
 #[test]
 fn a_follower_hides_a_key_appended_in_two_writes() {
-    use crate::follow_harness::{Follower, append, wait_for_file};
-    let dir = tempfile::tempdir().unwrap();
-    let (log, state) = (dir.path().join("app.log"), dir.path().join("state.json"));
-    std::fs::write(&log, "").unwrap();
-    let follower = Follower::start(&[&log, std::path::Path::new("--state"), &state]);
-    wait_for_file(&state);
+    use crate::follow_harness::{Follower, append};
+    let (_dir, log, follower) = Follower::on_empty_log();
     let key = KeyGen::new(47).legacy_personal();
     for (i, line) in lines(&key).iter().enumerate() {
         let line = line.trim_end().to_string() + "\n";
@@ -231,9 +227,7 @@ fn a_follower_hides_a_key_appended_in_two_writes() {
         append(&log, b);
         assert_eq!(follower.lines(1), [line.trim_end().replace(&key, MARKER)], "line {i}");
     }
-    let (status, _, notices) = follower.stop();
-    assert!(status.success());
-    assert!(!notices.iter().any(|n| n.contains(&key)), "{notices:?}");
+    follower.stop_clean(&key);
 }
 
 /// A long line of bearer tokens that names no host, given in one piece
