@@ -4,7 +4,8 @@
 # and the same lines as Docker's json-file), then times `--follow
 # --from-start` over each, with and without `--input-format`, from start
 # until the output holds all it will (the size a one-shot run writes),
-# best of several interleaved runs, and prints the ratios.
+# best of several interleaved runs, and prints the ratios: of the best
+# times, and the median of each run's own ratio.
 #
 #   benches/records-follow.sh [MIB] [RUNS]   # default 64 MiB, 5 runs
 #   SHORT=1 benches/records-follow.sh ...     # short lines only
@@ -62,7 +63,15 @@ printf '  %-40s %7.3f s %7.3f s\n' \
   "--input-format docker-json (json-file)" "${w[json]}" "${c[json]}" \
   "plain (json-file)" "${w[jplain]}" "${c[jplain]}"
 ratio() { echo "$1 / $2" | bc -l; }
-printf 'ratio cri / plain follow:          wall %.3f  CPU %.3f\n' \
-  "$(ratio "${w[cri]}" "${w[plain]}")" "$(ratio "${c[cri]}" "${c[plain]}")"
-printf 'ratio docker-json / plain follow:  wall %.3f  CPU %.3f\n' \
-  "$(ratio "${w[json]}" "${w[jplain]}")" "$(ratio "${c[json]}" "${c[jplain]}")"
+# median A B: the median of each run's own ratio of A's wall time to B's
+# (the runs are interleaved, so a slow stretch of the machine slows both
+# of a run's times, and leaves their ratio).
+median() {
+  paste -d' ' <(printf %s "${t[$1]}" | awk 'NF { print $1 }') \
+    <(printf %s "${t[$2]}" | awk 'NF { print $1 }') |
+    awk '{ print $1 / $2 }' | sort -n | awk '{ r[NR] = $1 } END { print (r[int((NR + 1) / 2)] + r[int(NR / 2) + 1]) / 2 }'
+}
+printf 'ratio cri / plain follow:          wall %.3f  CPU %.3f  (median of the runs: %.3f)\n' \
+  "$(ratio "${w[cri]}" "${w[plain]}")" "$(ratio "${c[cri]}" "${c[plain]}")" "$(median cri plain)"
+printf 'ratio docker-json / plain follow:  wall %.3f  CPU %.3f  (median of the runs: %.3f)\n' \
+  "$(ratio "${w[json]}" "${w[jplain]}")" "$(ratio "${c[json]}" "${c[jplain]}")" "$(median json jplain)"
