@@ -86,7 +86,7 @@ class RedactingFilter(logging.Filter):
     :param name: as :class:`logging.Filter`'s: only records of that logger
         and its children are redacted (and all pass).
     :raises ValueError: a pattern or the marker is refused (the message
-        never quotes the pattern), or a host is empty or holds a line end.
+        never quotes the pattern), or a host is empty, over 255 bytes or holds a line end.
     :raises TypeError: ``posthog_hosts`` is a single str, not a sequence.
     """
 

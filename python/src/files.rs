@@ -62,7 +62,7 @@ use pyo3::{exceptions::PyValueError, prelude::*, types::PyDict};
 ///         (``FileNotFoundError``, ``PermissionError``, ...).
 ///     ValueError: a pattern or the marker is refused; the message says
 ///         what is wrong and where, and never quotes the pattern; so is
-///         a host of ``posthog_hosts`` that is empty or holds a line end.
+///         a host of ``posthog_hosts`` that is empty, over 255 bytes or holds a line end.
 ///         Also when ``dst`` is ``src``.
 #[pyfunction]
 #[pyo3(
@@ -150,7 +150,7 @@ pub(crate) fn redact_file<'py>(
 ///     OSError: the file cannot be read.
 ///     ValueError: a pattern or the marker is refused; the message says
 ///         what is wrong and where, and never quotes the pattern; so is
-///         a host of ``posthog_hosts`` that is empty or holds a line end. Also a
+///         a host of ``posthog_hosts`` that is empty, over 255 bytes or holds a line end. Also a
 ///         URL of ``posthog_urls`` or the timeout, or ``posthog_hosts`` with a
 ///         verifier that would ask PostHog Cloud, before the file is read.
 ///     TypeError: ``verify`` is not a bool or a :class:`Verifier`.

@@ -53,7 +53,7 @@ use pyo3::{
 /// Raises:
 ///     ValueError: a pattern or the marker is refused; the message says
 ///         what is wrong and where, and never quotes the pattern; so is
-///         a host of ``posthog_hosts`` that is empty or holds a line end.
+///         a host of ``posthog_hosts`` that is empty, over 255 bytes or holds a line end.
 #[pyclass(frozen, module = "phx_redact")]
 pub(crate) struct Redactor {
     stream: Mutex<Stream>,

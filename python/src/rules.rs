@@ -11,6 +11,7 @@ use phx_redact::{
     RuleSet,
     app::{RuleOptions, verify::VERIFIABLE},
     fingerprint::KEY_ENV,
+    rules::unnameable,
 };
 use pyo3::{exceptions::PyValueError, prelude::*};
 
@@ -63,14 +64,15 @@ pub(crate) fn rules_for_check(
     compiled(py, (choice.clone(), "default".into(), None, capture))
 }
 
-/// Refuses a host no line could name (empty, or holding a line's end), as
-/// the engine refuses it for `--posthog-host`, but in the option's name;
-/// the message gives the host's place, never its text (a pasted secret).
+/// Refuses a host no line could name (empty, too long for a host, or
+/// holding a line's end), as the engine refuses it for `--posthog-host`,
+/// but in the option's name; the message gives the host's place, never its
+/// text (a pasted secret).
 fn check_hosts(hosts: &[String]) -> PyResult<()> {
-    match hosts.iter().position(|h| h.is_empty() || h.contains(['\n', '\r'])) {
-        Some(i) => Err(PyValueError::new_err(format!(
-            "posthog_hosts: host {} of {} is empty or holds a line end (\\n or \\r): \
-             no line could name it",
+    let refused = hosts.iter().enumerate().find_map(|(i, h)| Some((i, unnameable(h)?)));
+    match refused {
+        Some((i, why)) => Err(PyValueError::new_err(format!(
+            "posthog_hosts: host {} of {} {why}: no line could name it",
             i + 1,
             hosts.len()
         ))),

@@ -278,7 +278,7 @@ pub(crate) fn spool(reader: &mut PyReader) -> Result<fs::File, Error> {
 ///     OSError: the temporary file cannot be written.
 ///     ValueError: a pattern or the marker is refused; the message says
 ///         what is wrong and where, and never quotes the pattern; so is
-///         a host of ``posthog_hosts`` that is empty or holds a line end.
+///         a host of ``posthog_hosts`` that is empty, over 255 bytes or holds a line end.
 ///     BlockingIOError: a non-blocking reader or writer is not ready and
 ///         has no ``fileno()`` to wait on.
 ///     Whatever ``reader.read``, ``writer.write`` or ``writer.flush``
@@ -358,7 +358,7 @@ pub(crate) fn redact_stream<'py>(
 ///     RedactError: as :func:`check`.
 ///     ValueError: a pattern or the marker is refused; the message says
 ///         what is wrong and where, and never quotes the pattern; so is
-///         a host of ``posthog_hosts`` that is empty or holds a line end. Also a
+///         a host of ``posthog_hosts`` that is empty, over 255 bytes or holds a line end. Also a
 ///         URL of ``posthog_urls`` or the timeout, or ``posthog_hosts`` with a
 ///         verifier that would ask PostHog Cloud, before anything is read.
 ///     TypeError: ``verify`` is not a bool or a :class:`Verifier`.

@@ -71,7 +71,7 @@ pub(crate) fn bytes_like(data: &Bound<'_, PyAny>) -> PyResult<Option<PyBackedByt
 /// Raises:
 ///     ValueError: a pattern or the marker is refused; the message says
 ///         what is wrong and where, and never quotes the pattern; so is
-///         a host of ``posthog_hosts`` that is empty or holds a line end.
+///         a host of ``posthog_hosts`` that is empty, over 255 bytes or holds a line end.
 ///     TypeError: ``data`` is neither bytes-like nor str.
 #[pyfunction]
 #[pyo3(

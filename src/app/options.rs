@@ -133,6 +133,7 @@ impl RuleOptions {
             names.retain(|&n| n != LEGACY_BEARER_KIND);
         }
         let mut rules: Vec<Rule> = names.into_iter().filter_map(Rule::builtin).collect();
+        self.check_hosts()?;
         for rule in rules.iter_mut().filter(|r| r.name == LEGACY_BEARER_KIND) {
             rule.on_lines_naming.extend(self.posthog_hosts.iter().cloned());
         }
@@ -148,6 +149,22 @@ impl RuleOptions {
             ));
         }
         Ok(rules)
+    }
+
+    /// Refuses a `--posthog-host` no line could name, as the engine would,
+    /// but in the option's name, with the host's place, not its text (a
+    /// key pasted by mistake).
+    fn check_hosts(&self) -> Result<(), Error> {
+        let n = self.posthog_hosts.len();
+        for (i, host) in self.posthog_hosts.iter().enumerate() {
+            if let Some(why) = crate::engine::rules::unnameable(host) {
+                let at = i + 1;
+                return Err(Error::Usage(format!(
+                    "--posthog-host: host {at} of {n} {why}: no line could name it"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The marker, the fingerprint key and the hold cap.

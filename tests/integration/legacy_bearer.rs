@@ -167,6 +167,26 @@ fn a_self_hosted_host_counts_and_check_reports_the_rule() {
     assert!(!text.contains(&key), "{text}");
 }
 
+/// A `--posthog-host` no line could name (empty, over 255 bytes, holding
+/// a line end) is a usage error in the option's name, with the host's
+/// place, never its text (a key pasted by mistake), before any input.
+#[test]
+fn a_host_that_no_line_could_name_is_refused_in_the_options_name() {
+    let key = KeyGen::new(51).legacy_personal();
+    let long = format!("{key}.").repeat(6);
+    for (host, why) in [
+        (String::new(), "is empty"),
+        (long, "is longer than 255 bytes"),
+        (format!("{key}\n"), "holds a line end"),
+    ] {
+        let args = ["--posthog-host", "posthog.corp.example", "--posthog-host", &host];
+        let (code, out, err) = run(&args, format!("Authorization: Bearer {key}\n").as_bytes());
+        assert_eq!((code, out.as_slice()), (2, &b""[..]), "{err}");
+        assert!(err.contains(&format!("--posthog-host: host 2 of 2 {why}")), "{err}");
+        assert!(!err.contains(&key), "{err}");
+    }
+}
+
 /// The rule that counts only on some lines is tried after every other,
 /// wherever it was listed; a set holds at most one.
 #[test]

@@ -25,6 +25,23 @@ use crate::error::Error;
 /// The longest name a rule may ask a line for (a DNS name is at most 253).
 const NAME_MAX: usize = 255;
 
+/// Why no line could name `name`, if none could: a rule's
+/// [`on_lines_naming`](super::Rule::on_lines_naming) refuses it. For a
+/// caller that says so in its own option's name (`--posthog-host`,
+/// `posthog_hosts=`), before the rules are built; the reason never holds
+/// the name (a pasted secret, say).
+pub fn unnameable(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name.len() > NAME_MAX {
+        Some("is longer than 255 bytes")
+    } else if name.contains(['\n', '\r']) {
+        Some("holds a line end (\\n or \\r)")
+    } else {
+        None
+    }
+}
+
 /// What a line must name for one rule's matches to count.
 #[derive(Clone, Debug)]
 pub(crate) struct LineNames {
@@ -58,12 +75,13 @@ impl LineNames {
         if names.is_empty() {
             return Ok(None);
         }
-        for name in names {
-            if name.is_empty() || name.len() > NAME_MAX || name.contains(['\n', '\r']) {
+        for (i, name) in names.iter().enumerate() {
+            if let Some(why) = unnameable(name) {
                 return Err(Error::Rule(format!(
-                    "rule {}: a name its lines must hold is empty, longer than {NAME_MAX} \
-                     bytes, or holds a line's end",
-                    rule.name
+                    "rule {}: name {} of {} its lines must hold {why}: no line could name it",
+                    rule.name,
+                    i + 1,
+                    names.len()
                 )));
             }
         }

@@ -38,6 +38,7 @@ pub(crate) use family::HEAD_MAX;
 #[cfg(feature = "rules-file")]
 pub use file::{RULES_FILE_LIMIT, load_rules_file};
 pub(crate) use lines::LineNames;
+pub use lines::unnameable;
 pub use rule::{
     BEARER_43, BEARER_KIND, BODY, BUILTIN_KINDS, CAPPED, DEFAULT_KINDS, HOLD_CAP, LEGACY,
     LEGACY_BEARER_KIND, LEGACY_KIND, LINE_LOOKAHEAD, MIN_HOLD_CAP, Options, POSTHOG_HOST,
