@@ -33,7 +33,8 @@ pub(super) fn decode_printable(body: &[u8], log: &mut Vec<u8>) -> Option<(usize,
         return unsafe { avx2::decode_printable(body, log) };
     }
     let (end, full, simple) = decode_to_quote(body, log)?;
-    run::<false>(&body[..end], 0).0.eq(&end).then_some((end, full, simple))
+    let printable = run::<false>(&body[..end], 0).0 == end;
+    printable.then_some((end, full, simple))
 }
 
 #[cfg(target_arch = "x86_64")]
